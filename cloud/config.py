@@ -1,0 +1,145 @@
+"""Every environment variable the cloud handlers read, in one place.
+
+Each setting has a name, a default and a parser. :func:`load` validates them all at once and
+fails fast with a :class:`~cloud.errors.ConfigError` naming the variable and where to set it.
+In AWS the values come from ``template.yaml`` (``Globals.Function.Environment``); on a laptop
+from the shell that starts ``python -m tools.stack``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from cloud.errors import ConfigError
+
+WHERE = "set it in the environment (template.yaml in AWS, your shell for the local stack)"
+ROVERS = ("perseverance", "curiosity")
+
+
+def _url(value: str) -> str:
+    parts = urlparse(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http(s) URL such as https://mars.nasa.gov")
+    return value.rstrip("/")
+
+
+def _optional_url(value: str) -> str | None:
+    return _url(value) if value else None
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a whole number above 0")
+    return number
+
+
+def _names(allowed: tuple[str, ...] | None = None) -> Callable[[str], tuple[str, ...]]:
+    def parse(value: str) -> tuple[str, ...]:
+        names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
+        if not names:
+            raise ValueError("expected a comma-separated list of names")
+        for name in names:
+            if allowed and name not in allowed:
+                raise ValueError(f"unknown name {name!r} (expected {', '.join(allowed)})")
+        return names
+
+    return parse
+
+
+def _robot_names(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise ValueError("expected a comma-separated list of robot names")
+    for name in names:
+        if not all(c.isalnum() or c in "-_" for c in name) or len(name) > 128:
+            raise ValueError(f"robot name {name!r} may only use letters, digits, '-' and '_'")
+    return names
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its default (``None`` = required) and its parser."""
+
+    env: str
+    default: str | None
+    parse: Callable[[str], Any]
+    doc: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MARS_SITE_BASE", "https://mars.nasa.gov", _url,
+            "Base URL of the live mars.nasa.gov feeds (raw images, REMS/MEDA weather)."),
+    Setting("NASA_API_BASE", "https://api.nasa.gov", _url,
+            "Base URL of api.nasa.gov (InSight weather, legacy)."),
+    Setting("NASA_API_KEY", "DEMO_KEY", _text, "api.nasa.gov key.", secret=True),
+    Setting("MARS_PHOTOS_API_BASE", "", _optional_url,
+            "Base URL of a Mars-Rover-Photos-shaped mirror; empty = off."),
+    Setting("MARS_ROVERS", "perseverance,curiosity", _names(ROVERS),
+            "Rovers to take photos from, in order of preference."),
+    Setting("MARS_STORE", ".local-data", _text,
+            "Where metadata and bitmaps live: s3://bucket[/prefix] in AWS, a directory locally."),
+    Setting("IMAGE_TTL_S", "1800", _positive_int, "Seconds before image metadata is refreshed."),
+    Setting("WEATHER_TTL_S", "3600", _positive_int, "Seconds before weather is refreshed."),
+    Setting("REFRESH_S", "600", _positive_int, "Seconds the devices should wait between fetches."),
+    Setting("ROBOT_NAMES", "sts-pi", _robot_names,
+            "Robots the robot routes accept (comma-separated)."),
+    Setting("IOT_DATA_ENDPOINT", "", _text,
+            "AWS IoT data endpoint (iot:Data-ATS); empty = look it up once per container."),
+    Setting("MQTT_URL", "", _text, "Local stack only: the broker robot commands go to."),
+    Setting("LOG_LEVEL", "INFO", _log_level, "Log level of the handlers."),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings, keyed by lower-case attribute names (``config.mars_site_base``)."""
+
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings with secrets masked, safe to log."""
+        secret = {s.env.lower() for s in SETTINGS if s.secret}
+        return {k: ("***" if k in secret and v else v) for k, v in self.values.items()}
+
+
+def load(environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate every setting.
+
+    :param environ: the environment to read (default :data:`os.environ`).
+    :raises ConfigError: naming the first variable that is missing or invalid.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, setting.default)
+        if raw is None:
+            raise ConfigError(f"{setting.env} is required ({setting.doc}); {WHERE}")
+        try:
+            values[setting.env.lower()] = setting.parse(raw.strip())
+        except ValueError as exc:
+            shown = "***" if setting.secret else repr(raw)
+            raise ConfigError(f"{setting.env}={shown} is invalid: {exc}; {WHERE}") from None
+    return Config(values)

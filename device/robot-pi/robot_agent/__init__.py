@@ -1,0 +1,1 @@
+"""Telepresence robot agent."""

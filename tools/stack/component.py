@@ -1,0 +1,68 @@
+"""What the local stack is made of: components, and the context they share.
+
+A component is one part of the system started by ``python -m tools.stack``: ``broker``,
+``api``, ``web``, ``robot``, ``pyportal``. Each lives in its own module under
+``tools/stack/components/`` and is listed in :data:`tools.stack.components.REGISTRY`.
+
+Lifecycle, driven by :class:`tools.stack.runner.Stack`:
+
+1. ``setup(ctx)``: synchronous, before the HTTP server starts. Components that serve HTTP add
+   their routes to ``ctx.app`` (an :class:`aiohttp.web.Application`) here.
+2. the HTTP server starts (if any component added routes).
+3. ``await start(ctx)`` in registry order (the broker first, so later parts can connect).
+4. ``await stop()`` in reverse order on Ctrl-C / SIGTERM. It must leave no thread, task or
+   child process behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class StackContext:
+    """Everything the components of one local stack share."""
+
+    host: str
+    port: int
+    mqtt_port: int
+    data_dir: Path
+    api_key: str  # MARS_API_KEY: what the PyPortal sends as x-api-key
+    robot_token: str  # ROBOT_API_TOKEN: bearer token for the robot routes and the web page
+    mqtt_url: str  # the broker every part uses (embedded, or MQTT_URL)
+    env: dict[str, str]  # environment for handlers and child processes (os.environ + the above)
+    app: web.Application = field(default_factory=web.Application)
+    selected: tuple[str, ...] = ()
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class Component:
+    """Base class: override what the component needs. Subclasses set ``name``."""
+
+    name = "component"
+
+    def setup(self, ctx: StackContext) -> None:
+        """Add HTTP routes to ``ctx.app``; runs before the server starts."""
+
+    async def start(self, ctx: StackContext) -> None:
+        """Start serving; return once ready (raise to abort the stack)."""
+
+    async def stop(self) -> None:
+        """Stop and release every resource; must be safe to call after a failed start."""
+
+    def urls(self, ctx: StackContext) -> list[tuple[str, str]]:
+        """``(label, url)`` pairs printed at start."""
+        return []
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /healthz`` reports for this component."""
+        return {"up": True}
