@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cloud.routes import Route
+
 
 @dataclass
 class StackContext:
@@ -38,6 +40,8 @@ class StackContext:
     env: dict[str, str]  # environment for handlers and child processes (os.environ + the above)
     app: web.Application = field(default_factory=web.Application)
     selected: tuple[str, ...] = ()
+    mqtt_external: bool = False  # MQTT_URL named a broker the user runs (e.g. Mosquitto)
+    extra_routes: tuple[Route, ...] = ()  # development only: more handlers (--extra-routes)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
 
     @property

@@ -1,0 +1,5 @@
+import sys
+
+from tools.stack.runner import main
+
+sys.exit(main())

@@ -1,0 +1,229 @@
+"""``python -m tools.stack``: the whole system on one machine, on 127.0.0.1.
+
+It starts the selected components (all by default) in registry order, prints every URL, key
+and token, logs one line per HTTP request, and on Ctrl-C or SIGTERM stops them in reverse order,
+leaving no process, thread or port behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from cloud.errors import ConfigError
+from cloud.routes import Route
+from tools.stack import components
+from tools.stack.broker import PortInUse, check_port_free
+from tools.stack.component import Component, StackContext
+from tools.stack.gateway import MAX_PAYLOAD, access_log, json_errors
+
+log = logging.getLogger("stack")
+CREDENTIALS_FILE = "local-credentials.json"
+
+
+class StackError(RuntimeError):
+    """The stack cannot start; the message is the one line the user sees."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.stack",
+        description="Run the cloud handlers, an MQTT broker, the simulated robot, the PyPortal "
+                    "simulator and the web page on this machine.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (API, web page)")
+    parser.add_argument("--mqtt-port", type=int, default=1883, help="embedded MQTT broker port")
+    parser.add_argument("--data-dir", type=Path, default=Path(".local-data"),
+                        help="where the cache, bitmaps and screenshots go")
+    parser.add_argument("--only", default=",".join(components.REGISTRY),
+                        help="components to start, comma-separated (default: all of "
+                             f"{','.join(components.REGISTRY)})")
+    parser.add_argument("--extra-routes", default="",
+                        help="development: module:ATTR naming more cloud.routes.Route objects")
+    parser.add_argument("--verbose", action="store_true", help="handler logs and metrics too")
+    return parser.parse_args(argv)
+
+
+def _credentials(data_dir: Path, environ: Mapping[str, str]) -> tuple[str, str, dict[str, str]]:
+    """The local API key and robot token: from the environment, else kept from the last run.
+
+    Keeping them in the data directory means a PyPortal or browser set up once keeps working
+    after a restart.
+    """
+    path = data_dir / CREDENTIALS_FILE
+    saved: dict[str, str] = {}
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            saved = {}
+    api_key = environ.get("MARS_API_KEY") or saved.get("MARS_API_KEY") or secrets.token_urlsafe(18)
+    token = (environ.get("ROBOT_API_TOKEN") or saved.get("ROBOT_API_TOKEN")
+             or secrets.token_urlsafe(18))
+    source = {
+        "MARS_API_KEY": "environment" if environ.get("MARS_API_KEY") else str(path),
+        "ROBOT_API_TOKEN": "environment" if environ.get("ROBOT_API_TOKEN") else str(path),
+    }
+    if not (environ.get("MARS_API_KEY") and environ.get("ROBOT_API_TOKEN")):
+        path.write_text(json.dumps({"MARS_API_KEY": api_key, "ROBOT_API_TOKEN": token}))
+        path.chmod(0o600)
+    return api_key, token, source
+
+
+def _extra_routes(spec: str) -> tuple[Route, ...]:
+    if not spec:
+        return ()
+    module_name, _, attr = spec.partition(":")
+    return tuple(getattr(importlib.import_module(module_name), attr or "ROUTES"))
+
+
+def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> StackContext:
+    selected = tuple(n.strip() for n in args.only.split(",") if n.strip())
+    for name in selected:
+        if name not in components.REGISTRY:
+            raise StackError(f"unknown component {name!r} in --only "
+                             f"(choose from {', '.join(components.REGISTRY)})")
+    data_dir = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    api_key, token, _ = _credentials(data_dir, environ)
+    mqtt_url = environ.get("MQTT_URL") or f"mqtt://{args.host}:{args.mqtt_port}"
+    robot_name = environ.get("ROBOT_NAME", "sts-pi")
+    env = dict(environ)
+    env.update({
+        "MARS_API_KEY": api_key,
+        "ROBOT_API_TOKEN": token,
+        "MQTT_URL": mqtt_url,
+        "ROBOT_NAME": robot_name,
+        "STACK_BASE_URL": f"http://{args.host}:{args.port}",
+        "STACK_DATA_DIR": str(data_dir),
+    })
+    env.setdefault("ROBOT_NAMES", robot_name)
+    env.setdefault("MARS_STORE", str(data_dir / "mars"))
+    env.setdefault("MARS_OFFLINE_SAMPLE", "1")
+    env.setdefault("POWERTOOLS_SERVICE_NAME", "mars-robot-local")
+    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MarsRobot")
+    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here
+    if not args.verbose:
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would flood stdout
+        env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    return StackContext(
+        host=args.host, port=args.port, mqtt_port=args.mqtt_port, data_dir=data_dir,
+        api_key=api_key, robot_token=token, mqtt_url=mqtt_url, env=env,
+        app=web.Application(middlewares=[access_log, json_errors],
+                            client_max_size=MAX_PAYLOAD + 1),
+        selected=selected, mqtt_external=bool(environ.get("MQTT_URL")),
+        extra_routes=_extra_routes(args.extra_routes),
+    )
+
+
+class Stack:
+    """Start, run and stop the selected components."""
+
+    def __init__(self, ctx: StackContext) -> None:
+        self.ctx = ctx
+        self.components: list[Component] = []
+        self.started: list[Component] = []
+        self._runner: web.AppRunner | None = None
+
+    def _check_ports(self) -> None:
+        check_port_free(self.ctx.host, self.ctx.port, "--port")
+        if "broker" in self.ctx.selected and not self.ctx.mqtt_external:
+            check_port_free(self.ctx.host, self.ctx.mqtt_port, "--mqtt-port")
+
+    async def start(self) -> None:
+        self._check_ports()
+        self.components = [components.load(name) for name in self.ctx.selected]
+        for component in self.components:
+            component.setup(self.ctx)
+        self.ctx.app.router.add_get("/healthz", self._healthz)
+        self._runner = web.AppRunner(self.ctx.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.ctx.host, self.ctx.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise PortInUse(self.ctx.host, self.ctx.port, "--port") from exc
+        for component in self.components:
+            await component.start(self.ctx)
+            self.started.append(component)
+
+    async def stop(self) -> None:
+        for component in reversed(self.started):
+            try:
+                await component.stop()
+            except Exception:  # keep stopping the others; say which one failed
+                log.exception("stopping %s failed", component.name)
+        for component in self.components:
+            if component not in self.started:
+                await component.stop()  # set up but never started: release what setup took
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        report = {c.name: c.health() for c in self.started}
+        return web.json_response({"status": "ok", "components": report})
+
+    def banner(self) -> str:
+        ctx = self.ctx
+        lines = ["", "Local stack is up. Ctrl-C stops it.", ""]
+        for component in self.started:
+            for label, url in component.urls(ctx):
+                lines.append(f"  {label:<24} {url}")
+        lines += [
+            "",
+            f"  MARS_API_KEY    {ctx.api_key}   (x-api-key header for /mars)",
+            f"  ROBOT_API_TOKEN {ctx.robot_token}   (web page sign-in, Bearer token for /robot)",
+            f"  data            {ctx.data_dir}",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+async def serve(ctx: StackContext) -> int:
+    stack = Stack(ctx)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stack.start()
+    except (PortInUse, ConfigError, StackError) as exc:
+        await stack.stop()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        await stack.stop()
+        raise
+    print(stack.banner(), flush=True)
+    await stopping.wait()
+    print("Stopping...", flush=True)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)  # a second Ctrl-C now interrupts a stuck shutdown
+    await stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)-10s %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stdout)
+    try:
+        ctx = build_context(args, os.environ)
+        return asyncio.run(serve(ctx))
+    except (StackError, ConfigError, PortInUse) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
