@@ -101,10 +101,8 @@ class Gateway:
             except web.HTTPRequestEntityTooLarge:
                 return error_response(413, "PAYLOAD_TOO_LARGE",
                                       f"request body over {MAX_PAYLOAD} bytes")
-            response = await self._invoke(route, request, body)
-            if method == "HEAD":
-                response.body = None  # same headers as GET (Content-Length kept), no body
-            return response
+            # aiohttp sends a HEAD answer's headers (Content-Length included) without its body.
+            return await self._invoke(route, request, body)
 
         return endpoint
 

@@ -1,0 +1,128 @@
+"""Run the real local stack (``python -m tools.stack``) in a subprocess, for tests and benches.
+
+>>> with StackProcess(only="broker,api") as stack:
+...     urlopen(stack.url("/healthz"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class StackProcess:
+    """A local stack on free ports; stopped with SIGINT on exit.
+
+    :param only: components to start (``--only``).
+    :param env: extra environment (e.g. ``MARS_SITE_BASE`` of a fake NASA server).
+    :param args: extra command-line arguments.
+    """
+
+    def __init__(self, only: str = "broker,api", env: dict[str, str] | None = None,
+                 args: list[str] | None = None, data_dir: Path | None = None,
+                 ready_timeout: float = 30.0) -> None:
+        self.port = free_port()
+        self.mqtt_port = free_port()
+        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="stack-")
+        self.data_dir = Path(data_dir or self._tmp.name)
+        self.api_key = "test-api-key"
+        self.token = "test-robot-token"
+        self.only = only
+        self.args = list(args or [])
+        self.extra_env = dict(env or {})
+        self.ready_timeout = ready_timeout
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.data_dir / "stack.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def mqtt_url(self) -> str:
+        return self.extra_env.get("MQTT_URL") or f"mqtt://127.0.0.1:{self.mqtt_port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tools.stack", "--port", str(self.port),
+                "--mqtt-port", str(self.mqtt_port), "--data-dir", str(self.data_dir),
+                "--only", self.only, *self.args]
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"MARS_API_KEY": self.api_key, "ROBOT_API_TOKEN": self.token,
+                    "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> StackProcess:
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(),
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"stack exited with {self.process.returncode}:\n{self.log()}")
+            if "Local stack is up" in self.log():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"stack not ready in {self.ready_timeout} s:\n{self.log()}")
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(self.url("/healthz"), timeout=5) as response:
+            return json.load(response)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> StackProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()

@@ -1,0 +1,48 @@
+"""Test-only Lambda handlers, loaded into the stack with ``--extra-routes``."""
+
+import base64
+import json
+
+from cloud.routes import Route
+
+ALL_BYTES = bytes(range(256)) * 4
+
+
+def echo(event, context):
+    """Answer with the event exactly as received, plus what the context carried."""
+    body = {"event": event, "context": {"aws_request_id": context.aws_request_id,
+                                        "function_name": context.function_name,
+                                        "remaining_ms": context.get_remaining_time_in_millis()}}
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body)}
+
+
+def binary(event, context):
+    """A binary body with single and multi-value headers."""
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/octet-stream", "X-Single": "one",
+                    "X-Both": "from-headers"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"], "X-Both": ["m1", "m2"]},
+        "body": base64.b64encode(ALL_BYTES).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def crash(event, context):
+    raise RuntimeError("boom")
+
+
+def malformed(event, context):
+    return {"statusCode": "teapot"}
+
+
+ROUTES = (
+    Route("GET", "/echo/{thing}", "tests.tools.echo_routes:echo"),
+    Route("POST", "/echo/{thing}", "tests.tools.echo_routes:echo"),
+    Route("GET", "/keyed", "tests.tools.echo_routes:echo", "api_key"),
+    Route("POST", "/user/{name}", "tests.tools.echo_routes:echo", "user"),
+    Route("GET", "/binary", "tests.tools.echo_routes:binary"),
+    Route("GET", "/crash", "tests.tools.echo_routes:crash"),
+    Route("GET", "/malformed", "tests.tools.echo_routes:malformed"),
+)

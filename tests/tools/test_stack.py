@@ -1,0 +1,301 @@
+"""The local stack as a user meets it: a real process, real HTTP, a real MQTT broker."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.stackproc import ROOT, StackProcess, free_port, port_is_free
+from tests.tools.echo_routes import ALL_BYTES
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with StackProcess(only="broker,api", args=["--extra-routes", "tests.tools.echo_routes:ROUTES"]
+                      ) as running:
+        yield running
+
+
+def request(stack, method, path, body=None, headers=()):
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    conn.putrequest(method, path, skip_accept_encoding=True)
+    for name, value in headers:
+        conn.putheader(name, value)
+    if body is not None:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response, data
+
+
+def test_handler_sees_the_api_gateway_event(stack):
+    response, data = request(
+        stack, "GET", "/echo/a%20b?x=1&x=2&y=hello%20world&empty=",
+        headers=[("X-Custom", "first"), ("X-Custom", "second"), ("User-Agent", "probe/1")])
+    assert response.status == 200
+    event = json.loads(data)["event"]
+    assert event["httpMethod"] == "GET"
+    assert event["resource"] == "/echo/{thing}"
+    assert event["path"] == "/echo/a b"
+    assert event["pathParameters"] == {"thing": "a b"}
+    assert event["queryStringParameters"] == {"x": "2", "y": "hello world", "empty": ""}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": ["hello world"],
+                                                        "empty": [""]}
+    assert event["headers"]["X-Custom"] == "second"
+    assert event["multiValueHeaders"]["X-Custom"] == ["first", "second"]
+    assert event["body"] is None and event["isBase64Encoded"] is False
+    assert event["stageVariables"] is None
+    ctx = event["requestContext"]
+    assert ctx["resourcePath"] == "/echo/{thing}" and ctx["httpMethod"] == "GET"
+    assert ctx["stage"] == "local" and ctx["path"] == "/local/echo/a b"
+    assert ctx["identity"]["sourceIp"] == "127.0.0.1"
+    assert ctx["identity"]["userAgent"] == "probe/1"
+    assert len(ctx["requestId"]) == 36
+    assert json.loads(data)["context"]["aws_request_id"] == ctx["requestId"]
+    assert "authorizer" not in ctx
+
+
+def test_no_query_and_no_headers_are_null(stack):
+    _, data = request(stack, "GET", "/echo/x")
+    event = json.loads(data)["event"]
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+def test_json_body_arrives_as_text(stack):
+    body = json.dumps({"action": "forward", "speed": 0.5}).encode()
+    _, data = request(stack, "POST", "/echo/j", body,
+                      headers=[("Content-Type", "application/json")])
+    event = json.loads(data)["event"]
+    assert event["isBase64Encoded"] is False
+    assert json.loads(event["body"]) == {"action": "forward", "speed": 0.5}
+
+
+def test_binary_body_arrives_base64(stack):
+    _, data = request(stack, "POST", "/echo/b", ALL_BYTES,
+                      headers=[("Content-Type", "application/octet-stream")])
+    event = json.loads(data)["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == ALL_BYTES
+
+
+def test_non_utf8_body_arrives_base64_whatever_its_type(stack):
+    _, data = request(stack, "POST", "/echo/b", b"\xff\xfe\x00",
+                      headers=[("Content-Type", "text/plain")])
+    event = json.loads(data)["event"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\xfe\x00"
+
+
+def test_binary_response_is_byte_exact_with_merged_headers(stack):
+    response, data = request(stack, "GET", "/binary")
+    assert response.status == 201
+    assert data == ALL_BYTES
+    assert response.getheader("Content-Type") == "application/octet-stream"
+    assert response.getheader("X-Single") == "one"
+    assert response.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    # a name in both headers and multiValueHeaders takes the multi-value list
+    assert response.headers.get_all("X-Both") == ["m1", "m2"]
+
+
+def test_unknown_route_is_404_json(stack):
+    response, data = request(stack, "GET", "/no/such/route")
+    assert response.status == 404
+    assert response.getheader("Content-Type").startswith("application/json")
+    assert json.loads(data)["error"]["code"] == "NOT_FOUND"
+
+
+def test_wrong_method_is_405_with_allow(stack):
+    response, data = request(stack, "DELETE", "/binary")
+    assert response.status == 405
+    assert json.loads(data)["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert set(response.getheader("Allow").split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_body_over_6_mb_is_413(stack):
+    response, data = request(stack, "POST", "/echo/big", b"x" * (6 * 1024 * 1024 + 1),
+                             headers=[("Content-Type", "text/plain")])
+    assert response.status == 413
+    assert json.loads(data)["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_body_of_exactly_6_mb_passes(stack):
+    response, _ = request(stack, "POST", "/echo/big", b"x" * (6 * 1024 * 1024 - 64),
+                          headers=[("Content-Type", "text/plain")])
+    assert response.status == 200
+
+
+def test_head_has_get_headers_and_no_body(stack):
+    get, get_body = request(stack, "GET", "/binary")
+    head, head_body = request(stack, "HEAD", "/binary")
+    assert head.status == get.status == 201
+    assert head_body == b""
+    assert head.getheader("Content-Length") == str(len(get_body))
+    assert head.getheader("Content-Type") == get.getheader("Content-Type")
+
+
+def test_options_is_a_cors_preflight_for_existing_routes_only(stack):
+    response, data = request(stack, "OPTIONS", "/user/r1",
+                             headers=[("Origin", stack.base_url),
+                                      ("Access-Control-Request-Method", "POST")])
+    assert response.status == 204 and data == b""
+    assert response.getheader("Access-Control-Allow-Origin") == stack.base_url
+    assert set(response.getheader("Access-Control-Allow-Methods").split(",")) == {"POST",
+                                                                                 "OPTIONS"}
+    assert "Authorization" in response.getheader("Access-Control-Allow-Headers")
+    missing, _ = request(stack, "OPTIONS", "/no/such/route")
+    assert missing.status == 404
+
+
+def test_api_key_routes_need_the_key(stack):
+    assert request(stack, "GET", "/keyed")[0].status == 403
+    assert request(stack, "GET", "/keyed", headers=[("x-api-key", "wrong")])[0].status == 403
+    response, data = request(stack, "GET", "/keyed", headers=[("x-api-key", stack.api_key)])
+    assert response.status == 200
+    assert json.loads(data)["event"]["requestContext"]["identity"]["apiKey"] == stack.api_key
+
+
+def test_user_routes_need_the_token_and_get_cognito_style_claims(stack):
+    response, data = request(stack, "POST", "/user/r1", b"{}")
+    assert response.status == 401
+    assert json.loads(data)["error"]["code"] == "UNAUTHORIZED"
+    bad = request(stack, "POST", "/user/r1", b"{}", headers=[("Authorization", "Bearer nope")])
+    assert bad[0].status == 401
+    response, data = request(stack, "POST", "/user/r1", b"{}",
+                             headers=[("Authorization", f"Bearer {stack.token}")])
+    assert response.status == 200
+    claims = json.loads(data)["event"]["requestContext"]["authorizer"]["claims"]
+    assert claims["cognito:username"] == "local"
+
+
+def test_crashing_or_malformed_handler_is_502_json(stack):
+    for path in ("/crash", "/malformed"):
+        response, data = request(stack, "GET", path)
+        assert response.status == 502
+        assert json.loads(data)["error"]["code"] == "BAD_GATEWAY"
+    assert "RuntimeError: boom" in stack.log()
+
+
+def test_healthz_lists_the_components(stack):
+    health = stack.health()
+    assert health["status"] == "ok"
+    assert set(health["components"]) == {"broker", "api"}
+    assert "GET /mars" in health["components"]["api"]["routes"]
+
+
+def test_one_log_line_per_request(stack):
+    request(stack, "GET", "/echo/logged?token=secret123")
+    time.sleep(0.2)
+    lines = [line for line in stack.log().splitlines() if "/echo/logged" in line]
+    assert len(lines) == 1
+    assert " 200 " in lines[0]
+    assert "secret123" not in lines[0]  # tokens in query strings are masked
+
+
+def test_broker_round_trip_with_paho(stack):
+    received: list[tuple[str, bytes, bool]] = []
+    got = threading.Event()
+
+    def on_message(client, userdata, message):
+        received.append((message.topic, message.payload, message.retain))
+        got.set()
+
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-pub")
+    publisher.connect("127.0.0.1", stack.mqtt_port)
+    publisher.loop_start()
+    publisher.publish("robot/t/status", b'{"online": true}', qos=1, retain=True).wait_for_publish(5)
+
+    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub")
+    subscriber.on_message = on_message
+    subscriber.connect("127.0.0.1", stack.mqtt_port)
+    subscriber.subscribe("robot/t/#", qos=1)
+    subscriber.loop_start()
+    try:
+        assert got.wait(5), "retained message not delivered"
+        assert received[0] == ("robot/t/status", b'{"online": true}', True)
+        got.clear()
+        publisher.publish("robot/t/cmd", b"hello", qos=1).wait_for_publish(5)
+        assert got.wait(5), "live message not delivered"
+        assert received[-1] == ("robot/t/cmd", b"hello", False)
+    finally:
+        for client in (publisher, subscriber):
+            client.disconnect()
+            client.loop_stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_stops_everything_and_frees_the_ports(sig):
+    stack = StackProcess(only="broker,api").start()
+    assert not port_is_free(stack.port) and not port_is_free(stack.mqtt_port)
+    started = time.monotonic()
+    stack.process.send_signal(sig)
+    code = stack.process.wait(timeout=10)
+    elapsed = time.monotonic() - started
+    stack.stop()
+    assert code == 0, stack.log()
+    assert elapsed < 5, f"took {elapsed:.1f} s to stop"
+    assert "Stopped." in stack.log()
+    assert port_is_free(stack.port) and port_is_free(stack.mqtt_port)
+
+
+@pytest.mark.parametrize("flag", ["--port", "--mqtt-port"])
+def test_port_in_use_is_a_one_line_error(tmp_path, flag):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        ports = {"--port": str(free_port()), "--mqtt-port": str(free_port())}
+        ports[flag] = str(busy)
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.stack", "--only", "broker,api", "--data-dir",
+             str(tmp_path), "--port", ports["--port"], "--mqtt-port", ports["--mqtt-port"]],
+            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    errors = result.stderr.strip().splitlines()
+    assert errors == [f"error: port {busy} on 127.0.0.1 is already in use; "
+                      f"choose another with {flag}"]
+
+
+def test_unknown_component_and_bad_setting_fail_fast(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.stack", "--only", "broker,teleporter", "--data-dir",
+         str(tmp_path), "--port", str(free_port())],
+        cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "unknown component 'teleporter'" in result.stderr
+    env = {"MARS_SITE_BASE": "ftp://nowhere", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.stack", "--only", "api", "--data-dir", str(tmp_path),
+         "--port", str(free_port())],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: MARS_SITE_BASE='ftp://nowhere' is invalid")
+
+
+def test_credentials_are_printed_and_kept_across_restarts(tmp_path):
+    env = {"MARS_API_KEY": "", "ROBOT_API_TOKEN": ""}
+    first = StackProcess(only="api", data_dir=tmp_path, env=env)
+    first.api_key = first.token = ""
+    with first:
+        pass
+    keys = json.loads((tmp_path / "local-credentials.json").read_text())
+    assert len(keys["MARS_API_KEY"]) >= 20 and keys["MARS_API_KEY"] in first.log()
+    assert keys["ROBOT_API_TOKEN"] in first.log()
+    assert (tmp_path / "local-credentials.json").stat().st_mode & 0o777 == 0o600
+    second = StackProcess(only="api", data_dir=tmp_path, env=env)
+    second.api_key = second.token = ""
+    with second:
+        pass
+    assert keys["MARS_API_KEY"] in second.log()
