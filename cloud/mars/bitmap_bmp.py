@@ -1,0 +1,103 @@
+"""Writing the two BMP layouts the device reads, and reading any BMP back.
+
+CircuitPython's ``displayio.OnDiskBitmap`` parses the header itself and is strict: it reads
+header sizes 12/40/108/124 only, rejects compression other than 0 (``BI_RGB``) and 3
+(``BI_BITFIELDS``), reads rows bottom-up with an unsigned height, takes the palette from just
+after the info header with ``biClrUsed`` entries (Blinka refuses 0), and on some builds fails on
+files under 138 bytes. So we write the classic layouts by hand rather than trust a generic
+encoder:
+
+* 8 bits: 14-byte file header, 40-byte ``BITMAPINFOHEADER``, 256 palette entries (BGRX), rows
+  padded to 4 bytes, bottom-up. 320x240 is ``1078 + 76800 = 77878`` bytes.
+* 16 bits: the same header with ``BI_BITFIELDS`` and the three RGB565 masks (F800/07E0/001F)
+  right after it, then little-endian 565 words, rows padded to 4 bytes, bottom-up.
+"""
+
+import io
+import struct
+
+from PIL import Image
+
+from cloud.mars.bitmap_errors import BitmapError
+
+FILE_HEADER = 14
+INFO_HEADER = 40
+PALETTE_ENTRIES = 256
+MASKS_565 = (0xF800, 0x07E0, 0x001F)
+MIN_FILE_SIZE = 138
+"""Blinka (and CircuitPython before 10) read the first 138 bytes in one go."""
+
+_BI_RGB, _BI_BITFIELDS = 0, 3
+_PIXELS_PER_METRE = 2835  # 72 dpi; readers ignore it, some tools show it
+
+
+def stride(width: int, bits_per_pixel: int) -> int:
+    """Bytes per stored row: rows are padded to a multiple of 4 bytes."""
+    return (width * bits_per_pixel + 31) // 32 * 4
+
+
+def _headers(width: int, height: int, bits: int, compression: int, extra: int) -> bytes:
+    """File header + ``BITMAPINFOHEADER``; ``extra`` is what sits between it and the pixels."""
+    image_size = stride(width, bits) * height
+    offset = FILE_HEADER + INFO_HEADER + extra
+    colours = PALETTE_ENTRIES if bits == 8 else 0
+    file_header = struct.pack("<2sIHHI", b"BM", offset + image_size, 0, 0, offset)
+    info = struct.pack(
+        "<IiiHHIIiiII",
+        INFO_HEADER,
+        width,
+        height,  # positive: bottom-up, the only order OnDiskBitmap reads
+        1,
+        bits,
+        compression,
+        image_size,
+        _PIXELS_PER_METRE,
+        _PIXELS_PER_METRE,
+        colours,
+        colours,
+    )
+    return file_header + info
+
+
+def _rows(image: Image.Image, rawmode: str, row_bytes: int) -> bytes:
+    """The raw pixel rows, bottom-up, each padded to ``row_bytes``."""
+    return image.tobytes("raw", rawmode, row_bytes, -1)
+
+
+def write_indexed(image: Image.Image) -> bytes:
+    """A BMP of a mode ``P`` image with a palette of at most 256 colours."""
+    if image.mode != "P":
+        raise ValueError(f"write_indexed needs a mode P image, not {image.mode}")
+    width, height = image.size
+    palette = image.getpalette("RGB") or []
+    palette = (palette + [0] * (3 * PALETTE_ENTRIES))[: 3 * PALETTE_ENTRIES]
+    table = bytearray(4 * PALETTE_ENTRIES)
+    for index in range(PALETTE_ENTRIES):
+        red, green, blue = palette[3 * index : 3 * index + 3]
+        table[4 * index : 4 * index + 3] = bytes((blue, green, red))
+    header = _headers(width, height, 8, _BI_RGB, len(table))
+    return header + bytes(table) + _rows(image, "P", stride(width, 8))
+
+
+def write_rgb565(words: Image.Image) -> bytes:
+    """A ``BI_BITFIELDS`` RGB565 BMP from the ``LA`` image made by ``bitmap_rgb565.pack``."""
+    if words.mode != "LA":
+        raise ValueError(f"write_rgb565 needs the LA image from pack(), not {words.mode}")
+    width, height = words.size
+    masks = struct.pack("<III", *MASKS_565)
+    header = _headers(width, height, 16, _BI_BITFIELDS, len(masks))
+    return header + masks + _rows(words, "LA", stride(width, 16))
+
+
+def read(bmp: bytes) -> Image.Image:
+    """Decode a BMP into an RGB image (channels at full 8-bit scale).
+
+    :raises BitmapError: the bytes are not a BMP Pillow can decode.
+    """
+    if not isinstance(bmp, bytes | bytearray | memoryview) or bytes(bmp[:2]) != b"BM":
+        raise BitmapError("not a BMP: it must start with b'BM'")
+    try:
+        with Image.open(io.BytesIO(bmp), formats=["BMP"]) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as error:
+        raise BitmapError(f"corrupt BMP: {error}") from error
