@@ -1,0 +1,223 @@
+"""A local stand-in for the KVS WebRTC signaling service.
+
+It speaks the same JSON over a WebSocket as KVS does, so the robot's master and the browser's
+viewer run unchanged against it:
+
+- connect: ``ws://HOST:PORT/signaling?X-Amz-ChannelARN=<arn>[&X-Amz-ClientId=<id>]&token=<t>``.
+  Without ``X-Amz-ClientId`` the socket is the channel's master (one per channel; the newest
+  connection wins, as with ``ConnectAsMaster``); with it, a viewer.
+- send: ``{"action": "SDP_OFFER|SDP_ANSWER|ICE_CANDIDATE", "recipientClientId": ...,
+  "messagePayload": base64(json), "correlationId"?}``. Viewers' messages always go to the master;
+  the master names the viewer in ``recipientClientId``.
+- receive: ``{"messageType": ..., "senderClientId": ..., "messagePayload": ...}``; a message
+  that cannot be delivered, if it carried a ``correlationId``, is answered with a
+  ``STATUS_RESPONSE``, as KVS does.
+
+The routing (:class:`Channel`) is plain Python over anything with ``send_str``; only
+:class:`SignalingRelay` knows aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger("stack.signaling")
+
+LOCAL_ARN = "arn:aws:kinesisvideo:local:000000000000:channel/{name}/0"
+ARN_PATTERN = re.compile(
+    r"^arn:aws:kinesisvideo:[a-z0-9-]+:\d{12}:channel/(?P<name>[A-Za-z0-9_.-]{1,256})/\d+$")
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
+MAX_MESSAGE = 10 * 1024  # KVS's payload limit
+MASTER_REPLACED = 4000  # close code a master sees when a newer master takes its place
+VIEWER_REPLACED = 4001
+
+
+class SignalingError(ValueError):
+    """A connection request or a message the relay refuses."""
+
+
+def channel_arn(name: str) -> str:
+    """The local channel ARN for robot ``name`` (KVS's format, region ``local``)."""
+    return LOCAL_ARN.format(name=name)
+
+
+def channel_name(arn: str) -> str:
+    """The channel name inside a KVS channel ARN.
+
+    :raises SignalingError: not a KVS signaling channel ARN.
+    """
+    match = ARN_PATTERN.match(arn or "")
+    if not match:
+        raise SignalingError(f"X-Amz-ChannelARN {arn!r} is not a signaling channel ARN")
+    return match.group("name")
+
+
+def parse_message(text: str, *, from_master: bool) -> dict[str, Any]:
+    """Validate one message a client sent; returns it as a dict.
+
+    :raises SignalingError: not JSON, unknown action, missing recipient or payload, too big.
+    """
+    if len(text) > MAX_MESSAGE + 1024:
+        raise SignalingError("message too large")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise SignalingError("message is not JSON") from None
+    if not isinstance(message, dict):
+        raise SignalingError("message is not a JSON object")
+    if message.get("action") not in ACTIONS:
+        raise SignalingError(f"action must be one of {', '.join(ACTIONS)}")
+    payload = message.get("messagePayload")
+    if not isinstance(payload, str) or not payload or len(payload) > MAX_MESSAGE:
+        raise SignalingError("messagePayload must be a base64 string of at most 10 KB")
+    if from_master and not isinstance(message.get("recipientClientId"), str):
+        raise SignalingError("a master's message needs recipientClientId")
+    return message
+
+
+def status_response(correlation_id: str, status: int, error: str, description: str) -> str:
+    return json.dumps({
+        "messageType": "STATUS_RESPONSE",
+        "statusResponse": {"correlationId": correlation_id, "errorType": error,
+                           "statusCode": str(status), "description": description},
+    })
+
+
+class Peer(Protocol):
+    async def send_str(self, data: str) -> None: ...
+
+
+@dataclass
+class Channel:
+    """One signaling channel: at most one master, any number of viewers."""
+
+    name: str
+    master: Peer | None = None
+    viewers: dict[str, Peer] = field(default_factory=dict)
+
+    def route(self, sender: str | None, message: dict[str, Any]) -> tuple[Peer | None, str]:
+        """Where ``message`` from ``sender`` (``None`` = the master) goes, and as what.
+
+        :returns: ``(peer, text)``; ``peer`` is ``None`` when nobody is there to receive it.
+        """
+        if sender is None:
+            peer = self.viewers.get(message["recipientClientId"])
+            out = {"messageType": message["action"], "senderClientId": "",
+                   "messagePayload": message["messagePayload"]}
+        else:
+            peer = self.master
+            out = {"messageType": message["action"], "senderClientId": sender,
+                   "messagePayload": message["messagePayload"]}
+        return peer, json.dumps(out)
+
+
+class SignalingRelay:
+    """The ``/signaling`` WebSocket endpoint for the robots named in ``channels``.
+
+    :param channels: known channel (robot) names; anything else is 404.
+    :param token: the local token every client must present as ``token=``.
+    """
+
+    def __init__(self, channels: Iterable[str], token: str) -> None:
+        self.channels = {name: Channel(name) for name in channels}
+        self.token = token
+        self._sockets: set[web.WebSocketResponse] = set()
+        self.messages = 0
+
+    def register(self, app: web.Application, path: str = "/signaling") -> None:
+        app.router.add_get(path, self.handle)
+
+    def state(self) -> dict[str, Any]:
+        return {name: {"master": ch.master is not None, "viewers": len(ch.viewers)}
+                for name, ch in self.channels.items()}
+
+    def _authorise(self, request: web.Request) -> tuple[Channel, str | None]:
+        token = request.query.get("token", "")
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise web.HTTPUnauthorized(text="missing or wrong token")
+        try:
+            name = channel_name(request.query.get("X-Amz-ChannelARN", ""))
+        except SignalingError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        channel = self.channels.get(name)
+        if channel is None:
+            raise web.HTTPNotFound(text=f"no signaling channel named {name!r}")
+        client_id = request.query.get("X-Amz-ClientId")
+        if client_id is not None and (not CLIENT_ID_PATTERN.match(client_id)
+                                      or client_id.startswith("AWS_")):
+            raise web.HTTPBadRequest(text="X-Amz-ClientId must be 1-256 of [A-Za-z0-9_.-] "
+                                          "and must not start with AWS_")
+        return channel, client_id
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        channel, client_id = self._authorise(request)  # refused before the upgrade
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        role = "master" if client_id is None else f"viewer {client_id}"
+        previous = channel.master if client_id is None else channel.viewers.get(client_id)
+        if client_id is None:
+            channel.master = ws
+        else:
+            channel.viewers[client_id] = ws
+        if isinstance(previous, web.WebSocketResponse):
+            code = MASTER_REPLACED if client_id is None else VIEWER_REPLACED
+            await previous.close(code=code, message=b"replaced by a newer connection")
+        log.info("signaling %s: %s connected", channel.name, role)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                await self._relay(channel, client_id, ws, msg.data)
+        finally:
+            self._sockets.discard(ws)
+            if client_id is None and channel.master is ws:
+                channel.master = None
+            elif client_id is not None and channel.viewers.get(client_id) is ws:
+                del channel.viewers[client_id]
+            log.info("signaling %s: %s left", channel.name, role)
+        return ws
+
+    async def _relay(self, channel: Channel, client_id: str | None,
+                     ws: web.WebSocketResponse, text: str) -> None:
+        try:
+            message = parse_message(text, from_master=client_id is None)
+        except SignalingError as exc:
+            correlation = _correlation(text)
+            if correlation:
+                await ws.send_str(status_response(correlation, 400, "InvalidArgument", str(exc)))
+            log.warning("signaling %s: dropped a bad message: %s", channel.name, exc)
+            return
+        peer, out = channel.route(client_id, message)
+        if peer is None:
+            if message.get("correlationId"):
+                await ws.send_str(status_response(message["correlationId"], 404,
+                                                  "ResourceNotFound", "recipient not connected"))
+            return
+        self.messages += 1
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await peer.send_str(out)
+
+    async def close(self) -> None:
+        """Close every socket (the stack is stopping); clients see a normal close."""
+        sockets = list(self._sockets)
+        await asyncio.gather(*(ws.close(code=1001, message=b"server stopping")
+                               for ws in sockets), return_exceptions=True)
+
+
+def _correlation(text: str) -> str | None:
+    with contextlib.suppress(ValueError, AttributeError):
+        value = json.loads(text).get("correlationId")
+        return value if isinstance(value, str) else None
+    return None
