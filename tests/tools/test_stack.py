@@ -15,6 +15,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.brokers import Mosquitto, mosquitto_path
 from tests.stackproc import ROOT, StackProcess, free_port, port_is_free
 from tests.tools.echo_routes import ALL_BYTES
 
@@ -299,3 +300,27 @@ def test_credentials_are_printed_and_kept_across_restarts(tmp_path):
     with second:
         pass
     assert keys["MARS_API_KEY"] in second.log()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.skipif(mosquitto_path() is None, reason="mosquitto not installed")
+def test_external_broker_from_mqtt_url_is_used_instead_of_the_embedded_one():
+    with Mosquitto() as broker, StackProcess(only="broker,api",
+                                             env={"MQTT_URL": broker.url}) as stack:
+        health = stack.health()["components"]["broker"]
+        assert health["url"] == broker.url
+        assert "MQTT broker (external)" in stack.log()
+        assert port_is_free(stack.mqtt_port)  # nothing embedded was started
+        got = threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.on_message = lambda c, u, m: got.set()
+        client.connect("127.0.0.1", broker.port)
+        client.subscribe("x/y", qos=1)
+        client.loop_start()
+        try:
+            time.sleep(0.2)
+            client.publish("x/y", b"1", qos=1).wait_for_publish(5)
+            assert got.wait(5)
+        finally:
+            client.disconnect()
+            client.loop_stop()
