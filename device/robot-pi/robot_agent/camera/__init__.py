@@ -1,0 +1,75 @@
+"""The camera seam: what the agent needs from a camera, and the factory that picks one.
+
+Concurrency model: the agent runs one asyncio event loop (see :mod:`robot_agent.agent`), so a
+camera is driven with coroutines on that loop. :meth:`Camera.start` returns once the camera has
+begun starting (it must not wait for a viewer); :meth:`Camera.stop` returns when everything the
+camera started (tasks, threads, child processes, sockets) is gone, and must be safe to call after
+a failed or absent start. Neither may block the loop: run blocking work in an executor.
+
+Whenever :attr:`Camera.state` changes the camera calls ``on_change(state)`` *on the loop*; the
+agent uses it to republish its retained status (``robot/{name}/status`` carries ``camera``).
+
+Implementations live in modules of this package and are chosen by the config's ``[camera]``
+section (``driver = "..."``); :func:`build_camera` is the only place that knows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from robot_agent.errors import ConfigError
+
+#: Values of ``state["state"]``.
+STATES = ("off", "starting", "streaming", "error")
+
+StateListener = Callable[[dict[str, Any]], None]
+
+
+class Camera:
+    """Base class of every camera. Subclasses override :meth:`start`, :meth:`stop`, ``state``.
+
+    :param on_change: called with the new :attr:`state` dict whenever it changes.
+    """
+
+    driver = "none"
+
+    def __init__(self, on_change: StateListener | None = None) -> None:
+        self.on_change: StateListener | None = on_change
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """``{"state": "off|starting|streaming|error", "viewers": 0}`` plus driver details."""
+        return {"state": "off", "viewers": 0}
+
+    async def start(self) -> None:
+        """Begin streaming (or waiting for viewers)."""
+
+    async def stop(self) -> None:
+        """Stop and release everything :meth:`start` took."""
+
+    def _changed(self) -> None:
+        """Tell the agent the state changed; subclasses call this on the loop."""
+        if self.on_change is not None:
+            self.on_change(self.state)
+
+
+class NullCamera(Camera):
+    """No camera: always ``off``."""
+
+
+def build_camera(config_section: dict[str, Any] | None, robot_name: str, *,
+                 simulate: bool) -> Camera:
+    """The camera the ``[camera]`` config section asks for.
+
+    :param config_section: the parsed ``[camera]`` table (absent = no camera).
+    :param robot_name: the robot's name, which is also its signaling channel name.
+    :param simulate: running with ``--simulate`` (no hardware).
+    :raises ConfigError: for an unknown ``driver``.
+    """
+    section = config_section or {}
+    driver = section.get("driver", "none")
+    if driver == "none":
+        return NullCamera()
+    raise ConfigError(f"[camera] driver = {driver!r} is not a known camera driver "
+                      f"(known: none); set it in the agent's config file")
