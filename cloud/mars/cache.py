@@ -1,0 +1,185 @@
+"""A TTL cache over the store, with single-flight refreshes that never replace good with bad.
+
+- A value younger than its TTL is answered from memory (the warm path: a dict lookup).
+- When it is older, one caller (the *leader*) refreshes it; concurrent callers get the cached
+  value at once, or, when there is none yet, wait for the leader and share its result. So ten
+  cold requests cost one upstream fetch.
+- Before going upstream the leader rereads the store: in AWS the scheduled refresh writes there,
+  so user requests are answered from it.
+- A failed refresh keeps the last good value and marks it ``stale``; so does a new value that
+  ``better`` rejects. After a failure the resource is left alone for a back-off (the upstream's
+  ``Retry-After`` when it gave one), so a dead feed is not hammered on every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cloud.mars.errors import BadData, NoData, UpstreamError
+from cloud.mars.store import Store, StoreError
+
+#: ``observer(event, key)`` with event ``"hit"``, ``"miss"``, ``"stale"`` or ``"rejected"``.
+CacheObserver = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: Any  # JSON-serialisable
+    fetched_at: float  # epoch seconds of the upstream fetch
+    stale: bool = False  # the last refresh failed or brought worse data
+
+
+class _Call:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class SingleFlight:
+    """Run at most one ``fn`` per key at a time; concurrent callers share its outcome."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, _Call] = {}
+
+    def running(self, key: str) -> bool:
+        with self._lock:
+            return key in self._calls
+
+    def do(self, key: str, fn: Callable[[], Any], timeout_s: float = 60.0) -> Any:
+        """``fn()``'s result, computed once for all concurrent callers of ``key``."""
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if leader:
+                call = self._calls[key] = _Call()
+        if not leader:
+            if not call.done.wait(timeout_s):
+                raise TimeoutError(f"waited {timeout_s} s for {key}")
+            if call.error is not None:
+                raise call.error
+            return call.result
+        try:
+            call.result = fn()
+            return call.result
+        except BaseException as exc:
+            call.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._calls[key]
+            call.done.set()
+
+
+class Cache:
+    """Named, JSON-valued resources with a TTL each, persisted under ``meta/{name}.json``.
+
+    :param clock: epoch seconds (tests pass a fake).
+    :param failure_backoff_s: how long to leave a failed resource alone, at most.
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time,
+                 failure_backoff_s: float = 60.0, observer: CacheObserver | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.failure_backoff_s = failure_backoff_s
+        self.observer = observer
+        self.flight = SingleFlight()
+        self._entries: dict[str, Entry] = {}
+        self._retry_at: dict[str, float] = {}
+        self._last_error: dict[str, str] = {}
+
+    def _tell(self, event: str, key: str) -> None:
+        if self.observer is not None:
+            self.observer(event, key)
+
+    def peek(self, key: str) -> Entry | None:
+        """The entry in memory or in the store, without going upstream."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._read(key)
+            if entry is not None:
+                self._entries[key] = entry
+        return entry
+
+    def get(self, key: str, ttl_s: float, fetch: Callable[[], Any],
+            better: Callable[[Any, Any], bool] | None = None, force: bool = False) -> Entry:
+        """The entry for ``key``, refreshed through ``fetch`` when older than ``ttl_s``.
+
+        :param fetch: returns the new JSON value; raises :class:`UpstreamError` or
+            :class:`BadData` on failure.
+        :param better: ``better(new, old)``: may ``new`` replace ``old``? (default: yes)
+        :param force: refresh even when fresh (the scheduled refresh).
+        :raises NoData: nothing was ever obtained and this refresh failed too.
+        """
+        entry = self.peek(key)
+        now = self.clock()
+        if entry is not None and not force and now - entry.fetched_at < ttl_s:
+            self._tell("hit", key)
+            return entry
+        if not force and now < self._retry_at.get(key, 0.0):
+            if entry is not None:
+                self._tell("stale", key)
+                return entry
+            raise NoData(f"no {key} yet: {self._last_error.get(key, 'upstream failed')}",
+                         retry_after_s=max(1, int(self._retry_at[key] - now)))
+        if entry is not None and not force and self.flight.running(key):
+            self._tell("hit", key)  # someone is refreshing it: answer with what we have
+            return entry
+        self._tell("miss", key)
+        return self.flight.do(key, lambda: self._refresh(key, ttl_s, fetch, better, force))
+
+    def _refresh(self, key: str, ttl_s: float, fetch: Callable[[], Any],
+                 better: Callable[[Any, Any], bool] | None, force: bool) -> Entry:
+        stored, old = self._read(key), self._entries.get(key)
+        if stored is not None and (old is None or stored.fetched_at > old.fetched_at):
+            old = self._entries[key] = stored
+        now = self.clock()
+        if old is not None and not force and now - old.fetched_at < ttl_s:
+            return old  # another container (or the scheduled refresh) already did it
+        try:
+            value = fetch()
+        except (UpstreamError, BadData) as exc:
+            return self._failed(key, old, str(exc), getattr(exc, "retry_after_s", None))
+        if old is not None and better is not None and not better(value, old.value):
+            self._tell("rejected", key)
+            return self._failed(key, old, "upstream answered worse data than cached", None)
+        entry = Entry(value, now)
+        self._entries[key] = entry
+        self._retry_at.pop(key, None)
+        self._last_error.pop(key, None)
+        # A failed write loses nothing: memory has it and the next refresh writes again.
+        with contextlib.suppress(StoreError):
+            self.store.put(f"meta/{key}.json",
+                           json.dumps({"value": value, "fetched_at": now}).encode(),
+                           "application/json")
+        return entry
+
+    def _failed(self, key: str, old: Entry | None, error: str,
+                retry_after_s: float | None) -> Entry:
+        now = self.clock()
+        wait = self.failure_backoff_s if retry_after_s is None else retry_after_s
+        self._retry_at[key] = now + max(1.0, wait)
+        self._last_error[key] = error
+        if old is None:
+            raise NoData(f"no {key} yet: {error}", retry_after_s=max(1, int(wait)))
+        entry = Entry(old.value, old.fetched_at, stale=True)
+        self._entries[key] = entry
+        return entry
+
+    def _read(self, key: str) -> Entry | None:
+        try:
+            raw = self.store.get(f"meta/{key}.json")
+            if raw is None:
+                return None
+            doc = json.loads(raw)
+            return Entry(doc["value"], float(doc["fetched_at"]))
+        except (StoreError, ValueError, KeyError, TypeError):
+            return None  # an unreadable copy is no copy: refetch

@@ -1,0 +1,44 @@
+"""The Mars API's exceptions: one base, mixed with builtins.
+
+Import :class:`~cloud.mars.bitmap.BitmapError` from the bitmap pipeline; everything else the
+Mars API raises on purpose is a :class:`MarsError`.
+"""
+
+from cloud.errors import CloudError
+
+
+class MarsError(CloudError):
+    """Base of every error raised on purpose by :mod:`cloud.mars`."""
+
+
+class BadParameter(MarsError, ValueError):
+    """A request parameter is invalid (HTTP 400). The message names the parameter."""
+
+
+class UpstreamError(MarsError, OSError):
+    """An upstream feed or image could not be fetched (timeout, HTTP error, too large...).
+
+    :ivar status: the HTTP status when the upstream answered, else ``None``.
+    :ivar retryable: whether trying again later may help (timeouts, 429, 5xx).
+    """
+
+    def __init__(self, message: str, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class BadData(MarsError, ValueError):
+    """An upstream answered, but with data we cannot use (malformed, empty, older)."""
+
+
+class NoData(MarsError, LookupError):
+    """Nothing was ever obtained for a resource and no fallback exists (HTTP 503)."""
+
+    def __init__(self, message: str, retry_after_s: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class NotFound(MarsError, LookupError):
+    """A stored object (a bitmap) does not exist (HTTP 404)."""

@@ -1,0 +1,157 @@
+"""Weather sources: Curiosity REMS, Perseverance MEDA, InSight (legacy).
+
+Parsing is pure: strings become numbers, ``"--"`` becomes ``None``, the newest usable sol wins.
+A feed without one usable sol raises :class:`BadData` so it can never replace good data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from cloud.mars.errors import BadData
+from cloud.mars.http import HttpClient
+from cloud.mars.models import Weather
+
+_CLOCK = re.compile(r"^\d{1,2}:\d\d$")
+
+
+def number(value: Any) -> float | int | None:
+    """``"-71"`` -> -71, ``"7.5"`` -> 7.5, ``"--"``/``""``/garbage -> None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        result = float(value)
+    else:
+        try:
+            result = float(str(value).strip())
+        except ValueError:
+            return None
+    if result != result or result in (float("inf"), float("-inf")):  # NaN, infinities
+        return None
+    return int(result) if result.is_integer() else round(result, 2)
+
+
+def text(value: Any) -> str | None:
+    """A feed string, or None for missing / ``"--"``."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    return None if value in ("", "--", "null", "None") else value
+
+
+def clock(value: Any) -> str | None:
+    value = text(value)
+    return value if value and _CLOCK.match(value) else None
+
+
+def _usable(weather: Weather) -> bool:
+    return any(v is not None for v in (weather.min_temp_c, weather.max_temp_c,
+                                       weather.pressure_pa))
+
+
+def _newest(reports: list[Weather], feed: str) -> Weather:
+    usable = [w for w in reports if _usable(w)]
+    if not usable:
+        raise BadData(f"{feed}: no sol with temperature or pressure ({len(reports)} sols)")
+    return max(usable, key=lambda w: w.sol)
+
+
+def _sol_report(row: dict, source: str, rover: str) -> Weather | None:
+    sol = number(row.get("sol"))
+    if not isinstance(sol, int):
+        return None
+    return Weather(
+        source=source, rover=rover, sol=sol, earth_date=text(row.get("terrestrial_date")),
+        season=text(row.get("season")), ls=number(row.get("ls")),
+        min_temp_c=number(row.get("min_temp")), max_temp_c=number(row.get("max_temp")),
+        pressure_pa=number(row.get("pressure")), opacity=text(row.get("atmo_opacity")),
+        sunrise=clock(row.get("sunrise")), sunset=clock(row.get("sunset")),
+        wind_speed_ms=number(row.get("wind_speed")))
+
+
+def parse_rems(doc: Any) -> Weather:
+    """The newest usable sol of Curiosity's REMS feed (``{"soles": [...]}``, all strings)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("soles"), list):
+        raise BadData("REMS feed: no 'soles' list")
+    reports = [r for row in doc["soles"] if isinstance(row, dict)
+               and (r := _sol_report(row, "REMS", "Curiosity")) is not None]
+    return _newest(reports, "REMS feed")
+
+
+def parse_meda(doc: Any) -> Weather:
+    """The newest usable sol of Perseverance's MEDA feed (``{"sols": [...]}``)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("sols"), list):
+        raise BadData("MEDA feed: no 'sols' list")
+    reports = [r for row in doc["sols"] if isinstance(row, dict)
+               and (r := _sol_report(row, "MEDA", "Perseverance")) is not None]
+    return _newest(reports, "MEDA feed")
+
+
+def _stat(block: Any, key: str) -> float | int | None:
+    return number(block.get(key)) if isinstance(block, dict) else None
+
+
+def parse_insight(doc: Any) -> Weather:
+    """The newest sol of InSight's archival feed. Empty ``sol_keys`` is :class:`BadData`."""
+    if not isinstance(doc, dict):
+        raise BadData("InSight feed: not a JSON object")
+    keys = doc.get("sol_keys")
+    if not isinstance(keys, list) or not keys:
+        raise BadData("InSight feed: no sols (empty sol_keys)")
+    reports = []
+    for key in keys:
+        row = doc.get(str(key))
+        sol = number(key)
+        if not isinstance(row, dict) or not isinstance(sol, int):
+            continue
+        first, last = text(row.get("First_UTC")), text(row.get("Last_UTC"))
+        reports.append(Weather(
+            source="InSight", rover="InSight", sol=sol,
+            earth_date=first[:10] if first else None, season=text(row.get("Season")),
+            min_temp_c=_stat(row.get("AT"), "mn"), max_temp_c=_stat(row.get("AT"), "mx"),
+            pressure_pa=_stat(row.get("PRE"), "av"), avg_temp_c=_stat(row.get("AT"), "av"),
+            wind_speed_ms=_stat(row.get("HWS"), "av"), first_utc=first, last_utc=last,
+            legacy=True))
+    return _newest(reports, "InSight feed")
+
+
+@dataclass
+class WeatherSource:
+    name: str
+    url: str
+    parse: Callable[[Any], Weather]
+    http: HttpClient
+
+    def fetch(self) -> Weather:
+        """:raises UpstreamError: the feed could not be fetched.
+        :raises BadData: it answered nothing usable."""
+        return self.parse(self.http.get_json(self.url, source=self.name))
+
+
+def weather_sources(config: Any, http: HttpClient) -> list[WeatherSource]:
+    """REMS, then MEDA, then InSight: the order failover tries them in."""
+    site = config.mars_site_base
+    feed = {"feed": "weather", "feedtype": "json"}
+    insight = urlencode({"api_key": config.nasa_api_key, "feedtype": "json", "ver": "1.0"})
+    return [
+        WeatherSource("rems", f"{site}/rss/api/?{urlencode({**feed, 'category': 'msl'})}",
+                      parse_rems, http),
+        WeatherSource("meda", f"{site}/rss/api/?{urlencode({**feed, 'category': 'mars2020'})}",
+                      parse_meda, http),
+        WeatherSource("insight", f"{config.nasa_api_base}/insight_weather/?{insight}",
+                      parse_insight, http),
+    ]
+
+
+def better(new: Weather, old: Weather | None) -> bool:
+    """Whether ``new`` may replace ``old``: never legacy over live, never an older sol of the
+    same source."""
+    if old is None:
+        return True
+    if new.legacy and not old.legacy:
+        return False
+    return not (new.source == old.source and new.sol < old.sol)
