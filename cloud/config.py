@@ -38,6 +38,21 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("expected a number of seconds above 0")
+    return number
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected 1 or 0")
+
+
 def _names(allowed: tuple[str, ...] | None = None) -> Callable[[str], tuple[str, ...]]:
     def parse(value: str) -> tuple[str, ...]:
         names = tuple(n.strip().lower() for n in value.split(",") if n.strip())
@@ -98,6 +113,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMAGE_TTL_S", "1800", _positive_int, "Seconds before image metadata is refreshed."),
     Setting("WEATHER_TTL_S", "3600", _positive_int, "Seconds before weather is refreshed."),
     Setting("REFRESH_S", "600", _positive_int, "Seconds the devices should wait between fetches."),
+    Setting("MARS_OFFLINE_SAMPLE", "0", _flag,
+            "1 = with no NASA data at all, serve a labelled offline sample instead of 503."),
+    Setting("HTTP_CONNECT_TIMEOUT_S", "4", _positive_float,
+            "Seconds to wait for a NASA server to accept the connection."),
+    Setting("HTTP_READ_TIMEOUT_S", "10", _positive_float,
+            "Seconds to wait for each read from a NASA server."),
+    Setting("HTTP_MAX_BYTES", "26214400", _positive_int,
+            "Largest NASA response or photo downloaded, in bytes."),
     Setting("ROBOT_NAMES", "sts-pi", _robot_names,
             "Robots the robot routes accept (comma-separated)."),
     Setting("IOT_DATA_ENDPOINT", "", _text,
