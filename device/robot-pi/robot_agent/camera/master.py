@@ -1,0 +1,232 @@
+"""A KVS WebRTC signaling **master** in pure Python (aiortc).
+
+The robot is the master of the signaling channel named after it. Each viewer (a browser) sends
+an SDP offer; the master answers it with a new peer connection that carries the camera track,
+and takes the viewer's trickled ICE candidates. Up to ``max_viewers`` watch at once, all fed
+from one camera through a :class:`~aiortc.contrib.media.MediaRelay`.
+
+The signaling connection is remade, with fresh credentials and a fresh URL, when KVS says
+``GO_AWAY`` or ``RECONNECT_ICE_SERVER``, before KVS's one-hour connection limit, and (with
+backoff) whenever it drops. Peer connections already up are not touched by that: the video
+flows peer to peer, not through signaling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import candidate_from_sdp
+
+from robot_agent.camera.channel import Connection
+
+log = logging.getLogger("robot.camera")
+
+SESSION_S = 55 * 60  # reconnect before KVS's 60-minute connection limit
+RECONNECT_TYPES = ("GO_AWAY", "RECONNECT_ICE_SERVER")
+
+
+class Channel(Protocol):
+    async def prepare(self) -> Connection: ...
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def decode(text: str) -> dict[str, Any]:
+    value = json.loads(base64.b64decode(text))
+    if not isinstance(value, dict):
+        raise ValueError("messagePayload is not a JSON object")
+    return value
+
+
+class WebRtcMaster:
+    """Serve one camera track to the viewers of one signaling channel.
+
+    :param channel: where to connect (:class:`~robot_agent.camera.channel.KvsChannel` or
+        :class:`~robot_agent.camera.channel.LocalChannel`).
+    :param make_track: called once, at the first viewer, to open the camera.
+    :param on_change: called with the new state dict whenever state or viewer count changes.
+    :param max_viewers: offers beyond this many viewers are ignored (KVS allows 10).
+    :param session_s: seconds before the signaling connection is remade.
+    :param backoff: first and longest wait between reconnection attempts, in seconds.
+    """
+
+    def __init__(self, channel: Channel, make_track: Callable[[], MediaStreamTrack], *,
+                 on_change: Callable[[dict[str, Any]], None] | None = None,
+                 max_viewers: int = 10, session_s: float = SESSION_S,
+                 backoff: tuple[float, float] = (0.5, 30.0)) -> None:
+        self.channel = channel
+        self.make_track = make_track
+        self.on_change = on_change
+        self.max_viewers = max_viewers
+        self.session_s = session_s
+        self.backoff = backoff
+        self.state: dict[str, Any] = {"state": "off", "viewers": 0}
+        self.peers: dict[str, RTCPeerConnection] = {}
+        self.connections = 0  # successful signaling connections so far
+        self._relay = MediaRelay()
+        self._source: MediaStreamTrack | None = None
+        self._ws: Any = None
+        self._closing = asyncio.Event()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _set(self, state: str | None = None, **extra: Any) -> None:
+        viewers = sum(1 for pc in self.peers.values() if pc.connectionState == "connected")
+        new = {"state": state or self.state["state"], "viewers": viewers, **extra}
+        if new != self.state:
+            self.state = new
+            if self.on_change is not None:
+                try:
+                    self.on_change(dict(new))
+                except Exception:  # a broken listener must not take the camera down
+                    log.exception("camera on_change listener failed")
+
+    # -- signaling loop --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect; returns only after :meth:`close`."""
+        import websockets
+
+        delay = self.backoff[0]
+        self._set("starting")
+        while not self._closing.is_set():
+            try:
+                connection = await self.channel.prepare()
+                async with websockets.connect(connection.url, open_timeout=10, ping_interval=20,
+                                              max_size=64 * 1024) as ws:
+                    self._ws = ws
+                    self.connections += 1
+                    delay = self.backoff[0]
+                    log.info("camera: signaling connected (%s)", connection.redacted())
+                    self._set("streaming")
+                    reason = await self._serve(ws, connection)
+                    log.info("camera: signaling reconnect (%s)", reason)
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure here means: retry later
+                log.warning("camera: signaling failed: %s: %s", type(exc).__name__, exc)
+                self._set("error", error=f"signaling: {type(exc).__name__}")
+            finally:
+                self._ws = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+            delay = min(delay * 2, self.backoff[1])
+
+    async def _serve(self, ws: Any, connection: Connection) -> str:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.session_s
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return "session limit"
+                receive = asyncio.ensure_future(ws.recv())
+                done, _ = await asyncio.wait({receive, closing}, timeout=remaining,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if closing in done:
+                    receive.cancel()
+                    return "closing"
+                if receive not in done:
+                    receive.cancel()
+                    continue
+                reason = await self._dispatch(ws, connection, receive.result())
+                if reason:
+                    return reason
+        finally:
+            closing.cancel()
+
+    async def _dispatch(self, ws: Any, connection: Connection, raw: str | bytes) -> str | None:
+        try:
+            message = json.loads(raw)
+            kind = message.get("messageType")
+            sender = message.get("senderClientId") or ""
+            if kind in RECONNECT_TYPES:
+                return kind
+            if kind == "STATUS_RESPONSE":
+                log.info("camera: signaling status %s", message.get("statusResponse"))
+                return None
+            payload = decode(message["messagePayload"])
+            if kind == "SDP_OFFER":
+                await self._answer(ws, connection, sender, payload)
+            elif kind == "ICE_CANDIDATE":
+                await self._candidate(sender, payload)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("camera: ignored a bad signaling message: %s", exc)
+        return None
+
+    # -- peers -----------------------------------------------------------------------------
+
+    async def _answer(self, ws: Any, connection: Connection, viewer: str,
+                      offer: dict[str, Any]) -> None:
+        if viewer in self.peers:
+            await self._drop(viewer)  # the same viewer starting over
+        if len(self.peers) >= self.max_viewers:
+            log.warning("camera: refusing viewer %s: %d viewers already", viewer, len(self.peers))
+            return
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(connection.ice_servers)))
+        self.peers[viewer] = pc
+
+        @pc.on("connectionstatechange")
+        async def changed() -> None:
+            log.info("camera: viewer %s %s", viewer, pc.connectionState)
+            if pc.connectionState in ("failed", "closed") and self.peers.get(viewer) is pc:
+                await self._drop(viewer)
+            self._set()
+
+        if self._source is None:
+            self._source = self.make_track()
+        pc.addTrack(self._relay.subscribe(self._source, buffered=False))
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+        await pc.setLocalDescription(await pc.createAnswer())
+        # aiortc gathers its candidates before setLocalDescription returns: they are all in
+        # the answer, so there is nothing to trickle.
+        answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
+        await ws.send(json.dumps({"action": "SDP_ANSWER", "recipientClientId": viewer,
+                                  "messagePayload": encode(answer)}))
+
+    async def _candidate(self, viewer: str, payload: dict[str, Any]) -> None:
+        pc = self.peers.get(viewer)
+        text = payload.get("candidate") or ""
+        if pc is None or not text:
+            return  # unknown viewer, or end-of-candidates
+        candidate = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:")
+                                       else text)
+        if candidate.ip.endswith(".local"):
+            # mDNS-hidden browser address: resolving it means multicast on the LAN. The
+            # browser's own checks reach us anyway and become peer-reflexive candidates.
+            return
+        candidate.sdpMid = payload.get("sdpMid")
+        candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+        await pc.addIceCandidate(candidate)
+
+    async def _drop(self, viewer: str) -> None:
+        pc = self.peers.pop(viewer, None)
+        if pc is not None:
+            await pc.close()
+        self._set()
+
+    async def close(self) -> None:
+        """Hang up every viewer, leave the channel, release the camera."""
+        self._closing.set()
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        for viewer in list(self.peers):
+            await self._drop(viewer)
+        if self._source is not None:
+            self._source.stop()
+            self._source = None
+        self._set("off")

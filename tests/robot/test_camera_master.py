@@ -1,0 +1,137 @@
+"""The aiortc master and aiortc viewers, through the real local signaling relay on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from robot_agent.camera.channel import LocalChannel
+from robot_agent.camera.master import WebRtcMaster
+from robot_agent.camera.pattern import TestPatternTrack, bars_yuv420
+
+from tools.stack.signaling import SignalingRelay, channel_arn
+
+TOKEN = "camera-token"
+pytestmark = pytest.mark.timeout(60)
+
+
+def b64(obj) -> str:
+    return base64.b64encode(json.dumps(obj).encode()).decode()
+
+
+class Relay:
+    """The local relay on a fixed loopback port, so it can be stopped and started again."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.runner: web.AppRunner | None = None
+        self.relay: SignalingRelay | None = None
+
+    async def start(self) -> None:
+        self.relay = SignalingRelay(["sts-pi"], TOKEN)
+        app = web.Application()
+        self.relay.register(app)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        await self.relay.close()
+        await self.runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/signaling"
+
+
+async def watch(relay: Relay, client_id: str, frames: int = 5) -> list[tuple[int, int]]:
+    """Be a KVS viewer: offer, take the answer, return the sizes of the first frames."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("video", direction="recvonly")
+    got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    @pc.on("track")
+    def on_track(track) -> None:
+        if not got.done():
+            got.set_result(track)
+
+    query = {"X-Amz-ChannelARN": channel_arn("sts-pi"), "X-Amz-ClientId": client_id,
+             "token": TOKEN}
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(relay.url, params=query) as ws:
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+        await ws.send_str(json.dumps({"action": "SDP_OFFER", "messagePayload": b64(offer)}))
+        message = json.loads((await asyncio.wait_for(ws.receive(), 10)).data)
+        assert message["messageType"] == "SDP_ANSWER"
+        answer = json.loads(base64.b64decode(message["messagePayload"]))
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        track = await asyncio.wait_for(got, 10)
+        sizes = []
+        for _ in range(frames):
+            frame = await asyncio.wait_for(track.recv(), 10)
+            sizes.append((frame.width, frame.height))
+    await pc.close()
+    return sizes
+
+
+async def until(predicate, timeout=10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+def test_pattern_frame_is_the_requested_size():
+    frame = bars_yuv420(64, 48)
+    assert frame.shape == (72, 64)
+    assert frame[0, 0] == 235 and frame[0, 63] == 16  # white bar left, black bar right
+    with pytest.raises(ValueError):
+        bars_yuv420(63, 48)
+    with pytest.raises(ValueError):
+        TestPatternTrack(64, 48, fps=0)
+
+
+def test_viewers_get_frames_and_master_survives_a_relay_restart():
+    async def scenario():
+        relay = Relay()
+        await relay.start()
+        states = []
+        master = WebRtcMaster(LocalChannel(relay.url, TOKEN, "sts-pi"),
+                              lambda: TestPatternTrack(320, 240, fps=15),
+                              on_change=states.append, backoff=(0.2, 1.0))
+        task = asyncio.create_task(master.run())
+        try:
+            await until(lambda: master.state["state"] == "streaming")
+            await until(lambda: relay.relay.state()["sts-pi"]["master"])
+            first = asyncio.create_task(watch(relay, "viewer-1", frames=5))
+            second = asyncio.create_task(watch(relay, "viewer-2", frames=5))
+            sizes = await asyncio.gather(first, second)
+            assert sizes == [[(320, 240)] * 5, [(320, 240)] * 5]
+            assert any(s["viewers"] >= 1 for s in states)
+
+            # the relay goes away and comes back on the same port: the master reconnects
+            await relay.stop()
+            await until(lambda: master.state["state"] == "error")
+            await relay.start()
+            await until(lambda: master.connections >= 2)
+            await until(lambda: relay.relay.state()["sts-pi"]["master"])
+            assert await watch(relay, "viewer-3", frames=3) == [(320, 240)] * 3
+        finally:
+            await master.close()
+            await asyncio.wait_for(task, 5)
+            await relay.stop()
+        assert master.state == {"state": "off", "viewers": 0}
+        assert [s["state"] for s in states][:2] == ["starting", "streaming"]
+
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    asyncio.run(scenario())
