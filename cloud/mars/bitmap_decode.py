@@ -51,16 +51,19 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
     """
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except UnidentifiedImageError as error:
-        raise BitmapError(
-            f"not a supported image (JPEG, PNG, GIF, BMP, WebP or TIFF expected): {error}"
-        ) from error
     except Image.DecompressionBombError as error:
         raise BitmapError(
             f"image declares too many pixels (decompression bomb?): {error}"
         ) from error
     except _DECODE_ERRORS as error:
-        raise BitmapError(f"corrupt image header: {error}") from error
+        kind = sniff(data)
+        if kind is None:
+            raise BitmapError(
+                "not a supported image (JPEG, PNG, GIF, BMP, WebP or TIFF expected), "
+                f"starts with {bytes(data[:8])!r}"
+            ) from error
+        detail = "" if isinstance(error, UnidentifiedImageError) else f": {error}"
+        raise BitmapError(f"corrupt {kind} header{detail}") from error
     width, height = image.size
     if width < 1 or height < 1:
         raise BitmapError(f"image declares an empty size {width}x{height}")
@@ -70,6 +73,23 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
             f"{max_pixels} (decompression bomb?); it was not decoded"
         )
     return image
+
+
+_MAGIC = (
+    (b"\xff\xd8", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    """The format ``data`` claims by its first bytes, or None; names what was corrupt."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
 
 
 def orientation(image: Image.Image) -> int:
