@@ -1,0 +1,48 @@
+"""Blinka's ``displayio.OnDiskBitmap`` (the simulator's code path) loads every bitmap we make,
+and the RGB565 it sends to the display is exactly what ``panel_view`` says the panel shows."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from cloud.mars.bitmap import convert, panel_view
+from tests import bmpcheck
+from tests.cloud.images import samples
+
+os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")
+displayio = pytest.importorskip("displayio")
+from displayio import ColorConverter, OnDiskBitmap, Palette  # noqa: E402
+
+
+def blinka_rgb565(path) -> np.ndarray:
+    """Every pixel of ``path`` through OnDiskBitmap and its pixel shader, as display codes."""
+    bitmap = OnDiskBitmap(str(path))
+    shader = bitmap.pixel_shader
+    codes = np.zeros((bitmap.height, bitmap.width), np.uint16)
+    for y in range(bitmap.height):
+        for x in range(bitmap.width):
+            value = bitmap._get_pixel(x, y)  # noqa: SLF001 - the call displayio's refresh makes
+            colour = shader[value] if isinstance(shader, Palette) else value
+            codes[y, x] = ColorConverter._compute_rgb565(colour)  # noqa: SLF001
+    return codes
+
+
+@pytest.mark.parametrize("size", [(320, 240), (480, 320), (16, 16), (321, 17)], ids=str)
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("source", ["rocket", "grey"])
+def test_blinka_shows_what_panel_view_predicts(tmp_path, source, depth, size):
+    if source == "grey":
+        data = samples.encode(samples.photo("coffee").convert("L"), "JPEG", quality=90)
+    else:
+        data = samples.encode(samples.photo(source), "JPEG", quality=90)
+    bmp = convert(data, *size, depth)
+    path = tmp_path / "photo.bmp"
+    path.write_bytes(bmp)
+    on_display = blinka_rgb565(path)
+    assert on_display.shape == (size[1], size[0])
+    assert np.array_equal(on_display, bmpcheck.rgb565(np.asarray(panel_view(bmp))))
+    # Not a vacuous match: the picture has structure.
+    assert len(np.unique(on_display)) > 20
