@@ -1,0 +1,51 @@
+"""Builds the Mars service from configuration, once per process (one warm Lambda container).
+
+Built lazily on first use, so importing a handler stays cheap and a configuration error surfaces
+on the first request with the message naming the setting.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cloud import config as cloud_config
+from cloud.mars.http import HttpClient, HttpPolicy
+from cloud.mars.photos import image_sources
+from cloud.mars.service import MarsService
+from cloud.mars.store import open_store
+from cloud.mars.telemetry import Telemetry
+from cloud.mars.weather import weather_sources
+
+_lock = threading.Lock()
+_service: MarsService | None = None
+telemetry = Telemetry()
+
+
+def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> MarsService:
+    """A service wired to the real feeds, store and clock named by ``config``."""
+    policy = HttpPolicy(connect_timeout_s=config.http_connect_timeout_s,
+                        read_timeout_s=config.http_read_timeout_s,
+                        max_bytes=config.http_max_bytes)
+    http = HttpClient(policy, observer=telemetry.upstream if telemetry else None)
+    return MarsService(
+        open_store(config.mars_store), http, image_sources(config, http),
+        weather_sources(config, http), image_ttl_s=config.image_ttl_s,
+        weather_ttl_s=config.weather_ttl_s, refresh_s=config.refresh_s,
+        offline_sample=config.mars_offline_sample, telemetry=telemetry)
+
+
+def service() -> MarsService:
+    """The process-wide service, built from the environment on first use."""
+    global _service
+    if _service is None:
+        with _lock:
+            if _service is None:
+                _service = build(cloud_config.load(), telemetry)
+    return _service
+
+
+def reset() -> None:
+    """Forget the service (tests change the environment between cases)."""
+    global _service
+    with _lock:
+        _service = None
