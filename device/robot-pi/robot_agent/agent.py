@@ -1,0 +1,243 @@
+"""The agent: MQTT commands in, motor values out, safely.
+
+Concurrency: one asyncio event loop owns all state (the drive, the deadman timer, the command
+gate, the camera). The MQTT link calls back from its network thread; those calls only hand
+the event over to the loop (``call_soon_threadsafe``), so state never needs a lock.
+
+Safety rules, each a test:
+
+- a drive command runs for its ``duration_ms`` (<= 1000) and then stops (deadman); a newer one
+  replaces it; ``stop`` stops at once;
+- the link dropping stops the motors as soon as it is noticed (a broker closing the connection
+  is seen at once; a silent network is covered by the deadman, within ``duration_ms``);
+- shutdown (SIGTERM/SIGINT) stops the motors, publishes ``{"online": false}`` and exits 0;
+- any unhandled error stops the motors and makes :meth:`Agent.run` return 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from robot_agent import __version__, commands
+from robot_agent.camera import Camera, NullCamera
+from robot_agent.config import AgentConfig
+from robot_agent.drive import Drive
+from robot_agent.errors import BadCommand
+from robot_agent.mqtt_link import OFFLINE, Link, Topics
+from robot_agent.service import Notifier
+
+log = logging.getLogger("robot_agent")
+
+HEALTH_CHECK_S = 1.0
+OFFLINE_GRACE_S = 120.0  # cut off longer than this: stop feeding the watchdog (restart helps)
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Agent:
+    """Wire a config, a drive, a link and a camera together and run until stopped.
+
+    :param clock_ms: wall-clock milliseconds (compared with a command's ``issued_ms``).
+    """
+
+    def __init__(self, config: AgentConfig, drive: Drive, link: Link,
+                 camera: Camera | None = None, *, notifier: Notifier | None = None,
+                 clock_ms: Callable[[], int] = wall_ms) -> None:
+        self.config = config
+        self.drive = drive
+        self.link = link
+        self.camera = camera or NullCamera()
+        self.notifier = notifier or Notifier({})
+        self.clock_ms = clock_ms
+        self.topics = Topics.for_robot(config.name)
+        self.gate = commands.Gate(config.commands.max_command_age_ms)
+        self.started_ms = clock_ms()
+        self.exit_code = 0
+        self.error: BaseException | None = None
+        self.applied = 0
+        self.rejected = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._deadman: asyncio.TimerHandle | None = None
+        self._seq: int | None = None
+        self._offline_since: float | None = time.monotonic()
+        self.ready: asyncio.Event | None = None  # set on the first connection
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Run until :meth:`request_stop` or a fatal error; returns the exit code."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        self._loop.set_exception_handler(self._loop_error)
+        self.link.on_connect = lambda: self._post(self._link_up)
+        self.link.on_disconnect = lambda reason: self._post(self._link_lost, reason)
+        self.link.on_message = lambda topic, payload: self._post(self._message, topic, payload)
+        self.camera.on_change = lambda state: self._publish_status()
+        log.info("starting %s", self.config.redacted())
+        health = asyncio.create_task(self._health_loop())
+        try:
+            self.link.start()
+            try:
+                await self.camera.start()
+            except Exception:  # driving works without video; the status says "error"
+                log.exception("camera failed to start")
+            await self._stop.wait()
+        finally:
+            health.cancel()
+            await self._shutdown()
+        return self.exit_code
+
+    def request_stop(self) -> None:
+        """Stop the agent; safe from any thread and from signal handlers."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def _shutdown(self) -> None:
+        self._cancel_deadman()
+        if self.drive.value != (0.0, 0.0):
+            self.drive.stop()
+            self._publish_motors("shutdown")
+        self.drive.stop()
+        self.notifier.stopping()
+        try:
+            await asyncio.wait_for(self.camera.stop(), 10)
+        except Exception:
+            log.exception("camera did not stop cleanly")
+        loop = asyncio.get_running_loop()
+        if self.link.connected:
+            # A deliberate disconnect sends no Last Will, so say it ourselves.
+            await loop.run_in_executor(None, lambda: self.link.publish(
+                self.topics.status, OFFLINE, qos=1, retain=True, wait_s=1.0))
+        await loop.run_in_executor(None, self.link.close)
+        log.info("stopped (exit %d)", self.exit_code)
+
+    def _fatal(self, error: BaseException) -> None:
+        self.drive.stop()  # first: whatever broke, the wheels stop
+        if self.error is None:
+            self.error = error
+            self.exit_code = 1
+        if self._stop is not None:
+            self._stop.set()
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception") or RuntimeError(context.get("message", "loop error"))
+        log.error("unhandled error, stopping: %s", context.get("message"), exc_info=error)
+        self._fatal(error)
+
+    def _post(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # RuntimeError: the loop closed in between, we are shutting down.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(func, *args)
+
+    # -- link events -------------------------------------------------------------------------
+
+    def _link_up(self) -> None:
+        self._offline_since = None
+        self._publish_status()
+        log.info("connected to the broker as %s", self.config.name)
+        if self.ready is not None:
+            self.ready.set()
+        self.notifier.ready(f"connected as {self.config.name}")
+
+    def _link_lost(self, reason: str) -> None:
+        if self._offline_since is None:
+            self._offline_since = time.monotonic()
+        self._cancel_deadman()
+        moving = self.drive.value != (0.0, 0.0)
+        self.drive.stop()
+        log.warning("link lost (%s)%s; reconnecting", reason, ", motors stopped" if moving else "")
+        self.notifier.status(f"reconnecting: {reason}")
+
+    def _message(self, topic: str, payload: bytes) -> None:
+        legacy = topic == self.topics.legacy
+        try:
+            command = commands.parse(payload, self.config.commands, legacy=legacy)
+            self.gate.check(command, self.clock_ms())
+        except BadCommand as exc:
+            self.rejected += 1
+            log.info("rejected command %s: %s", exc.command_id, exc)
+            self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
+                             "detail": exc.detail, "t_ms": self.clock_ms()})
+            return
+        self.gate.applied(command)
+        self.apply(command)
+
+    # -- driving -----------------------------------------------------------------------------
+
+    def apply(self, command: commands.Command) -> None:
+        """Drive for ``command`` (replacing whatever ran), and arm the deadman."""
+        self._cancel_deadman()
+        self._seq = command.seq
+        self.applied += 1
+        left, right = commands.values(command.action, command.speed)
+        self.drive.set(left, right)
+        self._publish_motors("command", command.id)
+        if command.action != "stop":
+            assert self._loop is not None
+            self._deadman = self._loop.call_later(command.duration_ms / 1000, self._expire,
+                                                  command.id)
+
+    def _expire(self, command_id: str) -> None:
+        self._deadman = None
+        self.drive.stop()
+        self._publish_motors("deadman", command_id)
+
+    def _cancel_deadman(self) -> None:
+        if self._deadman is not None:
+            self._deadman.cancel()
+            self._deadman = None
+
+    # -- publishing --------------------------------------------------------------------------
+
+    def _publish_motors(self, cause: str, command_id: str | None = None) -> None:
+        left, right = self.drive.value
+        event: dict[str, Any] = {"event": "motors", "left": left, "right": right,
+                                 "seq": self._seq, "t_ms": self.clock_ms(), "cause": cause,
+                                 "id": command_id}
+        if self.drive.describe()["simulated"]:
+            event["pins"] = self.drive.pin_states()  # the mock pins, visible in the stack
+        self._telemetry(event)
+
+    def _telemetry(self, event: dict[str, Any]) -> None:
+        if self.link.connected:
+            self.link.publish(self.topics.telemetry, event, qos=0)
+
+    def status(self) -> dict[str, Any]:
+        return {"online": True, "name": self.config.name, "version": __version__,
+                "motors": self.drive.describe(), "camera": self.camera.state,
+                "since_ms": self.started_ms, "t_ms": self.clock_ms()}
+
+    def _publish_status(self) -> None:
+        if self.link.connected:
+            self.link.publish(self.topics.status, self.status(), qos=1, retain=True)
+
+    # -- health ------------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """The loop runs (we are in it), the link's thread lives, and we are not long cut off."""
+        if not self.link.alive or self.error is not None:
+            return False
+        return (self._offline_since is None
+                or time.monotonic() - self._offline_since < OFFLINE_GRACE_S)
+
+    async def _health_loop(self) -> None:
+        interval = min(self.notifier.watchdog_interval_s or HEALTH_CHECK_S, HEALTH_CHECK_S)
+        while True:
+            await asyncio.sleep(interval)
+            if not self.link.alive:
+                self._fatal(RuntimeError("the MQTT network thread died"))
+                return
+            if self.healthy:
+                self.notifier.watchdog()

@@ -1,0 +1,222 @@
+"""The MQTT link: a small interface, paho-mqtt 2.x behind it, and an in-memory fake.
+
+Topics (robot name = IoT thing name = client id):
+
+- ``robot/{name}/cmd``: drive commands (QoS 1, subscribed)
+- ``{name}/action``: the original web app's commands (QoS 1, subscribed unless disabled)
+- ``robot/{name}/status``: retained liveness and state; Last Will ``{"online": false}``
+- ``robot/{name}/telemetry``: events (motor changes, rejected commands)
+
+The link calls ``on_connect()``, ``on_disconnect(reason)`` and ``on_message(topic, payload)``
+from its own network thread; the agent hands them over to its event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from robot_agent.config import ALPN_IOT, MqttConfig
+from robot_agent.errors import LinkError
+
+log = logging.getLogger("robot_agent.mqtt")
+
+OFFLINE = {"online": False}
+
+
+@dataclass(frozen=True)
+class Topics:
+    cmd: str
+    legacy: str
+    status: str
+    telemetry: str
+
+    @classmethod
+    def for_robot(cls, name: str) -> Topics:
+        return cls(cmd=f"robot/{name}/cmd", legacy=f"{name}/action",
+                   status=f"robot/{name}/status", telemetry=f"robot/{name}/telemetry")
+
+
+def encode(payload: dict[str, Any] | bytes) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class Link:
+    """What the agent needs from a message link. Callbacks are set by the agent."""
+
+    def __init__(self) -> None:
+        self.on_connect: Callable[[], None] = lambda: None
+        self.on_disconnect: Callable[[str], None] = lambda reason: None
+        self.on_message: Callable[[str, bytes], None] = lambda topic, payload: None
+
+    @property
+    def connected(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def alive(self) -> bool:
+        """The link's machinery runs (it may be reconnecting)."""
+        return True
+
+    def start(self) -> None:
+        """Connect in the background, retrying with backoff until :meth:`close`."""
+        raise NotImplementedError
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 0,
+                retain: bool = False, wait_s: float = 0.0) -> bool:
+        """Send a message; with ``wait_s`` wait that long for it to leave. True if it did."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Disconnect on purpose (no Last Will) and stop the background work."""
+        raise NotImplementedError
+
+
+def tls_context(config: MqttConfig) -> ssl.SSLContext:
+    """Mutual TLS for AWS IoT Core (or a broker with client certificates).
+
+    :raises LinkError: when the CA, certificate or key cannot be loaded (paths named, never
+        their contents).
+    """
+    try:
+        context = ssl.create_default_context(cafile=str(config.ca))
+        context.load_cert_chain(str(config.cert), str(config.key))
+    except (OSError, ssl.SSLError) as exc:
+        raise LinkError(f"cannot load TLS material (ca {config.ca}, cert {config.cert}, "
+                        f"key file set in [mqtt] key): {exc}") from None
+    if config.alpn:
+        context.set_alpn_protocols([ALPN_IOT])  # IoT Core's MQTT on 443
+    return context
+
+
+class PahoLink(Link):
+    """paho-mqtt 2.x with a retained Last Will, resubscription and reconnect backoff.
+
+    :param config: the ``[mqtt]`` section.
+    :param client_id: the robot name (AWS IoT policies pin the client id to the thing).
+    :param topics: the robot's topics.
+    """
+
+    def __init__(self, config: MqttConfig, client_id: str, topics: Topics) -> None:
+        super().__init__()
+        self.config = config
+        self.topics = topics
+        # Clean session: commands queued while we were away would be stale anyway.
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv311, clean_session=True)
+        self.client.will_set(topics.status, encode(OFFLINE), qos=1, retain=True)
+        self.client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
+        if config.tls:
+            self.client.tls_set_context(tls_context(config))
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+        self._subscriptions = [(topics.cmd, 1)]
+        if config.legacy_topic:
+            self._subscriptions.append((topics.legacy, 1))
+        self._started = False
+
+    @property
+    def connected(self) -> bool:
+        return self.client.is_connected()
+
+    @property
+    def alive(self) -> bool:
+        thread = getattr(self.client, "_thread", None)
+        return not self._started or (thread is not None and thread.is_alive())
+
+    def start(self) -> None:
+        log.info("connecting to %s:%d (%s)", self.config.host, self.config.port,
+                 "mutual TLS" + (", ALPN" if self.config.alpn else "") if self.config.tls
+                 else "plain TCP")
+        self.client.connect_async(self.config.host, self.config.port, self.config.keepalive_s)
+        self.client.loop_start()
+        self._started = True
+
+    def _connected(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker refused the connection: %s", reason_code)
+            return
+        # Subscribe on every connection: a clean session forgets subscriptions.
+        client.subscribe(self._subscriptions)
+        self.on_connect()
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
+        self.on_disconnect(str(reason_code))
+
+    def _message(self, client, userdata, message) -> None:
+        self.on_message(message.topic, message.payload)
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 0,
+                retain: bool = False, wait_s: float = 0.0) -> bool:
+        info = self.client.publish(topic, encode(payload), qos=qos, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return False
+        if wait_s:
+            try:
+                info.wait_for_publish(wait_s)
+            except (RuntimeError, ValueError):
+                return False
+            return info.is_published()
+        return True
+
+    def close(self) -> None:
+        if self._started:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self._started = False
+
+
+class MemoryLink(Link):
+    """An in-memory link for unit tests: records what is published, injects messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, dict[str, Any] | bytes, int, bool]] = []
+        self._connected = False
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self) -> None:
+        self.connect()
+
+    def connect(self) -> None:
+        self._connected = True
+        self.on_connect()
+
+    def drop(self, reason: str = "test drop") -> None:
+        self._connected = False
+        self.on_disconnect(reason)
+
+    def inject(self, topic: str, payload: dict[str, Any] | bytes) -> None:
+        self.on_message(topic, encode(payload))
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 0,
+                retain: bool = False, wait_s: float = 0.0) -> bool:
+        if not self._connected:
+            return False
+        decoded = json.loads(payload) if isinstance(payload, bytes) else payload
+        with self._lock:
+            self.published.append((topic, decoded, qos, retain))
+        return True
+
+    def messages(self, topic: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [p for t, p, _, _ in self.published if t == topic]
+
+    def close(self) -> None:
+        self._connected = False
+        self.closed = True
