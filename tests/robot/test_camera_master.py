@@ -135,3 +135,28 @@ def test_viewers_get_frames_and_master_survives_a_relay_restart():
 
     logging.getLogger("aioice").setLevel(logging.WARNING)
     asyncio.run(scenario())
+
+
+def test_build_camera_streams_the_test_pattern_through_the_local_relay():
+    from robot_agent.camera import build_camera
+
+    async def scenario():
+        relay = Relay()
+        await relay.start()
+        section = {"driver": "aiortc", "signaling_url": relay.url, "signaling_token": TOKEN,
+                   "width": 160, "height": 120}
+        camera = build_camera(section, "sts-pi", simulate=True)
+        seen = []
+        camera.on_change = seen.append
+        await camera.start()
+        try:
+            await until(lambda: camera.state["state"] == "streaming")
+            assert await watch(relay, "browser-1", frames=2) == [(160, 120)] * 2
+        finally:
+            await camera.stop()
+            await relay.stop()
+        return seen, camera.state
+
+    seen, final = asyncio.run(scenario())
+    assert final == {"state": "off", "viewers": 0}
+    assert {"state": "streaming", "viewers": 0} in seen and seen[-1]["state"] == "off"

@@ -71,5 +71,17 @@ def build_camera(config_section: dict[str, Any] | None, robot_name: str, *,
     driver = section.get("driver", "none")
     if driver == "none":
         return NullCamera()
-    raise ConfigError(f"[camera] driver = {driver!r} is not a known camera driver "
-                      f"(known: none); set it in the agent's config file")
+    if driver not in ("aiortc", "kvs-c-sdk"):
+        raise ConfigError(f"[camera] driver = {driver!r} is not a known camera driver "
+                          f"(known: none, aiortc, kvs-c-sdk); set it in the agent's config file")
+    # Imported here: aiortc and numpy load only when a camera is configured.
+    from robot_agent.camera.settings import parse_settings
+
+    settings = parse_settings(section, robot_name, simulate=simulate)
+    if driver == "aiortc":
+        from robot_agent.camera.aiortc_camera import AiortcCamera
+
+        return AiortcCamera(settings)
+    from robot_agent.camera.kvs_c_sdk import KvsCSdkCamera
+
+    return KvsCSdkCamera(settings)

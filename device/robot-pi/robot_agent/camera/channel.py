@@ -13,9 +13,10 @@ Two implementations of one small seam, ``await channel.prepare() -> Connection``
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiortc import RTCIceServer
 
@@ -63,7 +64,9 @@ def presign(wss_endpoint: str, channel_arn: str, credentials: Any, region: str) 
     from botocore.auth import SigV4QueryAuth
     from botocore.awsrequest import AWSRequest
 
-    request = AWSRequest(method="GET", url=wss_endpoint,
+    # the path is signed as "/": say so in the URL too, so what is opened is what was signed
+    url = wss_endpoint if urlsplit(wss_endpoint).path else wss_endpoint + "/"
+    request = AWSRequest(method="GET", url=url,
                          params={"X-Amz-ChannelARN": channel_arn})
     SigV4QueryAuth(credentials, "kinesisvideo", region, PRESIGN_EXPIRES_S).add_auth(request)
     return request.prepare().url
@@ -74,17 +77,21 @@ class KvsChannel:
 
     :param channel: the channel name (the robot's thing name).
     :param region: the AWS region.
-    :param session: a boto3 session whose credentials refresh themselves (see
-        :func:`robot_agent.camera.iot_credentials.boto3_session`).
+    :param make_session: returns a boto3 session whose credentials refresh themselves (see
+        :meth:`robot_agent.camera.iot_credentials.IotCredentialsProvider.boto3_session`);
+        called once, off the event loop, since it fetches the first credentials.
     """
 
-    def __init__(self, channel: str, region: str, session: Any) -> None:
-        self.channel, self.region, self.session = channel, region, session
+    def __init__(self, channel: str, region: str, make_session: Callable[[], Any]) -> None:
+        self.channel, self.region, self.make_session = channel, region, make_session
+        self.session: Any = None
 
     async def prepare(self) -> Connection:
         return await asyncio.get_running_loop().run_in_executor(None, self._prepare)
 
     def _prepare(self) -> Connection:
+        if self.session is None:
+            self.session = self.make_session()
         kvs = self.session.client("kinesisvideo", region_name=self.region)
         arn = kvs.describe_signaling_channel(ChannelName=self.channel)["ChannelInfo"]["ChannelARN"]
         endpoints = kvs.get_signaling_channel_endpoint(
