@@ -1,0 +1,129 @@
+"""Talking to the Mars API: the weather JSON and the photo, through one requests session.
+
+Every response is closed (``with``): the ESP32 has only a few sockets. Counters of requests
+and bytes feed the serial log and the benchmark.
+"""
+
+import time
+
+import bmp
+from errors import BadBitmap, FetchError
+
+CHUNK = 1024  # bytes per read; the watchdog is fed between chunks
+
+
+def _origin(url):
+    """``"https://host:443/path"`` -> ``"https://host:443"``."""
+    start = url.find("//") + 2
+    end = url.find("/", start)
+    return url if end < 0 else url[:end]
+
+
+def _reason(response):
+    """A few words for an HTTP error, from the API's ``{"error": {"code": ...}}`` if any."""
+    words = "HTTP %d" % response.status_code
+    try:
+        code = response.json()["error"]["code"]
+        if isinstance(code, str):
+            words += " " + code[:24]
+    except Exception:  # noqa: BLE001 - the body is only a hint; the status says enough
+        pass
+    return words
+
+
+class Net:
+    """The API client.
+
+    :param session: an ``adafruit_requests.Session``.
+    :param api_url: the API base URL (``MARS_API_URL``).
+    :param api_key: sent as ``x-api-key`` to the API's own host only.
+    :param feed: called often during long transfers (feeds the watchdog).
+    :param timeout: seconds without data before a request fails.
+    """
+
+    def __init__(self, session, api_url, api_key, feed=None, timeout=15):
+        self.session = session
+        self.api_url = api_url
+        self.timeout = timeout
+        self._feed = feed or (lambda: None)
+        self._key_headers = {"x-api-key": api_key}
+        self._origin = _origin(api_url)
+        self.requests = 0
+        self.bytes = 0
+
+    def fetch(self, width, height, depth):
+        """``GET /mars`` for this screen; returns the parsed JSON object.
+
+        :raises FetchError: on an HTTP error or a body that is not a JSON object.
+        """
+        url = "%s/mars?width=%d&height=%d&depth=%d" % (self.api_url, width, height, depth)
+        self.requests += 1
+        with self.session.get(url, headers=self._key_headers, timeout=self.timeout) as r:
+            self.bytes += int(r.headers.get("content-length", 0))
+            if r.status_code != 200:
+                raise FetchError(_reason(r))
+            try:
+                payload = r.json()
+            except ValueError:
+                raise FetchError("bad JSON from API") from None
+        if not isinstance(payload, dict):
+            raise FetchError("bad JSON from API")
+        return payload
+
+    def download(self, url, path, width, height, etag=None, size=None):
+        """Stream a BMP to ``path`` and check it.
+
+        :param etag: the ETag of the photo already on screen, sent as ``If-None-Match``.
+        :param size: the byte count the API announced, if any.
+        :returns: ``None`` if the server says the photo is unchanged, else its ETag (or ``""``).
+        :raises BadBitmap: wrong format, size or dimensions (nothing more is downloaded).
+        :raises FetchError: HTTP error or a truncated transfer.
+        """
+        if url.startswith("/"):
+            url = self._origin + url
+        headers = {}
+        if _origin(url) == self._origin:
+            headers.update(self._key_headers)
+        if etag:
+            headers["If-None-Match"] = etag
+        self.requests += 1
+        with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as r:
+            if r.status_code == 304:
+                return None
+            if r.status_code != 200:
+                raise FetchError(_reason(r))
+            length = int(r.headers.get("content-length", -1))
+            if length > bmp.max_size(width, height) or (size and length >= 0 and length != size):
+                raise BadBitmap("image of %d bytes" % length)
+            got = self._save(r, path, width, height)
+            if got < 0 or (length >= 0 and got != length):
+                raise FetchError("image cut at %d bytes" % abs(got))
+            return r.headers.get("etag", "")
+
+    def _save(self, response, path, width, height):
+        """Write the body to ``path``; returns bytes written, negative if fewer than announced."""
+        head = b""
+        expected = 0
+        got = 0
+        with open(path, "wb") as f:
+            for chunk in response.iter_content(chunk_size=CHUNK):
+                self._feed()
+                if not expected:
+                    head += chunk
+                    if len(head) < bmp.HEADER_BYTES:
+                        continue
+                    expected = bmp.check(head, width, height)
+                    chunk, head = head, b""
+                got += len(chunk)
+                self.bytes += len(chunk)
+                if got > expected:
+                    raise BadBitmap("image longer than its header says")
+                f.write(chunk)
+        if not expected:
+            raise BadBitmap("not a BMP") if head else FetchError("empty image")
+        return got if got == expected else -got
+
+
+def wait_ms(start):
+    """Milliseconds since ``start`` (a ``time.monotonic()`` value), for the log."""
+    return int((time.monotonic() - start) * 1000)

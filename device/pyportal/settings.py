@@ -1,0 +1,85 @@
+"""Settings from ``settings.toml``, validated once at start.
+
+``os.getenv`` returns ``int`` for ``KEY = 123`` on some firmware versions and ``str`` on others:
+everything here goes through ``str()`` / ``int()`` so both work.
+"""
+
+import os
+
+from errors import SettingError
+
+
+class Settings:
+    """The validated settings; build it with :func:`load`."""
+
+    def __init__(self, ssid, password, api_url, api_key, refresh_minutes, units):
+        self.ssid = ssid
+        self.password = password
+        self.api_url = api_url
+        self.api_key = api_key
+        self.refresh_minutes = refresh_minutes
+        self.units = units
+
+    def __repr__(self):
+        # the password and the key never reach the serial log
+        return "Settings(ssid=%r, api_url=%r, refresh_minutes=%d, units=%r)" % (
+            self.ssid, self.api_url, self.refresh_minutes, self.units)
+
+
+def _text(getenv, name, default=None):
+    value = getenv(name)
+    if value is None:
+        if default is None:
+            raise SettingError(name, "is missing")
+        return default
+    value = str(value).strip()
+    if not value and default is None:
+        raise SettingError(name, "is empty")
+    return value
+
+
+def _api_url(getenv):
+    url = _text(getenv, "MARS_API_URL")
+    if not (url.startswith("http://") or url.startswith("https://")):
+        raise SettingError("MARS_API_URL", "must start with https:// or http://")
+    url = url.rstrip("/")
+    # people paste the full endpoint; the app adds /mars itself
+    if url.endswith("/mars"):
+        url = url[:-5]
+    if "?" in url or " " in url:
+        raise SettingError("MARS_API_URL", "must be a base URL without ? or spaces")
+    return url
+
+
+def _minutes(getenv):
+    raw = _text(getenv, "REFRESH_MINUTES", "10")
+    try:
+        minutes = int(raw)
+    except ValueError:
+        raise SettingError("REFRESH_MINUTES", "must be a whole number of minutes") from None
+    if not 1 <= minutes <= 1440:
+        raise SettingError("REFRESH_MINUTES", "must be between 1 and 1440")
+    return minutes
+
+
+def _units(getenv):
+    units = _text(getenv, "UNITS", "C").upper()
+    if units not in ("C", "F"):
+        raise SettingError("UNITS", 'must be "C" or "F"')
+    return units
+
+
+def load(getenv=os.getenv):
+    """Read and check every setting.
+
+    :param getenv: where values come from (``os.getenv`` on the board).
+    :raises SettingError: naming the first missing or invalid setting.
+    """
+    return Settings(
+        ssid=_text(getenv, "CIRCUITPY_WIFI_SSID"),
+        password=_text(getenv, "CIRCUITPY_WIFI_PASSWORD", ""),
+        api_url=_api_url(getenv),
+        api_key=_text(getenv, "MARS_API_KEY"),
+        refresh_minutes=_minutes(getenv),
+        units=_units(getenv),
+    )
