@@ -54,11 +54,11 @@ def convert(
             source = (source[1], source[0])
         bitmap_decode.draft_for(image, bitmap_fit.scale(source, target, fit))
         pixels = bitmap_decode.load(image)
-    framed = bitmap_fit.fit_image(pixels, target, fit)
+    framed, photo_box = bitmap_fit.fit_image(pixels, target, fit)
     if depth == 16:
         bmp = bitmap_bmp.write_rgb565(bitmap_rgb565.pack(bitmap_rgb565.snap(framed)))
     else:
-        bmp = bitmap_bmp.write_indexed(bitmap_quantise.quantise(framed))
+        bmp = bitmap_bmp.write_indexed(bitmap_quantise.quantise(framed, photo_box))
     if len(bmp) < bitmap_bmp.MIN_FILE_SIZE:  # cannot happen at 16x16 and up; keep it so
         raise AssertionError(f"BMP of {len(bmp)} bytes is shorter than the board accepts")
     return bmp

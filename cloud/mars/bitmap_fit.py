@@ -42,10 +42,15 @@ def inner_size(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, i
     return width, height
 
 
-def fit_image(image: Image.Image, target: tuple[int, int], fit: str) -> Image.Image:
+def fit_image(
+    image: Image.Image, target: tuple[int, int], fit: str
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """Resize ``image`` (``L``, ``RGB`` or ``RGBA``) to exactly ``target`` as ``RGB``.
 
     Transparent areas become black, as if the photo lay on the black panel.
+
+    :returns: the framed image, and the box the photo occupies in it (the whole frame for
+        ``cover``; inside the black bars for ``contain``).
     """
     if fit == "cover":
         box = crop_box(image.size, target)
@@ -54,10 +59,11 @@ def fit_image(image: Image.Image, target: tuple[int, int], fit: str) -> Image.Im
     else:
         framed = image.resize(inner_size(image.size, target), _LANCZOS, reducing_gap=REDUCING_GAP)
         offset = ((target[0] - framed.width) // 2, (target[1] - framed.height) // 2)
+    photo_box = (*offset, offset[0] + framed.width, offset[1] + framed.height)
     if framed.mode == "RGB" and framed.size == target:
-        return framed
+        return framed, photo_box
     canvas = Image.new("RGB", target, (0, 0, 0))
     # Pillow resizes RGBA premultiplied, so pasting with the alpha mask is compositing on black.
     mask = framed.getchannel("A") if framed.mode == "RGBA" else None
     canvas.paste(framed.convert("RGB"), offset, mask)
-    return canvas
+    return canvas, photo_box

@@ -18,20 +18,37 @@ colour: on natural photos that keeps nearly all of the gain (~+0.002 SSIM) for a
 time full convergence takes."""
 
 
-def palette_for(image: Image.Image) -> list[int]:
-    """An adaptive palette of at most 256 panel colours (flat ``[r, g, b, ...]``) for ``image``."""
+def palette_for(image: Image.Image, colours: int = COLOURS) -> list[int]:
+    """An adaptive palette of at most ``colours`` panel colours (flat ``[r, g, b, ...]``)."""
     chosen = bitmap_rgb565.snap(image).quantize(
-        colors=COLOURS,
+        colors=colours,
         method=Image.Quantize.MEDIANCUT,
         kmeans=max(1, round(image.width * image.height * KMEANS_SETTLED)),
         dither=Image.Dither.NONE,
     )
-    flat = (chosen.getpalette("RGB") or [0, 0, 0])[: 3 * COLOURS]
+    flat = (chosen.getpalette("RGB") or [0, 0, 0])[: 3 * colours]
     return [bitmap_rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]
 
 
-def quantise(image: Image.Image) -> Image.Image:
-    """``image`` (RGB) as a mode ``P`` image over panel colours, Floyd-Steinberg dithered."""
+def quantise(image: Image.Image, photo_box: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """``image`` (RGB) as a mode ``P`` image over panel colours, Floyd-Steinberg dithered.
+
+    :param photo_box: where the photo lies when the rest is letterbox bars. The bars get a
+        reserved pure black entry and are kept out of the dithering, which would otherwise
+        spill the photo's error into them as stray coloured dots.
+    """
+    if photo_box is None or photo_box == (0, 0, *image.size):
+        return _map(image, palette_for(image))
+    photo = image.crop(photo_box)
+    palette = palette_for(photo, COLOURS - 1)
+    black = len(palette) // 3
+    canvas = Image.new("P", image.size, black)
+    canvas.putpalette(palette + [0, 0, 0])
+    canvas.paste(_map(photo, palette + [0, 0, 0]), photo_box[:2])
+    return canvas
+
+
+def _map(image: Image.Image, palette: list[int]) -> Image.Image:
     holder = Image.new("P", (1, 1))
-    holder.putpalette(palette_for(image))
+    holder.putpalette(palette)
     return image.quantize(palette=holder, dither=Image.Dither.FLOYDSTEINBERG)

@@ -64,6 +64,17 @@ def test_square_frame_contained_has_black_side_bars(depth):
     assert is_colour(view[120, 41], GREEN, 40) and is_colour(view[120, 278], GREEN, 40)
 
 
+@pytest.mark.parametrize("size", [(320, 240), (480, 320), (321, 17)], ids=str)
+def test_dithering_never_spills_into_the_bars(size):
+    # A photo's quantisation error must not be diffused into the letterbox as stray dots.
+    photo = samples.photo("astronaut")  # square: bars left and right on every size here
+    bmp = convert(samples.encode(photo), *size, 8, "contain")
+    colours = bmpcheck.colours(bmp)
+    bar = (size[0] - size[1]) // 2
+    assert not colours[:, :bar].any() and not colours[:, size[0] - bar :].any()
+    assert colours[:, bar:-bar].reshape(-1, 3).any(axis=1).mean() > 0.5  # the photo is there
+
+
 def test_wide_frame_contained_has_black_bars_above_and_below():
     image = samples.bands([RED, BLUE], size=(400, 100), vertical=True)
     view = shown(convert(samples.encode(image), 320, 240, 16, "contain"))

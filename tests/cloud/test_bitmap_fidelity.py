@@ -1,0 +1,64 @@
+"""Fidelity: the picture the panel shows is close to an ideal resize of the photo.
+
+The reference is an aspect-correct Lanczos resize of the original (the same centre crop as
+``cover``), in full RGB888; the candidate is ``panel_view`` of the bitmap, i.e. after the panel
+has truncated it to RGB565. Targets from the issue: mean SSIM >= 0.93 at depth 8 and >= 0.97 at
+depth 16, and a depth-8 320x240 bitmap no larger than 78 KB.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from cloud.mars import bitmap_fit
+from cloud.mars.bitmap import convert, panel_view
+from tests.cloud.images import samples
+
+TARGETS = {8: 0.93, 16: 0.97}
+
+
+def reference(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    box = bitmap_fit.crop_box(image.size, size)
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS, box=box))
+
+
+def ssim(photo: Image.Image, bmp: bytes, size) -> float:
+    shown = np.asarray(panel_view(bmp))
+    return structural_similarity(reference(photo, size), shown, channel_axis=2, data_range=255)
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, Image.Image]:
+    return {name: samples.photo(name) for name in samples.NATURAL_PHOTOS}
+
+
+@pytest.mark.parametrize("size", [(320, 240), (480, 320)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("depth", [8, 16])
+def test_mean_ssim_meets_the_target(photos, depth, size):
+    scores = {
+        name: ssim(photo, convert(samples.encode(photo), *size, depth), size)
+        for name, photo in photos.items()
+    }
+    assert len(scores) >= 5
+    assert statistics.mean(scores.values()) >= TARGETS[depth], scores
+    assert min(scores.values()) >= TARGETS[depth] - 0.03, scores  # no photo badly off
+
+
+def test_depth8_320x240_fits_in_78_kb(photos):
+    for photo in photos.values():
+        assert len(convert(samples.encode(photo), 320, 240, 8)) == 77_878 <= 78 * 1024
+
+
+def test_a_wrong_crop_would_be_caught(photos):
+    # The measure can fail: the same bitmap against a reference shifted by 8 pixels scores low.
+    photo = photos["astronaut"]
+    bmp = convert(samples.encode(photo), 320, 240, 16)
+    shifted = np.roll(reference(photo, (320, 240)), 8, axis=1)
+    shown = np.asarray(panel_view(bmp))
+    score = structural_similarity(shifted, shown, channel_axis=2, data_range=255)
+    assert score < TARGETS[8] - 0.2
