@@ -1,0 +1,137 @@
+"""The robot routes (Powertools style): ``POST /robot/{name}/cmd``, ``POST /publish`` (the
+original web app's body) and ``GET /robot/{name}/status``.
+
+Who may call them is decided before the handler runs: in AWS the Cognito authorizer, whose
+claims arrive in ``requestContext.authorizer.claims``; locally the stack's gateway checks the
+bearer token and injects the same claims. The routes still refuse a request without claims
+(401), so a missing authorizer in a template can never open the robot to everyone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from cloud import config as cloud_config
+from cloud.robot import commands
+from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
+from cloud.robot.publisher import Publisher, command_topic, from_config
+
+logger = Logger(service="robot")
+app = APIGatewayRestResolver()
+JSON = "application/json"
+
+_state: dict[str, Any] = {}
+_state_lock = threading.Lock()
+# Lambda runs one event at a time per container; the local stack runs handlers in threads, and
+# the resolver keeps the current event on itself, so requests take turns.
+_resolve_lock = threading.Lock()
+sequencer = commands.Sequencer()
+
+
+def _config() -> Any:
+    with _state_lock:
+        if "config" not in _state:
+            _state["config"] = cloud_config.load()
+        return _state["config"]
+
+
+def publisher() -> Publisher:
+    """The container's publisher, created on first use."""
+    with _state_lock:
+        if "publisher" not in _state:
+            _state["publisher"] = from_config(_state.get("config") or cloud_config.load())
+        return _state["publisher"]
+
+
+def use(publisher: Publisher | None = None, config: Any = None) -> None:
+    """Replace the publisher and config (tests); ``use()`` forgets both."""
+    with _state_lock:
+        old = _state.pop("publisher", None)
+        _state.pop("config", None)
+        if old is not None and old is not publisher:
+            old.close()
+        if publisher is not None:
+            _state["publisher"] = publisher
+        if config is not None:
+            _state["config"] = config
+
+
+def _require_user() -> str:
+    context = app.current_event.raw_event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
+    user = (claims or {}).get("cognito:username") or (claims or {}).get("sub")
+    if not user:
+        raise Unauthenticated("sign in first (no user in the request)")
+    return str(user)
+
+
+def _robot(name: str) -> str:
+    if name not in _config().robot_names:
+        raise UnknownRobot(f"no robot named {name[:64]!r} here")
+    return name
+
+
+def _send(name: str, legacy: bool) -> Response:
+    user = _require_user()
+    _robot(name)
+    event = app.current_event
+    body = commands.read_body(event.body, bool(event.is_base64_encoded))
+    command = commands.validate(body, legacy=legacy)
+    issued_ms = int(time.time() * 1000)
+    payload = commands.message(command, sequencer.next(name), issued_ms)
+    topic = command_topic(name)
+    publisher().publish(topic, payload)
+    logger.info("command sent", extra={"robot": name, "user": user, "id": payload["id"],
+                                       "seq": payload["seq"], "action": command["action"]})
+    return Response(status_code=202, content_type=JSON,
+                    body={"id": payload["id"], "seq": payload["seq"], "topic": topic})
+
+
+@app.post("/robot/<name>/cmd")
+def post_command(name: str) -> Response:
+    return _send(name, legacy=False)
+
+
+@app.post("/publish")
+def post_legacy() -> Response:
+    # The original web app knows one robot: the first configured one.
+    _require_user()
+    return _send(_config().robot_names[0], legacy=True)
+
+
+@app.get("/robot/<name>/status")
+def get_status(name: str) -> Response:
+    _require_user()
+    _robot(name)
+    status = publisher().status(name)
+    if status is None:
+        status = {"online": False, "reported": False}
+    return Response(status_code=200, content_type=JSON, body=status,
+                    headers={"Cache-Control": "no-store"})
+
+
+@app.exception_handler(RobotApiError)
+def robot_error(exc: RobotApiError) -> Response:
+    if exc.status >= 500:
+        logger.warning("robot API error", extra={"code": exc.code, "reason": str(exc)})
+    return Response(status_code=exc.status, content_type=JSON,
+                    body={"error": {"code": exc.code, "message": str(exc)}})
+
+
+def _resolve(event: dict, context: Any) -> dict:
+    with _resolve_lock:
+        return app.resolve(event, context)
+
+
+def command_handler(event: dict, context: Any) -> dict:
+    return _resolve(event, context)
+
+
+def status_handler(event: dict, context: Any) -> dict:
+    return _resolve(event, context)

@@ -1,0 +1,187 @@
+"""Where robot commands go, and where the robot's last status comes from.
+
+Two implementations of one small interface, chosen by :func:`from_config`:
+
+- :class:`IotDataPublisher` (AWS): ``iot-data`` on the account's ``iot:Data-ATS`` endpoint,
+  looked up once per container unless ``IOT_DATA_ENDPOINT`` names it. ``describe_endpoint``
+  without an endpoint type returns the legacy VeriSign host, which fails TLS; hence the type.
+- :class:`MqttPublisher` (local stack): paho-mqtt to ``MQTT_URL``, one connection per process,
+  with a subscription to every robot's retained status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from cloud.robot.errors import PublishFailed
+
+log = logging.getLogger("cloud.robot")
+
+STATUS_FILTER = "robot/+/status"
+
+
+def status_topic(name: str) -> str:
+    return f"robot/{name}/status"
+
+
+def command_topic(name: str) -> str:
+    return f"robot/{name}/cmd"
+
+
+class Publisher:
+    """Publish commands (QoS 1) and read retained statuses."""
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """:raises PublishFailed: the broker did not take it."""
+        raise NotImplementedError
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        """The robot's last retained status, or ``None`` if it never reported."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class IotDataPublisher(Publisher):
+    """AWS IoT Core through the ``iot-data`` API.
+
+    :param endpoint: the ``iot:Data-ATS`` host (``IOT_DATA_ENDPOINT``); empty = look it up.
+    :param session_factory: returns a boto3 session (a seam for tests).
+    """
+
+    def __init__(self, endpoint: str = "", session_factory: Callable[[], Any] | None = None,
+                 region: str | None = None) -> None:
+        self.endpoint = endpoint.removeprefix("https://").rstrip("/")
+        self.region = region
+        self._session_factory = session_factory
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _session(self) -> Any:
+        if self._session_factory is not None:
+            return self._session_factory()
+        import boto3  # only the AWS path needs it
+
+        return boto3.session.Session(region_name=self.region)
+
+    def client(self) -> Any:
+        """The ``iot-data`` client; the endpoint is looked up on first use only."""
+        with self._lock:
+            if self._client is None:
+                session = self._session()
+                if not self.endpoint:
+                    answer = session.client("iot").describe_endpoint(endpointType="iot:Data-ATS")
+                    self.endpoint = answer["endpointAddress"]
+                self._client = session.client("iot-data", endpoint_url=f"https://{self.endpoint}")
+            return self._client
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client().publish(topic=topic, qos=1, payload=json.dumps(payload).encode(),
+                                  contentType="application/json")
+        except (BotoCoreError, ClientError) as exc:
+            log.error("iot-data publish to %s failed: %s", topic, exc)
+            raise PublishFailed("the robot's message broker did not take the command; "
+                                "try again") from None
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self.client()
+        try:
+            answer = client.get_retained_message(topic=status_topic(name))
+        except client.exceptions.ResourceNotFoundException:
+            return None
+        except (BotoCoreError, ClientError) as exc:
+            log.error("reading the retained status of %s failed: %s", name, exc)
+            raise PublishFailed("the robot's status cannot be read now; try again") from None
+        return _decode(answer.get("payload") or b"")
+
+
+def _decode(payload: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class MqttPublisher(Publisher):
+    """A plain MQTT broker (the local stack's): publish QoS 1, cache retained statuses.
+
+    :param url: ``mqtt://host:port``.
+    :param timeout_s: how long to wait for the broker to acknowledge a command.
+    """
+
+    def __init__(self, url: str, timeout_s: float = 2.0, client_id: str = "") -> None:
+        import paho.mqtt.client as mqtt
+
+        parts = urlparse(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError(f"MQTT_URL={url!r}: expected mqtt://host:port")
+        self._mqtt = mqtt
+        self.host, self.port = parts.hostname, parts.port or 1883
+        self.timeout_s = timeout_s
+        self._statuses: dict[str, dict[str, Any] | None] = {}
+        self._subscribed = threading.Event()
+        self._connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv311)
+        self.client.reconnect_delay_set(0.2, 5)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *args: self._connected.clear()
+        self.client.on_subscribe = lambda *args: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if not reason_code.is_failure:
+            client.subscribe(STATUS_FILTER, qos=1)
+            self._connected.set()
+
+    def _on_message(self, client, userdata, message) -> None:
+        name = message.topic.split("/")[1]
+        self._statuses[name] = _decode(message.payload) if message.payload else None
+
+    def _wait_connected(self) -> None:
+        if not self._connected.wait(self.timeout_s):
+            raise PublishFailed(f"the local MQTT broker at {self.host}:{self.port} is not "
+                                f"reachable; is the stack's broker running?")
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        self._wait_connected()
+        info = self.client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
+        # RuntimeError/ValueError: the connection dropped meanwhile; is_published() says so.
+        with contextlib.suppress(RuntimeError, ValueError):
+            info.wait_for_publish(self.timeout_s)
+        if not info.is_published():
+            raise PublishFailed("the local MQTT broker did not acknowledge the command")
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        self._wait_connected()
+        # Retained messages follow the SUBACK at once; give the first request that moment.
+        if self._subscribed.wait(self.timeout_s) and name not in self._statuses:
+            time.sleep(0.05)
+        return self._statuses.get(name)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def from_config(config: Any) -> Publisher:
+    """:class:`MqttPublisher` when ``MQTT_URL`` is set (local stack), else IoT Core."""
+    if config.mqtt_url:
+        return MqttPublisher(config.mqtt_url)
+    return IotDataPublisher(config.iot_data_endpoint)
