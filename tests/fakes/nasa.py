@@ -1,0 +1,311 @@
+"""A fake NASA on loopback: a real ``ThreadingHTTPServer`` serving the test fixtures.
+
+It answers the paths the real feeds use (``/rss/api/?feed=...``, ``/api/v1/raw_image_items/``,
+``/insight_weather/``, ``/api/v1/rovers/{rover}/latest_photos``) and photos under
+``/images/{name}.jpg`` (scikit-image's natural photographs, or generated ones). Each route can be
+scripted with a sequence of :class:`Reply` objects (slow, error status, HTML error page,
+truncated body, redirect...); every request is counted per route.
+
+>>> with FakeNasa() as nasa:
+...     nasa.script("rems", Reply(status=500), Reply(fixture="rems_weather.json"))
+...     urlopen(nasa.url + "/rss/api/?feed=weather&category=msl")  # -> 500, then the fixture
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import random
+import struct
+import threading
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+FIXTURES = Path(__file__).resolve().parents[1] / "cloud" / "fixtures"
+NATURAL = ("astronaut", "coffee", "chelsea", "rocket", "camera")
+
+DEFAULTS = {
+    "perseverance": "perseverance_raw_images.json",
+    "curiosity": "curiosity_raw_image_items.json",
+    "rems": "rems_weather.json",
+    "meda": "meda_weather.json",
+    "insight": "insight_weather.json",
+    "mars_photos": "mars_photos_latest.json",
+}
+
+
+def html_page(status: int) -> bytes:
+    return (f"<!DOCTYPE html><html><head><title>{status} Error</title></head><body>"
+            f"<h1>{status}</h1><p>The server encountered a problem.</p></body></html>").encode()
+
+
+@dataclass
+class Reply:
+    """One scripted answer.
+
+    :param fixture: a JSON file under ``tests/cloud/fixtures`` (``{base}`` becomes the server URL).
+    :param body: raw bytes instead of a fixture.
+    :param delay_s: wait this long before answering (beyond a client's read timeout = slow).
+    :param truncate: send only this many bytes of the body while declaring its full length.
+    :param redirect: answer 302 to this path (or URL).
+    :param encoding: how the fixture text is encoded (``latin-1`` makes invalid UTF-8).
+    """
+
+    status: int = 200
+    fixture: str | None = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    truncate: int | None = None
+    redirect: str | None = None
+    encoding: str = "utf-8"
+    chunked: bool = False  # no Content-Length: the size is only known by reading
+
+
+def error_page(status: int, **headers: str) -> Reply:
+    """The HTML error page a CDN answers with."""
+    return Reply(status=status, body=html_page(status), content_type="text/html",
+                 headers=headers)
+
+
+def json_error(status: int, fixture: str, **headers: str) -> Reply:
+    return Reply(status=status, fixture=fixture, headers=headers)
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+@functools.cache
+def natural(name: str) -> Image.Image:
+    from skimage import data
+
+    array = getattr(data, name)()
+    return Image.fromarray(array)
+
+
+@functools.cache
+def generated(name: str, size: tuple[int, int] = (1280, 960)) -> Image.Image:
+    rng = random.Random(name)
+    base = tuple(rng.randint(60, 200) for _ in range(3))
+    image = Image.new("RGB", size, base)
+    pixels = image.load()
+    for y in range(0, size[1], 8):
+        for x in range(0, size[0], 8):
+            shade = (x * 255 // size[0] + y * 128 // size[1]) % 256
+            pixels[x, y] = (shade, base[1], 255 - shade)
+    return image.resize((size[0] // 2, size[1] // 2)).resize(size)
+
+
+def _bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header declares absurd dimensions (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@functools.cache
+def image_bytes(name: str) -> tuple[bytes, str] | None:
+    """The bytes and type served at ``/images/{name}``; ``None`` = 404."""
+    stem, dot, ext = name.rpartition(".")
+    for suffix in ("_320", "_800", "_1200"):
+        stem = stem.removesuffix(suffix)
+    if not dot or stem == "missing":
+        return None
+    if stem == "corrupt":
+        whole = _jpeg(natural("coffee"))
+        return whole[: len(whole) // 3], "image/jpeg"  # a truncated JPEG
+    if stem == "garbage":
+        return b"\xff\xd8\xff\xe0 this is not really a JPEG" * 10, "image/jpeg"
+    if stem == "bomb":
+        return _bomb_png(), "image/png"
+    if stem == "big":  # noise compresses badly: several MB of PNG
+        noise = Image.frombytes("RGB", (1400, 1050), random.Random(7).randbytes(1400 * 1050 * 3))
+        out = io.BytesIO()
+        noise.save(out, "PNG", compress_level=1)
+        return out.getvalue(), "image/png"
+    flipped = stem.endswith("_r")
+    stem = stem.removesuffix("_r")
+    image = natural(stem) if stem in NATURAL else generated(stem)
+    if flipped:
+        image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    if ext == "png":
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue(), "image/png"
+    return _jpeg(image), "image/jpeg"
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def route_of(path: str, query: dict[str, list[str]]) -> str | None:
+    """The route name of a request, as the real feeds are addressed."""
+    one = {k: v[0] for k, v in query.items()}
+    if path in ("/rss/api/", "/rss/api"):
+        feed, category = one.get("feed"), one.get("category")
+        if feed == "raw_images" and category == "mars2020":
+            return "perseverance"
+        if feed == "weather":
+            return {"msl": "rems", "mars2020": "meda"}.get(category or "")
+        return None
+    if path.startswith("/api/v1/raw_image_items"):
+        return "curiosity"
+    if path.startswith("/insight_weather"):
+        return "insight"
+    if path.startswith("/api/v1/rovers/") and path.endswith("/latest_photos"):
+        return f"mars_photos:{path.split('/')[4]}"
+    if path.startswith("/images/"):
+        return f"image:{path[len('/images/'):]}"
+    if path.startswith("/moved/"):
+        return f"moved:{path[len('/moved/'):]}"
+    return None
+
+
+class FakeNasa:
+    """The fake server. ``url`` is its base URL; ``counts`` counts requests per route."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.requests: list[dict] = []
+        self._scripts: dict[str, list[Reply]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+    def start(self) -> FakeNasa:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                fake._answer(self)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.handle_error = lambda request, address: None  # clients hang up on purpose
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        kwargs={"poll_interval": 0.05})
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeNasa:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # scripting
+    def script(self, route: str, *replies: Reply) -> None:
+        """Answer the next requests to ``route`` with ``replies`` in turn; the last repeats."""
+        with self._lock:
+            self._scripts[route] = list(replies)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self.requests.clear()
+
+    def _reply_for(self, route: str) -> Reply | None:
+        with self._lock:
+            script = self._scripts.get(route) or self._scripts.get(route.split(":")[0])
+            if script:
+                return script.pop(0) if len(script) > 1 else script[0]
+        if route.split(":")[0] in DEFAULTS:
+            return Reply(fixture=DEFAULTS[route.split(":")[0]])
+        if route.startswith("image:"):
+            found = image_bytes(route[len("image:"):])
+            if found is None:
+                return error_page(404)
+            return Reply(body=found[0], content_type=found[1])
+        if route.startswith("moved:"):
+            return Reply(status=302, redirect="/" + route[len("moved:"):].replace("~", "?", 1))
+        return None
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        route = route_of(parts.path, parse_qs(parts.query))
+        with self._lock:
+            self.counts[route or "unknown"] += 1
+            self.requests.append({"route": route, "path": handler.path,
+                                  "headers": dict(handler.headers.items())})
+        reply = self._reply_for(route) if route else None
+        if reply is None:
+            reply = error_page(404)
+        if reply.delay_s and self._stopping.wait(reply.delay_s):
+            return
+        if reply.redirect is not None:
+            handler.send_response(reply.status if reply.status in (301, 302, 303, 307, 308)
+                                  else 302)
+            handler.send_header("Location", reply.redirect)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if reply.fixture is not None:
+            text = (FIXTURES / reply.fixture).read_text(encoding="utf-8")
+            body = text.replace("{base}", self.url).encode(reply.encoding)
+        else:
+            body = reply.body or b""
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            handler.send_header(name, value)
+        if reply.chunked:
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.wfile.write(body)
+            handler.close_connection = True
+            return
+        handler.send_header("Content-Length", str(len(body)))
+        if reply.truncate is not None:
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.wfile.write(body[: reply.truncate])
+            handler.wfile.flush()
+            handler.close_connection = True
+            return
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+def wait_for(predicate, timeout_s: float = 5.0) -> bool:
+    """Poll ``predicate`` until true or ``timeout_s`` passes."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
