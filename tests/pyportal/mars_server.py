@@ -1,0 +1,210 @@
+"""A real Mars API on 127.0.0.1 for the device code: payloads and BMPs made here, misbehaving
+on request (HTTP errors, bad JSON, slow answers, cut or unreadable bitmaps).
+
+>>> with MarsServer() as server:
+...     server.url  # "http://127.0.0.1:PORT"
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from PIL import Image, ImageDraw
+
+PAYLOADS = Path(__file__).parent / "payloads"
+API_KEY = "test-key"
+
+
+def load_payload(name: str) -> dict:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def photo(width: int, height: int, seed: int = 1) -> Image.Image:
+    """A test pattern with colour ramps and shapes, so misplaced pixels show."""
+    image = Image.new("RGB", (width, height))
+    px = image.load()
+    for y in range(height):
+        for x in range(width):
+            px[x, y] = ((x * 255 // width + seed * 40) % 256, y * 255 // height,
+                        (x + y) * seed % 256)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width // 4, height // 6, width // 2, height // 2), fill=(200, 60, 30))
+    draw.rectangle((width * 2 // 3, 10, width - 10, height // 3), fill=(20, 200, 90))
+    return image
+
+
+def bmp8(image: Image.Image) -> bytes:
+    """An uncompressed 8-bit palettized BMP (what the API sends with depth=8)."""
+    out = io.BytesIO()
+    image.quantize(256, dither=Image.Dither.NONE).save(out, format="BMP")
+    return out.getvalue()
+
+
+def rle8(width: int, height: int) -> bytes:
+    """A valid BI_RLE8 BMP: readable by many programs, refused by OnDiskBitmap."""
+    rows = b""
+    for y in range(height):
+        left = width
+        while left:
+            run = min(255, left)
+            rows += bytes((run, y % 256))
+            left -= run
+        rows += b"\x00\x00"
+    rows = rows[:-2] + b"\x00\x01"
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    size = offset + len(rows)
+    head = b"BM" + struct.pack("<IHHI", size, 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(rows), 2835, 2835, 256, 0)
+    return head + info + palette + rows
+
+
+class MarsServer:
+    """``GET /mars`` and ``GET /mars/image/{id}.bmp`` with ``x-api-key``, like the real API.
+
+    Attributes tests change between refreshes: ``mode`` (``ok``, ``500``, ``403``, ``badjson``,
+    ``slow``), ``image_mode`` (``ok``, ``truncated``, ``rle``, ``oversized``, ``wrongsize``,
+    ``500``), ``payload`` (a dict), ``image_id``. ``requests`` lists ``(path, headers)``.
+    """
+
+    def __init__(self, payload: str = "full", api_key: str = API_KEY, delay: float = 3.0):
+        self.mode = "ok"
+        self.image_mode = "ok"
+        self.payload = load_payload(payload)
+        self.image_id = "photo-1"
+        self.api_key = api_key
+        self.delay = delay
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._images: dict[tuple[str, int, int], bytes] = {}
+        self._stop = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    # -- content ---------------------------------------------------------------------------
+    def image_bytes(self, width: int, height: int, image_id: str | None = None) -> bytes:
+        image_id = image_id or self.image_id
+        key = (image_id, width, height)
+        if key not in self._images:
+            seed = int(image_id.rsplit("-", 1)[-1]) if image_id[-1].isdigit() else 1
+            self._images[key] = bmp8(photo(width, height, seed))
+        return self._images[key]
+
+    def paths(self, prefix: str = "/mars") -> list[str]:
+        return [p for p, _ in self.requests if p.startswith(prefix)]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MarsServer:
+        """Start (again, on the same port after :meth:`stop`)."""
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                server._handle(self)
+
+        self._stop.clear()
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> MarsServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- handling --------------------------------------------------------------------------
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes,
+              content_type: str = "application/json", headers: dict | None = None,
+              length: int | None = None) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+        h.wfile.flush()
+
+    def _error(self, h, status: int, code: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": code.replace("_", " ")}})
+        self._send(h, status, body.encode())
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlparse(h.path)
+        self.requests.append((url.path, {k.lower(): v for k, v in h.headers.items()}))
+        if h.headers.get("x-api-key") != self.api_key:
+            return self._error(h, 403, "forbidden")
+        if url.path == "/mars":
+            return self._mars(h, parse_qs(url.query))
+        if url.path.startswith("/mars/image/") and url.path.endswith(".bmp"):
+            return self._image(h, url.path[len("/mars/image/"):-4])
+        return self._error(h, 404, "not_found")
+
+    def _mars(self, h, query) -> None:
+        if self.mode == "slow" and self._stop.wait(self.delay):
+            return
+        if self.mode in ("500", "403"):
+            return self._error(h, int(self.mode), "internal" if self.mode == "500" else "forbidden")
+        if self.mode == "badjson":
+            return self._send(h, 200, b'{"weather": {"sol": 12')
+        width, height = int(query["width"][0]), int(query["height"][0])
+        payload = json.loads(json.dumps(self.payload))
+        if isinstance(payload.get("image"), dict) and payload["image"].get("url"):
+            path = f"/mars/image/{self.image_id}.bmp"
+            payload["image"].update(url=self.url + path, etag=f'"{self.image_id}"',
+                                    bytes=len(self.image_bytes(width, height)),
+                                    width=width, height=height)
+            payload["image_url"] = self.url + path
+        elif payload.get("image_url"):
+            payload["image_url"] = f"{self.url}/mars/image/{self.image_id}.bmp"
+        self._last_size = (width, height)
+        self._send(h, 200, json.dumps(payload).encode())
+
+    def _image(self, h, image_id: str) -> None:
+        width, height = getattr(self, "_last_size", (320, 240))
+        etag = f'"{image_id}"'
+        if h.headers.get("If-None-Match") == etag:
+            h.send_response(304)
+            h.send_header("ETag", etag)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        mode = self.image_mode
+        if mode == "500":
+            return self._error(h, 500, "internal")
+        if mode == "rle":
+            body = rle8(width, height)
+        elif mode == "oversized":
+            body = self.image_bytes(width * 2, height * 2, image_id)
+        elif mode == "wrongsize":
+            body = self.image_bytes(width // 2, height // 2, image_id)
+        else:
+            body = self.image_bytes(width, height, image_id)
+        if mode == "truncated":
+            # announce the whole file, send half, hang up
+            return self._send(h, 200, body[: len(body) // 2], "image/bmp", {"ETag": etag},
+                              length=len(body))
+        self._send(h, 200, body, "image/bmp", {"ETag": etag})

@@ -1,0 +1,69 @@
+"""A headless ``displayio`` display that keeps its pixels, exactly as the panel would show them.
+
+The PyPortal's ILI9341 takes big-endian RGB565; this display asks displayio for the same bytes
+and keeps them in a framebuffer, so a snapshot shows the colour loss of the real panel.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")  # silence Blinka's "not fully supported"
+
+from busdisplay import BusDisplay  # noqa: E402 - after the environment is set
+from displayio._area import Area  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def _rgb565_table() -> list[bytes]:
+    """RGB888 bytes for each RGB565 value as read from memory (native byte order)."""
+    table = []
+    for native in range(65536):
+        v = int.from_bytes(native.to_bytes(2, "little"), "big")  # panel order is big-endian
+        r, g, b = (v >> 11) & 0x1F, (v >> 5) & 0x3F, v & 0x1F
+        table.append(bytes(((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))))
+    return table
+
+
+class HeadlessDisplay(BusDisplay):
+    """A ``width`` x ``height`` RGB565 display without a bus; :meth:`snapshot` reads it."""
+
+    _table: list[bytes] | None = None
+
+    def __init__(self, width: int = 320, height: int = 240) -> None:
+        self._fb = bytearray(width * height * 2)
+        super().__init__(None, b"", width=width, height=height, color_depth=16,
+                         auto_refresh=True)
+
+    def _background(self) -> None:
+        # displayio's thread would otherwise redraw concurrently with the app and the snapshot
+        return
+
+    def _refresh_area(self, area) -> bool:
+        clipped = Area()
+        if not self._core.clip_area(area, clipped):
+            return True
+        w, h = clipped.width(), clipped.height()
+        buffer = memoryview(bytearray((w * h * 2 + 3) // 4 * 4)).cast("I")
+        mask = memoryview(bytearray((w * h // 32 + 1) * 4)).cast("I")
+        self._core.fill_area(clipped, mask, buffer)
+        data = buffer.tobytes()
+        stride = self._core.width * 2
+        for row in range(h):
+            start = (clipped.y1 + row) * stride + clipped.x1 * 2
+            self._fb[start:start + w * 2] = data[row * w * 2:(row + 1) * w * 2]
+        return True
+
+    def render(self) -> None:
+        """Redraw everything now (the board does this by itself ~60 times a second)."""
+        self._core.full_refresh = True
+        self._refresh_display()
+
+    def snapshot(self) -> Image.Image:
+        """The screen as an RGB image, each pixel as the RGB565 panel shows it."""
+        self.render()
+        if HeadlessDisplay._table is None:
+            HeadlessDisplay._table = _rgb565_table()
+        table = HeadlessDisplay._table
+        rgb = b"".join([table[v] for v in memoryview(bytes(self._fb)).cast("H")])
+        return Image.frombytes("RGB", (self._core.width, self._core.height), rgb)

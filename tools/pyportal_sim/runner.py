@@ -1,0 +1,197 @@
+"""Run ``device/pyportal/code.py`` unmodified on CPython, one PNG per refresh.
+
+What the board provides is stood in for here, and nothing in the device folder changes:
+
+- ``board``: a module with ``DISPLAY`` (a :class:`~tools.pyportal_sim.display.HeadlessDisplay`)
+  put in ``sys.modules`` before the app runs (Blinka installs a ``board`` of its own);
+- ``settings.toml``: served through ``os.getenv`` as strings, like CircuitPython 10 does;
+- the drive: a working folder made the current directory (the board's cwd is ``/``);
+- the device folder goes *last* on ``sys.path``: its ``code.py`` must not shadow the stdlib.
+
+The main thread's ``time.sleep`` is replaced: after each refresh the screen is saved, and
+after ``frames`` refreshes :class:`StopSimulation` (a ``BaseException``, so the app's
+``except Exception`` cannot swallow it) ends the run. With ``fast`` the clock is virtual, so
+waiting ten minutes between refreshes takes no time.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import signal
+import sys
+import threading
+import time
+import tomllib
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEVICE_DIR = Path(__file__).resolve().parents[2] / "device" / "pyportal"
+# What the app reads from settings.toml: never taken from the computer's environment.
+DEVICE_SETTINGS = ("CIRCUITPY_WIFI_SSID", "CIRCUITPY_WIFI_PASSWORD", "MARS_API_URL",
+                   "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE")
+IDLE_FRAME_S = 3600  # a frame also after this long without a refresh (e.g. a settings error)
+SIZES = {"320x240": (320, 240), "480x320": (480, 320)}
+
+
+class StopSimulation(BaseException):  # noqa: N818 - a signal, not an error
+    """Raised from the app's sleep when the simulation is over."""
+
+
+@dataclass
+class Options:
+    """What to simulate. ``settings`` are the lines of settings.toml."""
+
+    settings: dict[str, str]
+    size: tuple[int, int] = (320, 240)
+    out: Path = Path("out/pyportal.png")
+    drive: Path | None = None
+    frames: int | None = None  # None: run until stopped
+    fast: bool = False  # virtual clock
+    keep_frames: bool = False  # also save out-001.png, out-002.png, ...
+    window: bool = False
+    on_frame: list = field(default_factory=list)  # callables(n, image) for tests and bench
+
+
+def settings_from(api: str, api_key: str, refresh_minutes: int = 10, units: str = "C",
+                  file: Path | None = None) -> dict[str, str]:
+    """The simulated settings.toml: ``file`` (if given) overridden by the command line."""
+    values: dict[str, str] = {"CIRCUITPY_WIFI_SSID": "simulator", "CIRCUITPY_WIFI_PASSWORD": ""}
+    if file is not None:
+        with open(file, "rb") as f:
+            values.update({k: str(v) for k, v in tomllib.load(f).items()})
+    values.update({"MARS_API_URL": api, "MARS_API_KEY": api_key,
+                   "REFRESH_MINUTES": str(refresh_minutes), "UNITS": units})
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class Simulator:
+    """One run of the device app. Only one per process: Blinka allows one display."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.frames = 0
+        self._seen_refreshes = 0
+        self._idle = 0.0
+        self._offset = 0.0
+        self._window = None
+        self.display = None
+
+    # -- patched functions -----------------------------------------------------------------
+    def _monotonic(self) -> float:
+        return self._real_monotonic() + self._offset
+
+    def _getenv(self, key: str, default=None):
+        if key in self.options.settings:
+            return self.options.settings[key]
+        if key in DEVICE_SETTINGS:
+            return default
+        return self._real_getenv(key, default)
+
+    def _sleep(self, seconds: float) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self._real_sleep(seconds)
+            return
+        if self.options.fast:
+            self._offset += seconds
+        else:
+            self._real_sleep(seconds)
+        if self._window is not None:
+            self._window.poll()
+        self._idle += seconds
+        stats = getattr(sys.modules.get("app"), "stats", None)
+        refreshes = getattr(stats, "refreshes", 0)
+        if refreshes != self._seen_refreshes or self._idle >= IDLE_FRAME_S:
+            self._seen_refreshes = refreshes
+            self._idle = 0.0
+            self.save_frame()
+
+    # -- frames ----------------------------------------------------------------------------
+    def save_frame(self) -> None:
+        """Save the screen to ``out`` (atomically: the stack's page may be reading it)."""
+        self.frames += 1
+        image = self.display.snapshot()
+        out = self.options.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        image.save(tmp, format="PNG")
+        os.replace(tmp, out)
+        if self.options.keep_frames:
+            image.save(out.with_name(f"{out.stem}-{self.frames:03d}{out.suffix}"))
+        for callback in self.options.on_frame:
+            callback(self.frames, image)
+        if self._window is not None:
+            self._window.show(image)
+        if self.options.frames is not None and self.frames >= self.options.frames:
+            raise StopSimulation
+
+    # -- run -------------------------------------------------------------------------------
+    def _board(self) -> types.ModuleType:
+        from tools.pyportal_sim.display import HeadlessDisplay
+
+        self.display = HeadlessDisplay(*self.options.size)
+        board = types.ModuleType("board")
+        board.board_id = "pyportal_simulator"
+        board.DISPLAY = self.display
+        if self.options.window:
+            from tools.pyportal_sim.window import open_window
+
+            self._window = open_window(self.options.size)
+            if self._window is not None:
+                board.TOUCH = self._window
+        return board
+
+    def run(self) -> int:
+        """Run the app until ``frames`` refreshes or SIGTERM; returns an exit status."""
+        opts = self.options
+        drive = (opts.drive or opts.out.parent / "pyportal-drive").resolve()
+        drive.mkdir(parents=True, exist_ok=True)
+        opts.out = opts.out.resolve()
+        saved_modules = dict(sys.modules)
+        self._real_sleep, self._real_monotonic = time.sleep, time.monotonic
+        self._real_getenv = os.getenv
+        cwd = os.getcwd()
+        old_term = None
+        sys.modules["board"] = self._board()
+        sys.path.append(str(DEVICE_DIR))
+        time.sleep, os.getenv = self._sleep, self._getenv
+        if opts.fast:
+            time.monotonic = self._monotonic
+        if threading.current_thread() is threading.main_thread():
+            old_term = signal.signal(signal.SIGTERM, _stop)
+        os.chdir(drive)
+        try:
+            runpy.run_path(str(DEVICE_DIR / "code.py"), run_name="__main__")
+            return 0
+        except StopSimulation:
+            return 0
+        except KeyboardInterrupt:
+            return 130
+        except SystemExit as e:
+            print(f"simulator: the app asked for {e.code or 'an exit'}", flush=True)
+            return 3
+        except BaseException:  # noqa: BLE001 - report any crash of the app, then fail
+            traceback.print_exc()
+            return 1
+        finally:
+            os.chdir(cwd)
+            time.sleep, time.monotonic, os.getenv = (self._real_sleep, self._real_monotonic,
+                                                    self._real_getenv)
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
+            sys.path.remove(str(DEVICE_DIR))
+            for name in set(sys.modules) - set(saved_modules):
+                module = sys.modules[name]
+                if str(getattr(module, "__file__", "") or "").startswith(str(DEVICE_DIR)):
+                    del sys.modules[name]
+            sys.modules.pop("board", None)
+            if "board" in saved_modules:
+                sys.modules["board"] = saved_modules["board"]
+            if self._window is not None:
+                self._window.close()
+
+
+def _stop(signum, frame):
+    raise StopSimulation
