@@ -1,0 +1,73 @@
+"""``web``: the robot control page, its local configuration, and the signaling relay.
+
+- ``GET /`` the page (``cloud/web/index.html``), ``GET /web/...`` its scripts and styles;
+- ``GET /config.json`` tells the page it runs locally: where the API and the signaling relay
+  are, the channel ARN format and the robot names (in AWS the deployment writes this file);
+- ``ws://HOST:PORT/signaling`` the KVS-compatible signaling relay (:mod:`tools.stack.signaling`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tools.stack.component import Component, StackContext
+from tools.stack.signaling import LOCAL_ARN, SignalingRelay
+
+WEB_ROOT = Path(__file__).resolve().parents[3] / "cloud" / "web"
+
+
+def robot_names(env: dict[str, str]) -> list[str]:
+    """The robots the page offers and the relay has channels for (``ROBOT_NAMES``)."""
+    names = [n.strip() for n in env.get("ROBOT_NAMES", "sts-pi").split(",") if n.strip()]
+    return names or ["sts-pi"]
+
+
+def local_config(ctx: StackContext) -> dict[str, Any]:
+    """What the page reads from ``/config.json`` when served by the local stack."""
+    return {
+        "mode": "local",
+        "apiBase": ctx.base_url,
+        "region": "local",
+        "signalingUrl": f"ws://{ctx.host}:{ctx.port}/signaling",
+        "channelArn": LOCAL_ARN,
+        "robots": robot_names(ctx.env),
+    }
+
+
+class WebComponent(Component):
+    name = "web"
+
+    def __init__(self) -> None:
+        self.relay: SignalingRelay | None = None
+        self.config: dict[str, Any] = {}
+
+    def setup(self, ctx: StackContext) -> None:
+        if not (WEB_ROOT / "index.html").is_file():
+            raise FileNotFoundError(f"the web page is missing: {WEB_ROOT / 'index.html'}")
+        self.config = local_config(ctx)
+        self.relay = SignalingRelay(self.config["robots"], ctx.robot_token)
+        self.relay.register(ctx.app)
+        ctx.app.router.add_get("/", self._index)
+        ctx.app.router.add_get("/config.json", self._config)
+        ctx.app.router.add_static("/web/", WEB_ROOT, show_index=False, follow_symlinks=False)
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_ROOT / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        return web.json_response(self.config, headers={"Cache-Control": "no-store"})
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            await self.relay.close()
+
+    def urls(self, ctx: StackContext) -> list[tuple[str, str]]:
+        return [("Robot control page", f"{ctx.base_url}/"),
+                ("Signaling relay", f"ws://{ctx.host}:{ctx.port}/signaling")]
+
+    def health(self) -> dict[str, Any]:
+        return {"up": True, "channels": self.relay.state() if self.relay else {},
+                "messages": self.relay.messages if self.relay else 0}
