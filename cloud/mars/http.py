@@ -202,6 +202,10 @@ class HttpClient:
                 if length.isdigit() and int(length) > limit:
                     raise UpstreamError(f"{url} is {length} bytes, over the {limit} byte limit")
                 body = self._read(answer, url, limit, deadline)
+                if length.isdigit() and len(body) < int(length):
+                    # http.client returns a short body quietly when the peer hangs up early
+                    raise _Retry(f"{url} broke off after {len(body)} of {length} bytes",
+                                 "truncated")
                 return Response(answer.status, answer.url, headers, body)
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -216,6 +220,9 @@ class HttpClient:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, TimeoutError | socket.timeout):
                 raise _Retry(f"{url} timed out connecting", "timeout") from None
+            if isinstance(exc.reason, socket.gaierror):
+                # No DNS: no network at all (the laptop offline); retrying only delays the answer.
+                raise UpstreamError(f"{url}: cannot resolve the host ({exc.reason})") from None
             if isinstance(exc.reason, OSError):
                 raise _Retry(f"{url} unreachable: {exc.reason}", "unreachable") from None
             # bad redirect target, unknown scheme: not worth repeating

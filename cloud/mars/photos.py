@@ -19,6 +19,7 @@ from cloud.mars.models import Photo
 
 MIN_SIDE = 400  # a subframe smaller than this on either side is not worth a screen
 CALIBRATION = re.compile(r"calibration|cal[ -]?target|\bcaltarget\b", re.IGNORECASE)
+_RAW_BAYER = re.compile(r"LUJ\d*$")
 _PAIR = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*(?:,\s*(\d+)\s*,\s*(\d+)\s*)?\)")
 # Cameras that deliver grayscale frames (everything else is taken as colour).
 GRAY_CAMERAS = {
@@ -99,8 +100,8 @@ def parse_perseverance(doc: Any) -> list[Photo]:
             url=url, taken_utc=_utc(item.get("date_taken_utc")),
             source_url=files.get("full_res") or url,
             credit=str(item.get("credit") or "NASA/JPL-Caltech"),
-            # Mastcam-Z raw Bayer frames (..._LUJ...) are gray in RGB clothing.
-            colour=instrument not in GRAY_CAMERAS and "_LUJ" not in imageid,
+            # Mastcam-Z raw Bayer frames (..._1100LUJ) are gray in RGB clothing.
+            colour=instrument not in GRAY_CAMERAS and not _RAW_BAYER.search(imageid),
             width=size[0] if size else None, height=size[1] if size else None))
     return photos
 

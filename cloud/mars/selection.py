@@ -39,7 +39,9 @@ def candidates(photos: Sequence[Photo], limit: int = ROTATION) -> list[Photo]:
     """
     sols = sorted({p.sol for p in photos}, reverse=True)[:MAX_SOLS]
     pool = [p for p in photos if p.sol in sols]
-    pool.sort(key=lambda p: (score(p), p.sol, p.taken_utc or "", p.id), reverse=True)
+    # Of a stereo pair the left eye wins (the cameras' reference eye).
+    pool.sort(key=lambda p: (score(p), p.sol, p.taken_utc or "", "RIGHT" not in p.camera, p.id),
+              reverse=True)
     chosen: list[Photo] = []
     seen_shots: set[tuple] = set()
     for photo in pool:

@@ -1,0 +1,183 @@
+"""The cache: TTL, single flight, stale serving, never replacing good with bad."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cloud.mars.cache import Cache, SingleFlight
+from cloud.mars.errors import BadData, NoData, UpstreamError
+from cloud.mars.store import LocalStore
+from tests.cloud.conftest import Clock
+
+
+class Upstream:
+    """A fetch function whose answers tests set; counts its calls."""
+
+    def __init__(self, *answers) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+        self.delay = 0.0
+
+    def __call__(self):
+        self.calls += 1
+        time.sleep(self.delay)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.fixture
+def cache(tmp_path, clock):
+    events = []
+    made = Cache(LocalStore(tmp_path), clock, failure_backoff_s=60,
+                 observer=lambda event, key: events.append(event))
+    made.events = events
+    return made
+
+
+def test_fresh_values_come_from_memory(cache, clock):
+    upstream = Upstream({"sol": 1})
+    assert cache.get("weather", 100, upstream).value == {"sol": 1}
+    clock.advance(99)
+    assert cache.get("weather", 100, upstream).value == {"sol": 1}
+    assert upstream.calls == 1 and cache.events == ["miss", "hit"]
+
+
+def test_expired_values_are_refreshed(cache, clock):
+    upstream = Upstream({"sol": 1}, {"sol": 2})
+    cache.get("weather", 100, upstream)
+    clock.advance(101)
+    entry = cache.get("weather", 100, upstream)
+    assert entry.value == {"sol": 2} and not entry.stale and entry.fetched_at == clock.now
+
+
+def test_failed_refresh_keeps_good_data_marked_stale_and_backs_off(cache, clock):
+    upstream = Upstream({"sol": 1}, UpstreamError("down", retryable=True))
+    cache.get("weather", 100, upstream)
+    clock.advance(101)
+    entry = cache.get("weather", 100, upstream)
+    assert entry.value == {"sol": 1} and entry.stale
+    assert upstream.calls == 2
+    clock.advance(30)  # within the back-off: the dead feed is left alone
+    assert cache.get("weather", 100, upstream).stale and upstream.calls == 2
+    clock.advance(31)
+    cache.get("weather", 100, upstream)
+    assert upstream.calls == 3
+
+
+def test_bad_data_never_replaces_good(cache, clock):
+    upstream = Upstream({"sol": 5}, BadData("html page"), {"sol": 3})
+    cache.get("weather", 100, upstream, better=lambda new, old: new["sol"] >= old["sol"])
+    for _ in range(2):
+        clock.advance(200)
+        entry = cache.get("weather", 100, upstream,
+                          better=lambda new, old: new["sol"] >= old["sol"])
+        assert entry.value == {"sol": 5} and entry.stale
+    assert "rejected" in cache.events
+
+
+def test_upstream_retry_after_sets_the_back_off(cache, clock):
+    error = UpstreamError("429", status=429, retryable=True)
+    error.retry_after_s = 900
+    upstream = Upstream(error, {"sol": 1})
+    with pytest.raises(NoData) as caught:
+        cache.get("weather", 100, upstream)
+    assert caught.value.retry_after_s == 900
+    clock.advance(600)
+    with pytest.raises(NoData):
+        cache.get("weather", 100, upstream)
+    assert upstream.calls == 1
+    clock.advance(301)
+    assert cache.get("weather", 100, upstream).value == {"sol": 1}
+
+
+def test_values_survive_a_restart_through_the_store(tmp_path, clock):
+    Cache(LocalStore(tmp_path), clock).get("photos", 100, Upstream([1, 2]))
+    again = Upstream([3])
+    assert Cache(LocalStore(tmp_path), clock).get("photos", 100, again).value == [1, 2]
+    assert again.calls == 0
+
+
+def test_a_fresher_copy_in_the_store_is_used_instead_of_upstream(tmp_path, clock):
+    api = Cache(LocalStore(tmp_path), clock)
+    api.get("photos", 100, Upstream([1]))
+    clock.advance(150)
+    Cache(LocalStore(tmp_path), clock).get("photos", 100, Upstream([2]), force=True)  # refresh
+    upstream = Upstream([3])
+    assert api.get("photos", 100, upstream).value == [2] and upstream.calls == 0
+
+
+def test_corrupt_store_copy_is_refetched(tmp_path, clock):
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "photos.json").write_text("{not json")
+    assert Cache(LocalStore(tmp_path), clock).get("photos", 100, Upstream([9])).value == [9]
+
+
+def test_ten_concurrent_cold_callers_cause_one_fetch(cache):
+    upstream = Upstream({"sol": 1})
+    upstream.delay = 0.2
+    results, barrier = [], threading.Barrier(10)
+
+    def call():
+        barrier.wait()
+        results.append(cache.get("weather", 100, upstream).value)
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert upstream.calls == 1 and results == [{"sol": 1}] * 10
+
+
+def test_callers_during_a_refresh_get_the_cached_value_at_once(cache, clock):
+    upstream = Upstream({"sol": 1}, {"sol": 2})
+    cache.get("weather", 100, upstream)
+    clock.advance(101)
+    upstream.delay = 0.5
+    leader = threading.Thread(target=cache.get, args=("weather", 100, upstream))
+    leader.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    assert cache.get("weather", 100, upstream).value == {"sol": 1}
+    assert time.monotonic() - started < 0.3
+    leader.join()
+    assert cache.get("weather", 100, upstream).value == {"sol": 2} and upstream.calls == 2
+
+
+def test_cold_failure_is_shared_by_waiters_as_no_data(cache):
+    upstream = Upstream(UpstreamError("down"))
+    upstream.delay = 0.2
+    errors, barrier = [], threading.Barrier(5)
+
+    def call():
+        barrier.wait()
+        try:
+            cache.get("weather", 100, upstream)
+        except NoData as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 5 and upstream.calls == 1
+
+
+def test_single_flight_shares_results_and_errors():
+    flight = SingleFlight()
+    assert flight.do("k", lambda: 42) == 42
+    with pytest.raises(ValueError):
+        flight.do("k", lambda: (_ for _ in ()).throw(ValueError("x")))
+    assert not flight.running("k")
+
+
+def test_clock_fixture_is_manual(clock: Clock):
+    before = clock()
+    clock.advance(5)
+    assert clock() == before + 5

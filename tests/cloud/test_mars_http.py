@@ -1,0 +1,154 @@
+"""The NASA HTTP client against the fake server: timeouts, retries, limits, redirects."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloud.mars.errors import BadData, UpstreamError
+from cloud.mars.http import USER_AGENT, HttpClient, HttpPolicy, redact
+from tests.fakes.nasa import Reply, error_page, json_error
+
+REMS = "/rss/api/?feed=weather&category=msl&feedtype=json"
+
+
+def client(**limits) -> tuple[HttpClient, list[float], list[tuple]]:
+    sleeps: list[float] = []
+    seen: list[tuple] = []
+    policy = HttpPolicy(**{"connect_timeout_s": 1.0, "read_timeout_s": 0.3, "deadline_s": 5.0,
+                           "retries": 2, "backoff_s": 0.01, "max_retry_after_s": 5.0, **limits})
+    http = HttpClient(policy, sleep=sleeps.append,
+                      observer=lambda source, ms, error: seen.append((source, error)))
+    return http, sleeps, seen
+
+
+def test_json_is_fetched_with_the_projects_user_agent(nasa):
+    http, sleeps, seen = client()
+    doc = http.get_json(nasa.url + REMS, source="rems")
+    assert doc["soles"][0]["sol"] == "4995"
+    assert nasa.requests[0]["headers"]["User-Agent"] == USER_AGENT
+    assert "mars-robot" in USER_AGENT
+    assert sleeps == [] and seen == [("rems", None)]
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds(nasa):
+    nasa.script("rems", error_page(503), error_page(500), Reply(fixture="rems_weather.json"))
+    http, sleeps, seen = client()
+    assert http.get_json(nasa.url + REMS, source="rems")["soles"]
+    assert nasa.counts["rems"] == 3
+    assert sleeps == [0.01, 0.02]  # exponential
+    assert seen == [("rems", None)]
+
+
+@pytest.mark.parametrize("status,fixture", [(403, "api_key_invalid.json"),
+                                            (404, None), (400, "mars_photos_invalid_rover.json")])
+def test_4xx_is_never_retried(nasa, status, fixture):
+    nasa.script("rems", json_error(status, fixture) if fixture else error_page(status))
+    http, sleeps, seen = client()
+    with pytest.raises(UpstreamError) as caught:
+        http.get(nasa.url + REMS, source="rems")
+    assert caught.value.status == status and not caught.value.retryable
+    assert nasa.counts["rems"] == 1 and sleeps == []
+    assert seen == [("rems", f"http_{status}")]
+
+
+def test_429_retry_after_is_honoured(nasa):
+    nasa.script("rems", json_error(429, "api_over_rate_limit.json", **{"Retry-After": "2"}),
+                Reply(fixture="rems_weather.json"))
+    http, sleeps, _ = client()
+    http.get_json(nasa.url + REMS)
+    assert sleeps == [2.0] and nasa.counts["rems"] == 2
+
+
+def test_429_with_a_long_retry_after_gives_up_and_reports_it(nasa):
+    nasa.script("rems", json_error(429, "api_over_rate_limit.json", **{"Retry-After": "3600"}))
+    http, sleeps, _ = client()
+    with pytest.raises(UpstreamError) as caught:
+        http.get(nasa.url + REMS)
+    assert caught.value.retry_after_s == 3600 and caught.value.status == 429
+    assert sleeps == [] and nasa.counts["rems"] == 1
+
+
+def test_a_response_slower_than_the_read_timeout_fails_after_retries(nasa):
+    nasa.script("rems", Reply(fixture="rems_weather.json", delay_s=3))
+    http, sleeps, seen = client(retries=1)
+    with pytest.raises(UpstreamError) as caught:
+        http.get(nasa.url + REMS, source="rems")
+    assert caught.value.retryable
+    assert nasa.counts["rems"] == 2 and len(sleeps) == 1
+    assert seen == [("rems", "timeout")]
+
+
+def test_truncated_body_is_retried(nasa):
+    nasa.script("rems", Reply(fixture="rems_weather.json", truncate=100),
+                Reply(fixture="rems_weather.json"))
+    http, sleeps, _ = client()
+    assert http.get_json(nasa.url + REMS)["soles"]
+    assert nasa.counts["rems"] == 2
+
+
+def test_truncated_json_without_length_is_bad_data(nasa):
+    text = b'{"soles": [{"sol": "4995", "min_temp": "-7'
+    nasa.script("rems", Reply(body=text, chunked=True))
+    http, _, _ = client()
+    with pytest.raises(BadData, match="did not answer JSON"):
+        http.get_json(nasa.url + REMS)
+
+
+def test_html_error_page_with_200_is_bad_data_not_a_crash(nasa):
+    nasa.script("rems", Reply(body=b"<!DOCTYPE html><html>Maintenance</html>",
+                              content_type="text/html"))
+    http, _, _ = client()
+    with pytest.raises(BadData, match="DOCTYPE"):
+        http.get_json(nasa.url + REMS)
+
+
+def test_html_error_page_with_500_is_retried_then_fails(nasa):
+    nasa.script("rems", error_page(500))
+    http, sleeps, _ = client(retries=2)
+    with pytest.raises(UpstreamError) as caught:
+        http.get_json(nasa.url + REMS)
+    assert caught.value.status == 500 and nasa.counts["rems"] == 3
+
+
+def test_redirect_is_followed(nasa):
+    http, _, _ = client()
+    answer = http.get(nasa.url + "/moved/rss/api/~feed=weather&category=msl")
+    assert answer.status == 200 and answer.url.endswith("category=msl")
+    assert nasa.counts["rems"] == 1
+
+
+def test_size_limit_from_content_length(nasa):
+    http, _, _ = client(max_bytes=1000)
+    with pytest.raises(UpstreamError, match="limit") as caught:
+        http.get(nasa.url + REMS)
+    assert not caught.value.retryable and nasa.counts["rems"] == 1
+
+
+def test_size_limit_while_streaming_without_length(nasa):
+    nasa.script("rems", Reply(body=b"x" * 300_000, chunked=True))
+    http, _, _ = client(max_bytes=200_000)
+    with pytest.raises(UpstreamError, match="limit"):
+        http.get(nasa.url + REMS)
+
+
+def test_invalid_utf8_is_decoded_leniently(nasa):
+    nasa.script("rems", Reply(fixture="rems_weather.json", encoding="latin-1"))
+    http, _, _ = client()
+    doc = http.get_json(nasa.url + REMS)
+    assert "\ufffd" in doc["descriptions"]["disclaimer_es"]
+
+
+def test_refused_connection_is_retried_then_fails(nasa):
+    http, sleeps, seen = client(retries=1)
+    with pytest.raises(UpstreamError):
+        http.get("http://127.0.0.1:9/nothing", source="x")  # the discard port: closed
+    assert len(sleeps) == 1 and seen[0][1] == "unreachable"
+
+
+def test_errors_never_show_the_api_key(nasa):
+    nasa.script("insight", json_error(403, "api_key_invalid.json"))
+    http, _, _ = client()
+    with pytest.raises(UpstreamError) as caught:
+        http.get(nasa.url + "/insight_weather/?api_key=SECRET123&feedtype=json")
+    assert "SECRET123" not in str(caught.value)
+    assert redact("https://x/?a=1&api_key=abc&b=2") == "https://x/?a=1&api_key=***&b=2"
