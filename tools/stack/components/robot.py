@@ -23,11 +23,19 @@ from tools.stack.process import ChildProcess
 READY_TIMEOUT_S = 20.0
 
 
-def agent_config(name: str, mqtt_url: str) -> str:
+def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n') -> str:
     """The TOML the simulated agent runs with."""
     return (f'# Written by the local stack at each start.\nname = "{name}"\n\n'
             f'[mqtt]\nurl = "{mqtt_url}"\n\n[motors]\ndriver = "explorer-hat"\n\n'
-            f'[camera]\ndriver = "none"\n')
+            f'[camera]\n{camera}')
+
+
+def camera_section(ctx: StackContext) -> str:
+    """Stream the test pattern through the web component's signaling relay, when it runs."""
+    if "web" not in ctx.selected:
+        return 'driver = "none"\n'
+    return (f'driver = "aiortc"\nsignaling_url = "ws://{ctx.host}:{ctx.port}/signaling"\n'
+            f'signaling_token = {json.dumps(ctx.robot_token)}\n')
 
 
 def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bool:
@@ -65,7 +73,8 @@ class RobotComponent(Component):
     async def start(self, ctx: StackContext) -> None:
         self.robot_name = ctx.env.get("ROBOT_NAME") or "sts-pi"
         path = ctx.data_dir / "robot-agent.toml"
-        path.write_text(agent_config(self.robot_name, ctx.mqtt_url))
+        path.write_text(agent_config(self.robot_name, ctx.mqtt_url, camera_section(ctx)))
+        path.chmod(0o600)  # it holds the local token
         since_ms = int(time.time() * 1000) - 1000  # clock granularity margin
         self.child = ChildProcess.python_module(
             "robot", "robot_agent", "--config", str(path), "--simulate", env=ctx.env)
