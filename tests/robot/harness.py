@@ -1,0 +1,205 @@
+"""Helpers for the robot tests: killable brokers, an in-process agent, an MQTT observer."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from robot_agent.agent import Agent
+from robot_agent.config import AgentConfig, parse
+from robot_agent.drive import Drive, mock_factory
+from robot_agent.mqtt_link import Link, PahoLink, Topics
+from robot_agent.service import Notifier
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.002) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(step)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class BrokerProcess:
+    """A broker in a child process, so a test can kill it and start it again on the same port.
+
+    :param kind: ``"amqtt"`` (the stack's embedded broker) or ``"mosquitto"``.
+    """
+
+    def __init__(self, kind: str, port: int | None = None, conf: Path | None = None) -> None:
+        self.kind = kind
+        self.port = port or free_port()
+        self.conf = conf
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> BrokerProcess:
+        if self.kind == "mosquitto":
+            conf = self.conf
+            if conf is None:
+                conf = Path(os.environ.get("TMPDIR", "/tmp")) / f"mosq-{self.port}.conf"
+                conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                                "persistence false\n")
+            argv = [shutil.which("mosquitto") or "mosquitto", "-c", str(conf)]
+        else:
+            argv = [sys.executable, str(HERE / "broker_main.py"), str(self.port)]
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_until(self._listening, timeout=15, step=0.05)
+        return self
+
+    def _listening(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"{self.kind} broker exited with {self.process.returncode}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Observer:
+    """An MQTT client that records every message under ``robot/#`` and the legacy topic."""
+
+    def __init__(self, url: str, topics: tuple[str, ...] = ("robot/#",)) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        self.messages: list[tuple[float, str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        self.client.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self._subscribed.wait(5), "observer could not subscribe"
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._lock:
+            self.messages.append((time.monotonic(), message.topic, message.payload,
+                                  bool(message.retain)))
+
+    def json(self, topic: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(p) for _, t, p, _ in self.messages if t == topic and p]
+
+    def wait_json(self, topic: str, predicate: Callable[[dict], bool] = lambda m: True,
+                  timeout: float = 5.0) -> dict[str, Any]:
+        return wait_until(lambda: next((m for m in self.json(topic) if predicate(m)), None),
+                          timeout)
+
+    def publish(self, topic: str, payload: dict | bytes, qos: int = 1) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.client.publish(topic, data, qos=qos).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def agent_config(url: str, name: str = "testbot", **sections: dict) -> AgentConfig:
+    data: dict[str, Any] = {"name": name, "mqtt": {"url": url}}
+    data["mqtt"].update(sections.pop("mqtt", {}))
+    data.update(sections)
+    return parse(data, "test.toml")
+
+
+class RunningAgent:
+    """A real :class:`Agent` (mock pins) on its own event loop thread.
+
+    :param link: defaults to a :class:`PahoLink` to the config's broker.
+    """
+
+    def __init__(self, config: AgentConfig, link: Link | None = None,
+                 notifier: Notifier | None = None,
+                 clock_ms: Callable[[], int] = now_ms) -> None:
+        self.config = config
+        self.factory = mock_factory()
+        self.drive = Drive(config.motors, self.factory)
+        self.link = link or PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
+        self.agent = Agent(config, self.drive, self.link, notifier=notifier, clock_ms=clock_ms)
+        self.exit_code: int | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.exit_code = asyncio.run(self.agent.run())
+
+    def start(self, wait_connected: bool = True) -> RunningAgent:
+        self._thread.start()
+        if wait_connected:
+            wait_until(lambda: self.agent.ready is not None and self.agent.ready.is_set(), 10)
+        return self
+
+    def pins(self) -> dict[int, float]:
+        return {p: float(self.factory.pin(p).state) for p in self.drive.pins}
+
+    def moving(self) -> bool:
+        return any(v > 0 for v in self.pins().values())
+
+    def stop(self) -> int | None:
+        self.agent.request_stop()
+        self._thread.join(15)
+        self.drive.close()
+        return self.exit_code
+
+    def __enter__(self) -> RunningAgent:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+_ids = itertools.count(1)
+
+
+def command(action: str = "forward", speed: float = 0.5, duration_ms: int = 500,
+            seq: int | None = None, issued_ms: int | None = None, **extra: Any) -> dict:
+    """A valid ``robot/{name}/cmd`` payload; ``seq`` rises with each call unless given."""
+    n = next(_ids)
+    body = {"id": f"c{n}", "seq": n if seq is None else seq, "action": action, "speed": speed,
+            "duration_ms": duration_ms, "issued_ms": now_ms() if issued_ms is None else issued_ms}
+    body.update(extra)
+    return body
