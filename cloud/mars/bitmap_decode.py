@@ -127,8 +127,8 @@ def load(image: Image.Image) -> Image.Image:
     """
     try:
         image.load()
-        oriented = ImageOps.exif_transpose(image)
-        return _normalise(oriented)
+        ImageOps.exif_transpose(image, in_place=True)  # in place: no second full-size copy
+        return _normalise(image)
     except Image.DecompressionBombError as error:
         raise BitmapError(f"image too large to decode (decompression bomb?): {error}") from error
     except _DECODE_ERRORS as error:
