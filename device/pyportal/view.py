@@ -83,8 +83,9 @@ def weather_lines(payload, units):
     opacity = w.get("opacity")
     if opacity:
         air += "  " + _text(opacity)
-    sun = "Sun %s-%s  %s" % (_text(w.get("sunrise")), _text(w.get("sunset")),
-                             _text(w.get("rover") or w.get("source")))
+    rise, down = _text(w.get("sunrise")), _text(w.get("sunset"))
+    sun = "Sun --" if rise == down == DASH else "Sun %s-%s" % (rise, down)
+    sun += "  " + _text(w.get("rover") or w.get("source"))
     return (head, temps, air, sun)
 
 

@@ -1,0 +1,94 @@
+"""The device modules imported on CPython, and the one headless display they draw on.
+
+Blinka allows one display per process (like the board), so a single session fixture owns it
+and switches its size when a test asks for another screen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from types import SimpleNamespace
+
+import pytest
+
+from tests.pyportal.mars_server import API_KEY, MarsServer
+from tools.pyportal_sim.runner import DEVICE_DIR
+
+DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "screen", "app")
+
+
+@pytest.fixture(scope="session")
+def device():
+    """The device app's modules, with a stand-in ``board`` whose ``DISPLAY`` tests set."""
+    board = types.ModuleType("board")
+    board.DISPLAY = None
+    saved = sys.modules.get("board")
+    sys.modules["board"] = board
+    sys.path.append(str(DEVICE_DIR))  # last, as on the simulator
+    try:
+        modules = {name: importlib.import_module(name) for name in DEVICE_MODULES}
+        yield SimpleNamespace(board=board, **modules)
+    finally:
+        sys.path.remove(str(DEVICE_DIR))
+        for name in DEVICE_MODULES:
+            sys.modules.pop(name, None)
+        if saved is not None:
+            sys.modules["board"] = saved
+        else:
+            sys.modules.pop("board", None)
+
+
+class Displays:
+    def __init__(self, board) -> None:
+        self.board = board
+        self.current = None
+
+    def get(self, width: int = 320, height: int = 240):
+        import displayio
+
+        from tools.pyportal_sim.display import HeadlessDisplay
+
+        d = self.current
+        if d is None or (d.width, d.height) != (width, height):
+            displayio.release_displays()
+            d = self.current = HeadlessDisplay(width, height)
+            self.board.DISPLAY = d
+        return d
+
+
+@pytest.fixture(scope="session")
+def displays(device):
+    return Displays(device.board)
+
+
+@pytest.fixture
+def server():
+    with MarsServer() as s:
+        yield s
+
+
+class Touch:
+    """A touchscreen for tests: set ``touch_point`` to ``(x, y, pressure)`` or ``None``."""
+
+    touch_point = None
+
+
+@pytest.fixture
+def make_app(device, displays, tmp_path):
+    """Build the app as code.py does, on a display of the given size, storing in tmp_path."""
+
+    def make(api_url: str, size=(320, 240), hw_class=None, log=None, **settings):
+        displays.get(*size)
+        device.board.TOUCH = Touch()
+        hw = (hw_class or device.hardware.Hardware)(log=log or (lambda line: None))
+        hw.storage = str(tmp_path)
+        screen = device.screen.Screen(hw.width, hw.height)
+        hw.display.root_group = screen
+        values = {"CIRCUITPY_WIFI_SSID": "test", "MARS_API_URL": api_url,
+                  "MARS_API_KEY": API_KEY, **settings}
+        cfg = device.settings.load(getenv=lambda k, d=None: values.get(k, d))
+        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=1)
+
+    return make
