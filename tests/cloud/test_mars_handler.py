@@ -1,0 +1,115 @@
+"""The Lambda handlers fed recorded API Gateway events and a fake context."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from cloud.mars import handler, refresh, runtime
+from tests.bmpcheck import check
+from tests.cloud.conftest import load_event
+from tests.fakes.nasa import error_page
+
+ALL_ROUTES = ("perseverance", "curiosity", "rems", "meda", "insight")
+
+
+def body(response: dict) -> dict:
+    return json.loads(response["body"])
+
+
+def test_get_mars(handler_env, nasa, lambda_context):
+    handler_env()
+    response = handler.lambda_handler(load_event("get_mars.json"), lambda_context)
+    assert response["statusCode"] == 200
+    headers = response["multiValueHeaders"]
+    assert headers["Content-Type"] == ["application/json"]
+    answer = body(response)
+    assert answer["image"]["url"].startswith("http://127.0.0.1:8080/mars/image/")
+    assert answer["weather"]["source"] == "REMS" and answer["stale"] is False
+
+
+def test_defaults_and_titano(handler_env, nasa, lambda_context):
+    handler_env()
+    plain = body(handler.lambda_handler(load_event("get_mars_no_query.json"), lambda_context))
+    assert (plain["image"]["width"], plain["image"]["height"], plain["image"]["depth"]) \
+        == (320, 240, 8)
+    titano = body(handler.lambda_handler(load_event("get_mars_titano.json"), lambda_context))
+    assert (titano["image"]["width"], titano["image"]["depth"]) == (480, 16)
+
+
+def test_bad_parameters_are_400_json(handler_env, nasa, lambda_context):
+    handler_env()
+    for name, word in (("get_mars_bad_width.json", "width"), ("get_mars_bad_depth.json", "depth")):
+        response = handler.lambda_handler(load_event(name), lambda_context)
+        assert response["statusCode"] == 400
+        error = body(response)["error"]
+        assert error["code"] == "BAD_PARAMETER" and word in error["message"]
+    assert sum(nasa.counts.values()) == 0  # bad input changes nothing, fetches nothing
+
+
+def test_no_data_is_503_with_retry_after(handler_env, nasa, lambda_context):
+    handler_env(HTTP_CONNECT_TIMEOUT_S="0.5")
+    for route in ALL_ROUTES:
+        nasa.script(route, error_page(404))
+    response = handler.lambda_handler(load_event("get_mars.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert int(response["multiValueHeaders"]["Retry-After"][0]) >= 1
+    assert body(response)["error"]["code"] == "NO_DATA"
+
+
+def test_offline_sample_instead_of_503_when_enabled(handler_env, nasa, lambda_context):
+    handler_env(MARS_OFFLINE_SAMPLE="1")
+    for route in ALL_ROUTES:
+        nasa.script(route, error_page(404))
+    answer = body(handler.lambda_handler(load_event("get_mars.json"), lambda_context))
+    assert answer["offline"] is True and "not NASA data" in answer["image"]["credit"]
+
+
+def _image_event(name: str, etag: str) -> dict:
+    event = load_event(name)
+    event["path"] = f"/mars/image/{etag}.bmp"
+    event["pathParameters"] = {"image_id": f"{etag}.bmp"}
+    return event
+
+
+def test_image_route_serves_the_bitmap_with_etag(handler_env, nasa, lambda_context):
+    handler_env()
+    answer = body(handler.lambda_handler(load_event("get_mars.json"), lambda_context))
+    etag = answer["image"]["etag"]
+    response = handler.lambda_handler(_image_event("get_image.json", etag), lambda_context)
+    assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
+    assert response["multiValueHeaders"]["Content-Type"] == ["image/bmp"]
+    assert response["multiValueHeaders"]["ETag"] == [f'"{etag}"']
+    data = base64.b64decode(response["body"])
+    assert len(data) == answer["image"]["bytes"] and check(data).width == 320
+
+
+def test_if_none_match_gives_304(handler_env, nasa, lambda_context):
+    handler_env()
+    etag = body(handler.lambda_handler(load_event("get_mars.json"), lambda_context))["image"][
+        "etag"]
+    event = _image_event("get_image_if_none_match.json", etag)
+    event["headers"]["If-None-Match"] = f'"{etag}"'
+    event["multiValueHeaders"]["If-None-Match"] = [f'"{etag}"']
+    response = handler.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 304 and not response.get("body")
+    other = _image_event("get_image_if_none_match.json", etag)  # the recorded, different tag
+    assert handler.lambda_handler(other, lambda_context)["statusCode"] == 200
+
+
+def test_unknown_image_is_404_json(handler_env, nasa, lambda_context):
+    handler_env()
+    response = handler.lambda_handler(load_event("get_image.json"), lambda_context)
+    assert response["statusCode"] == 404
+    assert body(response)["error"]["code"] == "NOT_FOUND"
+
+
+def test_scheduled_refresh_warms_the_cache(handler_env, nasa, lambda_context):
+    handler_env()
+    report = refresh.lambda_handler(load_event("scheduled_refresh.json"), lambda_context)
+    assert report["weather"] == "fresh" and report["bitmaps"] >= 8
+    nasa.reset_counts()
+    for name in ("get_mars.json", "get_mars_no_query.json"):
+        assert handler.lambda_handler(load_event(name), lambda_context)["statusCode"] == 200
+    assert sum(nasa.counts.values()) == 0
+    assert runtime.telemetry.counts["CacheHits"] >= 4
