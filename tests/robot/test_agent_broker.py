@@ -1,0 +1,155 @@
+"""The agent against a real broker (the stack's amqtt, and Mosquitto where installed).
+
+Commands go in through the cloud handler (a recorded API Gateway event) and the MQTT
+publisher; what comes out is read from the mock pins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cloud import config as cloud_config
+from cloud.robot import handler
+from cloud.robot.publisher import MqttPublisher
+from tests.robot.events import FakeContext, load_event
+from tests.robot.harness import ROOT, RunningAgent, agent_config, command, now_ms, wait_until
+
+NAME = "testbot"
+CMD = f"robot/{NAME}/cmd"
+STATUS = f"robot/{NAME}/status"
+TELEMETRY = f"robot/{NAME}/telemetry"
+
+
+@pytest.fixture
+def api(broker):
+    publisher = MqttPublisher(broker.url, client_id="test-api")
+    handler.use(publisher, config=cloud_config.load({"ROBOT_NAMES": NAME,
+                                                     "MQTT_URL": broker.url}))
+    yield
+    handler.use()
+
+
+def post(body) -> dict:
+    event = load_event(robot=NAME, body=body)
+    return handler.command_handler(event, FakeContext())
+
+
+@pytest.mark.parametrize("invert", [(False, False), (True, True), (True, False)])
+def test_http_command_to_pins(broker, api, invert):
+    config = agent_config(broker.url, NAME, motors={"invert_left": invert[0],
+                                                    "invert_right": invert[1]})
+    with RunningAgent(config) as bot:
+        for action in ("forward", "backward", "left", "right"):
+            for speed in (0.3, 1.0):
+                answer = post({"action": action, "speed": speed, "duration_ms": 1000})
+                assert answer["statusCode"] == 202, answer["body"]
+                body = json.loads(answer["body"])
+                assert body["topic"] == CMD and isinstance(body["seq"], int)
+                left, right = {"forward": (speed, speed), "backward": (-speed, -speed),
+                               "left": (-speed, speed), "right": (speed, -speed)}[action]
+                left, right = (-left if invert[0] else left), (-right if invert[1] else right)
+                want = {20: max(left, 0), 19: max(-left, 0), 26: max(right, 0),
+                        21: max(-right, 0)}
+                wait_until(lambda w=want: bot.pins() == pytest.approx(w), 2)
+        assert post({"action": "stop"})["statusCode"] == 202
+        wait_until(lambda: not bot.moving(), 1)
+        # The original web app's body, on POST /publish
+        legacy = load_event(path="/publish", resource="/publish", body={"action": "backwards"})
+        assert handler.command_handler(legacy, FakeContext())["statusCode"] == 202
+        wait_until(bot.moving, 2)
+
+
+def test_deadman_over_the_broker(broker, api):
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        post({"action": "forward", "speed": 0.5, "duration_ms": 300})
+        wait_until(bot.moving, 2)
+        started = time.monotonic()
+        wait_until(lambda: not bot.moving(), 2)
+        assert 0.2 <= time.monotonic() - started <= 0.45
+
+
+def test_bad_commands_move_nothing(broker, observer):
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        applied = command("forward", 0.5, 100, seq=5000)
+        observer.publish(CMD, applied)
+        wait_until(lambda: len([m for m in observer.json(TELEMETRY)
+                                if m.get("cause") == "deadman"]) == 1, 3)
+        bad = [
+            b"definitely not json",
+            json.dumps({**command(), "pad": "x" * 2000}).encode(),
+            command("teleport"),
+            command(issued_ms=now_ms() - 10_000),
+            dict(applied),  # replayed
+            command(seq=4000),  # out of order
+        ]
+        for payload in bad:
+            observer.publish(CMD, payload)
+        reasons = wait_until(lambda: [m["reason"] for m in observer.json(TELEMETRY)
+                                      if m["event"] == "rejected"]
+                             if len([m for m in observer.json(TELEMETRY)
+                                     if m["event"] == "rejected"]) == len(bad) else None, 3)
+        assert reasons == ["malformed", "too_large", "invalid", "stale", "replayed",
+                           "out_of_order"]
+        assert not bot.moving()
+        assert len([m for m in observer.json(TELEMETRY) if m["event"] == "motors"]) == 2
+
+
+@pytest.mark.slow
+def test_broker_loss_stops_motors_and_agent_reconnects(broker, api):
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        post({"action": "forward", "speed": 0.7, "duration_ms": 1000})
+        wait_until(bot.moving, 2)
+        killed = time.monotonic()
+        broker.kill()
+        wait_until(lambda: not bot.moving(), 1.0)
+        assert time.monotonic() - killed < 1.0
+        assert not bot.link.connected
+        broker.start()  # same port
+        wait_until(lambda: bot.link.connected, 10)
+        wait_until(lambda: handler.publisher()._connected.is_set(), 10)
+        assert post({"action": "right", "speed": 0.4, "duration_ms": 500})["statusCode"] == 202
+        wait_until(lambda: bot.pins() == pytest.approx({20: 0.4, 19: 0, 26: 0, 21: 0.4}), 3)
+
+
+def _agent_process(tmp_path, url: str) -> subprocess.Popen:
+    path = tmp_path / "agent.toml"
+    path.write_text(f'name = "{NAME}"\n[mqtt]\nurl = "{url}"\n')
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "robot_agent", "--config", str(path),
+                             "--simulate"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_last_will_when_the_agent_is_killed(broker, observer, tmp_path):
+    process = _agent_process(tmp_path, broker.url)
+    try:
+        observer.wait_json(STATUS, lambda m: m.get("online") is True, 15)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        observer.wait_json(STATUS, lambda m: m == {"online": False}, 5)
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_sigterm_stops_motors_and_exits_0(broker, observer, tmp_path):
+    process = _agent_process(tmp_path, broker.url)
+    try:
+        observer.wait_json(STATUS, lambda m: m.get("online") is True, 15)
+        observer.publish(CMD, command("forward", 0.6, 1000))
+        observer.wait_json(TELEMETRY, lambda m: m.get("left") == 0.6, 3)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+        assert process.returncode == 0, output
+        stop = observer.wait_json(TELEMETRY, lambda m: m.get("cause") == "shutdown", 3)
+        assert stop["left"] == stop["right"] == 0 and set(stop["pins"].values()) == {0.0}
+        observer.wait_json(STATUS, lambda m: m == {"online": False}, 3)
+    finally:
+        process.kill()
