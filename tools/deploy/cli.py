@@ -1,0 +1,213 @@
+"""``python -m tools.deploy``: deploy, destroy, status, outputs.
+
+Every AWS failure ends as one line on stderr (see :mod:`tools.deploy.errors`) and exit code 1;
+a bad command-line value as one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tools.deploy import build, provision, stack, template
+from tools.deploy.errors import DeployError, NoRegion, UsageError, explain
+
+ROOT = Path(__file__).resolve().parents[2]
+_STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,100}$")
+_ROBOT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SessionFactory = Callable[..., Any]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", required=True, help="CloudFormation stack name")
+    common.add_argument("--region", help="AWS region (default: AWS_REGION / your profile's)")
+    common.add_argument("--profile", help="AWS profile from ~/.aws/config")
+    common.add_argument("--out", type=Path,
+                        help="where device files go (default: out/deploy/<stack>)")
+
+    deploy = sub.add_parser("deploy", parents=[common], help="build, deploy, provision")
+    deploy.add_argument("--nasa-api-key", help="api.nasa.gov key (kept from the last deploy "
+                        "when omitted)")
+    deploy.add_argument("--robot", action="append", default=[], metavar="NAME",
+                        help="a robot name (repeat for more; default: sts-pi or the last "
+                        "deploy's)")
+    deploy.add_argument("--alarm-email", help="e-mail address for alarm notifications")
+    deploy.add_argument("--deployment", choices=["Canary10Percent5Minutes", "AllAtOnce",
+                        "Canary10Percent10Minutes", "Linear10PercentEvery1Minute"],
+                        help="how new Lambda versions take traffic (default: canary)")
+    deploy.add_argument("--dry-run", action="store_true",
+                        help="build the artifacts and the packaged template; call no AWS API")
+    deploy.add_argument("--skip-deps", action="store_true",
+                        help="do not pip-install the layer (an empty layer; for tests)")
+    deploy.add_argument("--wheelhouse", type=Path,
+                        help="install the layer from this folder of wheels, offline")
+
+    sub.add_parser("destroy", parents=[common],
+                   help="empty the buckets, release certificates, delete the stack")
+    sub.add_parser("status", parents=[common], help="the stack's status")
+    sub.add_parser("outputs", parents=[common], help="the stack's outputs")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if not _STACK.match(args.stack):
+        raise UsageError(f"--stack {args.stack!r}: use letters, digits and '-', starting with a "
+                         "letter")
+    robots = getattr(args, "robot", [])
+    for name in robots:
+        if not _ROBOT.match(name):
+            raise UsageError(f"--robot {name!r}: use letters, digits, '-' and '_'")
+    squashed = [re.sub("[^0-9A-Za-z]", "", n) for n in robots]
+    if len(set(squashed)) != len(squashed) or len(set(robots)) != len(robots):
+        raise UsageError("--robot names must differ in more than '-' and '_'")
+    email = getattr(args, "alarm_email", None)
+    if email and not _EMAIL.match(email):
+        raise UsageError(f"--alarm-email {email!r} is not an e-mail address")
+
+
+class Aws:
+    """The boto3 clients of one session, created on first use."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.region = session.region_name
+        if not self.region:
+            raise NoRegion("no AWS region: pass --region (e.g. --region eu-west-1) or set "
+                           "AWS_REGION")
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=self.region)
+        return self._clients[service]
+
+
+def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) -> int:
+    started = time.perf_counter()
+    artifacts = build.build_all(out / "build", skip_deps=args.skip_deps,
+                                wheelhouse=args.wheelhouse)
+    region = args.region or "us-east-1"
+    bucket = stack.artifact_bucket_name(args.stack, "ACCOUNT", region)
+    source = template.load()
+    locations = {a.name: (bucket, f"{args.stack}/{a.key}") for a in artifacts.values()}
+    packaged = template.package(source, locations)
+    (out / "packaged.json").write_text(template.to_json(packaged))
+    robots = ",".join(args.robot) or template.parameter_defaults(source)["RobotNames"]
+    expanded = template.expand(packaged, {"RobotNames": robots})
+    (out / "expanded.json").write_text(template.to_json(expanded))
+    for artifact in artifacts.values():
+        emit(f"{artifact.name}: {artifact.path} {artifact.size / 2**20:.2f} MB zipped, "
+             f"{artifact.unzipped / 2**20:.1f} MB unzipped")
+    emit(f"packaged template: {out / 'packaged.json'} "
+         f"({len(expanded['Resources'])} resources for robots {robots})")
+    emit(f"dry run done in {time.perf_counter() - started:.1f} s; nothing was sent to AWS")
+    return 0
+
+
+def _stack_parameter(cfn: Any, name: str, key: str) -> str | None:
+    found = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Parameters", [])
+    return next((p["ParameterValue"] for p in found if p["ParameterKey"] == key), None)
+
+
+def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None]) -> int:
+    account = aws("sts").get_caller_identity()["Account"]
+    emit(f"account {account}, region {aws.region}, stack {args.stack}")
+    artifacts = build.build_all(out / "build", skip_deps=args.skip_deps,
+                                wheelhouse=args.wheelhouse)
+    bucket = stack.artifact_bucket_name(args.stack, account, aws.region)
+    stack.ensure_bucket(aws("s3"), bucket, aws.region, emit)
+    locations = stack.upload_artifacts(aws("s3"), bucket, args.stack, artifacts.values(), emit)
+    body = template.to_json(template.package(template.load(), locations))
+    url = stack.upload_template(aws("s3"), bucket, args.stack, body, aws.region)
+    endpoints = provision.iot_endpoints(aws("iot"))
+    parameters = {
+        "RobotNames": ",".join(args.robot) or None,
+        "NasaApiKey": args.nasa_api_key,
+        "AlarmEmail": args.alarm_email,
+        "DeploymentType": args.deployment,
+        "IotDataEndpoint": endpoints["data"],
+    }
+    cfn = aws("cloudformation")
+    stack.deploy(cfn, args.stack, url, parameters, emit, tags={"project": "mars-robot"})
+    outputs = stack.outputs(cfn, args.stack)
+    robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
+    robots = [r.strip() for r in robots if r.strip()]
+
+    settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
+    emit(f"PyPortal: {settings} (add your Wi-Fi, copy to CIRCUITPY as settings.toml)")
+    for name in robots:
+        files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
+        state = "new certificate" if files.created else "kept its certificate"
+        emit(f"robot {name}: {files.folder} ({state}); on the Pi: copy the folder and run "
+             "device/robot-pi/install.sh")
+    if (provision.WEB_ROOT / "index.html").is_file():
+        config = provision.web_config(outputs, aws.region, robots)
+        count = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config)
+        emit(f"web page: {count} files uploaded")
+    _print_outputs(outputs, emit)
+    emit(f"IotDataEndpoint = {endpoints['data']}")
+    emit(f"IotCredentialsEndpoint = {endpoints['credentials']}")
+    return 0
+
+
+def _print_outputs(outputs: dict[str, str], emit: Callable[[str], None]) -> None:
+    for key in sorted(outputs):
+        emit(f"{key} = {outputs[key]}")
+
+
+def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None]) -> int:
+    cfn = aws("cloudformation")
+    if stack.stack_status(cfn, args.stack) is None:
+        emit(f"stack {args.stack} does not exist: nothing to remove")
+        return 0
+    outputs = stack.outputs(cfn, args.stack)
+    for key in ("WebBucketName", "MarsStoreBucketName"):
+        if outputs.get(key):
+            stack.empty_bucket(aws("s3"), outputs[key], emit)
+    robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
+    released = provision.release_robots(aws("iot"), [r for r in robots if r],
+                                        outputs.get("RobotPolicyName"))
+    emit(f"released {released} robot certificate(s)")
+    stack.destroy(cfn, args.stack, emit)
+    emit(f"stack {args.stack} removed (the artifact bucket stays; delete it with "
+         "`aws s3 rb --force`)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = boto3.Session,
+         emit: Callable[[str], None] = print) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        _validate(args)
+        out = args.out or ROOT / "out" / "deploy" / args.stack
+        if args.command == "deploy" and args.dry_run:
+            return dry_run(args, out, emit)
+        aws = Aws(session_factory(profile_name=args.profile, region_name=args.region))
+        if args.command == "deploy":
+            return deploy(args, aws, out, emit)
+        if args.command == "destroy":
+            return destroy(args, aws, emit)
+        cfn = aws("cloudformation")
+        if args.command == "status":
+            emit(f"{args.stack}: {stack.stack_status(cfn, args.stack) or 'does not exist'}")
+            return 0
+        _print_outputs(stack.outputs(cfn, args.stack), emit)
+        return 0
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (DeployError, ClientError, BotoCoreError) as exc:
+        print(f"error: {explain(exc)}", file=sys.stderr)
+        return 1
