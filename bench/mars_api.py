@@ -1,0 +1,108 @@
+"""Benchmark of ``GET /mars`` through the real local stack. Prints one JSON object.
+
+It starts a fake NASA server on loopback (the test fixtures, scikit-image photographs) and the
+local stack's ``api`` component pointed at it, then measures:
+
+* ``warm``: p50 / p99 latency of 500 sequential ``GET /mars`` on one keep-alive connection, with
+  the cache warm (metadata and bitmap already there);
+* ``cold``: p50 of the first ``GET /mars`` on a fresh stack with an empty data directory (feeds
+  fetched, photo downloaded and converted), over several fresh stacks;
+* ``bitmap``: ``bench/bitmap.py``'s ``run()`` (conversion time, SSIM, bytes), when present.
+
+Run: ``.venv/bin/python bench/mars_api.py``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.nasa import FakeNasa  # noqa: E402
+from tests.stackproc import StackProcess  # noqa: E402
+
+WARM_REQUESTS = 500
+COLD_STACKS = 5
+PATH = "/mars?width=320&height=240&depth=8"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _get(connection: http.client.HTTPConnection, api_key: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    connection.request("GET", PATH, headers={"x-api-key": api_key})
+    response = connection.getresponse()
+    response.read()
+    return (time.perf_counter() - started) * 1000, response.status
+
+
+def _stack(nasa: FakeNasa) -> StackProcess:
+    env = {"MARS_SITE_BASE": nasa.url, "NASA_API_BASE": nasa.url, "MARS_OFFLINE_SAMPLE": "0",
+           "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    return StackProcess(only="api", env=env)
+
+
+def measure() -> dict:
+    result: dict = {}
+    with FakeNasa() as nasa:
+        cold: list[float] = []
+        for _ in range(COLD_STACKS):
+            with _stack(nasa) as stack:
+                connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+                ms, status = _get(connection, stack.api_key)
+                if status != 200:
+                    raise RuntimeError(f"cold GET /mars answered {status}:\n{stack.log()}")
+                cold.append(ms)
+                connection.close()
+        result["cold"] = {"p50_ms": round(statistics.median(cold), 1),
+                          "max_ms": round(max(cold), 1), "stacks": COLD_STACKS}
+        with _stack(nasa) as stack:
+            connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+            for _ in range(5):  # warm the cache, the bitmap and the connection
+                _get(connection, stack.api_key)
+            before = sum(nasa.counts.values())
+            warm = []
+            for _ in range(WARM_REQUESTS):
+                ms, status = _get(connection, stack.api_key)
+                if status != 200:
+                    raise RuntimeError(f"warm GET /mars answered {status}")
+                warm.append(ms)
+            connection.close()
+            result["warm"] = {"p50_ms": round(_percentile(warm, 50), 2),
+                              "p99_ms": round(_percentile(warm, 99), 2),
+                              "requests": WARM_REQUESTS,
+                              "upstream_requests": sum(nasa.counts.values()) - before,
+                              "target_p50_ms": 5.0}
+    return result
+
+
+def bitmap() -> dict | None:
+    path = ROOT / "bench" / "bitmap.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("bench_bitmap", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run() if hasattr(module, "run") else None
+
+
+def run() -> dict:
+    result = {"benchmark": "mars_api", **measure()}
+    bitmaps = bitmap()
+    if bitmaps is not None:
+        result["bitmap"] = bitmaps
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run()))
