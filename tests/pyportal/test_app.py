@@ -1,0 +1,161 @@
+"""The app's behaviour over refreshes, against a real local API: it never stops, it never
+throws away a good screen, and it asks for a photo only when there is a new one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+def paths(server):
+    return [p.rsplit("/", 1)[-1] for p, _ in server.requests]
+
+
+def test_first_refresh_shows_weather_and_photo(make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    assert paths(server) == ["mars", "photo-1.bmp"]
+    assert app.screen.has_photo and app.etag == '"photo-1"'
+    assert app.screen.status.text == "updated 08:15 UTC"
+    assert app.screen.lines[1].text == "-71°C to -5°C"
+    assert app.screen.caption.text == "Perseverance NAVCAM_LEFT sol 1994"
+    assert app.failures == 0 and app.next_at - time.monotonic() == pytest.approx(600, abs=5)
+
+
+def test_unchanged_photo_costs_one_request(make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    app.refresh()
+    assert paths(server) == ["mars", "photo-1.bmp", "mars"]
+    server.image_id = "photo-2"
+    app.refresh()
+    assert paths(server)[3:] == ["mars", "photo-2.bmp"]
+    assert server.requests[-1][1]["if-none-match"] == '"photo-1"'
+    assert app.etag == '"photo-2"'
+
+
+def test_recovers_when_the_server_comes_back(make_app, server):
+    lines = []
+    app = make_app(server.url, log=lines.append)
+    app.refresh()
+    server.stop()
+    app.refresh()
+    assert app.failures == 1
+    assert app.screen.status.text.startswith("stale since 08:15: ")
+    assert app.screen.has_photo  # the last good screen stays
+    assert app.next_at - time.monotonic() == pytest.approx(15, abs=2)  # backoff, not 10 min
+    app.refresh()
+    assert app.next_at - time.monotonic() == pytest.approx(30, abs=2)
+    server.start()  # same port
+    app.refresh()
+    assert app.failures == 0 and app.screen.status.text == "updated 08:15 UTC"
+    assert any(line.startswith("fetch: failed (2)") for line in lines)
+
+
+@pytest.mark.parametrize("mode", ["500", "403", "badjson"])
+def test_server_errors_keep_the_screen(make_app, server, mode):
+    app = make_app(server.url)
+    app.refresh()
+    server.mode = mode
+    app.refresh()
+    assert app.screen.has_photo and app.screen.lines[0].text == "Sol 4995  2026-08-25"
+    assert app.screen.status.text.startswith("stale since 08:15: ")
+
+
+def test_error_before_any_data(make_app, server):
+    server.mode = "500"
+    app = make_app(server.url)
+    app.refresh()
+    assert app.screen.status.text == "no data yet: HTTP 500 internal"
+    assert not app.screen.has_photo
+
+
+def test_rejected_photo_keeps_the_last_good_one(device, make_app, server, tmp_path):
+    app = make_app(server.url)
+    app.refresh()
+    shown = tmp_path / f"mars{app.slot}.bmp"
+    good = shown.read_bytes()
+    for mode in ("rle", "truncated", "wrongsize"):
+        server.image_id, server.image_mode = f"photo-{mode}", mode
+        app.refresh()
+        assert app.etag == '"photo-1"' and shown.read_bytes() == good
+        assert ", photo: " in app.screen.status.text
+    assert app.failures == 0  # the weather still arrived
+
+
+def test_radio_reset_after_repeated_failures(device, make_app, server):
+    class CountingHardware(device.hardware.Hardware):
+        resets = 0
+
+        def reset_radio(self):
+            CountingHardware.resets += 1
+
+    app = make_app(server.url, hw_class=CountingHardware)
+    server.stop()
+    for _ in range(6):
+        app.refresh()
+    assert CountingHardware.resets == 2
+    assert app.screen.status.text.startswith("no data yet: ")
+
+
+def test_memory_error_collects_then_reloads(make_app, server):
+    class Starved:
+        requests = bytes = 0
+
+        def fetch(self, *args):
+            raise MemoryError
+
+    app = make_app(server.url)
+    app.net = Starved()
+    app.refresh()
+    assert app.screen.status.text == "no data yet: out of memory"
+    with pytest.raises(SystemExit):  # supervisor.reload() on the board
+        app.refresh()
+
+
+def test_restart_shows_the_kept_photo(make_app, server):
+    first = make_app(server.url)
+    first.refresh()
+    again = make_app(server.url)
+    assert again.screen.has_photo and again.etag == '"photo-1"'
+    again.refresh()
+    assert paths(server) == ["mars", "photo-1.bmp", "mars"]
+
+
+def test_without_storage_weather_only(make_app, server):
+    app = make_app(server.url)
+    app.hw.storage, app.hw.storage_note = None, "no SD card; see README: flash"
+    app.refresh()
+    assert paths(server) == ["mars"]
+    assert app.screen.status.text == "updated 08:15 UTC, no SD card; see README: flash"
+
+
+class Taps:
+    """A touchscreen pressed at ``point`` for ``reads`` polls."""
+
+    def __init__(self, point, reads=2):
+        self.point, self.reads = point, reads
+
+    @property
+    def touch_point(self):
+        self.reads -= 1
+        return (*self.point, 20000) if self.reads >= 0 else None
+
+
+def test_tap_on_panel_toggles_units(device, make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    app.hw._touch = Taps((100, 230))
+    app.next_at = time.monotonic() + 0.3
+    app.wait()
+    assert app.units == "F" and app.screen.lines[1].text == "-96°F to 23°F"
+
+
+def test_tap_on_photo_refreshes_now(device, make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    app.hw._touch = Taps((100, 50))
+    start = time.monotonic()
+    app.wait()
+    assert time.monotonic() - start < 2 and app.units == "C"
