@@ -14,6 +14,7 @@ from collections import Counter
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "MarsRobot")
 
@@ -37,6 +38,8 @@ class Telemetry:
             self.counts[f"upstream:{source}"] += 1
             if error:
                 self.counts[f"upstream_error:{source}"] += 1
+        if is_metrics_disabled():  # single metrics print at once, whatever the setting says
+            return
         with single_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds,
                            value=elapsed_ms, namespace=NAMESPACE) as metric:
             metric.add_dimension(name="source", value=source)
