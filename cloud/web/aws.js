@@ -60,12 +60,11 @@ export async function identityCredentials(cognito, region, idToken) {
 }
 
 /** Channel ARN, WSS endpoint and ICE servers for a viewer of channel `name`. */
-export async function viewerEndpoints(name, region, credentials) {
+export async function viewerEndpoints(name, region, credentials, knownArn = null) {
   const opts = { region, service: "kinesisvideo", credentials };
   const base = `https://kinesisvideo.${region}.amazonaws.com`;
-  const { ChannelInfo } = await signedPost(`${base}/describeSignalingChannel`,
-    { ChannelName: name }, opts);
-  const arn = ChannelInfo.ChannelARN;
+  const arn = knownArn || (await signedPost(`${base}/describeSignalingChannel`,
+    { ChannelName: name }, opts)).ChannelInfo.ChannelARN;
   const { ResourceEndpointList } = await signedPost(`${base}/getSignalingChannelEndpoint`, {
     ChannelARN: arn,
     SingleMasterChannelEndpointConfiguration: { Protocols: ["WSS", "HTTPS"], Role: "VIEWER" },

@@ -39,7 +39,8 @@ export class Viewer {
     const region = this.config.region;
     const credentials = await identityCredentials(this.config.cognito, region,
       this.auth.session().idToken);
-    const found = await viewerEndpoints(robot, region, credentials);
+    const found = await viewerEndpoints(robot, region, credentials,
+      (this.config.channels || {})[robot]);
     return { ...found, region, credentials, signer: undefined };
   }
 

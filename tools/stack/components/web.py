@@ -1,6 +1,7 @@
 """``web``: the robot control page, its local configuration, and the signaling relay.
 
-- ``GET /`` the page (``cloud/web/index.html``), ``GET /web/...`` its scripts and styles;
+- ``GET /`` the page (``cloud/web/index.html``) and its scripts and styles beside it
+  (``/app.js``, ``/vendor/...``), as the deployment lays them out; also all under ``/web/``;
 - ``GET /config.json`` tells the page it runs locally: where the API and the signaling relay
   are, the channel ARN format and the robot names (in AWS the deployment writes this file);
 - ``ws://HOST:PORT/signaling`` the KVS-compatible signaling relay (:mod:`tools.stack.signaling`).
@@ -52,7 +53,16 @@ class WebComponent(Component):
         self.relay.register(ctx.app)
         ctx.app.router.add_get("/", self._index)
         ctx.app.router.add_get("/config.json", self._config)
+        ctx.app.router.add_get(r"/{asset:[A-Za-z0-9_-]+\.(?:js|css)}", self._asset)
+        ctx.app.router.add_get(r"/{asset:vendor/[A-Za-z0-9_.-]+}", self._asset)
         ctx.app.router.add_static("/web/", WEB_ROOT, show_index=False, follow_symlinks=False)
+
+    async def _asset(self, request: web.Request) -> web.FileResponse:
+        # The pattern allows no "..", so the path stays inside WEB_ROOT.
+        path = WEB_ROOT / request.match_info["asset"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_ROOT / "index.html", headers={"Cache-Control": "no-cache"})
