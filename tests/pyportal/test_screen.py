@@ -1,0 +1,130 @@
+"""The screen in each state, rendered by displayio on a headless RGB565 panel.
+
+Pixels are checked against what they must be (the photo through RGB565, the panel colour,
+text in the panel) and against committed golden PNGs; ``REGENERATE_GOLDEN=1`` rewrites those
+after a deliberate change (look at them before committing).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def rgb565(color: int) -> tuple[int, int, int]:
+    """How the panel shows a 24-bit colour."""
+    r, g, b = (color >> 19) & 0x1F, (color >> 10) & 0x3F, (color >> 3) & 0x1F
+    return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)
+
+
+def expected_photo(data: bytes) -> Image.Image:
+    source = Image.open(io.BytesIO(data)).convert("RGB")
+    out = Image.new("RGB", source.size)
+    out.putdata([rgb565((r << 16) | (g << 8) | b) for r, g, b in source.get_flattened_data()])
+    return out
+
+
+def compare_golden(name: str, image: Image.Image) -> None:
+    path = GOLDEN / f"{name}.png"
+    if os.environ.get("REGENERATE_GOLDEN") == "1" or not path.exists():
+        image.save(path)
+        if os.environ.get("REGENERATE_GOLDEN") != "1":
+            pytest.fail(f"golden {path.name} was missing and has been written; check it")
+    golden = Image.open(path).convert("RGB")
+    assert golden.size == image.size
+    diff = ImageChops.difference(golden, image).getbbox()
+    assert diff is None, f"{name} differs from {path} in {diff}"
+
+
+def colors(image: Image.Image, box) -> Counter:
+    return Counter(image.crop(box).get_flattened_data())
+
+
+def panel_checks(device, image, screen, status_color, text=True):
+    w, h = image.size
+    panel = colors(image, (0, screen.panel_top, w, h))
+    assert panel.most_common(1)[0][0] == rgb565(device.screen.PANEL)
+    if text:
+        assert panel[rgb565(device.screen.TEXT)] > 200  # the weather lines are drawn
+    status_top = screen.status.y - 6
+    status = colors(image, (0, status_top, w, h))
+    assert status[rgb565(status_color)] > 50
+
+
+def test_normal(device, displays, make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    image = displays.current.snapshot()
+    screen = app.screen
+    # the photo, exactly as the panel shows it, below the caption and above the panel
+    photo = expected_photo(server.image_bytes(320, 240))
+    box = (0, 24, 320, screen.panel_top)
+    assert ImageChops.difference(image.crop(box), photo.crop(box)).getbbox() is None
+    panel_checks(device, image, screen, device.screen.STATUS_COLORS["ok"])
+    temps = colors(image, (0, screen.lines[1].y - 12, 320, screen.lines[1].y + 12))
+    assert temps[rgb565(device.screen.TEMPS)] > 100  # big orange temperatures
+    caption = colors(image, (0, 0, 320, 20))
+    assert caption[(255, 255, 255)] > 100 and caption[(0, 0, 0)] > 500
+    compare_golden("normal", image)
+
+
+def test_labels_are_reused_not_recreated(make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    before = [id(layer) for layer in app.screen]
+    server.image_id = "photo-2"
+    app.refresh()
+    assert [id(layer) for layer in app.screen] == before
+
+
+def test_stale(device, displays, make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    server.mode = "500"
+    app.refresh()
+    image = displays.current.snapshot()
+    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["stale"])
+    compare_golden("stale", image)
+
+
+def test_error_without_data(device, displays, make_app, server):
+    server.mode = "403"
+    app = make_app(server.url)
+    app.refresh()
+    image = displays.current.snapshot()
+    assert colors(image, (0, 0, 320, app.screen.panel_top)) == Counter(
+        {(0, 0, 0): 320 * app.screen.panel_top})  # no photo: black, no caption
+    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["error"], text=False)
+    compare_golden("error", image)
+
+
+def test_first_boot_connecting(device, displays, make_app, server):
+    shots = []
+    # the moment Wi-Fi is up, before the first request: what a fresh board shows
+    app = make_app(server.url, log=lambda line: shots.append(displays.current.snapshot())
+                   if line.startswith("wifi") else None)
+    app.refresh()
+    image = shots[0]
+    status = colors(image, (0, app.screen.status.y - 6, 320, 240))
+    assert status[rgb565(device.screen.STATUS_COLORS["busy"])] > 50
+    compare_golden("first_boot", image)
+
+
+def test_titano(device, displays, make_app, server):
+    app = make_app(server.url, size=(480, 320))
+    app.refresh()
+    assert server.requests[0][0] == "/mars"
+    image = displays.current.snapshot()
+    assert image.size == (480, 320)
+    photo = expected_photo(server.image_bytes(480, 320))
+    box = (0, 24, 480, app.screen.panel_top)
+    assert ImageChops.difference(image.crop(box), photo.crop(box)).getbbox() is None
+    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["ok"])
+    compare_golden("titano", image)
