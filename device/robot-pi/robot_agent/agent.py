@@ -98,8 +98,8 @@ class Agent:
 
     def request_stop(self) -> None:
         """Stop the agent; safe from any thread and from signal handlers."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._stop is not None:
+            self._post(self._stop.set)
 
     async def _shutdown(self) -> None:
         self._cancel_deadman()
