@@ -160,3 +160,48 @@ def test_build_camera_streams_the_test_pattern_through_the_local_relay():
     seen, final = asyncio.run(scenario())
     assert final == {"state": "off", "viewers": 0}
     assert {"state": "streaming", "viewers": 0} in seen and seen[-1]["state"] == "off"
+
+
+def test_go_away_makes_the_master_reconnect_with_a_fresh_url():
+    """KVS announces the end of a connection with GO_AWAY: the master prepares and reconnects."""
+
+    class CountingChannel(LocalChannel):
+        prepared = 0
+
+        async def prepare(self):
+            CountingChannel.prepared += 1
+            return await super().prepare()
+
+    async def scenario():
+        connections = []
+
+        async def handler(request):
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            connections.append(request.query["X-Amz-ChannelARN"])
+            if len(connections) == 1:
+                await ws.send_str(json.dumps({"messageType": "GO_AWAY", "messagePayload": ""}))
+            async for _ in ws:
+                pass
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/signaling", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        channel = CountingChannel(f"ws://127.0.0.1:{port}/signaling", TOKEN, "sts-pi")
+        master = WebRtcMaster(channel, lambda: TestPatternTrack(64, 48), backoff=(0.1, 0.2))
+        task = asyncio.create_task(master.run())
+        try:
+            await until(lambda: len(connections) >= 2)
+        finally:
+            await master.close()
+            await asyncio.wait_for(task, 5)
+            await runner.cleanup()
+        return connections
+
+    connections = asyncio.run(scenario())
+    assert CountingChannel.prepared >= 2
+    assert connections[0] == connections[1] == channel_arn("sts-pi")
