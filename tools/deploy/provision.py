@@ -79,8 +79,7 @@ def provision_pyportal(apigw: Any, outputs: Mapping[str, str], out: Path) -> Pat
                          pyportal_settings(outputs["ApiUrl"], key))
 
 
-def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, region: str,
-                 channel_arn: str | None) -> str:
+def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, region: str) -> str:
     """The agent's ``config.toml`` (format: ``device/robot-pi/config.example.toml``)."""
     lines = [
         "# Written by python -m tools.deploy for install.sh; certs/ goes to "
@@ -101,14 +100,17 @@ def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, regio
         "max_speed = 1.0",
         "",
         "[camera]",
-        '# driver = "kvs" streams to the channel below; see the agent README for the drivers.',
+        '# "aiortc" streams to the robot\'s KVS channel (needs the agent\'s [camera] extra);',
+        '# see the agent README for the drivers.',
         'driver = "none"',
+        f"channel = {_toml(name)}",
         f"region = {_toml(region)}",
         f"credentials_endpoint = {_toml(endpoints['credentials'])}",
         f"role_alias = {_toml(role_alias)}",
+        f"cert = {_toml(f'{PI_CERTS}/{CERT}')}",
+        f"key = {_toml(f'{PI_CERTS}/{KEY}')}",
+        f"ca = {_toml(f'{PI_CERTS}/{CA}')}",
     ]
-    if channel_arn:
-        lines.append(f"channel_arn = {_toml(channel_arn)}")
     return "\n".join(lines) + "\n"
 
 
@@ -152,9 +154,8 @@ def provision_robot(iot: Any, name: str, outputs: Mapping[str, str], endpoints: 
     iot.attach_policy(policyName=outputs["RobotPolicyName"], target=arn)
     iot.attach_thing_principal(thingName=name, principal=arn)
     write_private(certs / CA, ROOT_CA.read_text())
-    channel = outputs.get(f"Channel{re.sub('[^0-9A-Za-z]', '', name)}Arn")
     write_private(folder / "config.toml",
-                  robot_config(name, endpoints, outputs["RobotRoleAlias"], region, channel))
+                  robot_config(name, endpoints, outputs["RobotRoleAlias"], region))
     return RobotFiles(name, folder, arn, created)
 
 

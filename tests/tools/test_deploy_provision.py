@@ -1,0 +1,166 @@
+"""Device provisioning against moto: certificates bound to thing and policy, 0600 files, a
+config.toml the robot agent accepts, the PyPortal's settings, and the web page's config."""
+
+from __future__ import annotations
+
+import json
+import stat
+import tomllib
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tools.deploy import provision
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with mock_aws():
+        yield boto3.Session(region_name=REGION, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def outputs(aws):
+    iot = aws.client("iot")
+    iot.create_policy(policyName="mars-robot", policyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:Connect",
+                                                 "Resource": "*"}]}))
+    for name in ("sts-pi", "rover_2"):
+        iot.create_thing(thingName=name)
+    key = aws.client("apigateway").create_api_key(name="mars-pyportal", enabled=True)
+    return {"RobotPolicyName": "mars-robot", "RobotRoleAlias": "mars-robot-video",
+            "ApiKeyId": key["id"], "ApiUrl": "https://abc.execute-api.eu-west-1.amazonaws.com/prod",
+            "WebUrl": "https://d111.cloudfront.net/", "AuthDomain": "mars-1.auth.eu-west-1."
+            "amazoncognito.com", "UserPoolClientId": "client", "UserPoolId": "pool",
+            "IdentityPoolId": "eu-west-1:id", "WebBucketName": "mars-web-bucket",
+            "Channelstspi" "Arn": "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/sts-pi/1"}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_robot_gets_a_certificate_bound_to_its_thing_and_policy(aws, outputs, tmp_path):
+    iot = aws.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    assert endpoints["data"].endswith(f"-ats.iot.{REGION}.amazonaws.com")
+    files = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    assert files.created
+    assert iot.list_thing_principals(thingName="sts-pi")["principals"] == [files.certificate_arn]
+    assert iot.list_thing_principals(thingName="rover_2")["principals"] == []
+    policies = iot.list_attached_policies(target=files.certificate_arn)["policies"]
+    assert [p["policyName"] for p in policies] == ["mars-robot"]
+    cert_id = files.certificate_arn.rsplit("/", 1)[-1]
+    described = iot.describe_certificate(certificateId=cert_id)["certificateDescription"]
+    assert described["status"] == "ACTIVE"
+    certs = files.folder / "certs"
+    assert (certs / "certificate.pem.crt").read_text() == described["certificatePem"]
+    assert "PRIVATE KEY" in (certs / "private.pem.key").read_text()
+    assert "BEGIN CERTIFICATE" in (certs / "AmazonRootCA1.pem").read_text()
+    for path in [*certs.iterdir(), files.folder / "config.toml"]:
+        assert _mode(path) == 0o600, path
+    assert _mode(certs) == 0o700
+
+
+def test_a_second_deploy_keeps_the_certificate(aws, outputs, tmp_path):
+    iot = aws.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    first = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    key = (first.folder / "certs" / "private.pem.key").read_text()
+    second = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    assert not second.created
+    assert second.certificate_arn == first.certificate_arn
+    assert (first.folder / "certs" / "private.pem.key").read_text() == key
+    assert len(iot.list_certificates()["certificates"]) == 1
+
+
+def test_a_revoked_certificate_is_replaced(aws, outputs, tmp_path):
+    iot = aws.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    first = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    iot.update_certificate(certificateId=first.certificate_arn.rsplit("/", 1)[-1],
+                           newStatus="REVOKED")
+    second = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    assert second.created and second.certificate_arn != first.certificate_arn
+
+
+def test_the_robot_config_is_accepted_by_the_agent(aws, outputs, tmp_path):
+    from robot_agent.camera.settings import parse_settings
+    from robot_agent.config import parse
+
+    iot = aws.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    files = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    data = tomllib.loads((files.folder / "config.toml").read_text())
+    assert data["name"] == "sts-pi"
+    assert data["mqtt"]["endpoint"] == endpoints["data"]
+    assert data["mqtt"]["cert"] == f"{provision.PI_CERTS}/certificate.pem.crt"
+    # on the Pi install.sh puts certs/ at PI_CERTS; here they stay where they were written
+    certs = files.folder / "certs"
+    for section in ("mqtt", "camera"):
+        for key, name in (("cert", "certificate.pem.crt"), ("key", "private.pem.key"),
+                          ("ca", "AmazonRootCA1.pem")):
+            data[section][key] = str(certs / name)
+    config = parse(data, "config.toml")
+    assert (config.name, config.mqtt.host, config.mqtt.port) == ("sts-pi", endpoints["data"],
+                                                                  8883)
+    data["camera"]["driver"] = "aiortc"
+    camera = parse_settings(data["camera"], "sts-pi")
+    assert camera.role_alias == "mars-robot-video"
+    assert camera.credentials_endpoint == endpoints["credentials"]
+
+
+def test_the_bundled_root_ca_is_amazon_root_ca_1():
+    import certifi
+
+    pem = provision.ROOT_CA.read_text()
+    assert pem.startswith("-----BEGIN CERTIFICATE-----") and pem.count("BEGIN") == 1
+    assert pem.strip() in Path(certifi.where()).read_text()
+    block = Path(certifi.where()).read_text().split(pem.strip())[0].rsplit("# Label:", 1)[1]
+    assert block.startswith(' "Amazon Root CA 1"')
+
+
+def test_pyportal_settings_carry_the_api_key_value(aws, outputs, tmp_path):
+    path = provision.provision_pyportal(aws.client("apigateway"), outputs, tmp_path)
+    value = aws.client("apigateway").get_api_key(apiKey=outputs["ApiKeyId"],
+                                                 includeValue=True)["value"]
+    settings = tomllib.loads(path.read_text())
+    assert settings["MARS_API_KEY"] == value
+    assert settings["MARS_API_URL"] == outputs["ApiUrl"]
+    assert settings["REFRESH_MINUTES"] == 10
+    assert _mode(path) == 0o600
+
+
+def test_web_config_and_upload(aws, outputs, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="mars-web-bucket",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    page = tmp_path / "web"
+    (page / "vendor").mkdir(parents=True)
+    (page / "index.html").write_text("<html></html>")
+    (page / "vendor" / "kvs.js").write_text("//")
+    config = provision.web_config(outputs, REGION, ["sts-pi"])
+    assert config["cognito"]["redirectUri"] == outputs["WebUrl"]
+    assert config["channels"]["sts-pi"].endswith("channel/sts-pi/1")
+    count = provision.publish_web(s3, None, outputs, config, root=page)
+    assert count == 3
+    stored = s3.get_object(Bucket="mars-web-bucket", Key="config.json")
+    assert json.loads(stored["Body"].read()) == config
+    assert stored["CacheControl"] == "no-store"
+    index = s3.get_object(Bucket="mars-web-bucket", Key="index.html")
+    assert index["ContentType"] == "text/html"
+
+
+def test_release_detaches_and_deletes_certificates(aws, outputs, tmp_path):
+    iot = aws.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    assert provision.release_robots(iot, ["sts-pi", "gone"], "mars-robot") == 1
+    assert iot.list_thing_principals(thingName="sts-pi")["principals"] == []
+    assert iot.list_certificates()["certificates"] == []
