@@ -9,7 +9,7 @@ import pytest
 from cloud.mars.errors import BadParameter, NoData, NotFound
 from cloud.mars.service import ImageRequest, bitmap_etag, parse_query
 from tests.bmpcheck import check
-from tests.fakes.nasa import Reply, error_page, json_error
+from tests.fakes.nasa import Reply, error_page, image_bytes, json_error
 
 BASE = "http://127.0.0.1:8080"
 PAYLOAD_KEYS = {"image", "weather", "stale", "updated_utc", "refresh_s", "offline", "image_url",
@@ -172,6 +172,7 @@ def test_grayscale_square_and_large_png_photos_convert(make_service, nasa):
 
 @pytest.mark.slow
 def test_a_several_megabyte_png_converts(make_service, nasa):
+    assert len(image_bytes("big_1200.png")[0]) > 3_000_000  # encoded before the clock runs
     nasa.script("perseverance", Reply(body=_page(nasa, ["big"], ext="png")))
     service = make_service()
     answer = service.payload(ImageRequest(), BASE)
@@ -283,3 +284,14 @@ def _page(nasa, names, ext="jpg"):
         images.append(item)
     doc["images"] = images
     return json.dumps(doc).encode()
+
+
+def test_a_feed_slower_than_the_timeout_fails_over(make_service, nasa):
+    from cloud.mars.http import HttpPolicy
+
+    nasa.script("perseverance", Reply(fixture="perseverance_raw_images.json", delay_s=3))
+    service = make_service(policy=HttpPolicy(connect_timeout_s=2, read_timeout_s=0.3,
+                                             deadline_s=5, retries=0))
+    answer = service.payload(ImageRequest(), BASE)
+    assert answer["image"]["rover"] == "Curiosity"
+    assert service.telemetry.counts["upstream_error:perseverance"] == 1

@@ -15,6 +15,7 @@ def test_upstream_metrics_carry_the_source(monkeypatch, capsys):
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
     telemetry = Telemetry()
+    telemetry.metrics.clear_metrics()  # Powertools shares one metric set per process
     telemetry.upstream("rems", 12.5, "http_503")
     telemetry.cache("miss", "weather")
     telemetry.bitmap(hit=False, conversion_ms=40.0)
