@@ -74,3 +74,18 @@ def test_s3_objects_stay_private_and_presigned_urls_work(s3):
     assert requests.get(url).content == b"BMdata"
     unsigned = url.split("?")[0]
     assert requests.get(unsigned).status_code == 403
+
+
+def test_service_on_s3_answers_presigned_urls(s3, make_service, tmp_path):
+    import requests
+
+    from cloud.mars.service import ImageRequest
+
+    service = make_service()
+    service.store = S3Store("mars-bitmaps", "cache", client=s3)
+    service.cache.store = service.store
+    image = service.payload(ImageRequest(), "http://unused")["image"]
+    assert image["url"].startswith("https://mars-bitmaps.s3.amazonaws.com/cache/bmp/")
+    assert len(requests.get(image["url"]).content) == image["bytes"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="mars-bitmaps")["Contents"]}
+    assert {"cache/meta/weather.json", "cache/meta/photos.json"} <= keys
