@@ -113,3 +113,18 @@ def test_scheduled_refresh_warms_the_cache(handler_env, nasa, lambda_context):
         assert handler.lambda_handler(load_event(name), lambda_context)["statusCode"] == 200
     assert sum(nasa.counts.values()) == 0
     assert runtime.telemetry.counts["CacheHits"] >= 4
+
+
+def test_logs_carry_the_request_id_as_correlation_id(handler_env, nasa, lambda_context, caplog):
+    handler_env()
+    for route in ALL_ROUTES:
+        nasa.script(route, error_page(404))
+    event = load_event("get_mars.json")
+    with caplog.at_level("INFO", logger="mars"):
+        handler.lambda_handler(event, lambda_context)
+    formatter = handler.logger.registered_formatter  # the JSON the Lambda log receives
+    logged = [json.loads(formatter.format(record)) for record in caplog.records
+              if record.name == "mars"]
+    warning = next(line for line in logged if line["message"] == "no data to answer with")
+    assert warning["correlation_id"] == event["requestContext"]["requestId"]
+    assert "test-nasa-key" not in json.dumps(logged)  # the NASA key never reaches the log
