@@ -1,0 +1,115 @@
+"""PyPortal app benchmark: bytes and requests per refresh, render time, allocations.
+
+Runs the device app on CPython against a local Mars API (the same one its tests use) and
+prints one JSON object. Targets: an unchanged photo costs no bitmap download; a refresh is at
+most 2 requests; after the first refresh the app allocates (almost) nothing that stays.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import sys
+import time
+import tracemalloc
+import types
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.pyportal.mars_server import API_KEY, MarsServer  # noqa: E402
+from tools.pyportal_sim.display import HeadlessDisplay  # noqa: E402
+from tools.pyportal_sim.runner import DEVICE_DIR  # noqa: E402
+
+
+def device_modules(display):
+    board = types.ModuleType("board")
+    board.DISPLAY = display
+    sys.modules["board"] = board
+    sys.path.append(str(DEVICE_DIR))
+    return {n: importlib.import_module(n) for n in ("app", "hardware", "screen", "settings")}
+
+
+def measure(app, step):
+    """Requests and bytes that ``step()`` costs, and its wall time in ms."""
+    r0, b0 = (app.net.requests, app.net.bytes) if app.net else (0, 0)
+    start = time.perf_counter()
+    step()
+    ms = (time.perf_counter() - start) * 1000
+    return {"requests": app.net.requests - r0, "bytes": app.net.bytes - b0, "ms": round(ms, 1)}
+
+
+def device_allocations(snapshot_before, snapshot_after):
+    """Blocks and bytes still allocated by device code that were not before."""
+    only = [tracemalloc.Filter(True, str(DEVICE_DIR) + "/*")]
+    diff = snapshot_after.filter_traces(only).compare_to(snapshot_before.filter_traces(only),
+                                                         "filename")
+    return (sum(max(0, d.count_diff) for d in diff), sum(max(0, d.size_diff) for d in diff))
+
+
+def main() -> dict:
+    display = HeadlessDisplay(320, 240)
+    mods = device_modules(display)
+    with MarsServer() as server, TemporaryDirectory() as drive:
+        values = {"CIRCUITPY_WIFI_SSID": "bench", "MARS_API_URL": server.url,
+                  "MARS_API_KEY": API_KEY}
+        hw = mods["hardware"].Hardware(log=lambda line: None)
+        hw.storage = drive
+        screen = mods["screen"].Screen(hw.width, hw.height)
+        display.root_group = screen
+        cfg = mods["settings"].load(getenv=lambda k, d=None: values.get(k, d))
+        app = mods["app"].App(hw, screen, cfg, log=lambda line: None)
+
+        first = measure(app, app.refresh)
+        unchanged = measure(app, app.refresh)
+        server.image_id = "photo-2"
+        new_photo = measure(app, app.refresh)
+
+        renders = []
+        for _ in range(5):
+            start = time.perf_counter()
+            display.render()
+            renders.append((time.perf_counter() - start) * 1000)
+
+        # allocations of steady-state refreshes (unchanged photo), after warm-up
+        for _ in range(3):
+            app.refresh()
+        gc.collect()
+        tracemalloc.start(10)
+        gc.collect()
+        before = tracemalloc.take_snapshot()
+        refreshes = 10
+        peaks = []
+        for _ in range(refreshes):
+            current = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            app.refresh()
+            peaks.append(tracemalloc.get_traced_memory()[1] - current)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        blocks, size = device_allocations(before, after)
+
+    return {
+        "bench": "pyportal",
+        "screen": "320x240",
+        "first_refresh": first,
+        "refresh_unchanged_photo": unchanged,
+        "refresh_new_photo": new_photo,
+        "bitmap_downloaded_when_unchanged": unchanged["requests"] > 1,
+        "max_requests_per_refresh": max(first["requests"], unchanged["requests"],
+                                        new_photo["requests"]),
+        "render_full_screen_ms": round(sorted(renders)[len(renders) // 2], 1),
+        "steady_state": {"refreshes": refreshes,
+                         "device_blocks_kept_per_refresh": round(blocks / refreshes, 2),
+                         "device_bytes_kept_per_refresh": round(size / refreshes, 1),
+                         # everything a refresh allocates at once on the host (JSON, HTTP)
+                         "peak_bytes_per_refresh": max(peaks)},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
