@@ -137,27 +137,37 @@ class MarsService:
 
     # --- cached resources -------------------------------------------------------------------
 
+    @staticmethod
+    def _all_failed(kind: str, errors: list[tuple[str, Exception]]) -> UpstreamError:
+        failure = UpstreamError(f"every {kind} source failed ("
+                                + "; ".join(f"{name}: {exc}" for name, exc in errors) + ")")
+        # Back off as long as the upstreams asked, when every one of them asked (429).
+        waits = [getattr(exc, "retry_after_s", None) for _, exc in errors]
+        if waits and all(w is not None for w in waits):
+            failure.retry_after_s = min(waits)
+        return failure
+
     def _fetch_weather(self) -> dict[str, Any]:
-        errors = []
+        errors: list[tuple[str, Exception]] = []
         for source in self.weather_sources:
             try:
                 return source.fetch().to_dict()
             except (UpstreamError, BadData) as exc:
-                errors.append(f"{source.name}: {exc}")
-        raise UpstreamError("every weather source failed (" + "; ".join(errors) + ")")
+                errors.append((source.name, exc))
+        raise self._all_failed("weather", errors)
 
     def _fetch_photos(self) -> dict[str, Any]:
-        errors = []
+        errors: list[tuple[str, Exception]] = []
         for source in self.image_sources:
             try:
                 chosen = selection.candidates(source.fetch())
             except (UpstreamError, BadData) as exc:
-                errors.append(f"{source.name}: {exc}")
+                errors.append((source.name, exc))
                 continue
             if chosen:
                 return {"source": source.name, "photos": [p.to_dict() for p in chosen]}
-            errors.append(f"{source.name}: no suitable photo")
-        raise UpstreamError("every photo source failed (" + "; ".join(errors) + ")")
+            errors.append((source.name, BadData("no suitable photo")))
+        raise self._all_failed("photo", errors)
 
     def weather(self, force: bool = False) -> Entry:
         """:raises NoData: no weather was ever obtained."""

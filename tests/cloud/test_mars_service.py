@@ -295,3 +295,17 @@ def test_a_feed_slower_than_the_timeout_fails_over(make_service, nasa):
     answer = service.payload(ImageRequest(), BASE)
     assert answer["image"]["rover"] == "Curiosity"
     assert service.telemetry.counts["upstream_error:perseverance"] == 1
+
+
+def test_rate_limited_everywhere_backs_off_as_long_as_asked(make_service, nasa, clock):
+    for route in ("rems", "meda", "insight"):
+        nasa.script(route, json_error(429, "api_over_rate_limit.json", **{"Retry-After": "900"}))
+    service = make_service()
+    assert service.payload(ImageRequest(), BASE)["weather"] is None
+    clock.advance(300)  # past the usual one-minute back-off, within the asked 900 s
+    nasa.reset_counts()
+    service.payload(ImageRequest(), BASE)
+    assert nasa.counts["rems"] == 0
+    clock.advance(601)
+    service.payload(ImageRequest(), BASE)
+    assert nasa.counts["rems"] == 1
