@@ -1,0 +1,49 @@
+"""End to end through the real local stack: HTTP -> handler -> broker -> simulated agent."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.robot.harness import Observer
+from tests.stackproc import StackProcess
+
+
+def request(stack, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(stack.url(path), data=data, method=method, headers={
+        "Authorization": f"Bearer {token or stack.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.slow
+def test_stack_drives_the_simulated_robot():
+    with StackProcess(only="broker,api,robot") as stack:
+        observer = Observer(stack.mqtt_url)
+        try:
+            status, body = request(stack, "GET", "/robot/sts-pi/status")
+            assert status == 200 and body["online"] is True and body["motors"]["simulated"]
+            status, body = request(stack, "POST", "/robot/sts-pi/cmd",
+                                   {"action": "left", "speed": 0.4, "duration_ms": 200})
+            assert status == 202 and body["topic"] == "robot/sts-pi/cmd"
+            event = observer.wait_json("robot/sts-pi/telemetry",
+                                       lambda m: m.get("id") == body["id"], 5)
+            assert event["pins"] == {"19": 0.4, "20": 0.0, "21": 0.0, "26": 0.4}
+            observer.wait_json("robot/sts-pi/telemetry",
+                               lambda m: m.get("cause") == "deadman", 2)
+            assert request(stack, "POST", "/robot/sts-pi/cmd", {"action": "x"})[0] == 400
+            assert request(stack, "POST", "/robot/nope/cmd", {"action": "stop"})[0] == 404
+            assert request(stack, "POST", "/robot/sts-pi/cmd", {"action": "stop"},
+                           token="wrong")[0] == 401
+            assert stack.health()["components"]["robot"]["up"] is True
+        finally:
+            observer.close()
+        stack.stop()
+        assert "[robot]" in stack.log() and "stopped (exit 0)" in stack.log()
