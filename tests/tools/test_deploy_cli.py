@@ -299,3 +299,8 @@ def test_destroy_empties_buckets_releases_certificates_and_deletes(world, tmp_pa
     assert "Contents" not in s3.list_objects_v2(Bucket="mars-web-bucket")
     assert iot.list_certificates()["certificates"] == []
     assert "released 1 robot certificate(s)" in lines
+
+
+def test_stack_names_must_suit_bucket_and_domain_names():
+    done = run("deploy", "--stack", "Mars", "--dry-run")
+    assert done.returncode == 2 and "lower-case" in done.stderr

@@ -21,7 +21,8 @@ from tools.deploy import build, provision, stack, template
 from tools.deploy.errors import DeployError, NoRegion, UsageError, explain
 
 ROOT = Path(__file__).resolve().parents[2]
-_STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,100}$")
+# lower case and short: the stack name is part of bucket names and the Cognito domain
+_STACK = re.compile(r"^[a-z][a-z0-9-]{0,49}$")
 _ROBOT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SessionFactory = Callable[..., Any]
@@ -63,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _validate(args: argparse.Namespace) -> None:
     if not _STACK.match(args.stack):
-        raise UsageError(f"--stack {args.stack!r}: use letters, digits and '-', starting with a "
-                         "letter")
+        raise UsageError(f"--stack {args.stack!r}: use up to 50 lower-case letters, digits and "
+                         "'-', starting with a letter")
     robots = getattr(args, "robot", [])
     for name in robots:
         if not _ROBOT.match(name):
