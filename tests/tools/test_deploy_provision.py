@@ -164,3 +164,20 @@ def test_release_detaches_and_deletes_certificates(aws, outputs, tmp_path):
     assert provision.release_robots(iot, ["sts-pi", "gone"], "mars-robot") == 1
     assert iot.list_thing_principals(thingName="sts-pi")["principals"] == []
     assert iot.list_certificates()["certificates"] == []
+
+
+def test_the_pyportal_app_accepts_the_settings(aws, outputs, tmp_path):
+    import subprocess
+    import sys
+
+    path = provision.provision_pyportal(aws.client("apigateway"), outputs, tmp_path)
+    device = Path(__file__).resolve().parents[2] / "device" / "pyportal"
+    # the device modules have board-style top-level names; load them in their own interpreter
+    code = ("import sys, tomllib; sys.path.insert(0, sys.argv[1]); import settings\n"
+            "values = tomllib.load(open(sys.argv[2], 'rb'))\n"
+            "s = settings.load(lambda k: values.get(k))\n"
+            "print(s.api_url, s.refresh_minutes, s.units)")
+    done = subprocess.run([sys.executable, "-c", code, str(device), str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [outputs["ApiUrl"], "10", "C"]

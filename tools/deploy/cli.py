@@ -147,7 +147,9 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     robots = [r.strip() for r in robots if r.strip()]
 
     settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
-    emit(f"PyPortal: {settings} (add your Wi-Fi, copy to CIRCUITPY as settings.toml)")
+    emit(f"PyPortal: {settings} (add your Wi-Fi and copy it to CIRCUITPY, or run `python -m "
+         f"tools.circuitpy install --api-url {outputs['ApiUrl']} --api-key <MARS_API_KEY from "
+         "that file> --ssid ... --password ...`)")
     for name in robots:
         files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
         state = "new certificate" if files.created else "kept its certificate"
