@@ -89,7 +89,7 @@ def test_replayed_and_out_of_order_move_nothing(bot):
     first = command("forward", 0.5, 100, seq=1000)
     bot.link.inject(TOPIC, first)
     wait_until(lambda: len(motors(bot)) == 2, 1)  # drove, then the deadman stopped it
-    bot.link.inject(TOPIC, dict(first))  # the same command again
+    bot.link.inject(TOPIC, {**first, "issued_ms": now_ms()})  # the same seq again
     bot.link.inject(TOPIC, command("backward", 0.5, 100, seq=999))
     wait_until(lambda: len([m for m in bot.link.messages(TELEMETRY)
                             if m["event"] == "rejected"]) == 2, 1)

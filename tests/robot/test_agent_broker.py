@@ -86,7 +86,7 @@ def test_bad_commands_move_nothing(broker, observer):
             json.dumps({**command(), "pad": "x" * 2000}).encode(),
             command("teleport"),
             command(issued_ms=now_ms() - 10_000),
-            dict(applied),  # replayed
+            {**applied, "issued_ms": now_ms()},  # replayed (re-stamped: not stale)
             command(seq=4000),  # out of order
         ]
         for payload in bad:
