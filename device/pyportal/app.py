@@ -38,10 +38,11 @@ class App:
     :param screen: a :class:`screen.Screen` on the display.
     :param settings: a :class:`settings.Settings`.
     :param log: one-line serial log.
-    :param timeout: seconds without data before a request fails.
+    :param timeout: seconds without data before a request fails. ESP32SPI's connect takes
+        3 s and adafruit_requests tries twice: 2 x (3 + 4) s stays under the 16 s watchdog.
     """
 
-    def __init__(self, hw, screen, settings, log=print, timeout=15):
+    def __init__(self, hw, screen, settings, log=print, timeout=4):
         self.hw = hw
         self.screen = screen
         self.settings = settings
@@ -148,7 +149,7 @@ class App:
         if self.hw.storage is None:
             return ", " + self.hw.storage_note
         url, etag, size = info
-        if etag and etag == self.etag and self.screen.has_photo:
+        if view.same_etag(etag, self.etag) and self.screen.has_photo:
             return ""  # unchanged: not even a conditional request
         room = free_space(self.hw.storage)
         if room is not None and size and size > room:
@@ -158,7 +159,8 @@ class App:
         start = time.monotonic()
         try:
             new_etag = net.download(url, path, self.hw.width, self.hw.height,
-                                    self.etag if self.screen.has_photo else None, size)
+                                    view.quoted_etag(self.etag)
+                                    if self.etag and self.screen.has_photo else None, size)
         except (BadBitmap, FetchError) as e:
             self.log("photo: rejected: %s" % e)
             return ", photo: " + view.short_error(e)
@@ -166,7 +168,7 @@ class App:
             self.log("photo: unchanged")
             return ""
         self.screen.show_photo(path)
-        self.slot, self.etag = slot, new_etag or etag
+        self.slot, self.etag = slot, etag or new_etag
         self.screen.show_caption(view.caption(payload))
         self._remember_photo()
         self.log("photo: %s %d ms" % (path, wait_ms(start)))

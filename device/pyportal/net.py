@@ -19,6 +19,13 @@ def _origin(url):
     return url if end < 0 else url[:end]
 
 
+def _host_header(url):
+    """``{"Host": "host:port"}``: adafruit_requests leaves the port out of ``Host``, and a
+    server that builds URLs from it (the local API does) would then point at port 80."""
+    origin = _origin(url)
+    return {"Host": origin[origin.find("//") + 2:]}
+
+
 def _reason(response):
     """A few words for an HTTP error, from the API's ``{"error": {"code": ...}}`` if any."""
     words = "HTTP %d" % response.status_code
@@ -46,8 +53,9 @@ class Net:
         self.api_url = api_url
         self.timeout = timeout
         self._feed = feed or (lambda: None)
-        self._key_headers = {"x-api-key": api_key}
         self._origin = _origin(api_url)
+        self._key_headers = _host_header(api_url)
+        self._key_headers["x-api-key"] = api_key
         self.requests = 0
         self.bytes = 0
 
@@ -81,9 +89,10 @@ class Net:
         """
         if url.startswith("/"):
             url = self._origin + url
-        headers = {}
         if _origin(url) == self._origin:
-            headers.update(self._key_headers)
+            headers = dict(self._key_headers)
+        else:
+            headers = _host_header(url)
         if etag:
             headers["If-None-Match"] = etag
         self.requests += 1

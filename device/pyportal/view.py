@@ -103,6 +103,18 @@ def image(payload):
     return (url, etag if isinstance(etag, str) else None, None if size is None else int(size))
 
 
+def same_etag(a, b):
+    """ETags compared without quotes or ``W/`` (JSON often carries them bare, headers quoted)."""
+    if not a or not b:
+        return False
+    return a.replace("W/", "").strip('"') == b.replace("W/", "").strip('"')
+
+
+def quoted_etag(etag):
+    """The form ``If-None-Match`` wants."""
+    return etag if etag.startswith('"') or etag.startswith("W/") else '"%s"' % etag
+
+
 def caption(payload):
     """``"Perseverance NAVCAM_LEFT sol 1994"``; ``""`` without photo details."""
     img = _dict(payload.get("image"))

@@ -174,7 +174,7 @@ class MarsServer:
         payload = json.loads(json.dumps(self.payload))
         if isinstance(payload.get("image"), dict) and payload["image"].get("url"):
             path = f"/mars/image/{self.image_id}.bmp"
-            payload["image"].update(url=self.url + path, etag=f'"{self.image_id}"',
+            payload["image"].update(url=self.url + path, etag=self.image_id,  # bare, as the API
                                     bytes=len(self.image_bytes(width, height)),
                                     width=width, height=height)
             payload["image_url"] = self.url + path

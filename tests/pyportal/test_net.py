@@ -27,6 +27,7 @@ def test_fetch_sends_size_and_key(net, server):
     assert payload["weather"]["sol"] == 4995
     path, headers = server.requests[-1]
     assert path == "/mars" and headers["x-api-key"] == API_KEY
+    assert headers["host"] == f"127.0.0.1:{server.port}"  # servers build image URLs from it
     assert net.requests == 1 and net.bytes > 500
 
 
@@ -113,3 +114,4 @@ def test_key_not_sent_to_other_hosts(device, net, server, tmp_path):
     server.api_key = None  # this server now accepts requests without a key
     other.download(f"{server.url}/mars/image/photo-1.bmp", str(tmp_path / "x.bmp"), 320, 240)
     assert "x-api-key" not in server.requests[-1][1]
+    assert server.requests[-1][1]["host"] == f"127.0.0.1:{server.port}"

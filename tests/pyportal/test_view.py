@@ -79,3 +79,10 @@ def test_backoff_grows_and_is_capped(device):
     delays = [device.view.refresh_delay(n, 600) for n in range(7)]
     assert delays == [600, 15, 30, 60, 120, 240, 480]
     assert device.view.refresh_delay(50, 600) == 600
+
+
+def test_etags(device):
+    v = device.view
+    assert v.same_etag("abc", '"abc"') and v.same_etag('W/"abc"', "abc")
+    assert not v.same_etag("abc", "abd") and not v.same_etag(None, None)
+    assert v.quoted_etag("abc") == '"abc"' and v.quoted_etag('"abc"') == '"abc"'
