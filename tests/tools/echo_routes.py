@@ -2,6 +2,8 @@
 
 import base64
 import json
+import threading
+import time
 
 from cloud.routes import Route
 
@@ -29,6 +31,23 @@ def binary(event, context):
     }
 
 
+_in_flight = 0
+_most = 0
+_count = threading.Lock()
+
+
+def overlap(event, context):
+    """Report how many invocations of this function ever ran at once."""
+    global _in_flight, _most
+    with _count:
+        _in_flight += 1
+        _most = max(_most, _in_flight)
+    time.sleep(0.05)
+    with _count:
+        _in_flight -= 1
+    return {"statusCode": 200, "body": json.dumps({"most_at_once": _most})}
+
+
 def crash(event, context):
     raise RuntimeError("boom")
 
@@ -43,6 +62,7 @@ ROUTES = (
     Route("GET", "/keyed", "tests.tools.echo_routes:echo", "api_key"),
     Route("POST", "/user/{name}", "tests.tools.echo_routes:echo", "user"),
     Route("GET", "/binary", "tests.tools.echo_routes:binary"),
+    Route("GET", "/overlap", "tests.tools.echo_routes:overlap"),
     Route("GET", "/crash", "tests.tools.echo_routes:crash"),
     Route("GET", "/malformed", "tests.tools.echo_routes:malformed"),
 )

@@ -111,6 +111,15 @@ def test_binary_response_is_byte_exact_with_merged_headers(stack):
     assert response.headers.get_all("X-Both") == ["m1", "m2"]
 
 
+def test_a_function_takes_one_event_at_a_time_like_a_lambda_container(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: request(stack, "GET", "/overlap"), range(8)))
+    assert all(response.status == 200 for response, _ in answers)
+    assert max(json.loads(body)["most_at_once"] for _, body in answers) == 1
+
+
 def test_unknown_route_is_404_json(stack):
     response, data = request(stack, "GET", "/no/such/route")
     assert response.status == 404

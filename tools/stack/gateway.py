@@ -14,6 +14,7 @@ import importlib
 import json
 import logging
 import re
+import threading
 import time
 import traceback
 import uuid
@@ -67,6 +68,7 @@ class Gateway:
         self.cors_origin = cors_origin
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
         self.requests = 0
+        self._locks: dict[str, threading.Lock] = {}
 
     def register(self, app: web.Application) -> None:
         by_path: dict[str, dict[str, Route]] = {}
@@ -105,6 +107,12 @@ class Gateway:
             return await self._invoke(route, request, body)
 
         return endpoint
+
+    def _call(self, target: str, handler: Callable, event: dict, context: LambdaContext) -> Any:
+        # One warm container per function, and a container takes one event at a time, as in
+        # Lambda: handlers may keep per-invocation state in module globals (Powertools does).
+        with self._locks.setdefault(target, threading.Lock()):
+            return handler(event, context)
 
     def _preflight(self, allowed: list[str]) -> web.Response:
         return web.Response(status=204, headers={
@@ -147,7 +155,8 @@ class Gateway:
         handler = _resolve(route.handler)
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.executor, handler, event, context)
+            result = await loop.run_in_executor(self.executor, self._call, route.handler,
+                                                handler, event, context)
             answer = from_response(result)
         except BadProxyResponse as exc:
             log.error("%s returned a malformed response: %s", route.handler, exc)
