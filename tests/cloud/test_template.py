@@ -138,12 +138,8 @@ def test_the_api_has_key_and_cognito_auth_and_validates_commands(translated):
     assert schema["properties"]["action"]["enum"][:2] == ["forward", "backward"]
     assert schema["properties"]["duration_ms"] == {"type": "integer", "minimum": 50,
                                                    "maximum": 1000}
-    # CORS answers for the web page's origin only
-    options = paths["/robot/{name}/cmd"]["options"]
-    origin = options["x-amazon-apigateway-integration"]["responses"]["default"][
-        "responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
-    assert "WebDistribution.DomainName" in json.dumps(origin)
-    assert "'*'" not in json.dumps(origin)
+    # no CORS at all: the page calls the API through its own distribution (same origin)
+    assert not any("options" in methods for methods in paths.values())
     usage = translated["Resources"]["DeviceUsagePlan"]["Properties"]
     assert usage["Quota"]["Limit"] > 0 and usage["Throttle"]["RateLimit"] > 0
 
@@ -175,6 +171,23 @@ def test_buckets_are_private_and_encrypted(translated):
     assert expire["Prefix"] == "mars/bmp/"  # cloud/mars/store.py keeps bitmaps under bmp/
     web = translated["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"]
     assert web["Origins"][0]["OriginAccessControlId"]
+
+
+def test_the_page_reaches_the_robot_routes_through_its_own_distribution(translated):
+    web = translated["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"]
+    api = next(o for o in web["Origins"] if o["Id"] == "api")
+    assert api["OriginPath"] == "/prod"
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    routed = {b["PathPattern"]: b for b in web["CacheBehaviors"] if b["TargetOriginId"] == "api"}
+    for route in ROUTES:
+        if route.auth == "user":
+            prefix = route.path.split("{")[0]
+            assert any(prefix.startswith(p.rstrip("*")) or p == route.path for p in routed), \
+                route.path
+    for behaviour in routed.values():
+        assert "POST" in behaviour["AllowedMethods"]
+        assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+        assert behaviour["OriginRequestPolicyId"]  # passes Authorization on
 
 
 def test_alarms_notify_the_topic_and_the_dashboard_is_json(translated):

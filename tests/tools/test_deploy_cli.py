@@ -245,7 +245,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     if (provision.WEB_ROOT / "index.html").is_file():
         config = json.loads(s3.get_object(Bucket="mars-web-bucket", Key="config.json")["Body"]
                             .read())
-        assert config["apiBase"] == outputs["ApiUrl"]
+        assert config["apiBase"] == outputs["WebUrl"].rstrip("/")
     assert any(line.startswith("IotDataEndpoint = ") for line in lines)
     assert "ApiUrl = https://abc.execute-api.eu-west-1.amazonaws.com/prod" in lines
     first_cert = session.client("iot").list_certificates()["certificates"]

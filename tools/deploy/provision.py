@@ -190,7 +190,8 @@ def web_config(outputs: Mapping[str, str], region: str, robots: Sequence[str]) -
                 for name in robots}
     return {
         "mode": "aws",
-        "apiBase": outputs["ApiUrl"].rstrip("/"),
+        # same origin as the page: CloudFront sends /robot/* and /publish to the API
+        "apiBase": outputs["WebUrl"].rstrip("/"),
         "region": region,
         "robots": list(robots),
         "channels": channels,
