@@ -84,21 +84,21 @@ class Telemetry:
         self.client.loop_stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack():
     with StackProcess(only="broker,api,web,robot",
                       env={"ROBOT_NAMES": f"{ROBOT},ghost-bot"}, ready_timeout=60) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def telemetry(stack):
     watcher = Telemetry(stack.mqtt_url)
     yield watcher
     watcher.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent")
