@@ -120,6 +120,9 @@ class PahoLink(Link):
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
+        self.client.on_subscribe = self._subscribed
+        self._subscribe_mid: int | None = None
+        self._ready = False
         self._subscriptions = [(topics.cmd, 1)]
         if config.legacy_topic:
             self._subscriptions.append((topics.legacy, 1))
@@ -127,7 +130,8 @@ class PahoLink(Link):
 
     @property
     def connected(self) -> bool:
-        return self.client.is_connected()
+        """Connected and subscribed: a command published now will reach us."""
+        return self._ready and self.client.is_connected()
 
     @property
     def alive(self) -> bool:
@@ -146,11 +150,24 @@ class PahoLink(Link):
         if reason_code.is_failure:
             log.warning("broker refused the connection: %s", reason_code)
             return
-        # Subscribe on every connection: a clean session forgets subscriptions.
-        client.subscribe(self._subscriptions)
+        # Subscribe on every connection: a clean session forgets subscriptions. The link is
+        # up (status online, READY) only once the broker confirms it: until then a command
+        # published to us would be dropped.
+        _, self._subscribe_mid = client.subscribe(self._subscriptions)
+
+    def _subscribed(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("broker refused the subscription to %s: %s",
+                      ", ".join(t for t, _ in self._subscriptions), refused[0])
+            return
+        self._ready = True
         self.on_connect()
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
+        self._ready = False
         self.on_disconnect(str(reason_code))
 
     def _message(self, client, userdata, message) -> None:
