@@ -260,6 +260,26 @@ def test_signal_stops_everything_and_frees_the_ports(sig):
     assert port_is_free(stack.port) and port_is_free(stack.mqtt_port)
 
 
+def test_restart_on_the_same_ports_right_after_a_stop(tmp_path):
+    first = StackProcess(only="broker,api", data_dir=tmp_path / "a").start()
+    # Connections still open at the stop are closed by the server, which leaves them in
+    # TIME_WAIT on its port for a minute: that must not count as "in use".
+    kept = [http.client.HTTPConnection("127.0.0.1", first.port, timeout=10) for _ in range(3)]
+    for conn in kept:
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+    idle = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    idle.connect("127.0.0.1", first.mqtt_port)
+    first.stop()
+    for conn in kept:
+        conn.close()
+    idle.socket().close()
+    second = StackProcess(only="broker,api", data_dir=tmp_path / "b")
+    second.port, second.mqtt_port = first.port, first.mqtt_port
+    with second:
+        assert second.health()["status"] == "ok"
+
+
 @pytest.mark.parametrize("flag", ["--port", "--mqtt-port"])
 def test_port_in_use_is_a_one_line_error(tmp_path, flag):
     with socket.socket() as taken:

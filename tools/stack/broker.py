@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 
 from amqtt.broker import Broker
@@ -24,7 +25,11 @@ def check_port_free(host: str, port: int, flag: str) -> None:
     Binding first gives a clear one-line error instead of a library's traceback.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # No SO_REUSEADDR here: a listening socket on the port must make this fail.
+        # As the servers do: SO_REUSEADDR lets connections of a stopped run in TIME_WAIT pass,
+        # while a socket still listening on the port makes the bind fail. (On Windows the
+        # option would let the bind steal a live port, so there it is left off.)
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
