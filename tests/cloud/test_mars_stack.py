@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -42,3 +43,28 @@ def test_mars_through_the_local_stack(stack, nasa):
     with pytest.raises(urllib.error.HTTPError) as bad:
         _get(stack.url("/mars?depth=3"), **{"x-api-key": stack.api_key})
     assert bad.value.code == 400 and json.load(bad.value)["error"]["code"] == "BAD_PARAMETER"
+
+
+def _wait_for_line(stack: StackProcess, words: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in stack.log().splitlines():
+            if words in line:
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"no line with {words!r} in:\n{stack.log()}")
+
+
+def test_the_console_says_nasa_is_live(stack):
+    line = _wait_for_line(stack, "NASA feeds live")
+    assert "sol" in line and "weather from" in line
+
+
+def test_the_console_says_when_it_serves_the_offline_sample():
+    closed = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
+    env = {"MARS_SITE_BASE": closed, "NASA_API_BASE": closed, "MARS_OFFLINE_SAMPLE": "1"}
+    with StackProcess(only="api", env=env) as stack:
+        _wait_for_line(stack, "NASA feeds unreachable: serving the clearly labelled offline sample")
+        with _get(stack.url("/mars"), **{"x-api-key": stack.api_key}) as answer:
+            payload = json.load(answer)
+    assert payload["offline"] is True and "not NASA data" in payload["image"]["credit"]
