@@ -58,7 +58,10 @@ export class Driver {
     if (!enabled && this.action) this.release();
   }
 
-  /** Wire on-screen buttons (mouse, pen and touch through pointer events) and the keyboard. */
+  /**
+   * Wire on-screen buttons (mouse, pen and touch through pointer events; Enter on a focused
+   * button) and the keyboard (arrows/WASD anywhere on the page, Space stops).
+   */
   attach(pad, doc = document) {
     for (const button of pad.querySelectorAll("[data-action]")) {
       const action = button.dataset.action;
@@ -71,6 +74,16 @@ export class Driver {
         button.addEventListener(end, () => { if (this.action === action) this.release(); });
       }
       button.addEventListener("contextmenu", (event) => event.preventDefault());
+      // A focused arrow (reached with Tab) is held with Enter, like a finger on it.
+      button.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter") return;
+        event.preventDefault();
+        if (!event.repeat) this.press(action);
+      });
+      button.addEventListener("keyup", (event) => {
+        if (event.key === "Enter" && this.action === action) this.release();
+      });
+      button.addEventListener("blur", () => { if (this.action === action) this.release(); });
     }
     doc.addEventListener("keydown", (event) => {
       if (event.target instanceof HTMLInputElement && event.target.type !== "range") return;
