@@ -27,7 +27,8 @@ export class RobotApi {
     const data = await response.json().catch(() => null);
     if (response.status === 401 || response.status === 403) {
       throw new SessionExpired(this.auth.local
-        ? "The token was refused. Sign in again with the token printed by make run."
+        ? "Your session has expired: its token was refused. "
+          + "Sign in again with the token printed by make run."
         : "Your session has expired. Sign in again.");
     }
     if (!response.ok) {
@@ -41,13 +42,11 @@ export class RobotApi {
     return this.call("POST", `/robot/${encodeURIComponent(robot)}/cmd`, cmd);
   }
 
-  /** The robot's last status, or null when it never reported. */
-  async status(robot) {
-    try {
-      return await this.call("GET", `/robot/${encodeURIComponent(robot)}/status`);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    }
+  /**
+   * The robot's last status (`{"online": false, "reported": false}` when it never reported);
+   * an ApiError with status 404 when no robot has that name.
+   */
+  status(robot) {
+    return this.call("GET", `/robot/${encodeURIComponent(robot)}/status`);
   }
 }

@@ -1,13 +1,14 @@
 // The control page: sign-in, robot status, live video and driving, wired together.
 
-import { RobotApi } from "./api.js";
+import { ApiError, RobotApi } from "./api.js";
 import { Auth, SessionExpired } from "./auth.js";
 import { Driver } from "./drive.js";
 import { Viewer } from "./video.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUS_EVERY_MS = 2000;
-const state = { robot: null, online: null };
+// online: true, false, or null while unknown (e.g. no such robot); signedIn gates every call.
+const state = { robot: null, online: null, signedIn: false };
 
 function show(text, kind = "error") {
   const box = $("message");
@@ -21,12 +22,13 @@ function ago(ms) {
   return s < 60 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
-function renderStatus(status) {
-  const online = Boolean(status && status.online);
+/** Show the robot's status; `status` null means "unknown" (the API could not say). */
+function renderStatus(status, driver) {
+  const online = status === null ? null : Boolean(status.online);
   state.online = online;
-  $("status").dataset.online = String(online);
-  $("status-online").textContent = status === null ? "offline (never reported)"
-    : online ? "online" : "offline";
+  $("status").dataset.online = String(online === null ? "unknown" : online);
+  $("status-online").textContent = online === null ? "unknown"
+    : online ? "online" : status.reported === false ? "offline (never reported)" : "offline";
   const cam = status && status.camera;
   $("status-camera").textContent = cam
     ? `${cam.state}${cam.viewers ? ` · ${cam.viewers} watching` : ""}` : "—";
@@ -34,7 +36,13 @@ function renderStatus(status) {
   $("status-motors").textContent = motors && "left" in motors
     ? `L ${Number(motors.left).toFixed(2)} · R ${Number(motors.right).toFixed(2)}` : "—";
   $("status-seen").textContent = status && status.t_ms ? ago(status.t_ms) : "—";
-  $("pad").setAttribute("aria-disabled", String(!online));
+  // A robot known to be offline cannot be driven; commands would only pile up for later.
+  const blocked = online === false;
+  driver.setEnabled(!blocked);
+  $("pad").setAttribute("aria-disabled", String(blocked));
+  for (const b of document.querySelectorAll(".dir")) {
+    b.setAttribute("aria-disabled", String(blocked));
+  }
 }
 
 async function main() {
@@ -46,19 +54,23 @@ async function main() {
   state.robot = new URLSearchParams(location.search).get("robot") || config.robots[0];
   select.value = state.robot;
 
+  // The first refusal of a session signs out; later ones (requests already on their way)
+  // must not replace the message with a vaguer one or restart anything.
   const expired = (error) => {
+    if (!state.signedIn) return;
     auth.storage.removeItem("robot-session");
-    viewer.stop();
-    driver.setEnabled(false);
     showSignIn();
     show(error.message);
   };
 
   const send = async (cmd) => {
+    if (!state.signedIn) return;
+    const robot = state.robot;
     try {
-      await api.command(state.robot, cmd);
+      await api.command(robot, cmd);
     } catch (error) {
       if (error instanceof SessionExpired) { expired(error); return; }
+      if (robot !== state.robot) return; // the last stop to a robot no longer shown
       show(`Command failed: ${error.message}`);
       throw error;
     }
@@ -66,6 +78,7 @@ async function main() {
   const driver = new Driver(send, () => Number($("speed").value), (action) => {
     for (const b of document.querySelectorAll(".dir")) {
       b.classList.toggle("active", b.dataset.action === action);
+      b.setAttribute("aria-pressed", String(b.dataset.action === action));
     }
   });
   driver.attach($("pad"));
@@ -81,19 +94,31 @@ async function main() {
 
   let poller = null;
   const poll = async () => {
+    if (!state.signedIn) return;
+    const robot = state.robot;
     try {
-      const status = await api.status(state.robot);
-      renderStatus(status);
-      if (!state.online) show(`${state.robot} is offline: it is not connected or not running.`);
+      const status = await api.status(robot);
+      if (!state.signedIn || robot !== state.robot) return; // an answer for a past view
+      renderStatus(status, driver);
+      if (!state.online) show(`${robot} is offline: it is not connected or not running.`);
       else if ($("message").textContent.includes("offline")) show("");
     } catch (error) {
       if (error instanceof SessionExpired) { expired(error); return; }
+      if (!state.signedIn || robot !== state.robot) return;
+      if (error instanceof ApiError && error.status === 404) {
+        renderStatus(null, driver);
+        show(`Unknown robot: ${error.message}. Pick one from the list.`);
+        return;
+      }
       show(`Status unavailable: ${error.message}`);
     }
   };
 
   function showSignIn() {
+    state.signedIn = false;
     clearInterval(poller);
+    viewer.stop();
+    driver.setEnabled(false);
     $("console").hidden = true;
     $("sign-out").hidden = true;
     $("sign-in").hidden = false;
@@ -102,12 +127,14 @@ async function main() {
   }
 
   async function showConsole() {
+    state.signedIn = true;
     $("sign-in").hidden = true;
     $("console").hidden = false;
     $("sign-out").hidden = false;
     show("");
     driver.setEnabled(true);
     await poll();
+    if (!state.signedIn) return; // the first status call found the session expired
     clearInterval(poller);
     poller = setInterval(poll, STATUS_EVERY_MS);
     viewer.start(state.robot);

@@ -123,6 +123,7 @@ export class Viewer {
   }
 
   stop() {
+    this.generation++; // a start() still on its way, or its callbacks, must not revive it
     clearTimeout(this.watchdog);
     clearTimeout(this.retryTimer);
     this.firstFrameAt = null;
