@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+import paho.mqtt.publish as mqtt_publish
 import pytest
 
 from tests.stackproc import ROOT, StackProcess
@@ -25,6 +26,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-features=WebRtcHideLocalIpsWithMdns"]
 SHOTS = ROOT / "out" / "e2e"
 ROBOT = "sts-pi"
+# A configured robot with no agent: tests make it come and go with retained status messages.
+PUPPET = "puppet-bot"
 
 
 def pytest_collection_modifyitems(items):
@@ -87,7 +90,8 @@ class Telemetry:
 @pytest.fixture(scope="module")
 def stack():
     with StackProcess(only="broker,api,web,robot",
-                      env={"ROBOT_NAMES": f"{ROBOT},ghost-bot"}, ready_timeout=60) as running:
+                      env={"ROBOT_NAMES": f"{ROBOT},ghost-bot,{PUPPET}"},
+                      ready_timeout=60) as running:
         yield running
 
 
@@ -122,6 +126,14 @@ def page(browser, request):
         page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def publish_status(stack, name: str, status: dict | None) -> None:
+    """Publish (retained) what a robot's agent would report; ``None`` clears it."""
+    parts = urlparse(stack.mqtt_url)
+    mqtt_publish.single(f"robot/{name}/status", None if status is None else json.dumps(status),
+                        qos=1, retain=True, hostname=parts.hostname, port=parts.port or 1883,
+                        client_id="e2e-puppet", protocol=mqtt.MQTTv311)
 
 
 def sign_in(page, stack, robot: str = ROBOT):
