@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -353,3 +354,37 @@ def test_external_broker_from_mqtt_url_is_used_instead_of_the_embedded_one():
         finally:
             client.disconnect()
             client.loop_stop()
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_the_whole_stack_starts_and_ctrl_c_leaves_no_process_behind(tmp_path):
+    stack = StackProcess(only="broker,api,web,robot,pyportal", data_dir=tmp_path,
+                         ready_timeout=90).start()
+    try:
+        health = stack.health()["components"]
+        assert set(health) == {"broker", "api", "web", "robot", "pyportal"}
+        children = [p for p in _processes_mentioning(str(tmp_path))
+                    if not p.startswith(f"{stack.process.pid}:")]
+        assert len(children) >= 2, children  # the simulated robot and the PyPortal simulator
+        for url_label in ("Robot control page", "PyPortal screen", "Robot (simulated)"):
+            assert url_label in stack.log()
+    finally:
+        code = stack.stop(signal.SIGINT)
+    assert code == 0, stack.log()
+    time.sleep(0.5)
+    assert _processes_mentioning(str(tmp_path)) == []
+    assert port_is_free(stack.port) and port_is_free(stack.mqtt_port)
