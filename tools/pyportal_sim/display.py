@@ -32,6 +32,7 @@ class HeadlessDisplay(BusDisplay):
 
     def __init__(self, width: int = 320, height: int = 240) -> None:
         self._fb = bytearray(width * height * 2)
+        self._changed = False
         super().__init__(None, b"", width=width, height=height, color_depth=16,
                          auto_refresh=True)
 
@@ -40,6 +41,7 @@ class HeadlessDisplay(BusDisplay):
         return
 
     def _refresh_area(self, area) -> bool:
+        self._changed = True
         clipped = Area()
         if not self._core.clip_area(area, clipped):
             return True
@@ -59,9 +61,19 @@ class HeadlessDisplay(BusDisplay):
         self._core.full_refresh = True
         self._refresh_display()
 
+    def update(self) -> bool:
+        """Redraw what changed since the last redraw; ``True`` if anything did."""
+        self._changed = False
+        self._refresh_display()
+        return self._changed
+
     def snapshot(self) -> Image.Image:
         """The screen as an RGB image, each pixel as the RGB565 panel shows it."""
         self.render()
+        return self.image()
+
+    def image(self) -> Image.Image:
+        """The pixels as last drawn (:meth:`render` or :meth:`update`), as an RGB image."""
         if HeadlessDisplay._table is None:
             HeadlessDisplay._table = _rgb565_table()
         table = HeadlessDisplay._table
