@@ -109,13 +109,13 @@ class App:
             self.last_ok = view.hhmm(payload.get("updated_utc")) or "earlier"
             self.screen.show_status(status + note, "stale" if payload.get("stale") else "ok")
             self.failures = self.memory_errors = 0
-            self.log("fetch: ok %d B %d ms free %d" % (net.bytes - before, wait_ms(start),
+            self.log("fetch: ok %d B %d ms free %s" % (net.bytes - before, wait_ms(start),
                                                        mem_free()))
         except MemoryError:
             self.payload = None
             gc.collect()
             self.memory_errors += 1
-            self.log("memory: low, free %d after collect" % mem_free())
+            self.log("memory: low, free %s after collect" % mem_free())
             if self.memory_errors >= 2:
                 self.hw.reload()
             self._failed(MemoryError("out of memory"))

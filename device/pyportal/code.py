@@ -15,7 +15,7 @@ from settings import load
 hw = Hardware()
 screen = Screen(hw.width, hw.height)
 hw.display.root_group = screen
-print("mars: %dx%d, storage: %s, free %d" % (hw.width, hw.height, hw.storage_note, mem_free()))
+print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, mem_free()))
 
 try:
     settings = load()

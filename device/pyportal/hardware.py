@@ -16,8 +16,8 @@ WATCHDOG_S = 16  # the SAMD51's longest period
 
 
 def mem_free():
-    """Free heap in bytes (0 where the runtime cannot tell)."""
-    return gc.mem_free() if hasattr(gc, "mem_free") else 0
+    """Free heap in bytes, or "n/a" where the runtime cannot tell (CPython)."""
+    return gc.mem_free() if hasattr(gc, "mem_free") else "n/a"
 
 
 class Hardware:

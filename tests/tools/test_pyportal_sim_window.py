@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.pyportal.mars_server import API_KEY, MarsServer
-from tools.pyportal_sim.runner import HostLog, StopSimulation
+from tools.pyportal_sim.runner import StopSimulation
 
 ROOT = Path(__file__).resolve().parents[2]
 PANEL_TOP = 150  # screen.py at 320x240: 240 - (2 * 4 + 5 * 14 + 12)
@@ -207,14 +206,3 @@ def test_log_says_free_memory_is_unknown_on_a_computer(server, tmp_path):
     assert "free n/a\n" in [line for line in done.stdout.splitlines(True)
                             if line.startswith("fetch: ok")][0]
     assert "free 0" not in done.stdout
-
-
-def test_host_log_rewrites_only_the_unknown_value():
-    stream = io.StringIO()
-    log = HostLog(stream)
-    print("memory: low, free 0 after collect", file=log)
-    print("fetch: ok 78762 B 2310 ms free 61840", file=log)
-    print("fetch: ok 0 B 10 ms free 0", file=log)
-    assert stream.getvalue() == ("memory: low, free n/a after collect\n"
-                                 "fetch: ok 78762 B 2310 ms free 61840\n"
-                                 "fetch: ok 0 B 10 ms free n/a\n")

@@ -16,9 +16,7 @@ waiting ten minutes between refreshes takes no time.
 
 from __future__ import annotations
 
-import gc
 import os
-import re
 import runpy
 import signal
 import sys
@@ -36,8 +34,6 @@ DEVICE_SETTINGS = ("CIRCUITPY_WIFI_SSID", "CIRCUITPY_WIFI_PASSWORD", "MARS_API_U
                    "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE")
 IDLE_FRAME_S = 3600  # a frame also after this long without a refresh (e.g. a settings error)
 SIZES = {"320x240": (320, 240), "480x320": (480, 320)}
-# hardware.mem_free() is 0 where gc.mem_free does not exist: CPython cannot tell the board's heap
-_NO_MEM_FREE = re.compile(r"\bfree 0\b")
 
 
 class StopSimulation(BaseException):  # noqa: N818 - a signal, not an error
@@ -57,23 +53,6 @@ class Options:
     keep_frames: bool = False  # also save out-001.png, out-002.png, ...
     window: bool = False
     on_frame: list = field(default_factory=list)  # callables(n, image) for tests and bench
-
-
-class HostLog:
-    """The app's serial log on a computer, with "free 0" told as it is: "free n/a".
-
-    The app logs ``hardware.mem_free()``, which is 0 without ``gc.mem_free`` (CPython has
-    none); the device code stays as it runs on the board, and only this log says so.
-    """
-
-    def __init__(self, stream) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(_NO_MEM_FREE.sub("free n/a", text))
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
 
 
 def settings_from(api: str, api_key: str, refresh_minutes: int = 10, units: str = "C",
@@ -184,9 +163,6 @@ class Simulator:
             time.monotonic = self._monotonic
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _stop)
-        stdout = sys.stdout
-        if not hasattr(gc, "mem_free"):
-            sys.stdout = HostLog(stdout)
         os.chdir(drive)
         try:
             runpy.run_path(str(DEVICE_DIR / "code.py"), run_name="__main__")
@@ -202,7 +178,6 @@ class Simulator:
             traceback.print_exc()
             return 1
         finally:
-            sys.stdout = stdout
             os.chdir(cwd)
             time.sleep, time.monotonic, os.getenv = (self._real_sleep, self._real_monotonic,
                                                     self._real_getenv)
