@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import getpass
 import shutil
+import socket
 import time
 
 import pytest
@@ -96,6 +97,9 @@ def _config(port, pki, cert="robot_cert", key="robot_key", alpn=False):
 def test_mutual_tls_connects_and_drives(tls_broker, pki, alpn):
     with RunningAgent(_config(tls_broker.port, pki, alpn=alpn)) as bot:
         assert bot.link.connected
+        # Nagle off under TLS too: telemetry leaves at once, not after a delayed ACK.
+        sock = bot.link.client.socket()
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         # Commands reach it through the same TLS listener (a second client, same CA).
         sender = RunningAgent(parse({"name": "sender", "mqtt": {
             "url": f"mqtts://localhost:{tls_broker.port}", "cert": pki["robot_cert"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -81,6 +82,20 @@ class Link:
         raise NotImplementedError
 
 
+def no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """paho ``on_socket_open``: turn Nagle's algorithm off on every new connection.
+
+    paho leaves it on. After a QoS 1 command the link has just written its PUBACK, which the
+    broker acknowledges only with a delayed ACK (~40 ms on Linux) as it has nothing to send
+    back; Nagle holds the telemetry published right after until that ACK arrives. Small
+    messages that matter now are all this link sends, so they go out at once.
+    """
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError) as exc:  # not TCP (a Unix socket, a websocket wrapper)
+        log.debug("TCP_NODELAY not set: %s", exc)
+
+
 def tls_context(config: MqttConfig) -> ssl.SSLContext:
     """Mutual TLS for AWS IoT Core (or a broker with client certificates).
 
@@ -117,6 +132,7 @@ class PahoLink(Link):
         self.client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
         if config.tls:
             self.client.tls_set_context(tls_context(config))
+        self.client.on_socket_open = no_delay
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message

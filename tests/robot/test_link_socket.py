@@ -1,0 +1,43 @@
+"""The link's TCP socket sends each small message at once (Nagle's algorithm off).
+
+With Nagle on, telemetry published right after a command's PUBACK waited for the broker's
+delayed ACK (~40 ms on Linux, with amqtt and Mosquitto alike). The option is checked on the
+live socket, after the first connection and after a reconnect (a new socket).
+"""
+
+from __future__ import annotations
+
+import socket
+
+from robot_agent.mqtt_link import PahoLink, Topics, no_delay
+
+from tests.robot.harness import agent_config, wait_until
+
+
+def nagle_off(sock) -> bool:
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_the_link_socket_has_nagle_off_also_after_a_reconnect(broker):
+    config = agent_config(broker.url, "nodelaybot")
+    link = PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
+    link.start()
+    try:
+        wait_until(lambda: link.connected, 10)
+        first = link.client.socket()
+        assert nagle_off(first)
+        broker.kill()
+        wait_until(lambda: not link.connected, 5)
+        broker.start()
+        wait_until(lambda: link.connected, 15)
+        second = link.client.socket()
+        assert second is not first and nagle_off(second)
+    finally:
+        link.close()
+
+
+def test_a_socket_without_tcp_options_is_left_as_it_is():
+    left, right = socket.socketpair(socket.AF_UNIX)
+    with left, right:
+        no_delay(None, None, left)  # no error: a Unix socket has no Nagle to turn off
+        no_delay(None, None, object())  # nor does a wrapper without setsockopt
