@@ -1,8 +1,10 @@
-"""The link's TCP socket sends each small message at once (Nagle's algorithm off).
+"""The robot's MQTT sockets send each small message at once (Nagle's algorithm off).
 
 With Nagle on, telemetry published right after a command's PUBACK waited for the broker's
-delayed ACK (~40 ms on Linux, with amqtt and Mosquitto alike). The option is checked on the
-live socket, after the first connection and after a reconnect (a new socket).
+delayed ACK (~40 ms on Linux, with amqtt and Mosquitto alike), and so did a command the
+cloud publisher sent right after acknowledging a status. The option is checked on the live
+sockets: the agent's link (after the first connection and after a reconnect, a new socket)
+and the local stack's command publisher.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import socket
 
 from robot_agent.mqtt_link import PahoLink, Topics, no_delay
 
+from cloud.robot.publisher import MqttPublisher
 from tests.robot.harness import agent_config, wait_until
 
 
@@ -41,3 +44,12 @@ def test_a_socket_without_tcp_options_is_left_as_it_is():
     with left, right:
         no_delay(None, None, left)  # no error: a Unix socket has no Nagle to turn off
         no_delay(None, None, object())  # nor does a wrapper without setsockopt
+
+
+def test_the_command_publisher_socket_has_nagle_off(broker):
+    publisher = MqttPublisher(broker.url, client_id="nodelay-api")
+    try:
+        publisher.publish("robot/nodelaybot/cmd", {"action": "stop"})  # waits for the PUBACK
+        assert nagle_off(publisher.client.socket())
+    finally:
+        publisher.close()
