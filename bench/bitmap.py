@@ -22,8 +22,7 @@ from PIL import Image
 from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
-from cloud.mars import bitmap_fit
-from cloud.mars.bitmap import convert, panel_view
+from cloud.bitmap import convert, fit, panel_view
 
 PHOTOS = (
     "astronaut",
@@ -80,7 +79,7 @@ def conversion_ms() -> dict:
 
 
 def _ssim(photo: Image.Image, bmp: bytes, size: tuple[int, int]) -> float:
-    box = bitmap_fit.crop_box(photo.size, size)
+    box = fit.crop_box(photo.size, size)
     reference = np.asarray(photo.resize(size, Image.Resampling.LANCZOS, box=box))
     shown = np.asarray(panel_view(bmp))
     return float(structural_similarity(reference, shown, channel_axis=2, data_range=255))

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cloud.mars.bitmap import DEPTHS, FITS, BitmapError, convert
+from cloud.bitmap import DEPTHS, FITS, BitmapError, convert
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """The Mars API's exceptions: one base, mixed with builtins.
 
-Import :class:`~cloud.mars.bitmap.BitmapError` from the bitmap pipeline; everything else the
+Import :class:`~cloud.bitmap.BitmapError` from the bitmap package; everything else the
 Mars API raises on purpose is a :class:`MarsError`.
 """
 

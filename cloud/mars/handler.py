@@ -11,9 +11,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
 from cloud.mars import runtime
-from cloud.mars.bitmap import BitmapError
 from cloud.mars.errors import BadParameter, NoData, NotFound
 from cloud.mars.service import parse_query
 from cloud.mars.store import StoreError

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cloud.bitmap import FITS, MAX_SIDE, MIN_SIDE, BitmapError, convert
 from cloud.mars import offline, selection
-from cloud.mars.bitmap import FITS, MAX_SIDE, MIN_SIDE, BitmapError, convert
 from cloud.mars.cache import Cache, Entry, SingleFlight
 from cloud.mars.errors import BadData, BadParameter, NoData, NotFound, UpstreamError
 from cloud.mars.http import HttpClient

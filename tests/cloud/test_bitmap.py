@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cloud.bitmap import MAX_SIDE, MIN_SIDE, BitmapError, convert, panel_view
 from cloud.errors import CloudError
-from cloud.mars.bitmap import MAX_SIDE, MIN_SIDE, BitmapError, convert, panel_view
 from tests import bmpcheck
 from tests.cloud.images import samples
 from tests.cloud.images.samples import BLUE, RED, WHITE
@@ -102,9 +102,9 @@ def test_depth8_palette_holds_only_panel_colours(photo_png):
 
 
 def panel_view_of_rgb(rgb: np.ndarray) -> Image.Image:
-    from cloud.mars import bitmap_rgb565
+    from cloud.bitmap import rgb565
 
-    return bitmap_rgb565.panel(Image.fromarray(rgb))
+    return rgb565.panel(Image.fromarray(rgb))
 
 
 def test_depth8_uses_many_colours_for_a_photo(photo_png):
@@ -119,15 +119,15 @@ def test_conversion_is_deterministic(photo_png):
 
 
 def test_large_jpeg_is_decoded_at_reduced_scale():
-    from cloud.mars import bitmap_decode
+    from cloud.bitmap import decode
 
     data = samples.encode(samples.flat(RED, size=(2000, 1500)), "JPEG")
-    with bitmap_decode.open_image(data, 40_000_000) as image:
-        bitmap_decode.draft_for(image, 320 / 2000)
+    with decode.open_image(data, 40_000_000) as image:
+        decode.draft_for(image, 320 / 2000)
         assert image.size == (500, 375)  # 1/4 scale: still over 1.5x the 320x240 it needs
     png = samples.encode(samples.flat(RED, size=(2000, 1500)))
-    with bitmap_decode.open_image(png, 40_000_000) as image:
-        bitmap_decode.draft_for(image, 320 / 2000)
+    with decode.open_image(png, 40_000_000) as image:
+        decode.draft_for(image, 320 / 2000)
         assert image.size == (2000, 1500)  # only JPEG can decode at reduced scale
 
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from cloud.mars.bitmap import convert, panel_view
+from cloud.bitmap import convert, panel_view
 from tests import bmpcheck
 from tests.cloud.images import samples
 

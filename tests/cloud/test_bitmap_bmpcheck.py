@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cloud.mars.bitmap import convert
+from cloud.bitmap import convert
 from tests import bmpcheck
 from tests.cloud.images import samples
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud.mars.bitmap import BitmapError, convert, panel_view
+from cloud.bitmap import BitmapError, convert, panel_view
 from tests import bmpcheck
 from tests.cloud.images import samples
 from tests.cloud.images.samples import BLUE, GREEN, RED

@@ -15,15 +15,14 @@ import pytest
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from cloud.mars import bitmap_fit
-from cloud.mars.bitmap import convert, panel_view
+from cloud.bitmap import convert, fit, panel_view
 from tests.cloud.images import samples
 
 TARGETS = {8: 0.93, 16: 0.97}
 
 
 def reference(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    box = bitmap_fit.crop_box(image.size, size)
+    box = fit.crop_box(image.size, size)
     return np.asarray(image.resize(size, Image.Resampling.LANCZOS, box=box))
 
 

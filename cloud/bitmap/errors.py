@@ -1,6 +1,6 @@
-"""The bitmap pipeline's exception, in its own module so every ``bitmap_*`` module can raise it.
+"""The bitmap pipeline's exception, in its own module so every step's module can raise it.
 
-Import it from :mod:`cloud.mars.bitmap`, which re-exports it.
+Import it from :mod:`cloud.bitmap`, which re-exports it.
 """
 
 from cloud.errors import CloudError

@@ -9,7 +9,7 @@ error (photo minus shown colour) instead of an error the panel would add afterwa
 
 from PIL import Image
 
-from cloud.mars import bitmap_rgb565
+from cloud.bitmap import rgb565
 
 COLOURS = 256
 KMEANS_SETTLED = 1 / 150
@@ -20,14 +20,14 @@ time full convergence takes."""
 
 def palette_for(image: Image.Image, colours: int = COLOURS) -> list[int]:
     """An adaptive palette of at most ``colours`` panel colours (flat ``[r, g, b, ...]``)."""
-    chosen = bitmap_rgb565.snap(image).quantize(
+    chosen = rgb565.snap(image).quantize(
         colors=colours,
         method=Image.Quantize.MEDIANCUT,
         kmeans=max(1, round(image.width * image.height * KMEANS_SETTLED)),
         dither=Image.Dither.NONE,
     )
     flat = (chosen.getpalette("RGB") or [0, 0, 0])[: 3 * colours]
-    return [bitmap_rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]
+    return [rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]
 
 
 def quantise(image: Image.Image, photo_box: tuple[int, int, int, int] | None = None) -> Image.Image:

@@ -18,7 +18,7 @@ import struct
 
 from PIL import Image
 
-from cloud.mars.bitmap_errors import BitmapError
+from cloud.bitmap.errors import BitmapError
 
 FILE_HEADER = 14
 INFO_HEADER = 40
@@ -28,7 +28,8 @@ MIN_FILE_SIZE = 138
 """Blinka (and CircuitPython before 10) read the first 138 bytes in one go."""
 
 _BI_RGB, _BI_BITFIELDS = 0, 3
-_PIXELS_PER_METRE = 2835  # 72 dpi; readers ignore it, some tools show it
+_DPI = 72  # readers ignore it, some tools show it
+_PIXELS_PER_METRE = 2835  # 72 dpi
 
 
 def stride(width: int, bits_per_pixel: int) -> int:
@@ -65,6 +66,23 @@ def _rows(image: Image.Image, rawmode: str, row_bytes: int) -> bytes:
 
 
 def write_indexed(image: Image.Image) -> bytes:
+    """A BMP of a mode ``P`` image with a palette of at most 256 colours.
+
+    Pillow's own BMP encoder writes exactly the 8-bit layout above once the palette is padded
+    to 256 entries (it would otherwise write only the entries in use) and the resolution is
+    given as 72 dpi.
+    """
+    if image.mode != "P":
+        raise ValueError(f"write_indexed needs a mode P image, not {image.mode}")
+    palette = (image.getpalette("RGB") or [])[: 3 * PALETTE_ENTRIES]
+    padded = image.copy()
+    padded.putpalette(palette + [0] * (3 * PALETTE_ENTRIES - len(palette)))
+    buffer = io.BytesIO()
+    padded.save(buffer, "BMP", dpi=(_DPI, _DPI))
+    return buffer.getvalue()
+
+
+def write_indexed_by_hand(image: Image.Image) -> bytes:
     """A BMP of a mode ``P`` image with a palette of at most 256 colours."""
     if image.mode != "P":
         raise ValueError(f"write_indexed needs a mode P image, not {image.mode}")
@@ -80,7 +98,7 @@ def write_indexed(image: Image.Image) -> bytes:
 
 
 def write_rgb565(words: Image.Image) -> bytes:
-    """A ``BI_BITFIELDS`` RGB565 BMP from the ``LA`` image made by ``bitmap_rgb565.pack``."""
+    """A ``BI_BITFIELDS`` RGB565 BMP from the ``LA`` image made by ``rgb565.pack``."""
     if words.mode != "LA":
         raise ValueError(f"write_rgb565 needs the LA image from pack(), not {words.mode}")
     width, height = words.size

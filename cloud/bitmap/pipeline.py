@@ -1,28 +1,27 @@
-"""Device bitmaps: any photo in, a BMP that the PyPortal's ``displayio.OnDiskBitmap`` shows.
+"""Any photo in, a BMP that the PyPortal's ``displayio.OnDiskBitmap`` shows out.
 
 The pipeline, one module per step:
 
-1. :mod:`~cloud.mars.bitmap_decode` opens the bytes, refuses decompression bombs before
-   decoding, lets libjpeg decode at a reduced scale when the screen is much smaller, applies the
-   EXIF orientation and normalises the mode;
-2. :mod:`~cloud.mars.bitmap_fit` crops (``cover``) or letterboxes (``contain``) with Lanczos;
-3. :mod:`~cloud.mars.bitmap_quantise` (``depth=8``) or :mod:`~cloud.mars.bitmap_rgb565`
-   (``depth=16``) turn the colours into what the RGB565 panel can show;
-4. :mod:`~cloud.mars.bitmap_bmp` writes the bytes in the exact layout the board parses.
+1. :mod:`~cloud.bitmap.decode` opens the bytes, refuses decompression bombs before decoding,
+   lets libjpeg decode at a reduced scale when the screen is much smaller, applies the EXIF
+   orientation and normalises the mode;
+2. :mod:`~cloud.bitmap.fit` crops (``cover``) or letterboxes (``contain``) with Lanczos;
+3. :mod:`~cloud.bitmap.quantise` (``depth=8``) or :mod:`~cloud.bitmap.rgb565` (``depth=16``)
+   turn the colours into what the RGB565 panel can show;
+4. :mod:`~cloud.bitmap.bmp` writes the bytes in the exact layout the board parses.
 
 Only Pillow is needed, so the Lambda package stays small.
 """
 
 from PIL import Image
 
-from cloud.mars import bitmap_bmp, bitmap_decode, bitmap_fit, bitmap_quantise, bitmap_rgb565
-from cloud.mars.bitmap_errors import BitmapError
-
-__all__ = ["BitmapError", "DEPTHS", "FITS", "MAX_SIDE", "MIN_SIDE", "convert", "panel_view"]
+from cloud.bitmap import bmp as bmp_format
+from cloud.bitmap import decode, quantise, rgb565
+from cloud.bitmap.errors import BitmapError
+from cloud.bitmap.fit import FITS, fit_image, scale
 
 MIN_SIDE, MAX_SIDE = 16, 1024
 DEPTHS = (8, 16)
-FITS = bitmap_fit.FITS
 
 
 def convert(
@@ -48,18 +47,18 @@ def convert(
     """
     _check_parameters(data, width, height, depth, fit, max_pixels)
     target = (width, height)
-    with bitmap_decode.open_image(bytes(data), max_pixels) as image:
+    with decode.open_image(bytes(data), max_pixels) as image:
         source = image.size
-        if bitmap_decode.orientation(image) in bitmap_decode.SWAPS_AXES:
+        if decode.orientation(image) in decode.SWAPS_AXES:
             source = (source[1], source[0])
-        bitmap_decode.draft_for(image, bitmap_fit.scale(source, target, fit))
-        pixels = bitmap_decode.load(image)
-    framed, photo_box = bitmap_fit.fit_image(pixels, target, fit)
+        decode.draft_for(image, scale(source, target, fit))
+        pixels = decode.load(image)
+    framed, photo_box = fit_image(pixels, target, fit)
     if depth == 16:
-        bmp = bitmap_bmp.write_rgb565(bitmap_rgb565.pack(bitmap_rgb565.snap(framed)))
+        bmp = bmp_format.write_rgb565(rgb565.pack(rgb565.snap(framed)))
     else:
-        bmp = bitmap_bmp.write_indexed(bitmap_quantise.quantise(framed, photo_box))
-    if len(bmp) < bitmap_bmp.MIN_FILE_SIZE:  # cannot happen at 16x16 and up; keep it so
+        bmp = bmp_format.write_indexed(quantise.quantise(framed, photo_box))
+    if len(bmp) < bmp_format.MIN_FILE_SIZE:  # cannot happen at 16x16 and up; keep it so
         raise AssertionError(f"BMP of {len(bmp)} bytes is shorter than the board accepts")
     return bmp
 
@@ -69,7 +68,7 @@ def panel_view(bmp: bytes) -> Image.Image:
 
     :raises BitmapError: ``bmp`` is not a readable BMP.
     """
-    return bitmap_rgb565.panel(bitmap_bmp.read(bmp))
+    return rgb565.panel(bmp_format.read(bmp))
 
 
 def _check_parameters(

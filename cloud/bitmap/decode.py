@@ -11,7 +11,7 @@ import zlib
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from cloud.mars.bitmap_errors import BitmapError
+from cloud.bitmap.errors import BitmapError
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF")
 """Formats we decode (multi-picture JPEGs open as JPEG). Restricting the list keeps the many
