@@ -4,13 +4,14 @@ CircuitPython's ``displayio.OnDiskBitmap`` parses the header itself and is stric
 header sizes 12/40/108/124 only, rejects compression other than 0 (``BI_RGB``) and 3
 (``BI_BITFIELDS``), reads rows bottom-up with an unsigned height, takes the palette from just
 after the info header with ``biClrUsed`` entries (Blinka refuses 0), and on some builds fails on
-files under 138 bytes. So we write the classic layouts by hand rather than trust a generic
-encoder:
+files under 138 bytes. So we write only the classic layouts:
 
 * 8 bits: 14-byte file header, 40-byte ``BITMAPINFOHEADER``, 256 palette entries (BGRX), rows
-  padded to 4 bytes, bottom-up. 320x240 is ``1078 + 76800 = 77878`` bytes.
+  padded to 4 bytes, bottom-up. 320x240 is ``1078 + 76800 = 77878`` bytes. Pillow's encoder
+  writes exactly this once the palette is padded to 256 entries.
 * 16 bits: the same header with ``BI_BITFIELDS`` and the three RGB565 masks (F800/07E0/001F)
-  right after it, then little-endian 565 words, rows padded to 4 bytes, bottom-up.
+  right after it, then little-endian 565 words, rows padded to 4 bytes, bottom-up. Pillow
+  cannot write this one (it has no 565 save mode), so it is written here.
 """
 
 import io
@@ -27,9 +28,9 @@ MASKS_565 = (0xF800, 0x07E0, 0x001F)
 MIN_FILE_SIZE = 138
 """Blinka (and CircuitPython before 10) read the first 138 bytes in one go."""
 
-_BI_RGB, _BI_BITFIELDS = 0, 3
+_BI_BITFIELDS = 3
 _DPI = 72  # readers ignore it, some tools show it
-_PIXELS_PER_METRE = 2835  # 72 dpi
+_PIXELS_PER_METRE = 2835  # 72 dpi, as Pillow rounds it
 
 
 def stride(width: int, bits_per_pixel: int) -> int:
@@ -41,7 +42,6 @@ def _headers(width: int, height: int, bits: int, compression: int, extra: int) -
     """File header + ``BITMAPINFOHEADER``; ``extra`` is what sits between it and the pixels."""
     image_size = stride(width, bits) * height
     offset = FILE_HEADER + INFO_HEADER + extra
-    colours = PALETTE_ENTRIES if bits == 8 else 0
     file_header = struct.pack("<2sIHHI", b"BM", offset + image_size, 0, 0, offset)
     info = struct.pack(
         "<IiiHHIIiiII",
@@ -54,8 +54,8 @@ def _headers(width: int, height: int, bits: int, compression: int, extra: int) -
         image_size,
         _PIXELS_PER_METRE,
         _PIXELS_PER_METRE,
-        colours,
-        colours,
+        0,  # no palette
+        0,
     )
     return file_header + info
 
@@ -80,21 +80,6 @@ def write_indexed(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     padded.save(buffer, "BMP", dpi=(_DPI, _DPI))
     return buffer.getvalue()
-
-
-def write_indexed_by_hand(image: Image.Image) -> bytes:
-    """A BMP of a mode ``P`` image with a palette of at most 256 colours."""
-    if image.mode != "P":
-        raise ValueError(f"write_indexed needs a mode P image, not {image.mode}")
-    width, height = image.size
-    palette = image.getpalette("RGB") or []
-    palette = (palette + [0] * (3 * PALETTE_ENTRIES))[: 3 * PALETTE_ENTRIES]
-    table = bytearray(4 * PALETTE_ENTRIES)
-    for index in range(PALETTE_ENTRIES):
-        red, green, blue = palette[3 * index : 3 * index + 3]
-        table[4 * index : 4 * index + 3] = bytes((blue, green, red))
-    header = _headers(width, height, 8, _BI_RGB, len(table))
-    return header + bytes(table) + _rows(image, "P", stride(width, 8))
 
 
 def write_rgb565(words: Image.Image) -> bytes:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud.bitmap import bmp, convert, quantise
-from cloud.bitmap.fit import fit_image
+from cloud.bitmap import convert
 from tests.cloud.images import samples
 
 DIGESTS = Path(__file__).parent / "recorded" / "bitmap_digests.json"
@@ -57,15 +56,3 @@ def test_bitmap_bytes_are_the_recorded_ones(recorded, name, source, width, heigh
         recorded[name] = digest
     assert digest == recorded.get(name), f"{name}: the bitmap's bytes changed"
 
-
-@pytest.mark.parametrize(("name", "source", "width", "height", "depth", "fit"),
-                         [case for case in CASES if case[4] == 8],
-                         ids=[case[0] for case in CASES if case[4] == 8])
-def test_pillow_writer_matches_the_hand_written_one(name, source, width, height, depth, fit):
-    from cloud.bitmap import decode
-
-    with decode.open_image(_source(source), 40_000_000) as image:
-        pixels = decode.load(image)
-    framed, box = fit_image(pixels, (width, height), fit)
-    indexed = quantise.quantise(framed, box)
-    assert bmp.write_indexed(indexed) == bmp.write_indexed_by_hand(indexed)
