@@ -55,7 +55,7 @@ def command_latency() -> dict:
     with StackProcess(only="broker,api,robot") as stack:
         arrivals: dict[str, tuple[float, dict]] = {}
         got = threading.Condition()
-        observer = Observer(stack.mqtt_url, topics=(f"robot/{NAME}/telemetry",))
+        observer = Observer(stack.mqtt_url_as("observer"), topics=(f"robot/{NAME}/telemetry",))
 
         def on_message(client, userdata, message) -> None:
             event = json.loads(message.payload)

@@ -56,7 +56,7 @@ def run() -> dict:
 
     with StackProcess(only="broker,api,web,robot", ready_timeout=60) as stack, \
             sync_playwright() as p:
-        telemetry = Telemetry(stack.mqtt_url)
+        telemetry = Telemetry(stack.mqtt_url_as("observer"))
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context()
         page = context.new_page()

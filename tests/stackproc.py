@@ -69,6 +69,17 @@ class StackProcess:
     def mqtt_url(self) -> str:
         return self.extra_env.get("MQTT_URL") or f"mqtt://127.0.0.1:{self.mqtt_port}"
 
+    def mqtt_password(self, user: str) -> str:
+        """``user``'s broker password, as the stack keeps it (tools/stack/mqtt_acl.py)."""
+        saved = json.loads((self.data_dir / "local-credentials.json").read_text())
+        return saved["MQTT_PASSWORDS"][user]
+
+    def mqtt_url_as(self, user: str = "observer") -> str:
+        """The broker's URL signed in as ``user`` (``observer`` reads statuses and telemetry;
+        the robot's name publishes its status; ``cloud`` publishes commands)."""
+        host_port = self.mqtt_url.split("://", 1)[1]
+        return f"mqtt://{user}:{self.mqtt_password(user)}@{host_port}"
+
     def url(self, path: str) -> str:
         return self.base_url + path
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import threading
 import time
@@ -16,11 +15,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from cloud import safejson
 from cloud.robot.errors import BadCommand
 
 ACTIONS = ("forward", "backward", "left", "right", "stop")
 ALIASES = {"backwards": "backward"}
 MAX_BODY_BYTES = 1024
+MAX_BODY_DEPTH = 4  # a command is one flat object; nothing deeper is ever valid
 SPEED_RANGE = (0.0, 1.0)
 DURATION_RANGE = (50, 1000)
 DEFAULT_SPEED = 0.5
@@ -46,9 +47,9 @@ def read_body(body: str | None, is_base64: bool = False) -> dict[str, Any]:
         raise BadCommand(f"the body is {len(raw)} bytes; a command is at most "
                          f"{MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadCommand("the body is not valid JSON") from None
+        data = safejson.loads(raw, max_bytes=MAX_BODY_BYTES, max_depth=MAX_BODY_DEPTH)
+    except safejson.UnsafeJson as exc:
+        raise BadCommand(f"the body is not a valid command: {exc}") from None
     if not isinstance(data, dict):
         raise BadCommand("the body must be a JSON object")
     return data

@@ -19,8 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
+from cloud import safejson
 from cloud.robot.errors import PublishFailed
 
 log = logging.getLogger("cloud.robot")
@@ -109,10 +110,13 @@ class IotDataPublisher(Publisher):
         return _decode(answer.get("payload") or b"")
 
 
+MAX_STATUS_BYTES = 16 * 1024
+
+
 def _decode(payload: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(payload)
-    except ValueError:
+        value = safejson.loads(payload, max_bytes=MAX_STATUS_BYTES)
+    except safejson.UnsafeJson:
         return None
     return value if isinstance(value, dict) else None
 
@@ -131,7 +135,7 @@ def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
 class MqttPublisher(Publisher):
     """A plain MQTT broker (the local stack's): publish QoS 1, cache retained statuses.
 
-    :param url: ``mqtt://host:port``.
+    :param url: ``mqtt://[user:password@]host:port``.
     :param timeout_s: how long to wait for the broker to acknowledge a command.
     """
 
@@ -140,7 +144,7 @@ class MqttPublisher(Publisher):
 
         parts = urlparse(url)
         if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError(f"MQTT_URL={url!r}: expected mqtt://host:port")
+            raise ValueError("MQTT_URL: expected mqtt://[user:password@]host:port")
         self._mqtt = mqtt
         self.host, self.port = parts.hostname, parts.port or 1883
         self.timeout_s = timeout_s
@@ -149,6 +153,8 @@ class MqttPublisher(Publisher):
         self._connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv311)
+        if parts.username:  # the local broker's command publisher (tools/stack/mqtt_acl.py)
+            self.client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
         self.client.reconnect_delay_set(0.2, 5)
         self.client.on_socket_open = _no_delay
         self.client.on_connect = self._on_connect
@@ -159,9 +165,11 @@ class MqttPublisher(Publisher):
         self.client.loop_start()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not reason_code.is_failure:
-            client.subscribe(STATUS_FILTER, qos=1)
-            self._connected.set()
+        if reason_code.is_failure:  # e.g. a wrong password: say so rather than "unreachable"
+            log.error("the MQTT broker refused the command publisher: %s", reason_code)
+            return
+        client.subscribe(STATUS_FILTER, qos=1)
+        self._connected.set()
 
     def _on_message(self, client, userdata, message) -> None:
         name = message.topic.split("/")[1]

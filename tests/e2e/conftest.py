@@ -53,6 +53,8 @@ class Telemetry:
         def on_connect(client, *args):
             client.subscribe(f"robot/{name}/telemetry", qos=0)
 
+        if parts.username:
+            self.client.username_pw_set(parts.username, parts.password)
         self.client.on_connect = on_connect
         self.client.on_subscribe = lambda *a: ready.set()
         self.client.on_message = self._on_message
@@ -97,7 +99,7 @@ def stack():
 
 @pytest.fixture(scope="module")
 def telemetry(stack):
-    watcher = Telemetry(stack.mqtt_url)
+    watcher = Telemetry(stack.mqtt_url_as("observer"))
     yield watcher
     watcher.close()
 
@@ -131,9 +133,11 @@ def page(browser, request):
 def publish_status(stack, name: str, status: dict | None) -> None:
     """Publish (retained) what a robot's agent would report; ``None`` clears it."""
     parts = urlparse(stack.mqtt_url)
+    # Only a robot may set its status: the puppet signs in as that robot, with its client id.
     mqtt_publish.single(f"robot/{name}/status", None if status is None else json.dumps(status),
                         qos=1, retain=True, hostname=parts.hostname, port=parts.port or 1883,
-                        client_id="e2e-puppet", protocol=mqtt.MQTTv311)
+                        client_id=name, protocol=mqtt.MQTTv311,
+                        auth={"username": name, "password": stack.mqtt_password(name)})
 
 
 def sign_in(page, stack, robot: str = ROBOT):

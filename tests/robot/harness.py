@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 from robot_agent.agent import Agent
@@ -105,11 +106,14 @@ class Observer:
     """An MQTT client that records every message under ``robot/#`` and the legacy topic."""
 
     def __init__(self, url: str, topics: tuple[str, ...] = ("robot/#",)) -> None:
-        port = int(url.rsplit(":", 1)[1])
+        parts = urlparse(url)
+        port = parts.port or 1883
         self.messages: list[tuple[float, str, bytes, bool]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        if parts.username:  # the local stack's broker: mqtt://user:password@host:port
+            self.client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
         self.client.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics])
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.on_message = self._on_message

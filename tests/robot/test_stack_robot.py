@@ -26,7 +26,8 @@ def request(stack, method, path, body=None, token=None):
 @pytest.mark.slow
 def test_stack_drives_the_simulated_robot():
     with StackProcess(only="broker,api,robot") as stack:
-        observer = Observer(stack.mqtt_url)
+        observer = Observer(stack.mqtt_url_as("observer"),
+                            topics=("robot/+/status", "robot/+/telemetry"))
         try:
             status, body = request(stack, "GET", "/robot/sts-pi/status")
             assert status == 200 and body["online"] is True and body["motors"]["simulated"]

@@ -19,6 +19,7 @@ import pytest
 from tests.brokers import Mosquitto, mosquitto_path
 from tests.stackproc import ROOT, StackProcess, free_port, port_is_free
 from tests.tools.echo_routes import ALL_BYTES
+from tests.tools.mqtt_clients import Client
 
 
 @pytest.fixture(scope="module")
@@ -216,34 +217,22 @@ def test_one_log_line_per_request(stack):
 
 
 def test_broker_round_trip_with_paho(stack):
-    received: list[tuple[str, bytes, bool]] = []
-    got = threading.Event()
-
-    def on_message(client, userdata, message):
-        received.append((message.topic, message.payload, message.retain))
-        got.set()
-
-    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-pub")
-    publisher.connect("127.0.0.1", stack.mqtt_port)
-    publisher.loop_start()
-    publisher.publish("robot/t/status", b'{"online": true}', qos=1, retain=True).wait_for_publish(5)
-
-    subscriber = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub")
-    subscriber.on_message = on_message
-    subscriber.connect("127.0.0.1", stack.mqtt_port)
-    subscriber.subscribe("robot/t/#", qos=1)
-    subscriber.loop_start()
+    """Signed in as the broker's users (printed at start), messages flow where the rules allow."""
+    assert "MQTT users      cloud/" in stack.log()
+    robot = Client(stack.mqtt_port, "sts-pi", stack.mqtt_password("sts-pi"), "sts-pi")
+    watcher = Client(stack.mqtt_port, "observer", stack.mqtt_password("observer"))
+    publisher = Client(stack.mqtt_port, "cloud", stack.mqtt_password("cloud"))
     try:
-        assert got.wait(5), "retained message not delivered"
-        assert received[0] == ("robot/t/status", b'{"online": true}', True)
-        got.clear()
-        publisher.publish("robot/t/cmd", b"hello", qos=1).wait_for_publish(5)
-        assert got.wait(5), "live message not delivered"
-        assert received[-1] == ("robot/t/cmd", b"hello", False)
+        assert Client(stack.mqtt_port, None, None).refused  # no anonymous access
+        robot.publish("robot/sts-pi/status", b'{"online": true}', retain=True)
+        assert watcher.subscribe("robot/+/status")
+        assert watcher.next() == ("robot/sts-pi/status", b'{"online": true}', True)
+        assert robot.subscribe("robot/sts-pi/cmd")
+        publisher.publish("robot/sts-pi/cmd", b"hello")
+        assert robot.next() == ("robot/sts-pi/cmd", b"hello", False)
     finally:
-        for client in (publisher, subscriber):
-            client.disconnect()
-            client.loop_stop()
+        for client in (robot, watcher, publisher):
+            client.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

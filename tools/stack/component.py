@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from cloud.routes import Route
+from tools.stack.urls import with_user
 
 
 @dataclass
@@ -38,11 +39,17 @@ class StackContext:
     robot_token: str  # ROBOT_API_TOKEN: bearer token for the robot routes and the web page
     mqtt_url: str  # the broker every part uses (embedded, or MQTT_URL)
     env: dict[str, str]  # environment for handlers and child processes (os.environ + the above)
+    mqtt_passwords: dict[str, str] = field(default_factory=dict)  # user -> password
+    robots: tuple[str, ...] = ("sts-pi",)  # ROBOT_NAMES: each a broker user
     app: web.Application = field(default_factory=web.Application)
     selected: tuple[str, ...] = ()
     mqtt_external: bool = False  # MQTT_URL named a broker the user runs (e.g. Mosquitto)
     extra_routes: tuple[Route, ...] = ()  # development only: more handlers (--extra-routes)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
+
+    def mqtt_url_for(self, user: str) -> str:
+        """The broker's URL with ``user``'s password (:mod:`tools.stack.mqtt_acl`)."""
+        return with_user(self.mqtt_url, user, self.mqtt_passwords.get(user, ""))
 
     @property
     def base_url(self) -> str:

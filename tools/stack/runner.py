@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import ipaddress
 import json
 import logging
 import os
@@ -23,10 +24,12 @@ from aiohttp import web
 
 from cloud.errors import ConfigError
 from cloud.routes import Route
-from tools.stack import components
+from tools.stack import components, mqtt_acl
 from tools.stack.broker import PortInUse, check_port_free
 from tools.stack.component import Component, StackContext
 from tools.stack.gateway import MAX_PAYLOAD, access_log, json_errors
+from tools.stack.private import write_private
+from tools.stack.urls import with_user
 
 log = logging.getLogger("stack")
 CREDENTIALS_FILE = "local-credentials.json"
@@ -55,30 +58,53 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _credentials(data_dir: Path, environ: Mapping[str, str]) -> tuple[str, str, dict[str, str]]:
-    """The local API key and robot token: from the environment, else kept from the last run.
+def _credentials(data_dir: Path, environ: Mapping[str, str], robots: Sequence[str]
+                 ) -> tuple[str, str, dict[str, str]]:
+    """The local API key, robot token and MQTT passwords: from the environment (key and token),
+    else kept from the last run, else new.
 
-    Keeping them in the data directory means a PyPortal or browser set up once keeps working
-    after a restart.
+    Keeping them in the data directory means a PyPortal, browser or robot set up once keeps
+    working after a restart. The file is created 0600 before any secret is written to it.
     """
     path = data_dir / CREDENTIALS_FILE
-    saved: dict[str, str] = {}
+    saved: dict = {}
     if path.exists():
         try:
             saved = json.loads(path.read_text())
         except (OSError, ValueError):
             saved = {}
+        if not isinstance(saved, dict):
+            saved = {}
     api_key = environ.get("MARS_API_KEY") or saved.get("MARS_API_KEY") or secrets.token_urlsafe(18)
     token = (environ.get("ROBOT_API_TOKEN") or saved.get("ROBOT_API_TOKEN")
              or secrets.token_urlsafe(18))
-    source = {
-        "MARS_API_KEY": "environment" if environ.get("MARS_API_KEY") else str(path),
-        "ROBOT_API_TOKEN": "environment" if environ.get("ROBOT_API_TOKEN") else str(path),
-    }
-    if not (environ.get("MARS_API_KEY") and environ.get("ROBOT_API_TOKEN")):
-        path.write_text(json.dumps({"MARS_API_KEY": api_key, "ROBOT_API_TOKEN": token}))
-        path.chmod(0o600)
-    return api_key, token, source
+    kept = saved.get("MQTT_PASSWORDS")
+    passwords = mqtt_acl.new_passwords(robots, kept if isinstance(kept, dict) else None)
+    record = {"MQTT_PASSWORDS": passwords}
+    if not environ.get("MARS_API_KEY"):
+        record["MARS_API_KEY"] = api_key
+    if not environ.get("ROBOT_API_TOKEN"):
+        record["ROBOT_API_TOKEN"] = token
+    if record != saved:
+        write_private(path, json.dumps(record, indent=1))
+    return api_key, token, passwords
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def exposure_warning(host: str) -> str | None:
+    """What listening on ``host`` exposes, when it is more than this machine."""
+    if is_loopback(host):
+        return None
+    return (f"WARNING: listening on {host}, beyond this machine: anyone on the network can "
+            "reach the Mars API (with the API key), the robot API and page (with the robot "
+            "token), the signaling relay (with the token) and the MQTT broker (with an MQTT "
+            "password). Traffic is plain HTTP/MQTT: use a network you trust.")
 
 
 def _extra_routes(spec: str) -> tuple[Route, ...]:
@@ -96,14 +122,23 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
                              f"(choose from {', '.join(components.REGISTRY)})")
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    api_key, token, _ = _credentials(data_dir, environ)
-    mqtt_url = environ.get("MQTT_URL") or f"mqtt://{args.host}:{args.mqtt_port}"
     robot_name = environ.get("ROBOT_NAME", "sts-pi")
+    robots = [n.strip() for n in environ.get("ROBOT_NAMES", robot_name).split(",") if n.strip()]
+    try:
+        mqtt_acl.acl(robots)
+    except ValueError as exc:
+        raise StackError(str(exc)) from None
+    api_key, token, passwords = _credentials(data_dir, environ, robots)
+    mqtt_url = environ.get("MQTT_URL") or f"mqtt://{args.host}:{args.mqtt_port}"
+    # The same users and rules for a Mosquitto run by hand (README: "MQTT").
+    mqtt_acl.mosquitto_files(data_dir / "mosquitto", mqtt_acl.acl(robots), passwords,
+                             args.mqtt_port, args.host)
     env = dict(environ)
     env.update({
         "MARS_API_KEY": api_key,
         "ROBOT_API_TOKEN": token,
-        "MQTT_URL": mqtt_url,
+        # The handlers publish commands as the broker's command publisher.
+        "MQTT_URL": with_user(mqtt_url, mqtt_acl.PUBLISHER, passwords[mqtt_acl.PUBLISHER]),
         "ROBOT_NAME": robot_name,
         "STACK_BASE_URL": f"http://{args.host}:{args.port}",
         "STACK_DATA_DIR": str(data_dir),
@@ -120,6 +155,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
     return StackContext(
         host=args.host, port=args.port, mqtt_port=args.mqtt_port, data_dir=data_dir,
         api_key=api_key, robot_token=token, mqtt_url=mqtt_url, env=env,
+        mqtt_passwords=passwords, robots=tuple(robots),
         app=web.Application(middlewares=[access_log, json_errors],
                             client_max_size=MAX_PAYLOAD + 1),
         selected=selected, mqtt_external=bool(environ.get("MQTT_URL")),
@@ -176,6 +212,7 @@ class Stack:
 
     def banner(self) -> str:
         ctx = self.ctx
+        mqtt_users = ", ".join(f"{u}/{p}" for u, p in ctx.mqtt_passwords.items())
         lines = ["", "Local stack is up. Ctrl-C stops it.", ""]
         for component in self.started:
             for label, url in component.urls(ctx):
@@ -184,6 +221,7 @@ class Stack:
             "",
             f"  MARS_API_KEY    {ctx.api_key}   (x-api-key header for /mars)",
             f"  ROBOT_API_TOKEN {ctx.robot_token}   (web page sign-in, Bearer token for /robot)",
+            f"  MQTT users      {mqtt_users}   (user/password; rules in tools/stack/mqtt_acl.py)",
             f"  data            {ctx.data_dir}",
             "",
         ]
@@ -206,6 +244,9 @@ async def serve(ctx: StackContext) -> int:
         await stack.stop()
         raise
     print(stack.banner(), flush=True)
+    warning = exposure_warning(ctx.host)
+    if warning:
+        print(warning, flush=True)
     await stopping.wait()
     print("Stopping...", flush=True)
     for sig in (signal.SIGINT, signal.SIGTERM):

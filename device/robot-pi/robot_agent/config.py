@@ -40,6 +40,8 @@ class MqttConfig:
     legacy_topic: bool = True
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
+    username: str | None = None  # a local broker's user and password (the local stack's)
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,8 @@ def _mqtt(table: dict[str, Any], source: str) -> MqttConfig:
         host, tls = parts.hostname, parts.scheme == "mqtts"
         if r.get("port", int) is not None:
             raise r.fail("port", "put the port in url instead")
+        if parts.username or parts.password:
+            raise r.fail("url", "put the user and password in username and password instead")
     else:
         host, tls = endpoint, True
         port = r.get("port", int, 8883)
@@ -203,9 +207,14 @@ def _mqtt(table: dict[str, Any], source: str) -> MqttConfig:
     for name, path in (("cert", cert), ("key", key), ("ca", ca)):
         if path is not None and not path.is_file():
             raise ConfigError(f"{source}: [mqtt] {name}: file {path} does not exist")
+    username, password = r.get("username", str), r.get("password", str)
+    if (username is None) != (password is None):
+        raise r.fail("username" if username is None else "password",
+                     "username and password go together")
     r.check_unknown()
     return MqttConfig(host=host, port=port, tls=tls, cert=cert, key=key, ca=ca, alpn=alpn,
-                      keepalive_s=keepalive, legacy_topic=legacy)
+                      keepalive_s=keepalive, legacy_topic=legacy, username=username,
+                      password=password)
 
 
 def _pins(r: _Reader, key: str) -> Pins:

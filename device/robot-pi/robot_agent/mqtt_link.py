@@ -132,6 +132,8 @@ class PahoLink(Link):
         self.client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
         if config.tls:
             self.client.tls_set_context(tls_context(config))
+        if config.username is not None:
+            self.client.username_pw_set(config.username, config.password)
         self.client.on_socket_open = no_delay
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected

@@ -6,6 +6,7 @@ from typing import Any
 
 from tools.stack.broker import EmbeddedBroker
 from tools.stack.component import Component, StackContext
+from tools.stack.urls import redact_url
 
 
 class BrokerComponent(Component):
@@ -19,7 +20,8 @@ class BrokerComponent(Component):
         if ctx.mqtt_external:
             self._external = ctx.mqtt_url  # Mosquitto or another broker the user runs
             return
-        self._broker = EmbeddedBroker(ctx.host, ctx.mqtt_port)
+        self._broker = EmbeddedBroker(ctx.host, ctx.mqtt_port, ctx.mqtt_passwords,
+                                      list(ctx.robots))
         await self._broker.start()
 
     async def stop(self) -> None:
@@ -28,7 +30,9 @@ class BrokerComponent(Component):
 
     def urls(self, ctx: StackContext) -> list[tuple[str, str]]:
         label = "MQTT broker (external)" if self._external else "MQTT broker (embedded)"
-        return [(label, ctx.mqtt_url)]
+        return [(label, redact_url(ctx.mqtt_url))]
 
     def health(self) -> dict[str, Any]:
-        return {"up": True, "url": self._external or (self._broker.url if self._broker else None)}
+        url = redact_url(self._external) if self._external else (
+            self._broker.url if self._broker else None)
+        return {"up": True, "url": url}

@@ -9,24 +9,35 @@ stack's broker, named ``ROBOT_NAME`` (default ``sts-pi``). The mock pins are vis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import threading
 import time
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 
+from cloud import safejson
 from tools.stack.component import Component, StackContext
+from tools.stack.mqtt_acl import OBSERVER
+from tools.stack.private import write_private
 from tools.stack.process import ChildProcess
+from tools.stack.urls import redact_url
+
+log = logging.getLogger("stack")
 
 READY_TIMEOUT_S = 20.0
 
 
-def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n') -> str:
-    """The TOML the simulated agent runs with."""
+def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n',
+                 password: str | None = None) -> str:
+    """The TOML the simulated agent runs with (it signs in to the broker as the robot)."""
+    login = (f"username = {json.dumps(name)}\npassword = {json.dumps(password)}\n"
+             if password is not None else "")
     return (f'# Written by the local stack at each start.\nname = "{name}"\n\n'
-            f'[mqtt]\nurl = "{mqtt_url}"\n\n[motors]\ndriver = "explorer-hat"\n\n'
+            f'[mqtt]\nurl = "{mqtt_url}"\n{login}\n[motors]\ndriver = "explorer-hat"\n\n'
             f'[camera]\n{camera}')
 
 
@@ -43,15 +54,20 @@ def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bo
     parts = urlparse(mqtt_url)
     seen = threading.Event()
 
+
     def on_message(client, userdata, message) -> None:
         try:
-            status = json.loads(message.payload or b"{}")
+            status = safejson.loads(message.payload or b"{}", max_bytes=16 * 1024)
         except ValueError:
             return
-        if status.get("online") and status.get("since_ms", 0) >= since_ms:
+        if not isinstance(status, dict) or not isinstance(status.get("since_ms"), int):
+            return
+        if status.get("online") and status["since_ms"] >= since_ms:
             seen.set()
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+    if parts.username:
+        client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
     client.on_connect = lambda c, *a: c.subscribe(f"robot/{name}/status", qos=1)
     client.on_message = on_message
     client.connect_async(parts.hostname, parts.port or 1883)
@@ -64,29 +80,70 @@ def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bo
 
 
 class RobotComponent(Component):
+    """The simulated agent, restarted when it exits as systemd restarts it on the Pi
+    (``Restart=always``, ``RestartSec=5``, at most 10 starts in 300 s)."""
+
     name = "robot"
+    restart_s = 5.0
+    start_limit = (10, 300.0)  # StartLimitBurst, StartLimitIntervalSec
 
     def __init__(self) -> None:
         self.child: ChildProcess | None = None
         self.robot_name = "sts-pi"
+        self.restarts = 0
+        self._argv: tuple[str, ...] = ()
+        self._env: dict[str, str] = {}
+        self._supervisor: asyncio.Task | None = None
+        self._starts: list[float] = []
 
     async def start(self, ctx: StackContext) -> None:
         self.robot_name = ctx.env.get("ROBOT_NAME") or "sts-pi"
+        self.restart_s = float(ctx.env.get("STACK_AGENT_RESTART_S", self.restart_s))
         path = ctx.data_dir / "robot-agent.toml"
-        path.write_text(agent_config(self.robot_name, ctx.mqtt_url, camera_section(ctx)))
-        path.chmod(0o600)  # it holds the local token
-        since_ms = int(time.time() * 1000) - 1000  # clock granularity margin
-        self.child = ChildProcess.python_module(
-            "robot", "robot_agent", "--config", str(path), "--simulate", env=ctx.env)
-        await self.child.start()
+        # It holds the robot's MQTT password and the local token: 0600 from creation on.
+        write_private(path, agent_config(self.robot_name, ctx.mqtt_url, camera_section(ctx),
+                                         ctx.mqtt_passwords.get(self.robot_name)))
+        self._argv = ("robot_agent", "--config", str(path), "--simulate")
+        # The agent gets no broker password but its own (the handlers' MQTT_URL has one).
+        self._env = dict(ctx.env, MQTT_URL=redact_url(ctx.mqtt_url))
+        observer_url = ctx.mqtt_url_for(OBSERVER)
+        await self._launch()
         loop = asyncio.get_running_loop()
-        online = await loop.run_in_executor(None, wait_online, ctx.mqtt_url, self.robot_name,
+        since_ms = int(time.time() * 1000) - 1000  # clock granularity margin
+        online = await loop.run_in_executor(None, wait_online, observer_url, self.robot_name,
                                             since_ms, READY_TIMEOUT_S)
         if not online:
             raise RuntimeError(f"the simulated robot {self.robot_name!r} did not come online "
                                f"within {READY_TIMEOUT_S:.0f} s (see its [robot] lines)")
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def _launch(self) -> None:
+        self._starts.append(time.monotonic())
+        self.child = ChildProcess.python_module("robot", *self._argv, env=self._env)
+        await self.child.start()
+
+    async def _supervise(self) -> None:
+        burst, interval = self.start_limit
+        while self.child is not None and self.child.process is not None:
+            code = await self.child.process.wait()
+            now = time.monotonic()
+            self._starts = [t for t in self._starts if now - t < interval]
+            if len(self._starts) >= burst:
+                log.error("the robot agent exited with code %s; %d starts in %.0f s, giving up "
+                          "(as systemd's start limit); restart the stack", code, burst, interval)
+                return
+            log.warning("the robot agent exited with code %s; restarting it in %.0f s (as "
+                        "systemd does on the Pi)", code, self.restart_s)
+            await asyncio.sleep(self.restart_s)
+            await self.child.stop()  # collects its output pump
+            self.restarts += 1
+            await self._launch()
 
     async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         if self.child is not None:
             await self.child.stop()
 
@@ -97,4 +154,5 @@ class RobotComponent(Component):
     def health(self) -> dict[str, Any]:
         child = self.child
         return {"up": bool(child and child.running), "name": self.robot_name,
+                "restarts": self.restarts,
                 "pid": child.process.pid if child and child.process else None}
