@@ -51,7 +51,7 @@ def test_dry_run_builds_and_packages_without_aws(tmp_path):
     assert "cloud/template.yaml" not in names
     packaged = json.loads((tmp_path / "packaged.json").read_text())
     code_uri = packaged["Resources"]["MarsApiFunction"]["Properties"]["CodeUri"]
-    assert code_uri["Bucket"] == "mars-artifacts-ACCOUNT-us-east-1"
+    assert code_uri["Bucket"] == "mars-artifacts-UNGUESSABLE"
     assert code_uri["Key"].startswith("mars/code-")
     expanded = json.loads((tmp_path / "expanded.json").read_text())
     assert {"Thingstspi", "Thingrover2", "Channelrover2"} <= set(expanded["Resources"])
@@ -63,6 +63,47 @@ def test_the_build_is_reproducible(tmp_path):
     first = build.build_code(tmp_path / "a")
     second = build.build_code(tmp_path / "b")
     assert first.sha256 == second.sha256 and first.key == second.key
+
+
+def test_the_code_zip_holds_only_tracked_modules(tmp_path):
+    from tools.deploy import build
+
+    root = tmp_path / "repo"
+    (root / "cloud" / "web").mkdir(parents=True)
+    for name in ("cloud/__init__.py", "cloud/app.py", "cloud/schema.json", "cloud/notes.txt",
+                 "cloud/template.yaml", "cloud/web/app.js"):
+        (root / name).write_text("x = 1\n")
+    git = ["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    (root / "cloud" / ".env").write_text("NASA_API_KEY=secret\n")  # untracked, never shipped
+    (root / "cloud" / "scratch.py").write_text("experiment = 1\n")  # untracked module
+    artifact = build.build_code(tmp_path / "out", root=root)
+    with zipfile.ZipFile(artifact.path) as code:
+        assert sorted(code.namelist()) == ["cloud/__init__.py", "cloud/app.py",
+                                           "cloud/schema.json"]
+
+
+def test_skip_deps_is_refused_for_a_real_deploy(tmp_path):
+    done = run("deploy", "--stack", "mars", "--region", REGION, "--skip-deps", "--yes",
+               "--out", str(tmp_path))
+    assert done.returncode == 2 and "--skip-deps only goes with --dry-run" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_deploy_without_a_terminal_needs_yes(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tools.deploy", "deploy", "--stack", "mars",
+                           "--region", REGION, "--out", str(tmp_path)], cwd=ROOT,
+                          env=offline_env(), capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "pass --yes" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_pages_assets_are_published():
+    assets = {p.relative_to(provision.WEB_ROOT).as_posix() for p in provision.web_assets()}
+    assert {"index.html", "app.js", "style.css", "vendor/kvs-webrtc.min.js"} <= assets
+    assert not any(a.endswith((".md", ".txt", ".LICENSE", ".sha256")) for a in assets)
 
 
 def test_the_layer_is_installed_for_arm64_without_runtime_packages(tmp_path):
@@ -90,6 +131,19 @@ def test_the_layer_is_installed_for_arm64_without_runtime_packages(tmp_path):
     assert not any(n.startswith(("python/boto", "python/botocore")) for n in names)
     build.build_layer(tmp_path, pip=fake_pip, requirements=["pillow==13.0.0"])
     assert len(calls) == 1  # cached by its requirements
+
+
+def test_layer_build_says_what_it_is_doing(tmp_path):
+    from tools.deploy import build
+
+    lines: list[str] = []
+
+    def fake_pip(args):
+        (Path(args[args.index("--target") + 1]) / "PIL").mkdir()
+
+    build.build_layer(tmp_path, pip=fake_pip, requirements=["pillow==13.0.0"], emit=lines.append)
+    assert lines == ["installing the layer for arm64: pillow==13.0.0"]
+    assert "--no-deps" in build.pip_arguments(["pillow==13.0.0"], tmp_path)
 
 
 def test_layer_requirements_come_from_pyproject():
@@ -177,10 +231,29 @@ def _event(n, status):
             "Timestamp": T0}
 
 
+def _fake_pip(args, emit=None):
+    target = Path(args[args.index("--target") + 1])
+    (target / "PIL").mkdir(parents=True)
+    (target / "PIL" / "__init__.py").write_text("# a stand-in for Pillow\n")
+
+
 @pytest.fixture
 def world(monkeypatch):
+    from tests.tools.s3_owner import enforce
+
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr("tools.deploy.stack.time.sleep", lambda s: None)
+    monkeypatch.setattr("tools.deploy.build.run_pip", _fake_pip)
+    owner_logs: list = []
+    real_client = HybridSession.client
+
+    def client(self, service, region_name=None):
+        made = real_client(self, service, region_name)
+        if service == "s3":
+            owner_logs.append(enforce(made))
+        return made
+
+    monkeypatch.setattr(HybridSession, "client", client)
     with mock_aws():
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
                                 aws_secret_access_key="testing")
@@ -190,29 +263,37 @@ def world(monkeypatch):
         key = session.client("apigateway").create_api_key(name="mars-pyportal", enabled=True)
         session.client("s3").create_bucket(
             Bucket="mars-web-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
-        yield session, key["id"]
+        yield session, key["id"], owner_logs
 
 
 def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
-    session, key_id = world
+    session, key_id, owner_logs = world
     outputs = _outputs(key_id)
     cfn = boto3.client("cloudformation", region_name=REGION)
     cloudfront = boto3.client("cloudfront", region_name=REGION)
     lines: list[str] = []
     args = ["deploy", "--stack", "mars", "--region", REGION, "--robot", "sts-pi",
-            "--nasa-api-key", "K3Y", "--skip-deps", "--out", str(tmp_path)]
+            "--nasa-api-key", "K3Y", "--out", str(tmp_path)]
+    questions: list[str] = []
+
+    def yes(question):
+        questions.append(question)
+        return "y"
+
     with Stubber(cfn) as cfn_stub, Stubber(cloudfront) as cf_stub:
         cfn_stub.add_client_error("describe_stacks", "ValidationError",
                                   "Stack with id mars does not exist")
         cfn_stub.add_response("create_change_set", {"Id": "cs"}, {
             "StackName": "mars", "ChangeSetName": ANY, "ChangeSetType": "CREATE",
-            "TemplateURL": ANY, "Capabilities": ANY, "Tags": [{"Key": "project",
-                                                               "Value": "mars-robot"}],
+            "TemplateURL": ANY, "Tags": [{"Key": "project", "Value": "mars-robot"}],
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
             "Description": ANY, "Parameters": [
                 {"ParameterKey": "IotDataEndpoint", "ParameterValue": ANY},
                 {"ParameterKey": "NasaApiKey", "ParameterValue": "K3Y"},
                 {"ParameterKey": "RobotNames", "ParameterValue": "sts-pi"}]})
-        cfn_stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE", "Changes": []})
+        for _ in range(2):  # the waiter, then the deploy reading the changes
+            cfn_stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE",
+                                                          "Changes": []})
         cfn_stub.add_response("describe_stack_events",
                               {"StackEvents": [_event(0, "REVIEW_IN_PROGRESS")]})
         cfn_stub.add_response("execute_change_set", {})
@@ -223,17 +304,22 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cf_stub.add_response("create_invalidation", {}, {
             "DistributionId": "E123", "InvalidationBatch": ANY})
         hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
-        code = cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append)
+        code = cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append, ask=yes)
         assert code == 0, lines
         cfn_stub.assert_no_pending_responses()
+    assert questions == ["execute this change set on stack mars? [y/N] "]
+    assert [c for log in owner_logs for c in log.unconditional()] == []
 
     s3 = session.client("s3")
-    artifacts = s3.list_objects_v2(Bucket="mars-artifacts-123456789012-eu-west-1")["Contents"]
+    state = json.loads((tmp_path / "state.json").read_text())
+    bucket = state["artifact_buckets"][f"123456789012/{REGION}"]
+    assert bucket.startswith("mars-artifacts-") and "123456789012" not in bucket
+    assert stat.S_IMODE((tmp_path / "state.json").stat().st_mode) == 0o600
+    artifacts = s3.list_objects_v2(Bucket=bucket)["Contents"]
     keys = sorted(o["Key"] for o in artifacts)
     assert [k.split("/")[1].split("-")[0] for k in keys] == ["code", "layer", "template"]
     template_key = next(k for k in keys if "template-" in k)
-    packaged = json.loads(s3.get_object(Bucket="mars-artifacts-123456789012-eu-west-1",
-                                        Key=template_key)["Body"].read())
+    packaged = json.loads(s3.get_object(Bucket=bucket, Key=template_key)["Body"].read())
     code_uri = packaged["Resources"]["MarsApiFunction"]["Properties"]["CodeUri"]
     assert code_uri["Key"] in keys
 
@@ -265,40 +351,113 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
         cf_stub.add_response("create_invalidation", {})
         hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
-        assert cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append) == 0
+        assert cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append,
+                        ask=yes) == 0
         cfn_stub.assert_no_pending_responses()
     assert "stack mars is up to date: nothing to change" in lines
+    assert len(questions) == 1  # nothing to execute, nothing asked
     assert sum(line.startswith("unchanged build/") for line in lines) == 2
     assert session.client("iot").list_certificates()["certificates"] == first_cert
     assert any("kept its certificate" in line for line in lines)
 
 
-def test_destroy_empties_buckets_releases_certificates_and_deletes(world, tmp_path):
-    session, key_id = world
-    outputs = _outputs(key_id)
+def _resources(*pairs):
+    return {"StackResourceSummaries": [
+        {"LogicalResourceId": logical, "PhysicalResourceId": physical, "ResourceType": kind,
+         "ResourceStatus": "CREATE_COMPLETE", "LastUpdatedTimestamp": T0}
+        for logical, physical, kind in pairs]}
+
+
+OWN = [("WebBucket", "mars-web-bucket", "AWS::S3::Bucket"),
+       ("Thingstspi", "sts-pi", "AWS::IoT::Thing")]
+
+
+def _destroy(session, stubbed_cfn, answer="mars", *extra):
+    lines: list[str] = []
+    asked: list[str] = []
+
+    def ask(question):
+        asked.append(question)
+        return answer
+
+    hybrid = HybridSession({"cloudformation": stubbed_cfn})
+    code = cli.main(["destroy", "--stack", "mars", "--region", REGION, *extra],
+                    session_factory=lambda **kw: hybrid, emit=lines.append, ask=ask)
+    return code, lines, asked
+
+
+def test_destroy_shows_what_goes_asks_for_the_name_and_deletes(world, tmp_path, capsys):
+    session, key_id, owner_logs = world
+    # the outputs name a store bucket that is not the stack's own: it is never emptied
+    outputs = {**_outputs(key_id), "MarsStoreBucketName": "someone-elses-bucket"}
     s3 = session.client("s3")
     s3.put_object(Bucket="mars-web-bucket", Key="index.html", Body=b"<html>")
+    s3.create_bucket(Bucket="someone-elses-bucket",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="someone-elses-bucket", Key="precious", Body=b"data")
     iot = session.client("iot")
-    endpoints = provision.iot_endpoints(iot)
-    provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
+    provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot), REGION,
+                              tmp_path)
+    tagged = _stack("UPDATE_COMPLETE", outputs)
+    tagged["Stacks"][0]["Tags"] = [{"Key": "project", "Value": "mars-robot"}]
     cfn = boto3.client("cloudformation", region_name=REGION)
-    lines: list[str] = []
     with Stubber(cfn) as stub:
-        for _ in range(3):  # status, outputs, robot names
-            stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs))
-        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs))
+        stub.add_response("describe_stacks", tagged)
+        stub.add_response("list_stack_resources", _resources(*OWN))
+        for _ in range(3):  # the plan's outputs, the policy name, destroy's status
+            stub.add_response("describe_stacks", tagged)
         stub.add_response("describe_stack_events", {"StackEvents": [_event(0, "X")]})
         stub.add_response("delete_stack", {}, {"StackName": "mars"})
         stub.add_response("describe_stack_events", {"StackEvents": [
             _event(1, "DELETE_COMPLETE"), _event(0, "X")]})
-        hybrid = HybridSession({"cloudformation": cfn})
-        code = cli.main(["destroy", "--stack", "mars", "--region", REGION],
-                        session_factory=lambda **kw: hybrid, emit=lines.append)
-        assert code == 0, lines
+        code, lines, asked = _destroy(session, cfn)
+        assert code == 0, (lines, capsys.readouterr().err)
         stub.assert_no_pending_responses()
+    assert asked == ["type the stack name (mars) to delete it: "]
+    plan = lines[:lines.index("  (the artifact bucket and the local files under out/deploy/ "
+                              "stay)") + 1]
+    assert plan[0].startswith("destroy will delete stack mars in eu-west-1 (2 resources)")
+    assert "  emptying s3://mars-web-bucket" in plan
+    assert not any("someone-elses-bucket" in line for line in lines)
     assert "Contents" not in s3.list_objects_v2(Bucket="mars-web-bucket")
+    assert s3.list_objects_v2(Bucket="someone-elses-bucket")["KeyCount"] == 1
     assert iot.list_certificates()["certificates"] == []
     assert "released 1 robot certificate(s)" in lines
+    assert [c for log in owner_logs for c in log.unconditional()] == []
+
+
+def test_destroy_refuses_a_stack_without_the_project_tag(world, capsys):
+    session, key_id, _ = world
+    s3 = session.client("s3")
+    s3.put_object(Bucket="mars-web-bucket", Key="index.html", Body=b"<html>")
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", _outputs(key_id)))
+        code, lines, asked = _destroy(session, cfn, "mars", "--yes")
+        stub.assert_no_pending_responses()  # no resource listed, nothing deleted
+    assert code == 1 and asked == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: stack mars has no tag project=mars-robot: it was not deployed by "
+                   "this tool; refusing to touch it"]
+    assert s3.list_objects_v2(Bucket="mars-web-bucket")["KeyCount"] == 1
+
+
+def test_destroy_without_the_typed_name_changes_nothing(world, capsys):
+    session, key_id, _ = world
+    s3 = session.client("s3")
+    s3.put_object(Bucket="mars-web-bucket", Key="index.html", Body=b"<html>")
+    tagged = _stack("UPDATE_COMPLETE", _outputs(key_id))
+    tagged["Stacks"][0]["Tags"] = [{"Key": "project", "Value": "mars-robot"}]
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", tagged)
+        stub.add_response("list_stack_resources", _resources(*OWN))
+        stub.add_response("describe_stacks", tagged)
+        code, lines, asked = _destroy(session, cfn, "y")
+        stub.assert_no_pending_responses()
+    assert code == 1 and len(asked) == 1
+    assert "stack mars was not deleted" in capsys.readouterr().err
+    assert s3.list_objects_v2(Bucket="mars-web-bucket")["KeyCount"] == 1
 
 
 def test_stack_names_must_suit_bucket_and_domain_names():

@@ -145,11 +145,15 @@ def test_web_config_and_upload(aws, outputs, tmp_path):
     (page / "vendor").mkdir(parents=True)
     (page / "index.html").write_text("<html></html>")
     (page / "vendor" / "kvs.js").write_text("//")
+    (page / "README.md").write_text("# notes for developers")
+    (page / "vendor" / "kvs.LICENSE").write_text("licence text")
     config = provision.web_config(outputs, REGION, ["sts-pi"])
     assert config["cognito"]["redirectUri"] == outputs["WebUrl"]
     assert config["channels"]["sts-pi"].endswith("channel/sts-pi/1")
-    count = provision.publish_web(s3, None, outputs, config, root=page)
+    count = provision.publish_web(s3, None, outputs, config, "123456789012", root=page)
     assert count == 3
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="mars-web-bucket")["Contents"]}
+    assert keys == {"index.html", "vendor/kvs.js", "config.json"}
     stored = s3.get_object(Bucket="mars-web-bucket", Key="config.json")
     assert json.loads(stored["Body"].read()) == config
     assert stored["CacheControl"] == "no-store"

@@ -7,6 +7,7 @@ import datetime as dt
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -53,19 +54,22 @@ def described(status, outputs=None, parameters=None):
 
 
 def change_set_ready(stubber, changes=2):
+    """The boto3 waiter polls until CREATE_COMPLETE; then the deploy reads the changes."""
     stubber.add_response("describe_change_set", {"Status": "CREATE_PENDING",
                                                  "ExecutionStatus": "UNAVAILABLE"})
-    stubber.add_response("describe_change_set", {
-        "Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
-        "Changes": [{"Type": "Resource", "ResourceChange": {
-            "Action": "Add", "LogicalResourceId": f"R{i}", "ResourceType": "AWS::S3::Bucket"}}
-            for i in range(changes)]})
+    complete = {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE",
+                "Changes": [{"Type": "Resource", "ResourceChange": {
+                    "Action": "Add", "LogicalResourceId": f"R{i}",
+                    "ResourceType": "AWS::S3::Bucket"}} for i in range(changes)]}
+    stubber.add_response("describe_change_set", complete)
+    stubber.add_response("describe_change_set", complete)
 
 
-def run_deploy(cfn, lines, parameters=None):
+def run_deploy(cfn, lines, parameters=None, confirm=None):
     return stack.deploy(cfn, NAME, "https://b.s3.eu-west-1.amazonaws.com/t.json",
                         parameters or {"RobotNames": "sts-pi", "NasaApiKey": None},
-                        emit=lines.append, sleep=lambda s: None, change_set_name="cs1")
+                        emit=lines.append, sleep=lambda s: None, change_set_name="cs1",
+                        poll_s=0, confirm=confirm)
 
 
 def test_create_streams_events_with_progress_and_succeeds():
@@ -93,8 +97,8 @@ def test_create_streams_events_with_progress_and_succeeds():
         assert run_deploy(cfn, lines) is True
         stub.assert_no_pending_responses()
     progress = [line for line in lines if line.strip().startswith("[")]
-    # each event once, oldest first, with a done/total counter
-    assert [p.split()[2] for p in progress] == ["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS",
+    # each event once, oldest first, with a done/total counter and the elapsed time
+    assert [p.split()[3] for p in progress] == ["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS",
                                                 "CREATE_COMPLETE", "CREATE_COMPLETE",
                                                 "CREATE_COMPLETE"]
     assert progress[2].strip().startswith("[  1/2]")
@@ -187,6 +191,83 @@ def test_first_failure_skips_cancellations():
     assert stack.first_failure([]) == "no failure reason was reported"
 
 
+def test_the_change_set_is_shown_and_declining_changes_nothing():
+    cfn = _client()
+    lines: list[str] = []
+    asked: list[str] = []
+
+    def no(question):
+        asked.append(question)
+        lines.append("<asked>")
+        return False
+
+    with Stubber(cfn) as stub:
+        missing(stub)
+        stub.add_response("create_change_set", {"Id": "cs", "StackId": STACK_ID})
+        change_set_ready(stub, 2)
+        stub.add_response("delete_change_set", {}, {"StackName": NAME, "ChangeSetName": "cs1"})
+        # a CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS: it goes too
+        stub.add_response("delete_stack", {}, {"StackName": NAME})
+        with pytest.raises(stack.Declined, match="not changed"):
+            run_deploy(cfn, lines, confirm=no)
+        stub.assert_no_pending_responses()  # execute_change_set never called
+    assert asked == ["execute this change set on stack mars?"]
+    shown = lines[:lines.index("<asked>")]
+    assert any("Add" in line and "AWS::S3::Bucket" in line and "R1" in line for line in shown)
+    assert "changes: 2 add" in shown
+
+
+def test_replacements_are_flagged_in_the_summary():
+    lines = stack.change_summary([
+        {"Action": "Modify", "ResourceType": "AWS::Cognito::UserPool",
+         "LogicalResourceId": "UserPool", "Replacement": "True"},
+        {"Action": "Remove", "ResourceType": "AWS::IoT::Thing", "LogicalResourceId": "Thingx"}])
+    assert lines[0].endswith("UserPool  (replacement)")
+    assert lines[-1] == "changes: 1 modify, 1 remove"
+
+
+def test_a_failed_change_set_names_its_reason():
+    cfn = _client()
+    with Stubber(cfn) as stub:
+        missing(stub)
+        stub.add_response("create_change_set", {"Id": "cs", "StackId": STACK_ID})
+        stub.add_response("describe_change_set", {
+            "Status": "FAILED", "StatusReason": "Template format error: bad"})
+        with pytest.raises(StackFailed, match="Template format error: bad"):
+            run_deploy(cfn, [])
+
+
+def test_the_project_template_needs_no_named_iam():
+    from tools.deploy import template
+
+    assert stack.capabilities(template.expand(template.load())) == [
+        "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    named = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}}
+    assert "CAPABILITY_NAMED_IAM" in stack.capabilities(named)
+
+
+def test_the_event_watch_stops_on_wall_time_not_on_its_own_sleeps():
+    cfn = _client()
+    now = [0.0]
+
+    def slow_poll(seconds):  # every poll costs a minute of real time (throttled API, etc.)
+        now[0] += 60
+
+    with Stubber(cfn) as stub:
+        for _ in range(3):
+            stub.add_response("describe_stack_events",
+                              {"StackEvents": [event(1, "A", "CREATE_IN_PROGRESS")]})
+        with pytest.raises(DeployError, match="did not finish within 120 s"):
+            stack.watch(cfn, NAME, {"e1"}, 1, emit=lambda _: None, poll_s=1, sleep=slow_poll,
+                        timeout_s=120, clock=lambda: now[0])
+
+
+def test_check_ours_refuses_an_untagged_stack():
+    with pytest.raises(DeployError, match="no tag project=mars-robot"):
+        stack.check_ours({"StackName": "payroll", "Tags": [{"Key": "team", "Value": "hr"}]})
+    stack.check_ours({"StackName": "mars", "Tags": [{"Key": "project", "Value": "mars-robot"}]})
+
+
 @pytest.fixture
 def s3(monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -194,26 +275,57 @@ def s3(monkeypatch):
         yield _client("s3")
 
 
+ACCOUNT = "123456789012"  # moto's default account: the deploying one
+
+
 def test_artifact_bucket_is_private_and_uploads_are_content_addressed(s3, tmp_path):
-    bucket = stack.artifact_bucket_name(NAME, "123456789012", REGION)
-    stack.ensure_bucket(s3, bucket, REGION, emit=lambda _: None)
-    stack.ensure_bucket(s3, bucket, REGION, emit=lambda _: None)  # idempotent
+    from tests.tools.s3_owner import enforce
+
+    owner_log = enforce(s3)
+    bucket = stack.new_artifact_bucket_name(NAME)
+    assert bucket != stack.new_artifact_bucket_name(NAME) and len(bucket) <= 63
+    stack.ensure_bucket(s3, bucket, REGION, ACCOUNT, emit=lambda _: None)
+    stack.ensure_bucket(s3, bucket, REGION, ACCOUNT, emit=lambda _: None)  # idempotent
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
     assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     artifacts = build.build_all(tmp_path / "build", skip_deps=True)
     lines: list[str] = []
-    locations = stack.upload_artifacts(s3, bucket, NAME, artifacts.values(), lines.append)
+    locations = stack.upload_artifacts(s3, bucket, NAME, artifacts.values(), ACCOUNT,
+                                       lines.append)
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
     assert keys == sorted(key for _, key in locations.values())
     assert locations["build/code"] == (bucket, f"{NAME}/{artifacts['build/code'].key}")
     again: list[str] = []
-    stack.upload_artifacts(s3, bucket, NAME, artifacts.values(), again.append)
+    stack.upload_artifacts(s3, bucket, NAME, artifacts.values(), ACCOUNT, again.append)
     assert all(line.startswith("unchanged") for line in again)
-    url = stack.upload_template(s3, bucket, NAME, '{"Resources": {}}', REGION)
+    url = stack.upload_template(s3, bucket, NAME, '{"Resources": {}}', REGION, ACCOUNT)
     assert url.startswith(f"https://{bucket}.s3.{REGION}.amazonaws.com/{NAME}/template-")
     body = s3.get_object(Bucket=bucket, Key=url.split(".amazonaws.com/")[1])["Body"].read()
     assert body == b'{"Resources": {}}'
+    tool_calls = [c for c in owner_log.calls if c[0] not in ("GetObject", "ListObjectsV2",
+                                                             "GetPublicAccessBlock",
+                                                             "GetBucketEncryption")]
+    assert owner_log.unconditional() == [c for c in owner_log.calls if c not in tool_calls]
+    assert {c[2] for c in tool_calls if c[0] != "CreateBucket"} == {ACCOUNT}
+
+
+def test_a_bucket_created_first_by_another_account_is_refused(s3, tmp_path, monkeypatch):
+    from tests.tools.s3_owner import enforce
+
+    bucket = stack.new_artifact_bucket_name(NAME)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")  # the attacker, who knew the name
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    enforce(s3)
+    with pytest.raises(stack.BucketNotOurs, match=f"s3://{bucket} exists but does not belong "
+                                                  f"to account {ACCOUNT}"):
+        stack.ensure_bucket(s3, bucket, REGION, ACCOUNT, emit=lambda _: None)
+    artifacts = build.build_all(tmp_path / "build", skip_deps=True)
+    with pytest.raises(ClientError):  # and were it skipped, no upload would go through
+        stack.upload_artifacts(s3, bucket, NAME, artifacts.values(), ACCOUNT, lambda _: None)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_empty_bucket_removes_every_version(s3):
@@ -221,6 +333,6 @@ def test_empty_bucket_removes_every_version(s3):
     s3.put_bucket_versioning(Bucket="mars-store", VersioningConfiguration={"Status": "Enabled"})
     for i in range(3):
         s3.put_object(Bucket="mars-store", Key="mars/bmp/a.bmp", Body=bytes([i]))
-    assert stack.empty_bucket(s3, "mars-store", emit=lambda _: None) == 3
+    assert stack.empty_bucket(s3, "mars-store", ACCOUNT, emit=lambda _: None) == 3
     assert "Versions" not in s3.list_object_versions(Bucket="mars-store")
-    assert stack.empty_bucket(s3, "no-such-bucket-here", emit=lambda _: None) == 0
+    assert stack.empty_bucket(s3, "no-such-bucket-here", ACCOUNT, emit=lambda _: None) == 0

@@ -1,10 +1,13 @@
 """Build the Lambda artifacts for arm64: one code package and one dependency layer.
 
-The code package is the ``cloud`` package (handlers and logic, no web page, no template). The
-layer holds the third-party packages the handlers import (Pillow, Powertools, the X-Ray SDK),
-installed by pip for ``manylinux2014_aarch64`` / ``manylinux_2_28_aarch64`` and CPython 3.12
-with ``--only-binary=:all:``, so a build on macOS, Windows or x86_64 Linux gives the same bytes
-the Lambda runtime needs. boto3 and botocore come with the runtime and are left out.
+The code package is the ``cloud`` package's Python modules and JSON schemas, and only those
+git tracks when the tree is a git checkout (an untracked ``cloud/.env`` never ships). The
+layer holds the third-party packages the handlers import (Pillow, Powertools with its two
+dependencies, urllib3, fastjsonschema), each pinned in ``pyproject.toml`` and installed with
+``--no-deps`` so nothing unpinned comes along, by pip for ``manylinux2014_aarch64`` /
+``manylinux_2_28_aarch64`` and CPython 3.12 with ``--only-binary=:all:``: a build on macOS,
+Windows or x86_64 Linux gives the same bytes the Lambda runtime needs. boto3 and botocore come
+with the runtime and are left out.
 
 Both zips are reproducible (sorted entries, fixed timestamps): an unchanged source gives an
 unchanged hash, hence an unchanged S3 key, hence a change set with nothing to do.
@@ -16,6 +19,8 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -27,8 +32,12 @@ from tools.deploy.errors import BuildError
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_VERSION = "3.12"
 PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
-# What the handlers import beyond the standard library and boto3 (pinned in pyproject.toml).
-LAYER_PACKAGES = ("aws-lambda-powertools", "aws-xray-sdk", "pillow")
+# What the handlers import beyond the standard library and boto3, with every dependency of
+# those (pinned in pyproject.toml; installed with --no-deps).
+LAYER_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing-extensions", "pillow", "urllib3",
+                  "fastjsonschema")
+# What the code package may hold: the modules, and the schemas they load.
+CODE_SUFFIXES = (".py", ".json")
 # Installed as dependencies of the above but already in the Lambda runtime: 20+ MB saved.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for function + layers
@@ -36,6 +45,7 @@ TARGET_ZIPPED = 15 * 1024 * 1024  # this project's own budget per package
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 Pip = Callable[[Sequence[str]], None]
+Emit = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -55,12 +65,33 @@ class Artifact:
         return f"{stem}-{self.sha256[:16]}.zip"
 
 
-def run_pip(args: Sequence[str]) -> None:
-    """The real pip, in this interpreter's environment."""
-    cmd = [sys.executable, "-m", "pip", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-1:])
+def run_pip(args: Sequence[str], emit: Emit = print, every_s: float = 5.0) -> None:
+    """The real pip, in this interpreter's environment, saying what it fetches as it goes
+    (the first layer build downloads ~10 MB) and that it is still at work every *every_s*."""
+    cmd = [sys.executable, "-m", "pip", *[a for a in args if a != "--quiet"]]
+    started = time.monotonic()
+    last = [started]
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(every_s):
+            if time.monotonic() - last[0] >= every_s:
+                emit(f"  pip still working ({time.monotonic() - started:.0f} s)")
+
+    lines: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as proc:
+        beat = threading.Thread(target=heartbeat, daemon=True)
+        beat.start()
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if line.startswith(("Collecting", "Downloading", "Installing", "Successfully")):
+                emit(f"  {line.strip()}")
+                last[0] = time.monotonic()
+        done.set()
+    if proc.returncode != 0:
+        tail = " ".join(line for line in lines[-1:] if line)
         raise BuildError(f"pip could not fetch the arm64 packages for the layer: {tail}")
 
 
@@ -81,7 +112,7 @@ def layer_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 def pip_arguments(requirements: Iterable[str], target: Path,
                   wheelhouse: Path | None = None) -> list[str]:
     """``pip install`` arguments for an arm64 CPython 3.12 target directory."""
-    args = ["install", "--quiet", "--disable-pip-version-check", "--no-compile",
+    args = ["install", "--quiet", "--disable-pip-version-check", "--no-compile", "--no-deps",
             "--only-binary=:all:", "--implementation", "cp",
             "--python-version", PYTHON_VERSION, "--target", str(target)]
     for platform in PLATFORMS:
@@ -91,16 +122,30 @@ def pip_arguments(requirements: Iterable[str], target: Path,
     return [*args, *requirements]
 
 
+def _tracked(root: Path) -> set[str] | None:
+    """Paths git tracks under ``cloud/`` (``None`` outside a git checkout, e.g. a tarball)."""
+    try:
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "cloud"],
+                              capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return {name for name in done.stdout.decode().split("\0") if name}
+
+
 def _code_files(root: Path) -> list[tuple[str, Path]]:
-    base = root / "cloud"
+    tracked = _tracked(root)
     files = []
-    for path in sorted(base.rglob("*")):
+    for path in sorted((root / "cloud").rglob("*")):
         rel = path.relative_to(root)
         parts = rel.parts
-        if not path.is_file() or "__pycache__" in parts or path.suffix in (".pyc", ".pyo"):
+        if not path.is_file() or "__pycache__" in parts or path.suffix not in CODE_SUFFIXES:
             continue
-        if parts[1] == "web" or rel.as_posix() == "cloud/template.yaml":
-            continue  # the web page goes to its own bucket; the template to CloudFormation
+        if parts[1] == "web":
+            continue  # the web page goes to its own bucket
+        if tracked is not None and rel.as_posix() not in tracked:
+            continue  # a local experiment or secret, not part of the project
         files.append((rel.as_posix(), path))
     return files
 
@@ -154,8 +199,8 @@ def build_code(out: Path, root: Path = ROOT) -> Artifact:
     return _artifact("build/code", path, unzipped)
 
 
-def build_layer(out: Path, *, pip: Pip = run_pip, wheelhouse: Path | None = None,
-                requirements: Sequence[str] | None = None) -> Artifact:
+def build_layer(out: Path, *, pip: Pip | None = None, wheelhouse: Path | None = None,
+                requirements: Sequence[str] | None = None, emit: Emit = print) -> Artifact:
     """Install the layer's packages for arm64 and zip them under ``python/``.
 
     The zip is cached by the hash of the requirement lines, so a second build is instant.
@@ -169,7 +214,8 @@ def build_layer(out: Path, *, pip: Pip = run_pip, wheelhouse: Path | None = None
         site = out / "layer-site"
         shutil.rmtree(site, ignore_errors=True)
         site.mkdir(parents=True)
-        pip(pip_arguments(requirements, site, wheelhouse))
+        emit(f"installing the layer for arm64: {', '.join(requirements)}")
+        (pip or (lambda args: run_pip(args, emit)))(pip_arguments(requirements, site, wheelhouse))
         write_zip(cache, _layer_files(site))
         shutil.rmtree(site, ignore_errors=True)
     shutil.copyfile(cache, path)
@@ -188,10 +234,11 @@ def empty_layer(out: Path) -> Artifact:
     return _artifact("build/layer", path, unzipped)
 
 
-def build_all(out: Path, *, skip_deps: bool = False, pip: Pip = run_pip,
-              wheelhouse: Path | None = None) -> dict[str, Artifact]:
+def build_all(out: Path, *, skip_deps: bool = False, pip: Pip | None = None,
+              wheelhouse: Path | None = None, emit: Emit = print) -> dict[str, Artifact]:
     """Every artifact the template names, keyed by its template path."""
     out.mkdir(parents=True, exist_ok=True)
     code = build_code(out)
-    layer = empty_layer(out) if skip_deps else build_layer(out, pip=pip, wheelhouse=wheelhouse)
+    layer = empty_layer(out) if skip_deps else build_layer(out, pip=pip, wheelhouse=wheelhouse,
+                                                           emit=emit)
     return {code.name: code, layer.name: layer}

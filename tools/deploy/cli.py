@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.deploy import build, provision, stack, template
+from tools.deploy import build, provision, stack, state, template
 from tools.deploy.errors import DeployError, NoRegion, UsageError, explain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--dry-run", action="store_true",
                         help="build the artifacts and the packaged template; call no AWS API")
     deploy.add_argument("--skip-deps", action="store_true",
-                        help="do not pip-install the layer (an empty layer; for tests)")
+                        help="with --dry-run only: an empty layer instead of pip-installing it")
     deploy.add_argument("--wheelhouse", type=Path,
                         help="install the layer from this folder of wheels, offline")
 
-    sub.add_parser("destroy", parents=[common],
-                   help="empty the buckets, release certificates, delete the stack")
+    deploy.add_argument("--yes", action="store_true",
+                        help="execute the change set without asking (for scripts)")
+    destroy = sub.add_parser("destroy", parents=[common],
+                             help="empty the buckets, release certificates, delete the stack")
+    destroy.add_argument("--yes", action="store_true",
+                         help="delete without asking for the stack name (for scripts)")
     sub.add_parser("status", parents=[common], help="the stack's status")
     sub.add_parser("outputs", parents=[common], help="the stack's outputs")
     return parser
@@ -73,6 +77,9 @@ def _validate(args: argparse.Namespace) -> None:
     squashed = [re.sub("[^0-9A-Za-z]", "", n) for n in robots]
     if len(set(squashed)) != len(squashed) or len(set(robots)) != len(robots):
         raise UsageError("--robot names must differ in more than '-' and '_'")
+    if args.command == "deploy" and args.skip_deps and not args.dry_run:
+        raise UsageError("--skip-deps only goes with --dry-run: a stack without its layer "
+                         "would fail on every request")
     email = getattr(args, "alarm_email", None)
     if email and not _EMAIL.match(email):
         raise UsageError(f"--alarm-email {email!r} is not an e-mail address")
@@ -99,8 +106,7 @@ def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) ->
     started = time.perf_counter()
     artifacts = build.build_all(out / "build", skip_deps=args.skip_deps,
                                 wheelhouse=args.wheelhouse)
-    region = args.region or "us-east-1"
-    bucket = stack.artifact_bucket_name(args.stack, "ACCOUNT", region)
+    bucket = f"{args.stack}-artifacts-UNGUESSABLE"  # named at the real deploy
     source = template.load()
     locations = {a.name: (bucket, f"{args.stack}/{a.key}") for a in artifacts.values()}
     packaged = template.package(source, locations)
@@ -122,16 +128,18 @@ def _stack_parameter(cfn: Any, name: str, key: str) -> str | None:
     return next((p["ParameterValue"] for p in found if p["ParameterKey"] == key), None)
 
 
-def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None]) -> int:
+def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None],
+           confirm: stack.Confirm | None) -> int:
     account = aws("sts").get_caller_identity()["Account"]
     emit(f"account {account}, region {aws.region}, stack {args.stack}")
-    artifacts = build.build_all(out / "build", skip_deps=args.skip_deps,
-                                wheelhouse=args.wheelhouse)
-    bucket = stack.artifact_bucket_name(args.stack, account, aws.region)
-    stack.ensure_bucket(aws("s3"), bucket, aws.region, emit)
-    locations = stack.upload_artifacts(aws("s3"), bucket, args.stack, artifacts.values(), emit)
-    body = template.to_json(template.package(template.load(), locations))
-    url = stack.upload_template(aws("s3"), bucket, args.stack, body, aws.region)
+    artifacts = build.build_all(out / "build", wheelhouse=args.wheelhouse, emit=emit)
+    bucket = state.artifact_bucket(out, args.stack, account, aws.region)
+    stack.ensure_bucket(aws("s3"), bucket, aws.region, account, emit)
+    locations = stack.upload_artifacts(aws("s3"), bucket, args.stack, artifacts.values(),
+                                       account, emit)
+    source = template.load()
+    body = template.to_json(template.package(source, locations))
+    url = stack.upload_template(aws("s3"), bucket, args.stack, body, aws.region, account)
     endpoints = provision.iot_endpoints(aws("iot"))
     parameters = {
         "RobotNames": ",".join(args.robot) or None,
@@ -141,7 +149,8 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
         "IotDataEndpoint": endpoints["data"],
     }
     cfn = aws("cloudformation")
-    stack.deploy(cfn, args.stack, url, parameters, emit, tags={"project": "mars-robot"})
+    stack.deploy(cfn, args.stack, url, parameters, emit, tags=dict([stack.PROJECT_TAG]),
+                 capabilities=stack.capabilities(template.expand(source)), confirm=confirm)
     outputs = stack.outputs(cfn, args.stack)
     robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
     robots = [r.strip() for r in robots if r.strip()]
@@ -152,12 +161,12 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
          "that file> --ssid ... --password ...`)")
     for name in robots:
         files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
-        state = "new certificate" if files.created else "kept its certificate"
-        emit(f"robot {name}: {files.folder} ({state}); on the Pi: copy the folder and run "
+        kept = "new certificate" if files.created else "kept its certificate"
+        emit(f"robot {name}: {files.folder} ({kept}); on the Pi: copy the folder and run "
              "device/robot-pi/install.sh")
     if (provision.WEB_ROOT / "index.html").is_file():
         config = provision.web_config(outputs, aws.region, robots)
-        count = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config)
+        count = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config, account)
         emit(f"web page: {count} files uploaded")
     _print_outputs(outputs, emit)
     emit(f"IotDataEndpoint = {endpoints['data']}")
@@ -170,38 +179,79 @@ def _print_outputs(outputs: dict[str, str], emit: Callable[[str], None]) -> None
         emit(f"{key} = {outputs[key]}")
 
 
-def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None]) -> int:
+def _destroy_plan(cfn: Any, name: str) -> tuple[list[str], list[str], int]:
+    """The buckets to empty and robots to release: only those that are the stack's own."""
+    found = stack.resources(cfn, name)
+    own = {r.get("PhysicalResourceId") for r in found}
+    outputs = stack.outputs(cfn, name)
+    buckets = [outputs[key] for key in ("WebBucketName", "MarsStoreBucketName")
+               if outputs.get(key) in own]
+    things = sorted(r["PhysicalResourceId"] for r in found
+                    if r.get("ResourceType") == "AWS::IoT::Thing" and r.get("PhysicalResourceId"))
+    return buckets, things, len(found)
+
+
+def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
+            ask: Callable[[str], str]) -> int:
     cfn = aws("cloudformation")
-    if stack.stack_status(cfn, args.stack) is None:
+    described = stack.describe(cfn, args.stack)
+    if described is None:
         emit(f"stack {args.stack} does not exist: nothing to remove")
         return 0
+    stack.check_ours(described)
+    buckets, things, count = _destroy_plan(cfn, args.stack)
+    emit(f"destroy will delete stack {args.stack} in {aws.region} ({count} resources), after:")
+    for bucket in buckets:
+        emit(f"  emptying s3://{bucket}")
+    for thing in things:
+        emit(f"  detaching, deactivating and deleting the certificates of robot {thing}")
+    emit("  (the artifact bucket and the local files under out/deploy/ stay)")
+    if not args.yes and ask(f"type the stack name ({args.stack}) to delete it: ").strip() \
+            != args.stack:
+        raise stack.Declined(f"stack {args.stack} was not deleted")
+    account = aws("sts").get_caller_identity()["Account"]
+    for bucket in buckets:
+        stack.empty_bucket(aws("s3"), bucket, account, emit)
     outputs = stack.outputs(cfn, args.stack)
-    for key in ("WebBucketName", "MarsStoreBucketName"):
-        if outputs.get(key):
-            stack.empty_bucket(aws("s3"), outputs[key], emit)
-    robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
-    released = provision.release_robots(aws("iot"), [r for r in robots if r],
-                                        outputs.get("RobotPolicyName"))
+    released = provision.release_robots(aws("iot"), things, outputs.get("RobotPolicyName"))
     emit(f"released {released} robot certificate(s)")
     stack.destroy(cfn, args.stack, emit)
-    emit(f"stack {args.stack} removed (the artifact bucket stays; delete it with "
-         "`aws s3 rb --force`)")
+    kept = state.known_artifact_bucket(args.out or ROOT / "out" / "deploy" / args.stack,
+                                       account, aws.region)
+    emit(f"stack {args.stack} removed" + (f"; the artifact bucket s3://{kept} stays for a "
+                                          "redeploy" if kept else ""))
     return 0
 
 
+def _ask_terminal(question: str) -> str:
+    return input(question)
+
+
+def _confirmer(ask: Callable[[str], str]) -> stack.Confirm:
+    return lambda question: ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = boto3.Session,
-         emit: Callable[[str], None] = print) -> int:
+         emit: Callable[[str], None] = print, ask: Callable[[str], str] | None = None) -> int:
+    """:param ask: reads the answer to a question (``input`` on a terminal); tests pass one."""
     args = _parser().parse_args(argv)
     try:
         _validate(args)
+        asks = args.command == "destroy" or (args.command == "deploy" and not args.dry_run)
+        if ask is None and asks and not getattr(args, "yes", False):
+            if not sys.stdin.isatty():
+                raise UsageError(f"{args.command} asks before it changes anything; pass --yes "
+                                 "to run it without a terminal")
+            ask = _ask_terminal
         out = args.out or ROOT / "out" / "deploy" / args.stack
         if args.command == "deploy" and args.dry_run:
             return dry_run(args, out, emit)
         aws = Aws(session_factory(profile_name=args.profile, region_name=args.region))
         if args.command == "deploy":
-            return deploy(args, aws, out, emit)
+            return deploy(args, aws, out, emit, None if args.yes or ask is None
+                          else _confirmer(ask))
         if args.command == "destroy":
-            return destroy(args, aws, emit)
+            return destroy(args, aws, emit, ask or _ask_terminal)
         cfn = aws("cloudformation")
         if args.command == "status":
             emit(f"{args.stack}: {stack.stack_status(cfn, args.stack) or 'does not exist'}")

@@ -205,25 +205,33 @@ def web_config(outputs: Mapping[str, str], region: str, robots: Sequence[str]) -
     }
 
 
+#: What the page is made of; READMEs, licences and checksums in cloud/web/ stay off the web.
+WEB_SUFFIXES = (".html", ".js", ".css", ".png", ".svg", ".ico", ".webmanifest")
+
+
+def web_assets(root: Path = WEB_ROOT) -> list[Path]:
+    """The files the page serves: its markup, scripts, styles and images."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in WEB_SUFFIXES
+                  and "__pycache__" not in p.parts and p.name != "config.json")
+
+
 def publish_web(s3: Any, cloudfront: Any | None, outputs: Mapping[str, str],
-                config: Mapping[str, Any], root: Path = WEB_ROOT) -> int:
+                config: Mapping[str, Any], account: str, root: Path = WEB_ROOT) -> int:
     """Upload the page and its ``config.json`` to the private web bucket; refresh CloudFront."""
     bucket = outputs["WebBucketName"]
     if not (root / "index.html").is_file():
         raise DeployError(f"the web page is missing: {root / 'index.html'}")
-    count = 0
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        key = path.relative_to(root).as_posix()
-        if key == "config.json" or "__pycache__" in key:
-            continue
+    owner = {"ExpectedBucketOwner": account}
+    assets = web_assets(root)
+    for path in assets:
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": kind})
-        count += 1
+        s3.upload_file(str(path), bucket, path.relative_to(root).as_posix(),
+                       ExtraArgs={"ContentType": kind, **owner})
     s3.put_object(Bucket=bucket, Key="config.json", ContentType="application/json",
-                  CacheControl="no-store", Body=json.dumps(config, indent=1).encode())
+                  CacheControl="no-store", Body=json.dumps(config, indent=1).encode(), **owner)
     if cloudfront is not None and outputs.get("WebDistributionId"):
         cloudfront.create_invalidation(
             DistributionId=outputs["WebDistributionId"],
             InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/*"]},
                                "CallerReference": f"deploy-{time.time_ns()}"})
-    return count + 1
+    return len(assets) + 1
