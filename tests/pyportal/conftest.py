@@ -92,3 +92,15 @@ def make_app(device, displays, tmp_path):
         return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=1)
 
     return make
+
+
+@pytest.fixture
+def outcome(device, tmp_path):
+    """The outcome of a shared case (tests/pyportal/cases.py) on CPython, encoded as the
+    MicroPython run encodes it."""
+    import builtins
+
+    from tests.pyportal.micropython import caserun
+
+    modules = {name: getattr(device, name) for name in ("errors", "settings", "view", "bmp", "net")}
+    return lambda case: caserun.run(case.wire(), modules, str(tmp_path), vars(builtins))

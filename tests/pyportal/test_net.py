@@ -1,4 +1,5 @@
-"""The device's HTTP client against a real local server: errors, bad bitmaps, ETags."""
+"""The device's HTTP client: its request/response logic against scripted answers (the ``NET``
+table of ``cases.py``, shared with the MicroPython run), then against a real local server."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import adafruit_connection_manager as acm
 import adafruit_requests
 import pytest
 
+from tests.pyportal.cases import NET
 from tests.pyportal.mars_server import API_KEY
+
+
+@pytest.mark.parametrize("case", NET, ids=lambda case: case.id)
+def test_scripted(outcome, case):
+    assert outcome(case) == case.expected()
 
 
 @pytest.fixture

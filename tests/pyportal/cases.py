@@ -1,0 +1,355 @@
+"""The cases of the PyPortal's pure modules, as data: one table for CPython and MicroPython.
+
+``tests/pyportal/test_{view,settings,bmp,errors,net}.py`` check each case's outcome on CPython;
+``tests/pyportal/test_micropython.py`` runs the very same cases in the MicroPython VM and wants
+identical outcomes. A case is a call (``"view.temperature"``, or a ``"@helper"`` of
+``micropython/caserun.py``) with JSON-able arguments and the outcome it must have.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.pyportal.mars_server import bmp8, load_payload, photo, rle8
+from tests.pyportal.micropython.caserun import encode
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The outcome of a call that raises ``kind`` with exactly ``message``."""
+
+    kind: str
+    message: str
+    setting: str | None = None  # a SettingError's ``name``
+
+    def encoded(self) -> dict:
+        out = [self.kind, self.message] + ([self.setting] if self.setting else [])
+        return {"$raises": out}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    call: str
+    args: tuple = ()
+    expect: Any = None
+    kwargs: dict = field(default_factory=dict)
+
+    def wire(self) -> dict:
+        """The case as the runner takes it, in either runtime (JSON for the VM)."""
+        return {"id": self.id, "call": self.call, "args": to_wire(list(self.args)),
+                "kwargs": to_wire(self.kwargs)}
+
+    def expected(self):
+        """The outcome as the runner encodes it."""
+        return expected_form(self.expect)
+
+
+def to_wire(value):
+    """Arguments as JSON: payload dicts stay dicts; bytes, tuples and floats get a marker."""
+    if isinstance(value, dict) and not any(str(k).startswith("$") for k in value):
+        return {k: to_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_wire(v) for v in value]
+    if isinstance(value, (bytes, tuple, float)):
+        return encode(value) if not isinstance(value, tuple) else {
+            "$tuple": [to_wire(v) for v in value]}
+    return value
+
+
+def expected_form(value):
+    """An expected outcome in the runner's encoding; a :class:`Raises` anywhere inside."""
+    if isinstance(value, Raises):
+        return value.encoded()
+    if isinstance(value, dict):
+        return {"$dict": sorted([str(k), expected_form(v)] for k, v in value.items())}
+    if isinstance(value, tuple):
+        return {"$tuple": [expected_form(v) for v in value]}
+    if isinstance(value, list):
+        return [expected_form(v) for v in value]
+    return encode(value)
+
+
+def exc(kind: str, *args) -> dict:
+    """An exception instance as an argument (built in the runtime that runs the case)."""
+    return {"$exc": [kind, list(args)]}
+
+
+# -- view ----------------------------------------------------------------------------------
+
+def _full_with_bytes() -> dict:
+    payload = load_payload("full")
+    payload["image"]["bytes"] = 77878
+    return payload
+
+
+FULL_LINES = ("Sol 4995  2026-08-25", "-71°C to -5°C", "777 Pa  Month 12  Sunny",
+              "Sun 06:46-18:51  Curiosity")
+
+VIEW = [
+    Case("lines-full", "view.weather_lines", (load_payload("full"), "C"), FULL_LINES),
+    Case("lines-fahrenheit", "view.weather_lines", (load_payload("full"), "F"),
+         ("Sol 4995  2026-08-25", "-96°F to 23°F", "777 Pa  Month 12  Sunny",
+          "Sun 06:46-18:51  Curiosity")),
+    *[Case(f"temperature-{i}", "view.temperature", (c, u), text) for i, (c, u, text) in enumerate([
+        (-71, "C", "-71°C"), (-71.6, "C", "-72°C"), ("-5", "C", "-5°C"), (0, "F", "32°F"),
+        (None, "C", "--"), ("--", "F", "--"), (True, "C", "--"), ([], "C", "--"),
+        (-0.5, "C", "0°C"), (2.5, "C", "2°C"), (-40, "F", "-40°F"), ("1e3", "C", "1000°C"),
+    ])],
+    Case("lines-nulls", "view.weather_lines", (load_payload("nulls"), "C"),
+         ("Sol --  --", "-- to -5°C", "-- Pa  --", "Sun --  REMS")),
+    Case("image-nulls", "view.image", (load_payload("nulls"),), None),
+    Case("caption-nulls", "view.caption", (load_payload("nulls"),), ""),
+    Case("status-nulls", "view.status_updated", (load_payload("nulls"),),
+         "NASA unreachable, data from earlier"),
+    Case("lines-strings", "view.weather_lines", (load_payload("strings"), "C"),
+         ("Sol 4995  2026-08-25", "-72°C to --", "777 Pa  --", "Sun 06:46---  --")),
+    Case("image-not-an-object", "view.image", (load_payload("strings"),), None),
+    Case("status-not-a-timestamp", "view.status_updated", (load_payload("strings"),), "updated"),
+    Case("lines-legacy", "view.weather_lines", (load_payload("legacy"), "C"),
+         ("Sol 675  2020-10-19", "avg -62°C", "751 Pa  summer", "Sun --  InSight")),
+    Case("image-legacy", "view.image", (load_payload("legacy"),),
+         ("/mars/image/photo-1.bmp", None, None)),
+    Case("lines-empty", "view.weather_lines", ({}, "C"), ("No weather report", "", "", "")),
+    Case("image-empty", "view.image", ({},), None),
+    Case("image-full", "view.image", (load_payload("full"),),
+         ("/mars/image/photo-1.bmp", '"photo-1"', None)),
+    Case("image-with-bytes", "view.image", (_full_with_bytes(),),
+         ("/mars/image/photo-1.bmp", '"photo-1"', 77878)),
+    Case("caption-full", "view.caption", (load_payload("full"),),
+         "Perseverance NAVCAM_LEFT sol 1994"),
+    Case("status-full", "view.status_updated", (load_payload("full"),), "updated 08:15 UTC"),
+    Case("failed-stale", "view.status_failed", ("08:15", exc("OSError", "refused")),
+         "stale since 08:15: refused"),
+    Case("failed-long", "view.status_failed", ("", exc("ValueError", "x" * 60)),
+         "no data yet: " + "x" * 39 + "~"),
+    Case("short-error-empty", "view.short_error", (exc("TimeoutError"),), "TimeoutError"),
+    Case("short-error-unicode", "view.short_error", (exc("OSError", "é" * 45),), "é" * 39 + "~"),
+    Case("hhmm", "view.hhmm", ("2026-09-29T10:11:12Z",), "10:11"),
+    Case("hhmm-date", "view.hhmm", ("2026-09-29",), ""),
+    Case("hhmm-none", "view.hhmm", (None,), ""),
+    *[Case(f"backoff-{n}", "view.refresh_delay", (n, 600), d) for n, d in enumerate(
+        [600, 15, 30, 60, 120, 240, 480])],
+    Case("backoff-capped", "view.refresh_delay", (50, 600), 600),
+    *[Case(f"same-etag-{i}", "view.same_etag", (a, b), same) for i, (a, b, same) in enumerate([
+        ("abc", '"abc"', True), ('W/"abc"', "abc", True), ("abc", "abd", False),
+        (None, None, False)])],
+    Case("quoted-bare", "view.quoted_etag", ("abc",), '"abc"'),
+    Case("quoted-already", "view.quoted_etag", ('"abc"',), '"abc"'),
+]
+
+# -- settings ------------------------------------------------------------------------------
+
+GOOD = {"CIRCUITPY_WIFI_SSID": "home", "CIRCUITPY_WIFI_PASSWORD": "secret-pw",
+        "MARS_API_URL": "https://api.example/prod", "MARS_API_KEY": "k3y"}
+
+
+def _settings(**changes) -> tuple:
+    values = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
+    return (values,)
+
+
+def _loaded(url="https://api.example/prod", minutes=10, units="C", password="secret-pw"):
+    # the repr is what the serial log shows: never the password or the key
+    return ("home", password, url, "k3y", minutes, units,
+            f"Settings(ssid='home', api_url={url!r}, refresh_minutes={minutes}, units={units!r})")
+
+
+SETTINGS = [
+    Case("defaults", "@settings_load", _settings(), _loaded()),
+    Case("int-minutes", "@settings_load", _settings(REFRESH_MINUTES=5), _loaded(minutes=5)),
+    Case("str-minutes", "@settings_load", _settings(REFRESH_MINUTES=" 7 "), _loaded(minutes=7)),
+    Case("url-slash", "@settings_load", _settings(MARS_API_URL="http://127.0.0.1:8000/"),
+         _loaded(url="http://127.0.0.1:8000")),
+    Case("url-mars", "@settings_load", _settings(MARS_API_URL="https://x.example/prod/mars"),
+         _loaded(url="https://x.example/prod")),
+    Case("units-lower", "@settings_load", _settings(UNITS="f"), _loaded(units="F")),
+    Case("no-password", "@settings_load", _settings(CIRCUITPY_WIFI_PASSWORD=None),
+         _loaded(password="")),
+    *[Case(f"bad-{name}-{value!r}", "@settings_load", _settings(**{name: value}),
+           Raises("SettingError", f"{name} {problem}: set it in settings.toml", name))
+      for name, value, problem in [
+          ("CIRCUITPY_WIFI_SSID", None, "is missing"),
+          ("MARS_API_KEY", None, "is missing"),
+          ("MARS_API_KEY", "  ", "is empty"),
+          ("MARS_API_URL", None, "is missing"),
+          ("MARS_API_URL", "api.example", "must start with https:// or http://"),
+          ("MARS_API_URL", "https://x/mars?width=1", "must be a base URL without ? or spaces"),
+          ("REFRESH_MINUTES", "ten", "must be a whole number of minutes"),
+          ("REFRESH_MINUTES", "7.5", "must be a whole number of minutes"),
+          ("REFRESH_MINUTES", 0, "must be between 1 and 1440"),
+          ("REFRESH_MINUTES", 2000, "must be between 1 and 1440"),
+          ("UNITS", "K", 'must be "C" or "F"'),
+      ]],
+]
+
+# -- errors --------------------------------------------------------------------------------
+
+ERRORS = [
+    Case("setting-error", "@setting_error", ("UNITS", "is missing"),
+         ("UNITS is missing: set it in settings.toml", "UNITS", "is missing", True, True)),
+]
+
+# -- bmp -----------------------------------------------------------------------------------
+
+
+def _head(data: bytes) -> bytes:
+    return data[:54]
+
+
+def _bitfields16(w: int = 32, h: int = 8) -> tuple[bytes, int]:
+    """A BITMAPV4 header with RGB565 masks, as the API writes for depth=16."""
+    row = ((w * 16 + 31) // 32) * 4
+    offset = 14 + 108
+    size = offset + row * h
+    head = b"BM" + struct.pack("<IHHI", size, 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 108, w, -h, 1, 16, 3, row * h, 0, 0, 0, 0)
+    info += struct.pack("<IIII", 0xF800, 0x07E0, 0x001F, 0) + bytes(108 - 56)
+    return head + info, size
+
+
+def _patched(offset: int, fmt: str, value: int) -> bytes:
+    data = bytearray(_head(bmp8(photo(320, 240))))
+    struct.pack_into(fmt, data, offset, value)
+    return bytes(data)
+
+
+def _bmp_cases() -> list[Case]:
+    import io
+
+    rgb = io.BytesIO()
+    photo(320, 240).save(rgb, format="BMP")
+    head16, size16 = _bitfields16()
+    good = bmp8(photo(320, 240))
+    return [
+        Case("bmp8-passes", "bmp.check", (_head(good), 320, 240), len(good)),
+        Case("bmp8-size", "bmp.check", (_head(good), 320, 240), 77878),
+        Case("bitfields16-passes", "bmp.check", (head16, 32, 8), size16),
+        Case("rle-refused", "bmp.check", (_head(rle8(320, 240)), 320, 240),
+             Raises("BadBitmap", "compressed BMP (1)")),
+        Case("24bpp-refused", "bmp.check", (_head(rgb.getvalue()), 320, 240),
+             Raises("BadBitmap", "BMP of 24 bpp")),
+        Case("wrong-size-refused", "bmp.check", (_head(bmp8(photo(160, 120))), 320, 240),
+             Raises("BadBitmap", "BMP 160x120, want 320x240")),
+        Case("gif-refused", "bmp.check", (b"GIF89a" + bytes(48), 320, 240),
+             Raises("BadBitmap", "not a BMP")),
+        Case("short-refused", "bmp.check", (good[:30], 320, 240),
+             Raises("BadBitmap", "not a BMP")),
+        Case("os2-header-refused", "bmp.check", (_patched(14, "<I", 12), 320, 240),
+             Raises("BadBitmap", "BMP header size 12")),
+        Case("pixels-past-end-refused", "bmp.check", (_patched(2, "<I", 20000), 320, 240),
+             Raises("BadBitmap", "BMP pixels out of file")),
+        Case("huge-file-refused", "bmp.check", (_patched(2, "<I", 2**31 + 5), 320, 240),
+             Raises("BadBitmap", "BMP size 2147483653")),
+        Case("negative-width-refused", "bmp.check", (_patched(18, "<i", -320), 320, 240),
+             Raises("BadBitmap", "BMP -320x240, want 320x240")),
+        Case("row-bytes", "bmp.row_bytes", (321, 8), 324),
+        Case("max-size", "bmp.max_size", (480, 320), 14 + 124 + 12 + 1024 + 960 * 320),
+    ]
+
+
+BMP = _bmp_cases()
+
+# -- net: the request/response logic against scripted answers -----------------------------
+
+API = "http://api.example:8080/prod"
+SIZE = (48, 36, 8)  # a small screen keeps the scripted bitmaps small
+KEYED = {"Host": "api.example:8080", "x-api-key": "test-key"}
+
+
+def _json(status: int, body) -> dict:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return {"status": status, "headers": {"content-length": str(len(text.encode()))},
+            "body": text}
+
+
+def _bmp(body: bytes, status: int = 200, length: int | None = None, etag='"photo-1"') -> dict:
+    headers = {"etag": etag}
+    if length != -1:
+        headers["content-length"] = str(len(body) if length is None else length)
+    return {"status": status, "headers": headers, "body": body}
+
+
+def _fetch(id_, responses, outcome, sent=None, nbytes=None) -> Case:
+    sent = sent or [[API + "/mars?width=48&height=36&depth=8", KEYED, False]]
+    length = sum(len(r["body"].encode()) for r in responses)
+    return Case(id_, "@net_fetch", (API, responses, SIZE), {
+        "outcome": outcome, "sent": sent, "requests": 1,
+        "bytes": length if nbytes is None else nbytes, "all_closed": True})
+
+
+def _download(id_, response, outcome, url=API + "/mars/image/photo-1.bmp", etag=None,
+              announced=None, headers=None, sent_url=None, file=None, fed=0, nbytes=0):
+    headers = dict(KEYED if headers is None else headers)
+    if etag:
+        headers["If-None-Match"] = etag
+    return Case(id_, "@net_download", (API, [response], url, SIZE[:2]),
+                {"outcome": outcome, "sent": [[sent_url or url, headers, True]], "requests": 1,
+                 "bytes": nbytes, "all_closed": True, "file": file, "fed": fed},
+                kwargs={"etag": etag, "announced": announced})
+
+
+def _raises(kind, message) -> dict:
+    return Raises(kind, message)
+
+
+def _net_cases() -> list[Case]:
+    payload = load_payload("full")
+    good = bmp8(photo(48, 36))
+    n = len(good)
+    chunks = -(-n // 1024)
+    other = "http://photos.example/p.bmp"
+    return [
+        _fetch("fetch-ok", [_json(200, payload)], payload),
+        _fetch("fetch-500", [_json(500, {"error": {"code": "internal"}})],
+               _raises("FetchError", "HTTP 500 internal")),
+        _fetch("fetch-403", [_json(403, {"error": {"code": "forbidden"}})],
+               _raises("FetchError", "HTTP 403 forbidden")),
+        _fetch("fetch-502-html", [_json(502, "<html>bad gateway</html>")],
+               _raises("FetchError", "HTTP 502")),
+        _fetch("fetch-long-code", [_json(400, {"error": {"code": "x" * 40}})],
+               _raises("FetchError", "HTTP 400 " + "x" * 24)),
+        _fetch("fetch-bad-json", [_json(200, '{"weather": {"sol": 12')],
+               _raises("FetchError", "bad JSON from API")),
+        _fetch("fetch-not-an-object", [_json(200, [1, 2])],
+               _raises("FetchError", "bad JSON from API")),
+        _download("download-ok", _bmp(good), '"photo-1"', file=[n, True], fed=chunks, nbytes=n),
+        _download("download-relative", _bmp(good), '"photo-1"', url="/mars/image/photo-1.bmp",
+                  sent_url="http://api.example:8080/mars/image/photo-1.bmp", file=[n, True],
+                  fed=chunks, nbytes=n),
+        _download("download-other-host-no-key", _bmp(good), '"photo-1"', url=other,
+                  headers={"Host": "photos.example"}, file=[n, True], fed=chunks, nbytes=n),
+        _download("download-unchanged", {"status": 304, "headers": {"etag": '"photo-1"'}}, None,
+                  etag='"photo-1"'),
+        _download("download-no-etag-header", {**_bmp(good), "headers": {
+            "content-length": str(n)}}, "", file=[n, True], fed=chunks, nbytes=n),
+        _download("download-rle", _bmp(rle8(48, 36)), _raises("BadBitmap", "compressed BMP (1)"),
+                  file=[0, False], fed=1),
+        _download("download-wrong-size", _bmp(bmp8(photo(36, 48))),
+                  _raises("BadBitmap", "BMP 36x48, want 48x36"), file=[0, False], fed=1),
+        _download("download-oversized", _bmp(bmp8(photo(96, 72))),
+                  _raises("BadBitmap", f"image of {len(bmp8(photo(96, 72)))} bytes")),
+        _download("download-announced-size-differs", _bmp(good),
+                  _raises("BadBitmap", f"image of {n} bytes"), announced=1234),
+        _download("download-truncated", _bmp(good[: n // 2], length=n),
+                  _raises("FetchError", f"image cut at {n // 2} bytes"),
+                  file=[n // 2, True], fed=-(-(n // 2) // 1024), nbytes=n // 2),
+        _download("download-500", _json(500, {"error": {"code": "internal"}}),
+                  _raises("FetchError", "HTTP 500 internal")),
+        _download("download-longer-than-header", _bmp(good + bytes(1500), length=-1),
+                  _raises("BadBitmap", "image longer than its header says"),
+                  file=[2048, False], fed=3, nbytes=3072),  # the third KB is one too many
+        _download("download-empty", _bmp(b"", length=-1), _raises("FetchError", "empty image"),
+                  file=[0, True]),
+        _download("download-not-bmp", _bmp(b"GIF89a", length=-1),
+                  _raises("BadBitmap", "not a BMP"), file=[0, False], fed=1),
+    ]
+
+
+NET = _net_cases()
+
+TABLES = {"view": VIEW, "settings": SETTINGS, "errors": ERRORS, "bmp": BMP, "net": NET}
+ALL = [case for table in TABLES.values() for case in table]

@@ -1,0 +1,99 @@
+"""The PyPortal's pure modules in a real MicroPython VM: same cases, same outcomes as CPython.
+
+The VM is MicroPython's WebAssembly port (``micropython/``: the pinned npm package, run by
+Node): the board's parser, compiler, object model, integer, string and exception behaviour,
+without its hardware. Every case of ``cases.py`` runs in one VM process.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.pyportal import cases
+from tests.pyportal.micropython import vm
+from tests.pyportal.test_imports import DEVICE_FILES, firmware
+
+# Must run in the VM: the modules that do not touch the board.
+PURE = ("errors", "settings", "view", "bmp", "net")
+SCRIPTS = ("code", "boot")  # run by the firmware, not imported: compiled by mpy-cross only
+
+
+@pytest.fixture(scope="module")
+def in_vm():
+    try:
+        return vm.run_cases([case.wire() for case in cases.ALL])
+    except vm.VMUnavailable as error:
+        pytest.fail(str(error))
+
+
+def difference(case_id: str, on_cpython, on_micropython) -> str | None:
+    """Both outcomes, side by side, when they differ (compared in their JSON form)."""
+    on_cpython = json.loads(json.dumps(on_cpython))
+    if on_cpython == on_micropython:
+        return None
+    return (f"{case_id}: MicroPython and CPython differ\n"
+            f"  CPython:     {json.dumps(on_cpython, ensure_ascii=False)}\n"
+            f"  MicroPython: {json.dumps(on_micropython, ensure_ascii=False)}")
+
+
+def import_problems(failed: dict[str, str], board_only: set[str]) -> list[str]:
+    """What is wrong with the VM's import failures: a pure module that does not import, or a
+    module that needs something neither MicroPython nor the PyPortal firmware has."""
+    problems = []
+    for name, message in sorted(failed.items()):
+        missing = message.split("'")[1] if "'" in message else message
+        if name in PURE:
+            problems.append(f"device module {name} does not import in MicroPython: {message}")
+        elif missing not in board_only:
+            problems.append(f"device module {name} imports {missing}, which neither "
+                            f"MicroPython nor the PyPortal firmware has: {message}")
+    return problems
+
+
+@pytest.mark.parametrize("case", cases.ALL, ids=lambda case: case.id)
+def test_same_outcome_as_cpython(in_vm, outcome, case):
+    assert difference(case.id, outcome(case), in_vm[case.id]) is None, difference(
+        case.id, outcome(case), in_vm[case.id])
+
+
+def test_every_pure_module_has_its_table(in_vm):
+    assert set(cases.TABLES) == set(PURE)
+    assert set(in_vm) == {case.id for case in cases.ALL}
+
+
+VM_HAS = vm.PRELUDE + """
+have = []
+for name in json.load(open("/data/data.json")):
+    try:
+        __import__(name)
+        have.append(name)
+    except ImportError:
+        pass
+print("RESULT " + json.dumps(have))
+"""
+
+
+def test_device_modules_import_in_the_vm():
+    """Pure modules import; the others fail only on a module of the PyPortal firmware."""
+    names = [p.stem for p in DEVICE_FILES if p.stem not in SCRIPTS]
+    assert set(PURE) <= set(names)
+    failed = vm.import_failures(names)
+    board_only = firmware() - set(vm.answer(VM_HAS, sorted(firmware())))
+    assert {"board", "displayio"} <= board_only
+    assert import_problems(failed, board_only) == []
+
+
+def test_the_checks_can_fail():
+    """A differing case shows both outputs; a missing module is named with its importer."""
+    shown = difference("lines-full", {"$tuple": ["Sol 1"]}, {"$tuple": ["Sol 2"]})
+    assert "CPython:     {\"$tuple\": [\"Sol 1\"]}" in shown and "Sol 2" in shown
+    assert difference("x", {"$tuple": [1]}, {"$tuple": [1]}) is None
+    problems = import_problems({"view": "no module named 're'",
+                                "screen": "no module named 'displayio'",
+                                "app": "no module named 'typing'"}, {"displayio"})
+    assert problems == [
+        "device module app imports typing, which neither MicroPython nor the PyPortal "
+        "firmware has: no module named 'typing'",
+        "device module view does not import in MicroPython: no module named 're'"]
