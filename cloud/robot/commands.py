@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 import threading
 import time
 import uuid
@@ -18,11 +19,13 @@ from typing import Any
 from cloud import safejson
 from cloud.robot.errors import BadCommand
 
-ACTIONS = ("forward", "backward", "left", "right", "stop")
+ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 ALIASES = {"backwards": "backward"}
 MAX_BODY_BYTES = 1024
 MAX_BODY_DEPTH = 4  # a command is one flat object; nothing deeper is ever valid
 SPEED_RANGE = (0.0, 1.0)
+WHEEL_RANGE = (-1.0, 1.0)  # action "drive": each wheel's speed, negative = backwards
+CLIENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DURATION_RANGE = (50, 1000)
 DEFAULT_SPEED = 0.5
 DEFAULT_DURATION_MS = 250
@@ -66,12 +69,17 @@ def _number(data: dict[str, Any], key: str, low: float, high: float) -> float:
 
 
 def validate(data: dict[str, Any], *, legacy: bool = False) -> dict[str, Any]:
-    """``{"action", "speed", "duration_ms"}`` from a request body, defaults filled in.
+    """The command a request body asks for, defaults filled in.
+
+    ``{"action", "speed", "duration_ms"}``, or the analog ``{"action": "drive", "left",
+    "right", "duration_ms"}``; either with the optional ``client`` (the page's id, for the
+    driver lease) and ``take_over``.
 
     :param legacy: the original web app's ``POST /publish`` body.
     :raises BadCommand: with a message naming the field.
     """
-    allowed = {"action"} if legacy else {"action", "speed", "duration_ms"}
+    allowed = {"action"} if legacy else {"action", "speed", "duration_ms", "left", "right",
+                                         "client", "take_over"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise BadCommand(f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
@@ -79,18 +87,41 @@ def validate(data: dict[str, Any], *, legacy: bool = False) -> dict[str, Any]:
     if not isinstance(action, str):
         raise BadCommand(f"action is required: one of {', '.join(ACTIONS)}")
     action = ALIASES.get(action, action)
-    if action not in ACTIONS:
+    if action not in ACTIONS or (legacy and action == "drive"):
         raise BadCommand(f"action must be one of {', '.join(ACTIONS)} (got {action[:20]!r})")
     if legacy:
         return {"action": action, "speed": LEGACY_SPEED, "duration_ms": LEGACY_DURATION_MS}
-    speed = float(_number(data, "speed", *SPEED_RANGE)) if "speed" in data else DEFAULT_SPEED
+    command: dict[str, Any] = {"action": action}
+    if action == "drive":
+        if "speed" in data:
+            raise BadCommand('action "drive" takes left and right, not speed')
+        for key in ("left", "right"):
+            if key not in data:
+                raise BadCommand(f'{key} is required with action "drive" (-1..1)')
+            command[key] = float(_number(data, key, *WHEEL_RANGE))
+    else:
+        for key in ("left", "right"):
+            if key in data:
+                raise BadCommand(f'{key} goes only with action "drive"')
+        command["speed"] = (float(_number(data, "speed", *SPEED_RANGE)) if "speed" in data
+                            else DEFAULT_SPEED)
     duration = DEFAULT_DURATION_MS
     if "duration_ms" in data:
         value = _number(data, "duration_ms", *DURATION_RANGE)
         if value != int(value):
             raise BadCommand("duration_ms must be a whole number")
         duration = int(value)
-    return {"action": action, "speed": speed, "duration_ms": duration}
+    command["duration_ms"] = duration
+    if "client" in data:
+        if not isinstance(data["client"], str) or not CLIENT.match(data["client"]):
+            raise BadCommand("client must be 1-64 of [A-Za-z0-9_.-]")
+        command["client"] = data["client"]
+    if "take_over" in data:
+        if not isinstance(data["take_over"], bool):
+            raise BadCommand("take_over must be true or false")
+        if data["take_over"]:
+            command["take_over"] = True
+    return command
 
 
 class Sequencer:
@@ -115,6 +146,10 @@ class Sequencer:
             return seq
 
 
-def message(command: dict[str, Any], seq: int, issued_ms: int) -> dict[str, Any]:
-    """The MQTT payload for ``robot/{name}/cmd``."""
-    return {"id": uuid.uuid4().hex, "seq": seq, **command, "issued_ms": issued_ms}
+def message(command: dict[str, Any], seq: int, issued_ms: int,
+            user: str | None = None) -> dict[str, Any]:
+    """The MQTT payload for ``robot/{name}/cmd``; ``user`` is the signed-in identity."""
+    payload = {"id": uuid.uuid4().hex, "seq": seq, **command, "issued_ms": issued_ms}
+    if user:
+        payload["user"] = user[:128]
+    return payload

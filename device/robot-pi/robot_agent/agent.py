@@ -4,6 +4,12 @@ Concurrency: one asyncio event loop owns all state (the drive, the deadman timer
 gate, the camera). The MQTT link calls back from its network thread; those calls only hand
 the event over to the loop (``call_soon_threadsafe``), so state never needs a lock.
 
+Commands come over MQTT and, from viewers, over the camera's WebRTC ``drive`` data channel
+(stamped on arrival); both take one path (:meth:`Agent._command`): validation, order/age
+gate, driver lease, then the wheels move towards the command's values within the acceleration
+limit. Every motor change is published as telemetry and as the retained status (and to the
+viewers' data channels), so what the page shows follows the motors.
+
 Safety rules, each a test:
 
 - a drive command runs for its ``duration_ms`` (<= 1000) and then stops (deadman); a newer one
@@ -19,15 +25,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from robot_agent import __version__, commands
+from robot_agent import __version__, commands, motion
 from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
 from robot_agent.errors import BadCommand
+from robot_agent.lease import DriverLease
 from robot_agent.mqtt_link import OFFLINE, Link, Topics
 from robot_agent.service import Notifier
 
@@ -66,6 +75,14 @@ class Agent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._deadman: asyncio.TimerHandle | None = None
+        self._ramp: asyncio.TimerHandle | None = None
+        self._lease_timer: asyncio.TimerHandle | None = None
+        self.lease = DriverLease(int(config.driving.lease_s * 1000))
+        self._target = self._wheels = (0.0, 0.0)  # logical values, before the speed cap
+        self._stepped_at = -math.inf
+        self._action: str | None = None
+        self._motors_ms: int | None = None
+        self._status_at = time.monotonic()
         self._seq: int | None = None
         self._offline_since: float | None = time.monotonic()
         self.ready: asyncio.Event | None = None  # set on the first connection
@@ -82,6 +99,8 @@ class Agent:
         self.link.on_disconnect = lambda reason: self._post(self._link_lost, reason)
         self.link.on_message = lambda topic, payload: self._post(self._message, topic, payload)
         self.camera.on_change = lambda state: self._publish_status()
+        self.camera.on_drive = self._channel_message
+        self.camera.on_viewer_gone = self._viewer_gone
         log.info("starting %s", self.config.redacted())
         health = asyncio.create_task(self._health_loop())
         try:
@@ -102,11 +121,9 @@ class Agent:
             self._post(self._stop.set)
 
     async def _shutdown(self) -> None:
-        self._cancel_deadman()
-        if self.drive.value != (0.0, 0.0):
-            self.drive.stop()
-            self._publish_motors("shutdown")
-        self.drive.stop()
+        self._halt("shutdown")
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
         self.notifier.stopping()
         try:
             await asyncio.wait_for(self.camera.stop(), 10)
@@ -153,74 +170,164 @@ class Agent:
     def _link_lost(self, reason: str) -> None:
         if self._offline_since is None:
             self._offline_since = time.monotonic()
-        self._cancel_deadman()
         moving = self.drive.value != (0.0, 0.0)
-        self.drive.stop()
+        self._halt("link lost")
         log.warning("link lost (%s)%s; reconnecting", reason, ", motors stopped" if moving else "")
         self.notifier.status(f"reconnecting: {reason}")
 
     def _message(self, topic: str, payload: bytes) -> None:
-        legacy = topic == self.topics.legacy
+        self._command(payload, legacy=topic == self.topics.legacy)
+
+    def _channel_message(self, viewer: str, payload: str | bytes) -> None:
+        """A viewer's drive data channel: stamped on arrival, then the same path as MQTT."""
+        now = self.clock_ms()
+        seq = max((self.gate.last_seq or 0) + 1, now * 1000)  # the API's scheme: ms * 1000
+        arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
+                                   client=viewer)
+        refused = self._command(payload, arrival=arrival)
+        reply: dict[str, Any] = {"reply": "applied" if refused is None else "rejected",
+                                 "t_ms": self.clock_ms()}
+        if refused is not None:
+            reply.update(reason=refused.reason, detail=refused.detail)
+        self.camera.send_drive(viewer, reply)
+
+    def _command(self, payload: bytes | str, *, legacy: bool = False,
+                 arrival: commands.Arrival | None = None) -> BadCommand | None:
+        """Validate, gate, check the lease, apply: one path for every way a command comes.
+
+        :returns: ``None`` when applied, else why it was refused (also sent as telemetry).
+        """
+        via = "channel" if arrival is not None else "mqtt"
         try:
-            command = commands.parse(payload, self.config.commands, legacy=legacy)
-            self.gate.check(command, self.clock_ms())
+            command = commands.parse(payload, self.config.commands, legacy=legacy,
+                                     arrival=arrival)
+            now = self.clock_ms()
+            self.gate.check(command, now)
+            change = self.lease.claim(command.driver, command.user,
+                                      driving=command.action != "stop",
+                                      take_over=command.take_over, now_ms=now,
+                                      command_id=command.id)
         except BadCommand as exc:
             self.rejected += 1
-            log.info("rejected command %s: %s", exc.command_id, exc)
+            log.info("rejected command %s (%s): %s", exc.command_id, via, exc)
             self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
-                             "detail": exc.detail, "t_ms": self.clock_ms()})
-            return
+                             "detail": exc.detail, "t_ms": self.clock_ms(), "via": via})
+            return exc
         self.gate.applied(command)
-        self.apply(command)
+        if change is not None:
+            previous = self.lease.previous
+            log.info("driver %s: %s", change, command.driver)
+            self._telemetry({"event": "lease", "cause": change, "client": command.driver,
+                             "user": command.user, "t_ms": now,
+                             "previous": previous.client if previous else None})
+        self._arm_lease_timer()
+        self.apply(command, via)
+        return None
+
+    def _viewer_gone(self, viewer: str) -> None:
+        if self.lease.release(viewer):
+            log.info("driver %s left; the lease is free", viewer)
+            self._telemetry({"event": "lease", "cause": "left", "client": viewer,
+                             "t_ms": self.clock_ms()})
+            self._publish_status()
+
+    def _arm_lease_timer(self) -> None:
+        # Others see the lease end when it ends, not at the next heartbeat.
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
+        assert self._loop is not None
+        self._lease_timer = self._loop.call_later(self.config.driving.lease_s + 0.01,
+                                                  self._publish_status)
 
     # -- driving -----------------------------------------------------------------------------
 
-    def apply(self, command: commands.Command) -> None:
-        """Drive for ``command`` (replacing whatever ran), and arm the deadman."""
+    def apply(self, command: commands.Command, via: str = "mqtt") -> None:
+        """Drive towards ``command``'s wheel values (replacing whatever ran), arm the deadman."""
         self._cancel_deadman()
         self._seq = command.seq
         self.applied += 1
-        left, right = commands.values(command.action, command.speed)
-        self.drive.set(left, right)
-        self._publish_motors("command", command.id)
+        self._action = command.action
+        self._target = commands.wheels(command)
+        self._step("command", command.id, via)
         if command.action != "stop":
             assert self._loop is not None
             self._deadman = self._loop.call_later(command.duration_ms / 1000, self._expire,
                                                   command.id)
 
+    def _step(self, cause: str, command_id: str | None, via: str | None = None) -> None:
+        """Move the wheels one step towards the target, within the acceleration limit."""
+        self._ramp = None
+        driving = self.config.driving
+        now = time.monotonic()
+        step_s = driving.ramp_step_ms / 1000
+        rise = (driving.max_accel_per_s * min(now - self._stepped_at, step_s)
+                if driving.max_accel_per_s else math.inf)
+        current = self._wheels
+        wheels = motion.step(current, self._target, rise)
+        if wheels != current:
+            self._wheels = wheels
+            self.drive.set(*wheels)
+            self._stepped_at = now
+            self._publish_motors(cause, command_id, via)
+        if wheels != self._target:
+            assert self._loop is not None
+            self._ramp = self._loop.call_later(step_s, self._step, "ramp", command_id, via)
+
     def _expire(self, command_id: str) -> None:
         self._deadman = None
+        self._halt("deadman", command_id)
+
+    def _halt(self, cause: str, command_id: str | None = None) -> None:
+        """Stop at once (no ramp), and say so if anything moved."""
+        self._cancel_deadman()
+        moving = self._wheels != (0.0, 0.0) or self.drive.value != (0.0, 0.0)
+        self._target = self._wheels = (0.0, 0.0)
+        self._action = "stop"
         self.drive.stop()
-        self._publish_motors("deadman", command_id)
+        if moving:
+            self._publish_motors(cause, command_id)
 
     def _cancel_deadman(self) -> None:
         if self._deadman is not None:
             self._deadman.cancel()
             self._deadman = None
+        if self._ramp is not None:
+            self._ramp.cancel()
+            self._ramp = None
 
     # -- publishing --------------------------------------------------------------------------
 
-    def _publish_motors(self, cause: str, command_id: str | None = None) -> None:
+    def _publish_motors(self, cause: str, command_id: str | None = None,
+                        via: str | None = None) -> None:
         left, right = self.drive.value
+        self._motors_ms = self.clock_ms()
         event: dict[str, Any] = {"event": "motors", "left": left, "right": right,
-                                 "seq": self._seq, "t_ms": self.clock_ms(), "cause": cause,
-                                 "id": command_id}
+                                 "seq": self._seq, "t_ms": self._motors_ms, "cause": cause,
+                                 "id": command_id, "via": via}
         if self.drive.describe()["simulated"]:
             event["pins"] = self.drive.pin_states()  # the mock pins, visible in the stack
         self._telemetry(event)
+        self._publish_status()  # the page's readout follows the motors, not a timer
 
     def _telemetry(self, event: dict[str, Any]) -> None:
         if self.link.connected:
             self.link.publish(self.topics.telemetry, event, qos=0)
 
     def status(self) -> dict[str, Any]:
+        now = self.clock_ms()
+        motors = {**self.drive.describe(), "t_ms": self._motors_ms}
         return {"online": True, "name": self.config.name, "version": __version__,
-                "motors": self.drive.describe(), "camera": self.camera.state,
-                "since_ms": self.started_ms, "t_ms": self.clock_ms()}
+                "motors": motors, "action": self._action, "seq": self._seq,
+                "driver": self.lease.describe(now), "camera": self.camera.state,
+                "drive_channel": self.camera.drive_channel,
+                "since_ms": self.started_ms, "t_ms": now}
 
     def _publish_status(self) -> None:
+        status = self.status()
+        self._status_at = time.monotonic()
         if self.link.connected:
-            self.link.publish(self.topics.status, self.status(), qos=1, retain=True)
+            self.link.publish(self.topics.status, status, qos=1, retain=True)
+        self.camera.broadcast_drive({"state": status})
 
     # -- health ------------------------------------------------------------------------------
 
@@ -233,7 +340,8 @@ class Agent:
                 or time.monotonic() - self._offline_since < OFFLINE_GRACE_S)
 
     async def _health_loop(self) -> None:
-        interval = min(self.notifier.watchdog_interval_s or HEALTH_CHECK_S, HEALTH_CHECK_S)
+        interval = min(self.notifier.watchdog_interval_s or HEALTH_CHECK_S, HEALTH_CHECK_S,
+                       self.config.driving.heartbeat_s / 2)
         while True:
             await asyncio.sleep(interval)
             if not self.link.alive:
@@ -241,3 +349,5 @@ class Agent:
                 return
             if self.healthy:
                 self.notifier.watchdog()
+            if time.monotonic() - self._status_at >= self.config.driving.heartbeat_s:
+                self._publish_status()  # idle: "Last report" stays fresh

@@ -5,6 +5,16 @@ A command on ``robot/{name}/cmd``::
     {"id": "...", "seq": 17, "action": "forward", "speed": 0.5, "duration_ms": 250,
      "issued_ms": 1767225600000}
 
+or, analog (continuous wheel speeds, -1..1 each; no ``speed``)::
+
+    {"id": "...", "seq": 18, "action": "drive", "left": 0.4, "right": 0.7, "duration_ms": 300,
+     "issued_ms": 1767225600100}
+
+Either may carry ``client`` (the page that drives, for the driver lease), ``user`` (stamped
+by the API from the signed-in identity) and ``take_over`` (true: take the lease at once).
+On the WebRTC data channel the body is the ``POST /robot/{name}/cmd`` body; the robot stamps
+``id``, ``seq``, ``issued_ms`` and ``client`` on arrival (:func:`parse` with ``arrival``).
+
 The original web app's body on ``{name}/action`` is ``{"action": "forward|backwards|..."}``:
 it has no id, seq or issued time, so it is neither ordered nor aged, and runs with the
 configured legacy speed and duration.
@@ -14,15 +24,29 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 
 from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand
 
-ACTIONS = ("forward", "backward", "left", "right", "stop")
+ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 ALIASES = {"backwards": "backward"}  # the original web app's spelling
-FIELDS = {"id", "seq", "action", "speed", "duration_ms", "issued_ms"}
+FIELDS = {"id", "seq", "action", "speed", "duration_ms", "issued_ms", "left", "right",
+          "client", "user", "take_over"}
+STAMPED = ("id", "seq", "issued_ms", "user")  # set by the robot on the data channel
+CLIENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a KVS signaling client id fits
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the robot stamps on a data-channel command: the body has none of it."""
+
+    id: str
+    seq: int
+    issued_ms: int
+    client: str
 
 
 @dataclass(frozen=True)
@@ -33,6 +57,16 @@ class Command:
     duration_ms: int
     seq: int | None = None  # None: legacy, unordered
     issued_ms: int | None = None  # None: legacy, not aged
+    left: float = 0.0  # the wheel speeds of action "drive", -1..1
+    right: float = 0.0
+    client: str | None = None  # who drives (the driver lease); None: the API's user
+    user: str | None = None
+    take_over: bool = False
+
+    @property
+    def driver(self) -> str:
+        """The lease holder this command speaks for."""
+        return self.client or self.user or "anonymous"
 
 
 def _number(body: dict, key: str, cid: str | None, integer: bool = False):
@@ -56,12 +90,44 @@ def values(action: str, speed: float) -> tuple[float, float]:
     }[action]
 
 
-def parse(payload: bytes, limits: CommandLimits, *, legacy: bool = False) -> Command:
-    """Validate one MQTT payload.
+def wheels(command: Command) -> tuple[float, float]:
+    """Motor values ``(left, right)`` in -1..1 that ``command`` asks for."""
+    if command.action == "drive":
+        return (command.left, command.right)
+    return values(command.action, command.speed)
+
+
+def _wheel(body: dict, key: str, cid: str | None) -> float:
+    if key not in body:
+        raise BadCommand("invalid", f'{key} is required with action "drive"', cid)
+    value = _number(body, key, cid)
+    if not -1.0 <= value <= 1.0:
+        raise BadCommand("invalid", f"{key} must be between -1 and 1", cid)
+    return value
+
+
+def _identity(body: dict, cid: str | None) -> tuple[str | None, str | None, bool]:
+    client, user, take_over = body.get("client"), body.get("user"), body.get("take_over", False)
+    if client is not None and not (isinstance(client, str) and CLIENT.match(client)):
+        raise BadCommand("invalid", "client must be 1-64 of [A-Za-z0-9_.-]", cid)
+    if user is not None and not (isinstance(user, str) and 0 < len(user) <= 128):
+        raise BadCommand("invalid", "user must be a string of 1-128 characters", cid)
+    if not isinstance(take_over, bool):
+        raise BadCommand("invalid", "take_over must be true or false", cid)
+    return client, user, take_over
+
+
+def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
+          arrival: Arrival | None = None) -> Command:
+    """Validate one command: an MQTT payload, or a data-channel message with ``arrival``.
 
     :param legacy: it came on the original ``{name}/action`` topic.
+    :param arrival: it came on a viewer's ``drive`` data channel: its body is the HTTP API's
+        (no ``id``, ``seq``, ``issued_ms`` or ``user``), and these stamps complete it.
     :raises BadCommand: with a reason code; nothing has moved.
     """
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "replace")
     if len(payload) > limits.max_payload_bytes:
         raise BadCommand("too_large", f"payload is {len(payload)} bytes "
                                       f"(limit {limits.max_payload_bytes})")
@@ -71,11 +137,19 @@ def parse(payload: bytes, limits: CommandLimits, *, legacy: bool = False) -> Com
         raise BadCommand("malformed", "payload is not JSON") from None
     if not isinstance(body, dict):
         raise BadCommand("malformed", "payload must be a JSON object")
+    if arrival is not None:
+        stamped = [key for key in STAMPED if key in body]
+        if stamped:
+            raise BadCommand("invalid", f"{stamped[0]} is set by the robot, not the sender",
+                             arrival.id)
+        body = {**body, "id": arrival.id, "seq": arrival.seq, "issued_ms": arrival.issued_ms,
+                "client": arrival.client}
     cid = body.get("id")
     cid = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise BadCommand("invalid", f"unknown field {unknown[0]!r}", cid)
+    client, user, take_over = _identity(body, cid)
     action = body.get("action")
     if not isinstance(action, str):
         raise BadCommand("invalid", "action is required", cid)
@@ -84,9 +158,19 @@ def parse(payload: bytes, limits: CommandLimits, *, legacy: bool = False) -> Com
         raise BadCommand("invalid", f"action must be one of {', '.join(ACTIONS)}", cid)
     default_speed = limits.legacy_speed if legacy else limits.default_speed
     default_ms = limits.legacy_duration_ms if legacy else limits.default_duration_ms
-    speed = _number(body, "speed", cid) if "speed" in body else default_speed
-    if not 0.0 <= speed <= 1.0:
-        raise BadCommand("invalid", "speed must be between 0 and 1", cid)
+    left = right = 0.0
+    if action == "drive":
+        if "speed" in body:
+            raise BadCommand("invalid", 'action "drive" takes left and right, not speed', cid)
+        left, right = _wheel(body, "left", cid), _wheel(body, "right", cid)
+        speed = max(abs(left), abs(right))
+    else:
+        for key in ("left", "right"):
+            if key in body:
+                raise BadCommand("invalid", f'{key} goes only with action "drive"', cid)
+        speed = _number(body, "speed", cid) if "speed" in body else default_speed
+        if not 0.0 <= speed <= 1.0:
+            raise BadCommand("invalid", "speed must be between 0 and 1", cid)
     duration = (_number(body, "duration_ms", cid, integer=True) if "duration_ms" in body
                 else default_ms)
     if not limits.min_duration_ms <= duration <= limits.max_duration_ms:
@@ -104,7 +188,9 @@ def parse(payload: bytes, limits: CommandLimits, *, legacy: bool = False) -> Com
         if seq < 0:
             raise BadCommand("invalid", "seq must not be negative", cid)
     return Command(id=cid or f"legacy-{uuid.uuid4().hex[:12]}", action=action, speed=speed,
-                   duration_ms=duration, seq=seq, issued_ms=issued)
+                   duration_ms=duration, seq=seq, issued_ms=issued, left=left, right=right,
+                   client=client if client or not legacy else "legacy-app", user=user,
+                   take_over=take_over)
 
 
 class Gate:

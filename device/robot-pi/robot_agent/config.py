@@ -91,11 +91,22 @@ class CommandLimits:
 
 
 @dataclass(frozen=True)
+class DrivingConfig:
+    """How driving feels: acceleration limit, driver lease, how often state is reported."""
+
+    max_accel_per_s: float = 0.0  # motor value per second; 0 = no limit
+    ramp_step_ms: int = 25  # how often the wheels step towards a limited target
+    lease_s: float = 3.0  # a driver keeps control this long after its last command
+    heartbeat_s: float = 5.0  # idle status is republished this often
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     name: str
     mqtt: MqttConfig
     motors: MotorConfig = field(default_factory=MotorConfig)
     commands: CommandLimits = field(default_factory=CommandLimits)
+    driving: DrivingConfig = field(default_factory=DrivingConfig)
     camera: dict[str, Any] = field(default_factory=dict)
     log_level: str = "INFO"
     source: str = "<memory>"
@@ -277,6 +288,18 @@ def _commands(table: dict[str, Any], source: str) -> CommandLimits:
     return limits
 
 
+def _driving(table: dict[str, Any], source: str) -> DrivingConfig:
+    r = _Reader(table, "driving", source)
+    driving = DrivingConfig(
+        max_accel_per_s=r.number("max_accel_per_s", 0.0, 0.0, 100.0),
+        ramp_step_ms=r.number("ramp_step_ms", 25, 5, 200, integer=True),
+        lease_s=r.number("lease_s", 3.0, 0.5, 60.0),
+        heartbeat_s=r.number("heartbeat_s", 5.0, 0.5, 60.0),
+    )
+    r.check_unknown()
+    return driving
+
+
 def _name(r: _Reader) -> str:
     name = r.get("name", str, required=True)
     if not name or len(name) > 128 or not all(c.isalnum() or c in "-_" for c in name):
@@ -295,7 +318,7 @@ def parse(data: dict[str, Any], source: str = "<memory>") -> AgentConfig:
     log_level = top.get("log_level", str, "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise top.fail("log_level", "expected DEBUG, INFO, WARNING or ERROR")
-    for section in ("mqtt", "motors", "commands", "camera"):
+    for section in ("mqtt", "motors", "commands", "driving", "camera"):
         top.used.add(section)
     top.check_unknown()
     if "mqtt" not in data:
@@ -308,6 +331,7 @@ def parse(data: dict[str, Any], source: str = "<memory>") -> AgentConfig:
         mqtt=_mqtt(_table(data, "mqtt", source), source),
         motors=_motors(_table(data, "motors", source), source),
         commands=_commands(_table(data, "commands", source), source),
+        driving=_driving(_table(data, "driving", source), source),
         camera=dict(camera),
         log_level=log_level,
         source=source,

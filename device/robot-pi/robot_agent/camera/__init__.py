@@ -9,6 +9,12 @@ a failed or absent start. Neither may block the loop: run blocking work in an ex
 Whenever :attr:`Camera.state` changes the camera calls ``on_change(state)`` *on the loop*; the
 agent uses it to republish its retained status (``robot/{name}/status`` carries ``camera``).
 
+Drive data channels: a camera whose viewers can open a WebRTC data channel labelled ``drive``
+(only viewers the signaling service admitted have a peer connection at all) calls
+``on_drive(viewer, message)`` for each message and ``on_viewer_gone(viewer)`` when the viewer's
+connection closes, both on the loop; :meth:`Camera.send_drive` answers one viewer and
+:meth:`Camera.broadcast_drive` tells every viewer with an open channel.
+
 Implementations live in modules of this package and are chosen by the config's ``[camera]``
 section (``driver = "..."``); :func:`build_camera` is the only place that knows them.
 """
@@ -24,6 +30,7 @@ from robot_agent.errors import ConfigError
 STATES = ("off", "starting", "streaming", "error")
 
 StateListener = Callable[[dict[str, Any]], None]
+DRIVE_LABEL = "drive"
 
 
 class Camera:
@@ -33,9 +40,20 @@ class Camera:
     """
 
     driver = "none"
+    drive_channel = False  # whether viewers can drive over a data channel of this camera
 
     def __init__(self, on_change: StateListener | None = None) -> None:
         self.on_change: StateListener | None = on_change
+        self.on_drive: Callable[[str, str | bytes], None] | None = None
+        self.on_viewer_gone: Callable[[str], None] | None = None
+
+    def send_drive(self, viewer: str, payload: dict[str, Any]) -> bool:
+        """Send ``payload`` (JSON) on ``viewer``'s drive channel; False if it has none open."""
+        return False
+
+    def broadcast_drive(self, payload: dict[str, Any]) -> int:
+        """Send ``payload`` to every open drive channel; returns how many."""
+        return 0
 
     @property
     def state(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class AiortcCamera(Camera):
     """
 
     driver = "aiortc"
+    drive_channel = True
 
     def __init__(self, settings: CameraSettings, on_change: StateListener | None = None, *,
                  channel: Channel | None = None) -> None:
@@ -53,7 +54,16 @@ class AiortcCamera(Camera):
         self.master = WebRtcMaster(channel, lambda: make_track(self.settings),
                                    on_change=lambda _state: self._changed(),
                                    max_viewers=self.settings.max_viewers)
+        self.master.on_drive = lambda viewer, data: self.on_drive and self.on_drive(viewer, data)
+        self.master.on_viewer_gone = (
+            lambda viewer: self.on_viewer_gone and self.on_viewer_gone(viewer))
         self._task = asyncio.create_task(self.master.run())
+
+    def send_drive(self, viewer: str, payload: dict[str, Any]) -> bool:
+        return self.master is not None and self.master.send(viewer, payload)
+
+    def broadcast_drive(self, payload: dict[str, Any]) -> int:
+        return self.master.broadcast(payload) if self.master is not None else 0
 
     async def stop(self) -> None:
         if self.master is not None:

@@ -9,6 +9,11 @@ The signaling connection is remade, with fresh credentials and a fresh URL, when
 ``GO_AWAY`` or ``RECONNECT_ICE_SERVER``, before KVS's one-hour connection limit, and (with
 backoff) whenever it drops. Peer connections already up are not touched by that: the video
 flows peer to peer, not through signaling.
+
+A viewer may open a data channel labelled ``drive`` on its peer connection (any other label
+is closed): its messages go to ``on_drive(viewer, message)``; ``send``/``broadcast`` answer
+on it. Only viewers whose offer came through the signaling channel, which admitted them
+(KVS: IAM credentials from Cognito; locally: the token), have a peer connection to open one.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
+from robot_agent.camera import DRIVE_LABEL
 from robot_agent.camera.channel import Connection
 
 log = logging.getLogger("robot.camera")
@@ -73,6 +79,9 @@ class WebRtcMaster:
         self.backoff = backoff
         self.state: dict[str, Any] = {"state": "off", "viewers": 0}
         self.peers: dict[str, RTCPeerConnection] = {}
+        self.drive_channels: dict[str, Any] = {}  # viewer -> its open RTCDataChannel
+        self.on_drive: Callable[[str, str | bytes], None] | None = None
+        self.on_viewer_gone: Callable[[str], None] | None = None
         self.connections = 0  # successful signaling connections so far
         self._relay = MediaRelay()
         self._source: MediaStreamTrack | None = None
@@ -186,6 +195,10 @@ class WebRtcMaster:
                 await self._drop(viewer)
             self._set()
 
+        @pc.on("datachannel")
+        def opened(channel: Any) -> None:
+            self._attach_drive(viewer, pc, channel)
+
         if self._source is None:
             self._source = self.make_track()
         pc.addTrack(self._relay.subscribe(self._source, buffered=False))
@@ -196,6 +209,44 @@ class WebRtcMaster:
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         await ws.send(json.dumps({"action": "SDP_ANSWER", "recipientClientId": viewer,
                                   "messagePayload": encode(answer)}))
+
+    def _attach_drive(self, viewer: str, pc: RTCPeerConnection, channel: Any) -> None:
+        if channel.label != DRIVE_LABEL or self.peers.get(viewer) is not pc:
+            log.warning("camera: viewer %s opened data channel %r; closed", viewer,
+                        channel.label[:32])
+            channel.close()
+            return
+        self.drive_channels[viewer] = channel
+        log.info("camera: viewer %s opened the drive channel", viewer)
+
+        @channel.on("message")
+        def message(data: str | bytes) -> None:
+            if self.on_drive is not None and self.drive_channels.get(viewer) is channel:
+                self.on_drive(viewer, data)
+
+        @channel.on("close")
+        def closed() -> None:
+            # The viewer still watches (and may drive over HTTP): its lease stays.
+            if self.drive_channels.get(viewer) is channel:
+                del self.drive_channels[viewer]
+                log.info("camera: viewer %s closed the drive channel", viewer)
+
+    def send(self, viewer: str, payload: dict[str, Any]) -> bool:
+        """Send ``payload`` as JSON on ``viewer``'s drive channel, if it is open."""
+        channel = self.drive_channels.get(viewer)
+        if channel is None or channel.readyState != "open":
+            return False
+        channel.send(json.dumps(payload, separators=(",", ":")))
+        return True
+
+    def broadcast(self, payload: dict[str, Any]) -> int:
+        text = json.dumps(payload, separators=(",", ":"))
+        sent = 0
+        for channel in list(self.drive_channels.values()):
+            if channel.readyState == "open":
+                channel.send(text)
+                sent += 1
+        return sent
 
     async def _candidate(self, viewer: str, payload: dict[str, Any]) -> None:
         pc = self.peers.get(viewer)
@@ -214,8 +265,11 @@ class WebRtcMaster:
 
     async def _drop(self, viewer: str) -> None:
         pc = self.peers.pop(viewer, None)
+        self.drive_channels.pop(viewer, None)
         if pc is not None:
             await pc.close()
+            if self.on_viewer_gone is not None:
+                self.on_viewer_gone(viewer)  # a driver who left need not wait for its lease
         self._set()
 
     async def close(self) -> None:
