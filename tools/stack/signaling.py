@@ -20,6 +20,8 @@ The routing (:class:`Channel`) is plain Python over anything with ``send_str``; 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hmac
 import json
@@ -30,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
+
+from cloud import safejson
 
 log = logging.getLogger("stack.signaling")
 
@@ -68,12 +72,10 @@ def parse_message(text: str, *, from_master: bool) -> dict[str, Any]:
 
     :raises SignalingError: not JSON, unknown action, missing recipient or payload, too big.
     """
-    if len(text) > MAX_MESSAGE + 1024:
-        raise SignalingError("message too large")
     try:
-        message = json.loads(text)
-    except ValueError:
-        raise SignalingError("message is not JSON") from None
+        message = safejson.loads(text, max_bytes=MAX_MESSAGE + 1024)
+    except safejson.UnsafeJson as exc:
+        raise SignalingError(f"message refused: {exc}") from None
     if not isinstance(message, dict):
         raise SignalingError("message is not a JSON object")
     if message.get("action") not in ACTIONS:
@@ -83,6 +85,11 @@ def parse_message(text: str, *, from_master: bool) -> dict[str, Any]:
         raise SignalingError("messagePayload must be a base64 string of at most 10 KB")
     if from_master and not isinstance(message.get("recipientClientId"), str):
         raise SignalingError("a master's message needs recipientClientId")
+    # The recipient's page or agent parses the payload too: only sound JSON goes on.
+    try:
+        safejson.loads(base64.b64decode(payload, validate=True), max_bytes=MAX_MESSAGE)
+    except (binascii.Error, safejson.UnsafeJson) as exc:
+        raise SignalingError(f"messagePayload is not base64 of sound JSON: {exc}") from None
     return message
 
 
@@ -217,7 +224,9 @@ class SignalingRelay:
 
 
 def _correlation(text: str) -> str | None:
-    with contextlib.suppress(ValueError, AttributeError):
-        value = json.loads(text).get("correlationId")
-        return value if isinstance(value, str) else None
-    return None
+    try:
+        message = safejson.loads(text, max_bytes=MAX_MESSAGE + 1024)
+    except safejson.UnsafeJson:
+        return None
+    value = message.get("correlationId") if isinstance(message, dict) else None
+    return value[:256] if isinstance(value, str) else None
