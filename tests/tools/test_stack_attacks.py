@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 
+from tests.brokers import mosquitto_path
 from tests.robot.harness import Observer, wait_until
-from tests.stackproc import StackProcess
+from tests.stackproc import StackProcess, free_port, port_is_free
 from tests.tools.mqtt_clients import Client
+from tools.stack.runner import build_context, parse_args
 
 ROBOT = "sts-pi"
 
@@ -93,3 +96,34 @@ def test_listening_beyond_loopback_is_a_choice_that_warns(tmp_path):
         assert "WARNING: listening on 0.0.0.0" in running.log()
     with StackProcess(only="broker", data_dir=tmp_path) as running:
         assert "WARNING" not in running.log()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.skipif(mosquitto_path() is None, reason="mosquitto not installed")
+def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
+    """README's route: the same users and rules on Mosquitto; the robot drives, strangers not."""
+    port = free_port()
+    build_context(parse_args(["--data-dir", str(tmp_path), "--mqtt-port", str(port)]),
+                  {"MARS_API_KEY": "k", "ROBOT_API_TOKEN": "t"})
+    conf = tmp_path / "mosquitto" / "mosquitto.conf"
+    if os.geteuid() == 0:  # as root Mosquitto drops to its own user, who cannot read 0600
+        conf.write_text(conf.read_text() + "user root\n")
+    broker = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: not port_is_free(port), timeout=10, step=0.05)
+        with StackProcess(only="broker,api,robot", data_dir=tmp_path,
+                          env={"MQTT_URL": f"mqtt://127.0.0.1:{port}"}) as running:
+            running.mqtt_port = port
+            assert Client(port, None, None).refused
+            motors = Observer(running.mqtt_url_as("observer"),
+                              topics=(f"robot/{ROBOT}/telemetry",))
+            try:
+                status, body = post(running, f"/robot/{ROBOT}/cmd", b'{"action": "right"}')
+                assert status == 202
+                motors.wait_json(f"robot/{ROBOT}/telemetry", lambda m: m.get("id") == body["id"])
+            finally:
+                motors.close()
+    finally:
+        broker.terminate()
+        broker.wait(10)
