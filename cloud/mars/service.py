@@ -33,6 +33,7 @@ DEPTHS = (8, 16)
 PRESIGN_S = 3600
 BROKEN_PHOTO_S = 6 * 3600  # a photo that 404s or will not decode is left out this long
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
+WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ class MarsService:
                  weather_ttl_s: int = 3600, refresh_s: int = 600, offline_sample: bool = False,
                  clock: Callable[[], float] = time.time,
                  converter: Callable[..., bytes] = convert,
-                 telemetry: Telemetry | None = None) -> None:
+                 telemetry: Telemetry | None = None,
+                 background: Callable[[Callable[[], None]], None] | None = None,
+                 wait_s: float = WAIT_S) -> None:
         self.store = store
         self.http = http
         self.image_sources = list(image_sources)
@@ -126,8 +129,14 @@ class MarsService:
         self.clock = clock
         self.converter = converter
         self.telemetry = telemetry
+        # With ``background`` (the API), no request waits for NASA when anything is cached:
+        # refreshes and conversions run on their own, one per resource, and a cold request
+        # waits at most ``wait_s``.
+        self.background = background
+        self.wait_s = wait_s
         self.cache = Cache(store, clock, failure_backoff_s=min(60, image_ttl_s, weather_ttl_s),
-                           observer=telemetry.cache if telemetry else None)
+                           observer=telemetry.cache if telemetry else None,
+                           background=background, cold_wait_s=wait_s)
         self._bitmaps: dict[str, int] = {}  # etag -> bytes, known to be in the store
         self._conversions = SingleFlight()
         self._downloads = SingleFlight()
@@ -209,13 +218,17 @@ class MarsService:
             if self.telemetry:
                 self.telemetry.bitmap(hit=True)
             return etag, size
+        return etag, self._conversions.do(etag, lambda: self._produce(photo, request))
 
-        def produce() -> int:
-            stored = self.store.get(f"bmp/{etag}.bmp")
-            if stored is not None:
-                if self.telemetry:
-                    self.telemetry.bitmap(hit=True)
-                return len(stored)
+    def _produce(self, photo: Photo, request: ImageRequest) -> int:
+        """Convert and store the bitmap (or find it stored); its size in bytes."""
+        etag = bitmap_etag(photo, request)
+        stored = self.store.get(f"bmp/{etag}.bmp")
+        if stored is not None:
+            if self.telemetry:
+                self.telemetry.bitmap(hit=True)
+            size = len(stored)
+        else:
             original = self._original(photo)
             started = time.perf_counter()
             bmp = self.converter(original, request.width, request.height, request.depth,
@@ -224,11 +237,9 @@ class MarsService:
                 self.telemetry.bitmap(hit=False,
                                       conversion_ms=(time.perf_counter() - started) * 1000)
             self.store.put(f"bmp/{etag}.bmp", bmp, "image/bmp")
-            return len(bmp)
-
-        size = self._conversions.do(etag, produce)
+            size = len(bmp)
         self._bitmaps[etag] = size
-        return etag, size
+        return size
 
     def bitmap(self, image_id: str) -> bytes:
         """The stored bitmap ``image_id`` (``<etag>`` or ``<etag>.bmp``).
@@ -249,18 +260,62 @@ class MarsService:
         now = self.clock()
         broken = frozenset(k for k, until in self._broken.items() if until > now)
         photos = [Photo.from_dict(d) for d in entry.value["photos"]]
+        pending: tuple[Photo, Any] | None = None
         for photo in selection.pick(photos, now, self.refresh_s, broken):
             if photo.id in broken:
+                continue
+            if self.background is not None:
+                ready = self._ready(photo, request)
+                if ready is not None:
+                    return self._describe(photo, *ready, request, base_url), False
+                if pending is None:  # one conversion at a time; a ready candidate meanwhile
+                    pending = (photo, self._conversions.start(
+                        bitmap_etag(photo, request),
+                        lambda p=photo: self._convert_or_skip(p, request, now),
+                        self.background))
                 continue
             try:
                 etag, size = self.bitmap_for(photo, request)
             except (UpstreamError, BitmapError) as exc:
-                # Leave it out for a while; the next candidate will do.
-                log.warning("photo %s skipped: %s", photo.id, exc)
-                self._broken[photo.id] = now + BROKEN_PHOTO_S
+                self._skip(photo, exc, now)  # the next candidate will do
                 continue
             return self._describe(photo, etag, size, request, base_url), False
-        return None, False
+        if pending is None:
+            return None, False
+        photo, call = pending
+        try:
+            size = SingleFlight.wait(call, photo.id, self.wait_s)
+        except TimeoutError:
+            log.warning("photo %s: still converting after %g s; answering without it",
+                        photo.id, self.wait_s)
+            return None, False
+        if size is None:
+            return None, False
+        return self._describe(photo, bitmap_etag(photo, request), size, request,
+                              base_url), False
+
+    def _ready(self, photo: Photo, request: ImageRequest) -> tuple[str, int] | None:
+        """``(etag, size)`` when the bitmap is already stored, without converting."""
+        etag = bitmap_etag(photo, request)
+        size = self._bitmaps.get(etag)
+        if size is None:
+            stored = self.store.get(f"bmp/{etag}.bmp")
+            if stored is None:
+                return None
+            size = self._bitmaps[etag] = len(stored)
+        return etag, size
+
+    def _convert_or_skip(self, photo: Photo, request: ImageRequest, now: float) -> int | None:
+        try:
+            return self._produce(photo, request)
+        except (UpstreamError, BitmapError) as exc:
+            self._skip(photo, exc, now)
+            return None
+
+    def _skip(self, photo: Photo, exc: Exception, now: float) -> None:
+        # Left out for a while: a photo that 404s or will not decode stays broken.
+        log.warning("photo %s skipped: %s", photo.id, exc)
+        self._broken[photo.id] = now + BROKEN_PHOTO_S
 
     def _describe(self, photo: Photo, etag: str, size: int, request: ImageRequest,
                   base_url: str | None) -> dict[str, Any]:
