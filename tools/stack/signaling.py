@@ -27,7 +27,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,8 +38,10 @@ from cloud import safejson
 log = logging.getLogger("stack.signaling")
 
 LOCAL_ARN = "arn:aws:kinesisvideo:local:000000000000:channel/{name}/0"
+# The local channels' region and account only: an ARN of another region or account names a
+# channel this relay does not have.
 ARN_PATTERN = re.compile(
-    r"^arn:aws:kinesisvideo:[a-z0-9-]+:\d{12}:channel/(?P<name>[A-Za-z0-9_.-]{1,256})/\d+$")
+    r"^arn:aws:kinesisvideo:local:000000000000:channel/(?P<name>[A-Za-z0-9_.-]{1,256})/\d+$")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
 MAX_MESSAGE = 10 * 1024  # KVS's payload limit
@@ -133,12 +135,17 @@ class SignalingRelay:
     """The ``/signaling`` WebSocket endpoint for the robots named in ``channels``.
 
     :param channels: known channel (robot) names; anything else is 404.
-    :param token: the local token every client must present as ``token=``.
+    :param token: the local token a viewer must present as ``token=``.
+    :param master_tokens: channel -> the secret its master (the robot) presents instead, as in
+        KVS where only the robot's own credentials may connect as master; without it, masters
+        present ``token`` too (unit tests).
     """
 
-    def __init__(self, channels: Iterable[str], token: str) -> None:
+    def __init__(self, channels: Iterable[str], token: str,
+                 master_tokens: Mapping[str, str] | None = None) -> None:
         self.channels = {name: Channel(name) for name in channels}
         self.token = token
+        self.master_tokens = dict(master_tokens) if master_tokens is not None else None
         self._sockets: set[web.WebSocketResponse] = set()
         self.messages = 0
 
@@ -150,17 +157,23 @@ class SignalingRelay:
                 for name, ch in self.channels.items()}
 
     def _authorise(self, request: web.Request) -> tuple[Channel, str | None]:
-        token = request.query.get("token", "")
-        if not hmac.compare_digest(token.encode(), self.token.encode()):
-            raise web.HTTPUnauthorized(text="missing or wrong token")
+        client_id = request.query.get("X-Amz-ClientId")
         try:
             name = channel_name(request.query.get("X-Amz-ChannelARN", ""))
         except SignalingError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            name = None
+            refusal: web.HTTPException = web.HTTPBadRequest(text=str(exc))
+        expected = self.token
+        if client_id is None and self.master_tokens is not None and name is not None:
+            expected = self.master_tokens.get(name, "")  # only the robot is its master
+        token = request.query.get("token", "")
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise web.HTTPUnauthorized(text="missing or wrong token")
+        if name is None:
+            raise refusal
         channel = self.channels.get(name)
         if channel is None:
             raise web.HTTPNotFound(text=f"no signaling channel named {name!r}")
-        client_id = request.query.get("X-Amz-ClientId")
         if client_id is not None and (not CLIENT_ID_PATTERN.match(client_id)
                                       or client_id.startswith("AWS_")):
             raise web.HTTPBadRequest(text="X-Amz-ClientId must be 1-256 of [A-Za-z0-9_.-] "
