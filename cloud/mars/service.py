@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 DEPTHS = (8, 16)
 PRESIGN_S = 3600
 BROKEN_PHOTO_S = 6 * 3600  # a photo that 404s or will not decode is left out this long
+RETRY_PHOTO_S = 60  # one that timed out or met a server error, this long
+UNSAVED_BITMAPS = 8  # bitmaps kept in memory when the store cannot take them (< 3 MB)
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
 WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
 
@@ -142,6 +144,7 @@ class MarsService:
         self._downloads = SingleFlight()
         self._originals: OrderedDict[str, bytes] = OrderedDict()  # photo id -> JPEG, last 2
         self._broken: dict[str, float] = {}  # photo id -> until when it is skipped
+        self._unsaved: OrderedDict[str, bytes] = OrderedDict()  # etag -> BMP the store refused
         self._lock = threading.Lock()
 
     # --- cached resources -------------------------------------------------------------------
@@ -236,7 +239,14 @@ class MarsService:
             if self.telemetry:
                 self.telemetry.bitmap(hit=False,
                                       conversion_ms=(time.perf_counter() - started) * 1000)
-            self.store.put(f"bmp/{etag}.bmp", bmp, "image/bmp")
+            try:
+                self.store.put(f"bmp/{etag}.bmp", bmp, "image/bmp")
+            except StoreError as exc:  # a read-only store still answers, from memory
+                log.warning("bitmap %s kept in memory only: %s", etag, exc)
+                with self._lock:
+                    self._unsaved[etag] = bmp
+                    while len(self._unsaved) > UNSAVED_BITMAPS:
+                        self._unsaved.popitem(last=False)
             size = len(bmp)
         self._bitmaps[etag] = size
         return size
@@ -249,7 +259,10 @@ class MarsService:
         etag = image_id[:-4] if image_id.endswith(".bmp") else image_id
         if not (8 <= len(etag) <= 64 and all(c in "0123456789abcdef" for c in etag)):
             raise NotFound(f"no image {image_id[:80]!r}")
-        data = self.store.get(f"bmp/{etag}.bmp")
+        with self._lock:
+            data = self._unsaved.get(etag)
+        if data is None:
+            data = self.store.get(f"bmp/{etag}.bmp")
         if data is None:
             raise NotFound(f"no image {image_id[:80]!r}")
         return data
@@ -313,9 +326,12 @@ class MarsService:
             return None
 
     def _skip(self, photo: Photo, exc: Exception, now: float) -> None:
-        # Left out for a while: a photo that 404s or will not decode stays broken.
-        log.warning("photo %s skipped: %s", photo.id, exc)
-        self._broken[photo.id] = now + BROKEN_PHOTO_S
+        # A photo that 404s or will not decode is left out for hours; one that timed out or
+        # met a 5xx only for a minute, so a few bad seconds at cold start cost a minute.
+        transient = isinstance(exc, UpstreamError) and exc.retryable
+        wait_s = RETRY_PHOTO_S if transient else BROKEN_PHOTO_S
+        log.warning("photo %s skipped for %d s: %s", photo.id, wait_s, exc)
+        self._broken[photo.id] = now + wait_s
 
     def _describe(self, photo: Photo, etag: str, size: int, request: ImageRequest,
                   base_url: str | None) -> dict[str, Any]:
@@ -345,18 +361,23 @@ class MarsService:
             entries.append(weather_entry)
         except NoData as exc:
             retry_after = exc.retry_after_s
+        missing_image = False
         try:
             photos_entry = self.photos()
             image, _ = self._image(photos_entry, request, base_url)
             if image is not None:
                 entries.append(photos_entry)
+            else:  # photos are listed, none could be shown: say so, in the log and the answer
+                missing_image = True
+                log.warning("no photo of %d candidates could be shown at %dx%d",
+                            len(photos_entry.value["photos"]), request.width, request.height)
         except NoData as exc:
             retry_after = min(retry_after, exc.retry_after_s)
         if not entries:
             if self.offline_sample:
                 return self.offline_payload(request, base_url)
             raise NoData("no Mars data has been obtained yet; try again shortly", retry_after)
-        stale = any(e.stale for e in entries)
+        stale = missing_image or any(e.stale for e in entries)
         if self.telemetry:
             self.telemetry.answer(stale=stale, offline=False)
         return self._assemble(image, weather, stale, min(e.fetched_at for e in entries))
