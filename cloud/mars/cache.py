@@ -1,9 +1,11 @@
 """A TTL cache over the store, with single-flight refreshes that never replace good with bad.
 
 - A value younger than its TTL is answered from memory (the warm path: a dict lookup).
-- When it is older, one caller (the *leader*) refreshes it; concurrent callers get the cached
-  value at once, or, when there is none yet, wait for the leader and share its result. So ten
-  cold requests cost one upstream fetch.
+- When it is older, one refresh runs; every caller gets the cached value at once, or, when
+  there is none yet, waits for that refresh and shares its result. So ten cold requests cost
+  one upstream fetch. With ``background`` (the API) the refresh runs on its own thread and even
+  its trigger does not wait; a cold caller waits at most ``cold_wait_s``, well inside the
+  Lambda timeout. Without it (the scheduled refresh, unit tests) the caller runs it.
 - Before going upstream the leader rereads the store: in AWS the scheduled refresh writes there,
   so user requests are answered from it.
 - A failed refresh keeps the last good value and marks it ``stale``; so does a new value that
@@ -42,6 +44,12 @@ class _Call:
         self.error: BaseException | None = None
 
 
+def in_thread(fn: Callable[[], None]) -> None:
+    """Run ``fn`` in a daemon thread (in Lambda it pauses while the container is frozen and
+    goes on with the next invocation)."""
+    threading.Thread(target=fn, daemon=True, name="refresh").start()
+
+
 class SingleFlight:
     """Run at most one ``fn`` per key at a time; concurrent callers share its outcome."""
 
@@ -53,29 +61,59 @@ class SingleFlight:
         with self._lock:
             return key in self._calls
 
-    def do(self, key: str, fn: Callable[[], Any], timeout_s: float = 60.0) -> Any:
-        """``fn()``'s result, computed once for all concurrent callers of ``key``."""
+    def _join(self, key: str) -> tuple[_Call, bool]:
         with self._lock:
             call = self._calls.get(key)
-            leader = call is None
-            if leader:
-                call = self._calls[key] = _Call()
-        if not leader:
-            if not call.done.wait(timeout_s):
-                raise TimeoutError(f"waited {timeout_s} s for {key}")
-            if call.error is not None:
-                raise call.error
-            return call.result
+            if call is not None:
+                return call, False
+            call = self._calls[key] = _Call()
+            return call, True
+
+    def _run(self, key: str, call: _Call, fn: Callable[[], Any]) -> None:
         try:
             call.result = fn()
-            return call.result
-        except BaseException as exc:
+        except BaseException as exc:  # handed to whoever waits; re-raised there
             call.error = exc
-            raise
         finally:
             with self._lock:
                 del self._calls[key]
             call.done.set()
+
+    @staticmethod
+    def wait(call: _Call, key: str, timeout_s: float) -> Any:
+        """The outcome of ``call``, waiting at most ``timeout_s``.
+
+        :raises TimeoutError: it is still running.
+        """
+        if not call.done.wait(timeout_s):
+            raise TimeoutError(f"waited {timeout_s:g} s for {key}")
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def do(self, key: str, fn: Callable[[], Any], timeout_s: float = 60.0) -> Any:
+        """``fn()``'s result, computed once for all concurrent callers of ``key``."""
+        call, leader = self._join(key)
+        if leader:
+            self._run(key, call, fn)
+        return self.wait(call, key, timeout_s)
+
+    def start(self, key: str, fn: Callable[[], Any],
+              spawn: Callable[[Callable[[], None]], None] = in_thread) -> _Call:
+        """Start ``fn`` through ``spawn`` unless it already runs for ``key``; returns the call
+        to :meth:`wait` on."""
+        call, leader = self._join(key)
+        if leader:
+            try:
+                spawn(lambda: self._run(key, call, fn))
+            except BaseException as exc:  # it never started: nobody may wait for it forever
+                failure = exc
+
+                def fail() -> Any:
+                    raise failure
+
+                self._run(key, call, fail)
+        return call
 
 
 class Cache:
@@ -86,8 +124,12 @@ class Cache:
     """
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time,
-                 failure_backoff_s: float = 60.0, observer: CacheObserver | None = None) -> None:
+                 failure_backoff_s: float = 60.0, observer: CacheObserver | None = None,
+                 background: Callable[[Callable[[], None]], None] | None = None,
+                 cold_wait_s: float = 8.0) -> None:
         self.store = store
+        self.background = background
+        self.cold_wait_s = cold_wait_s
         self.clock = clock
         self.failure_backoff_s = failure_backoff_s
         self.observer = observer
@@ -134,7 +176,17 @@ class Cache:
             self._tell("hit", key)  # someone is refreshing it: answer with what we have
             return entry
         self._tell("miss", key)
-        return self.flight.do(key, lambda: self._refresh(key, ttl_s, fetch, better, force))
+        refresh = lambda: self._refresh(key, ttl_s, fetch, better, force)  # noqa: E731
+        if self.background is None or force:
+            return self.flight.do(key, refresh)
+        call = self.flight.start(key, refresh, self.background)
+        if entry is not None:
+            return entry  # answered now; the one refresh goes on by itself
+        try:
+            return self.flight.wait(call, key, self.cold_wait_s)
+        except TimeoutError:
+            raise NoData(f"no {key} yet: the upstream is slow; still fetching",
+                         retry_after_s=5) from None
 
     def _refresh(self, key: str, ttl_s: float, fetch: Callable[[], Any],
                  better: Callable[[Any, Any], bool] | None, force: bool) -> Entry:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from cloud import config as cloud_config
+from cloud.mars.cache import in_thread
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
 from cloud.mars.service import MarsService
@@ -31,7 +32,7 @@ def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> Ma
         open_store(config.mars_store), http, image_sources(config, http),
         weather_sources(config, http), image_ttl_s=config.image_ttl_s,
         weather_ttl_s=config.weather_ttl_s, refresh_s=config.refresh_s,
-        offline_sample=config.mars_offline_sample, telemetry=telemetry)
+        offline_sample=config.mars_offline_sample, telemetry=telemetry, background=in_thread)
 
 
 def service() -> MarsService:

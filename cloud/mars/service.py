@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 DEPTHS = (8, 16)
 PRESIGN_S = 3600
 BROKEN_PHOTO_S = 6 * 3600  # a photo that 404s or will not decode is left out this long
+RETRY_PHOTO_S = 60  # one that timed out or met a server error, this long
+UNSAVED_BITMAPS = 8  # bitmaps kept in memory when the store cannot take them (< 3 MB)
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
+WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,9 @@ class MarsService:
                  weather_ttl_s: int = 3600, refresh_s: int = 600, offline_sample: bool = False,
                  clock: Callable[[], float] = time.time,
                  converter: Callable[..., bytes] = convert,
-                 telemetry: Telemetry | None = None) -> None:
+                 telemetry: Telemetry | None = None,
+                 background: Callable[[Callable[[], None]], None] | None = None,
+                 wait_s: float = WAIT_S) -> None:
         self.store = store
         self.http = http
         self.image_sources = list(image_sources)
@@ -126,13 +131,20 @@ class MarsService:
         self.clock = clock
         self.converter = converter
         self.telemetry = telemetry
+        # With ``background`` (the API), no request waits for NASA when anything is cached:
+        # refreshes and conversions run on their own, one per resource, and a cold request
+        # waits at most ``wait_s``.
+        self.background = background
+        self.wait_s = wait_s
         self.cache = Cache(store, clock, failure_backoff_s=min(60, image_ttl_s, weather_ttl_s),
-                           observer=telemetry.cache if telemetry else None)
+                           observer=telemetry.cache if telemetry else None,
+                           background=background, cold_wait_s=wait_s)
         self._bitmaps: dict[str, int] = {}  # etag -> bytes, known to be in the store
         self._conversions = SingleFlight()
         self._downloads = SingleFlight()
         self._originals: OrderedDict[str, bytes] = OrderedDict()  # photo id -> JPEG, last 2
         self._broken: dict[str, float] = {}  # photo id -> until when it is skipped
+        self._unsaved: OrderedDict[str, bytes] = OrderedDict()  # etag -> BMP the store refused
         self._lock = threading.Lock()
 
     # --- cached resources -------------------------------------------------------------------
@@ -209,13 +221,17 @@ class MarsService:
             if self.telemetry:
                 self.telemetry.bitmap(hit=True)
             return etag, size
+        return etag, self._conversions.do(etag, lambda: self._produce(photo, request))
 
-        def produce() -> int:
-            stored = self.store.get(f"bmp/{etag}.bmp")
-            if stored is not None:
-                if self.telemetry:
-                    self.telemetry.bitmap(hit=True)
-                return len(stored)
+    def _produce(self, photo: Photo, request: ImageRequest) -> int:
+        """Convert and store the bitmap (or find it stored); its size in bytes."""
+        etag = bitmap_etag(photo, request)
+        stored = self.store.get(f"bmp/{etag}.bmp")
+        if stored is not None:
+            if self.telemetry:
+                self.telemetry.bitmap(hit=True)
+            size = len(stored)
+        else:
             original = self._original(photo)
             started = time.perf_counter()
             bmp = self.converter(original, request.width, request.height, request.depth,
@@ -223,12 +239,17 @@ class MarsService:
             if self.telemetry:
                 self.telemetry.bitmap(hit=False,
                                       conversion_ms=(time.perf_counter() - started) * 1000)
-            self.store.put(f"bmp/{etag}.bmp", bmp, "image/bmp")
-            return len(bmp)
-
-        size = self._conversions.do(etag, produce)
+            try:
+                self.store.put(f"bmp/{etag}.bmp", bmp, "image/bmp")
+            except StoreError as exc:  # a read-only store still answers, from memory
+                log.warning("bitmap %s kept in memory only: %s", etag, exc)
+                with self._lock:
+                    self._unsaved[etag] = bmp
+                    while len(self._unsaved) > UNSAVED_BITMAPS:
+                        self._unsaved.popitem(last=False)
+            size = len(bmp)
         self._bitmaps[etag] = size
-        return etag, size
+        return size
 
     def bitmap(self, image_id: str) -> bytes:
         """The stored bitmap ``image_id`` (``<etag>`` or ``<etag>.bmp``).
@@ -238,7 +259,10 @@ class MarsService:
         etag = image_id[:-4] if image_id.endswith(".bmp") else image_id
         if not (8 <= len(etag) <= 64 and all(c in "0123456789abcdef" for c in etag)):
             raise NotFound(f"no image {image_id[:80]!r}")
-        data = self.store.get(f"bmp/{etag}.bmp")
+        with self._lock:
+            data = self._unsaved.get(etag)
+        if data is None:
+            data = self.store.get(f"bmp/{etag}.bmp")
         if data is None:
             raise NotFound(f"no image {image_id[:80]!r}")
         return data
@@ -249,18 +273,65 @@ class MarsService:
         now = self.clock()
         broken = frozenset(k for k, until in self._broken.items() if until > now)
         photos = [Photo.from_dict(d) for d in entry.value["photos"]]
+        pending: tuple[Photo, Any] | None = None
         for photo in selection.pick(photos, now, self.refresh_s, broken):
             if photo.id in broken:
+                continue
+            if self.background is not None:
+                ready = self._ready(photo, request)
+                if ready is not None:
+                    return self._describe(photo, *ready, request, base_url), False
+                if pending is None:  # one conversion at a time; a ready candidate meanwhile
+                    pending = (photo, self._conversions.start(
+                        bitmap_etag(photo, request),
+                        lambda p=photo: self._convert_or_skip(p, request, now),
+                        self.background))
                 continue
             try:
                 etag, size = self.bitmap_for(photo, request)
             except (UpstreamError, BitmapError) as exc:
-                # Leave it out for a while; the next candidate will do.
-                log.warning("photo %s skipped: %s", photo.id, exc)
-                self._broken[photo.id] = now + BROKEN_PHOTO_S
+                self._skip(photo, exc, now)  # the next candidate will do
                 continue
             return self._describe(photo, etag, size, request, base_url), False
-        return None, False
+        if pending is None:
+            return None, False
+        photo, call = pending
+        try:
+            size = SingleFlight.wait(call, photo.id, self.wait_s)
+        except TimeoutError:
+            log.warning("photo %s: still converting after %g s; answering without it",
+                        photo.id, self.wait_s)
+            return None, False
+        if size is None:
+            return None, False
+        return self._describe(photo, bitmap_etag(photo, request), size, request,
+                              base_url), False
+
+    def _ready(self, photo: Photo, request: ImageRequest) -> tuple[str, int] | None:
+        """``(etag, size)`` when the bitmap is already stored, without converting."""
+        etag = bitmap_etag(photo, request)
+        size = self._bitmaps.get(etag)
+        if size is None:
+            stored = self.store.get(f"bmp/{etag}.bmp")
+            if stored is None:
+                return None
+            size = self._bitmaps[etag] = len(stored)
+        return etag, size
+
+    def _convert_or_skip(self, photo: Photo, request: ImageRequest, now: float) -> int | None:
+        try:
+            return self._produce(photo, request)
+        except (UpstreamError, BitmapError) as exc:
+            self._skip(photo, exc, now)
+            return None
+
+    def _skip(self, photo: Photo, exc: Exception, now: float) -> None:
+        # A photo that 404s or will not decode is left out for hours; one that timed out or
+        # met a 5xx only for a minute, so a few bad seconds at cold start cost a minute.
+        transient = isinstance(exc, UpstreamError) and exc.retryable
+        wait_s = RETRY_PHOTO_S if transient else BROKEN_PHOTO_S
+        log.warning("photo %s skipped for %d s: %s", photo.id, wait_s, exc)
+        self._broken[photo.id] = now + wait_s
 
     def _describe(self, photo: Photo, etag: str, size: int, request: ImageRequest,
                   base_url: str | None) -> dict[str, Any]:
@@ -290,18 +361,23 @@ class MarsService:
             entries.append(weather_entry)
         except NoData as exc:
             retry_after = exc.retry_after_s
+        missing_image = False
         try:
             photos_entry = self.photos()
             image, _ = self._image(photos_entry, request, base_url)
             if image is not None:
                 entries.append(photos_entry)
+            else:  # photos are listed, none could be shown: say so, in the log and the answer
+                missing_image = True
+                log.warning("no photo of %d candidates could be shown at %dx%d",
+                            len(photos_entry.value["photos"]), request.width, request.height)
         except NoData as exc:
             retry_after = min(retry_after, exc.retry_after_s)
         if not entries:
             if self.offline_sample:
                 return self.offline_payload(request, base_url)
             raise NoData("no Mars data has been obtained yet; try again shortly", retry_after)
-        stale = any(e.stale for e in entries)
+        stale = missing_image or any(e.stale for e in entries)
         if self.telemetry:
             self.telemetry.answer(stale=stale, offline=False)
         return self._assemble(image, weather, stale, min(e.fetched_at for e in entries))

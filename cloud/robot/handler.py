@@ -31,6 +31,8 @@ _state_lock = threading.Lock()
 # the resolver keeps the current event on itself, so requests take turns.
 _resolve_lock = threading.Lock()
 sequencer = commands.Sequencer()
+DELIVERY_NOTE = ("not confirmed: the broker accepted the command; the robot may still refuse "
+                 "it (stale, out of order, offline), see GET /robot/{name}/status")
 
 
 def _config() -> Any:
@@ -90,8 +92,11 @@ def _send(name: str, legacy: bool) -> Response:
     publisher().publish(topic, payload)
     logger.info("command sent", extra={"robot": name, "user": user, "id": payload["id"],
                                        "seq": payload["seq"], "action": command["action"]})
+    # 202: the broker took it; whether the robot ran it is not known here. The robot reports
+    # each command it refuses on robot/{name}/telemetry ({"event": "rejected", "id": ...}).
     return Response(status_code=202, content_type=JSON,
-                    body={"id": payload["id"], "seq": payload["seq"], "topic": topic})
+                    body={"id": payload["id"], "seq": payload["seq"], "topic": topic,
+                          "delivery": DELIVERY_NOTE})
 
 
 @app.post("/robot/<name>/cmd")

@@ -181,3 +181,57 @@ def test_clock_fixture_is_manual(clock: Clock):
     before = clock()
     clock.advance(5)
     assert clock() == before + 5
+
+
+@pytest.fixture
+def background(tmp_path, clock):
+    """The API's cache: refreshes on their own thread, a cold caller waits at most 0.3 s."""
+    return Cache(LocalStore(tmp_path), clock, failure_backoff_s=60,
+                 background=lambda fn: threading.Thread(target=fn, daemon=True).start(),
+                 cold_wait_s=0.3)
+
+
+def test_background_refresh_answers_the_trigger_at_once(background, clock):
+    upstream = Upstream({"sol": 1}, {"sol": 2})
+    background.get("weather", 100, upstream)
+    clock.advance(101)
+    gate = threading.Event()
+    upstream.answers = [{"sol": 2}]
+    upstream.delay = 0
+    slow = lambda: (gate.wait(5), upstream())[1]  # noqa: E731 - held until the gate opens
+    started = time.monotonic()
+    for _ in range(20):
+        assert background.get("weather", 100, slow).value == {"sol": 1}
+    assert time.monotonic() - started < 0.5  # nobody waited for the held refresh
+    gate.set()
+    assert wait_for(lambda: background.get("weather", 100, slow).value == {"sol": 2})
+    assert upstream.calls == 2  # twenty triggers, one refresh
+
+
+def test_a_cold_caller_waits_only_its_budget(background):
+    gate = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(NoData, match="slow") as caught:
+        background.get("weather", 100, lambda: (gate.wait(5), {"sol": 1})[1])
+    assert time.monotonic() - started < 2 and caught.value.retry_after_s == 5
+    gate.set()
+    assert wait_for(lambda: background.peek("weather") is not None)
+
+
+def test_a_refresh_that_cannot_start_fails_its_waiters_instead_of_hanging(tmp_path, clock):
+    def no_threads(fn):
+        raise RuntimeError("can't start new thread")
+
+    cache = Cache(LocalStore(tmp_path), clock, background=no_threads, cold_wait_s=5)
+    with pytest.raises(RuntimeError):
+        cache.get("weather", 100, Upstream({"sol": 1}))
+    assert not cache.flight.running("weather")
+
+
+def wait_for(predicate, timeout_s: float = 5.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False

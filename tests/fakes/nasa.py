@@ -183,6 +183,8 @@ class FakeNasa:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()  # requests being answered now, per route
+        self.most_in_flight: Counter[str] = Counter()  # the highest in_flight seen, per route
         self.requests: list[dict] = []
         self._scripts: dict[str, list[Reply]] = {}
         self._lock = threading.Lock()
@@ -237,6 +239,7 @@ class FakeNasa:
     def reset_counts(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.most_in_flight.clear()
             self.requests.clear()
 
     def _reply_for(self, route: str) -> Reply | None:
@@ -258,10 +261,20 @@ class FakeNasa:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         route = route_of(parts.path, parse_qs(parts.query))
+        key = route or "unknown"
         with self._lock:
-            self.counts[route or "unknown"] += 1
+            self.counts[key] += 1
+            self.in_flight[key] += 1
+            self.most_in_flight[key] = max(self.most_in_flight[key], self.in_flight[key])
             self.requests.append({"route": route, "path": handler.path,
                                   "headers": dict(handler.headers.items())})
+        try:
+            self._reply(handler, route)
+        finally:
+            with self._lock:
+                self.in_flight[key] -= 1
+
+    def _reply(self, handler: BaseHTTPRequestHandler, route: str | None) -> None:
         reply = self._reply_for(route) if route else None
         if reply is None:
             reply = error_page(404)

@@ -56,6 +56,13 @@ def malformed(event, context):
     return {"statusCode": "teapot"}
 
 
+def nap(event, context):
+    """Sleep ``?s=`` seconds (at most 5), then answer: one slow call of a function."""
+    seconds = min(5.0, float((event.get("queryStringParameters") or {}).get("s", "0")))
+    time.sleep(seconds)
+    return {"statusCode": 200, "body": json.dumps({"slept": seconds})}
+
+
 ROUTES = (
     Route("GET", "/echo/{thing}", "tests.tools.echo_routes:echo"),
     Route("POST", "/echo/{thing}", "tests.tools.echo_routes:echo"),
@@ -65,4 +72,5 @@ ROUTES = (
     Route("GET", "/overlap", "tests.tools.echo_routes:overlap"),
     Route("GET", "/crash", "tests.tools.echo_routes:crash"),
     Route("GET", "/malformed", "tests.tools.echo_routes:malformed"),
+    Route("GET", "/nap", "tests.tools.echo_routes:nap"),
 )

@@ -58,9 +58,12 @@ async def receive(ws, timeout=5.0):
 
 def test_channel_name_round_trip_and_refusals():
     assert channel_name(channel_arn("sts-pi")) == "sts-pi"
-    assert channel_name("arn:aws:kinesisvideo:us-east-1:123456789012:channel/bot/1700000000000"
+    assert channel_name("arn:aws:kinesisvideo:local:000000000000:channel/bot/1700000000000"
                         ) == "bot"
-    for bad in ("", "sts-pi", "arn:aws:s3:::bucket", "arn:aws:kinesisvideo:local:0:channel/x/0"):
+    # Another region or account names a channel the local relay does not have (#12, low).
+    for bad in ("", "sts-pi", "arn:aws:s3:::bucket", "arn:aws:kinesisvideo:local:0:channel/x/0",
+                "arn:aws:kinesisvideo:us-east-1:123456789012:channel/bot/1700000000000",
+                "arn:aws:kinesisvideo:local:123456789012:channel/sts-pi/0"):
         with pytest.raises(SignalingError):
             channel_name(bad)
 
@@ -161,5 +164,34 @@ def test_newest_master_wins():
             await viewer.close()
             await asyncio.sleep(0.05)
             assert relay.state()["sts-pi"] == {"master": False, "viewers": 0}
+
+    asyncio.run(scenario())
+
+
+def test_only_the_robot_may_be_its_channels_master():
+    """#12 item 6: any holder of the page's token connected as master and answered offers."""
+
+    async def scenario():
+        relay = SignalingRelay(("sts-pi", "rover-2"), TOKEN,
+                               {"sts-pi": "robot-secret", "rover-2": "rover-secret"})
+        app = web.Application()
+        relay.register(app)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        async with aiohttp.ClientSession() as session:
+            try:
+                for target in (url(server), url(server, token="rover-secret"),
+                               url(server, client_id="v1", token="robot-secret")):
+                    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                        await session.ws_connect(target)
+                    assert refused.value.status == 401
+                master = await session.ws_connect(url(server, token="robot-secret"))
+                viewer = await session.ws_connect(url(server, client_id="v1"))
+                assert relay.state()["sts-pi"] == {"master": True, "viewers": 1}
+                await master.close()
+                await viewer.close()
+            finally:
+                await relay.close()
+                await server.close()
 
     asyncio.run(scenario())

@@ -122,6 +122,20 @@ def test_a_function_takes_one_event_at_a_time_like_a_lambda_container(stack):
     assert max(json.loads(body)["most_at_once"] for _, body in answers) == 1
 
 
+def test_one_slow_call_does_not_hold_up_the_same_functions_other_calls(stack):
+    """Lambda scales out: a busy container means a new one, not a queue (#12 item 4)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(request, stack, "GET", "/nap?s=4")
+        started = time.monotonic()
+        quick = [request(stack, "GET", "/nap?s=0") for _ in range(3)]
+        quick_s = time.monotonic() - started
+        assert not slow.done() and all(response.status == 200 for response, _ in quick)
+        assert slow.result()[0].status == 200
+    assert quick_s < 2.0
+
+
 def test_unknown_route_is_404_json(stack):
     response, data = request(stack, "GET", "/no/such/route")
     assert response.status == 404

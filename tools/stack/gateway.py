@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import importlib
+import importlib.util
 import json
 import logging
 import re
@@ -47,9 +48,66 @@ def error_response(status: int, code: str, message: str, **headers: str) -> web.
                         headers=headers)
 
 
-def _resolve(target: str) -> Callable[[dict, Any], Any]:
+def _resolve(target: str, fresh: bool = False) -> Callable[[dict, Any], Any]:
+    """The handler ``module:function``; ``fresh`` loads a private copy of its module (its own
+    globals, as in another container) instead of the imported one."""
     module_name, func_name = target.split(":")
-    return getattr(importlib.import_module(module_name), func_name)
+    if not fresh:
+        return getattr(importlib.import_module(module_name), func_name)
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, func_name)
+
+
+class Function:
+    """One Lambda function: up to ``limit`` containers, each running one event at a time.
+
+    Lambda scales out: a request that finds every container busy gets a new one (a cold start)
+    rather than a place in a queue, so one slow call never holds up the others. Handlers keep
+    per-invocation state in module globals (Powertools' resolver does), so each container past
+    the first runs its own copy of the handler's module; what the module shares through other
+    modules (the Mars cache, the data directory) stays shared, like a bucket.
+    """
+
+    def __init__(self, target: str, limit: int) -> None:
+        self.target = target
+        self.limit = limit
+        self._idle: list[Callable[[dict, Any], Any]] = []
+        self._count = 0
+        self._ready = threading.Condition()
+
+    @property
+    def started(self) -> int:
+        """Containers started so far."""
+        return self._count
+
+    def _checkout(self) -> Callable[[dict, Any], Any]:
+        with self._ready:
+            while not self._idle and self._count >= self.limit:
+                self._ready.wait()  # at the concurrency limit: API Gateway would throttle
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+            first = self._count == 1
+        try:
+            return _resolve(self.target, fresh=not first)
+        except BaseException:
+            with self._ready:
+                self._count -= 1
+                self._ready.notify()
+            raise
+
+    def invoke(self, event: dict, context: Any) -> Any:
+        handler = self._checkout()
+        try:
+            return handler(event, context)
+        finally:
+            with self._ready:
+                self._idle.append(handler)
+                self._ready.notify()
 
 
 class Gateway:
@@ -61,14 +119,16 @@ class Gateway:
     """
 
     def __init__(self, routes: Iterable[Route], api_key: str, token: str, cors_origin: str,
-                 workers: int = 16) -> None:
+                 workers: int = 32, containers: int = 10) -> None:
         self.routes = tuple(routes)
         self.api_key = api_key
         self.token = token
         self.cors_origin = cors_origin
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
         self.requests = 0
-        self._locks: dict[str, threading.Lock] = {}
+        self.containers = containers
+        self._functions: dict[str, Function] = {}
+        self._functions_lock = threading.Lock()
 
     def register(self, app: web.Application) -> None:
         by_path: dict[str, dict[str, Route]] = {}
@@ -108,11 +168,11 @@ class Gateway:
 
         return endpoint
 
-    def _call(self, target: str, handler: Callable, event: dict, context: LambdaContext) -> Any:
-        # One warm container per function, and a container takes one event at a time, as in
-        # Lambda: handlers may keep per-invocation state in module globals (Powertools does).
-        with self._locks.setdefault(target, threading.Lock()):
-            return handler(event, context)
+    def function(self, target: str) -> Function:
+        with self._functions_lock:
+            if target not in self._functions:
+                self._functions[target] = Function(target, self.containers)
+            return self._functions[target]
 
     def _preflight(self, allowed: list[str]) -> web.Response:
         return web.Response(status=204, headers={
@@ -152,11 +212,10 @@ class Gateway:
         event = to_event(http, route.path, request.match_info, authorizer, request_id)
         context = LambdaContext(function_name=route.handler.replace(":", "."),
                                 aws_request_id=request_id)
-        handler = _resolve(route.handler)
+        function = self.function(route.handler)
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.executor, self._call, route.handler,
-                                                handler, event, context)
+            result = await loop.run_in_executor(self.executor, function.invoke, event, context)
             answer = from_response(result)
         except BadProxyResponse as exc:
             log.error("%s returned a malformed response: %s", route.handler, exc)

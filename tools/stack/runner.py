@@ -121,18 +121,23 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
             raise StackError(f"unknown component {name!r} in --only "
                              f"(choose from {', '.join(components.REGISTRY)})")
     data_dir = args.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
     robot_name = environ.get("ROBOT_NAME", "sts-pi")
     robots = [n.strip() for n in environ.get("ROBOT_NAMES", robot_name).split(",") if n.strip()]
     try:
         mqtt_acl.acl(robots)
     except ValueError as exc:
         raise StackError(str(exc)) from None
-    api_key, token, passwords = _credentials(data_dir, environ, robots)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        api_key, token, passwords = _credentials(data_dir, environ, robots)
+        # The same users and rules for a Mosquitto run by hand (README: "What the local stack
+        # exposes").
+        mqtt_acl.mosquitto_files(data_dir / "mosquitto", mqtt_acl.acl(robots), passwords,
+                                 args.mqtt_port, args.host)
+    except OSError as exc:
+        raise StackError(f"cannot write to the data directory {data_dir} "
+                         f"({exc.strerror or exc}); choose another with --data-dir") from None
     mqtt_url = environ.get("MQTT_URL") or f"mqtt://{args.host}:{args.mqtt_port}"
-    # The same users and rules for a Mosquitto run by hand (README: "MQTT").
-    mqtt_acl.mosquitto_files(data_dir / "mosquitto", mqtt_acl.acl(robots), passwords,
-                             args.mqtt_port, args.host)
     env = dict(environ)
     env.update({
         "MARS_API_KEY": api_key,

@@ -20,22 +20,28 @@ The routing (:class:`Channel`) is plain Python over anything with ``send_str``; 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hmac
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
+from cloud import safejson
+
 log = logging.getLogger("stack.signaling")
 
 LOCAL_ARN = "arn:aws:kinesisvideo:local:000000000000:channel/{name}/0"
+# The local channels' region and account only: an ARN of another region or account names a
+# channel this relay does not have.
 ARN_PATTERN = re.compile(
-    r"^arn:aws:kinesisvideo:[a-z0-9-]+:\d{12}:channel/(?P<name>[A-Za-z0-9_.-]{1,256})/\d+$")
+    r"^arn:aws:kinesisvideo:local:000000000000:channel/(?P<name>[A-Za-z0-9_.-]{1,256})/\d+$")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
 MAX_MESSAGE = 10 * 1024  # KVS's payload limit
@@ -68,12 +74,10 @@ def parse_message(text: str, *, from_master: bool) -> dict[str, Any]:
 
     :raises SignalingError: not JSON, unknown action, missing recipient or payload, too big.
     """
-    if len(text) > MAX_MESSAGE + 1024:
-        raise SignalingError("message too large")
     try:
-        message = json.loads(text)
-    except ValueError:
-        raise SignalingError("message is not JSON") from None
+        message = safejson.loads(text, max_bytes=MAX_MESSAGE + 1024)
+    except safejson.UnsafeJson as exc:
+        raise SignalingError(f"message refused: {exc}") from None
     if not isinstance(message, dict):
         raise SignalingError("message is not a JSON object")
     if message.get("action") not in ACTIONS:
@@ -83,6 +87,11 @@ def parse_message(text: str, *, from_master: bool) -> dict[str, Any]:
         raise SignalingError("messagePayload must be a base64 string of at most 10 KB")
     if from_master and not isinstance(message.get("recipientClientId"), str):
         raise SignalingError("a master's message needs recipientClientId")
+    # The recipient's page or agent parses the payload too: only sound JSON goes on.
+    try:
+        safejson.loads(base64.b64decode(payload, validate=True), max_bytes=MAX_MESSAGE)
+    except (binascii.Error, safejson.UnsafeJson) as exc:
+        raise SignalingError(f"messagePayload is not base64 of sound JSON: {exc}") from None
     return message
 
 
@@ -126,12 +135,17 @@ class SignalingRelay:
     """The ``/signaling`` WebSocket endpoint for the robots named in ``channels``.
 
     :param channels: known channel (robot) names; anything else is 404.
-    :param token: the local token every client must present as ``token=``.
+    :param token: the local token a viewer must present as ``token=``.
+    :param master_tokens: channel -> the secret its master (the robot) presents instead, as in
+        KVS where only the robot's own credentials may connect as master; without it, masters
+        present ``token`` too (unit tests).
     """
 
-    def __init__(self, channels: Iterable[str], token: str) -> None:
+    def __init__(self, channels: Iterable[str], token: str,
+                 master_tokens: Mapping[str, str] | None = None) -> None:
         self.channels = {name: Channel(name) for name in channels}
         self.token = token
+        self.master_tokens = dict(master_tokens) if master_tokens is not None else None
         self._sockets: set[web.WebSocketResponse] = set()
         self.messages = 0
 
@@ -143,17 +157,23 @@ class SignalingRelay:
                 for name, ch in self.channels.items()}
 
     def _authorise(self, request: web.Request) -> tuple[Channel, str | None]:
-        token = request.query.get("token", "")
-        if not hmac.compare_digest(token.encode(), self.token.encode()):
-            raise web.HTTPUnauthorized(text="missing or wrong token")
+        client_id = request.query.get("X-Amz-ClientId")
         try:
             name = channel_name(request.query.get("X-Amz-ChannelARN", ""))
         except SignalingError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            name = None
+            refusal: web.HTTPException = web.HTTPBadRequest(text=str(exc))
+        expected = self.token
+        if client_id is None and self.master_tokens is not None and name is not None:
+            expected = self.master_tokens.get(name, "")  # only the robot is its master
+        token = request.query.get("token", "")
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise web.HTTPUnauthorized(text="missing or wrong token")
+        if name is None:
+            raise refusal
         channel = self.channels.get(name)
         if channel is None:
             raise web.HTTPNotFound(text=f"no signaling channel named {name!r}")
-        client_id = request.query.get("X-Amz-ClientId")
         if client_id is not None and (not CLIENT_ID_PATTERN.match(client_id)
                                       or client_id.startswith("AWS_")):
             raise web.HTTPBadRequest(text="X-Amz-ClientId must be 1-256 of [A-Za-z0-9_.-] "
@@ -217,7 +237,9 @@ class SignalingRelay:
 
 
 def _correlation(text: str) -> str | None:
-    with contextlib.suppress(ValueError, AttributeError):
-        value = json.loads(text).get("correlationId")
-        return value if isinstance(value, str) else None
-    return None
+    try:
+        message = safejson.loads(text, max_bytes=MAX_MESSAGE + 1024)
+    except safejson.UnsafeJson:
+        return None
+    value = message.get("correlationId") if isinstance(message, dict) else None
+    return value[:256] if isinstance(value, str) else None

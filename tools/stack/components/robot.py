@@ -41,12 +41,13 @@ def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n',
             f'[camera]\n{camera}')
 
 
-def camera_section(ctx: StackContext) -> str:
-    """Stream the test pattern through the web component's signaling relay, when it runs."""
+def camera_section(ctx: StackContext, name: str = "sts-pi") -> str:
+    """Stream the test pattern through the web component's signaling relay, when it runs; the
+    robot is its channel's master with its own secret, not the page's token."""
     if "web" not in ctx.selected:
         return 'driver = "none"\n'
     return (f'driver = "aiortc"\nsignaling_url = "ws://{ctx.host}:{ctx.port}/signaling"\n'
-            f'signaling_token = {json.dumps(ctx.robot_token)}\n')
+            f'signaling_token = {json.dumps(ctx.mqtt_passwords.get(name, ctx.robot_token))}\n')
 
 
 def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bool:
@@ -100,8 +101,9 @@ class RobotComponent(Component):
         self.robot_name = ctx.env.get("ROBOT_NAME") or "sts-pi"
         self.restart_s = float(ctx.env.get("STACK_AGENT_RESTART_S", self.restart_s))
         path = ctx.data_dir / "robot-agent.toml"
-        # It holds the robot's MQTT password and the local token: 0600 from creation on.
-        write_private(path, agent_config(self.robot_name, ctx.mqtt_url, camera_section(ctx),
+        # It holds the robot's secret (broker and signaling): 0600 from creation on.
+        write_private(path, agent_config(self.robot_name, ctx.mqtt_url,
+                                         camera_section(ctx, self.robot_name),
                                          ctx.mqtt_passwords.get(self.robot_name)))
         self._argv = ("robot_agent", "--config", str(path), "--simulate")
         # The agent gets no broker password but its own (the handlers' MQTT_URL has one).

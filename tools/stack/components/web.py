@@ -49,7 +49,11 @@ class WebComponent(Component):
         if not (WEB_ROOT / "index.html").is_file():
             raise FileNotFoundError(f"the web page is missing: {WEB_ROOT / 'index.html'}")
         self.config = local_config(ctx)
-        self.relay = SignalingRelay(self.config["robots"], ctx.robot_token)
+        # A robot is the master of its own channel only, signing in with its own secret (its
+        # broker password); the page's token makes viewers.
+        self.relay = SignalingRelay(self.config["robots"], ctx.robot_token,
+                                    {name: ctx.mqtt_passwords.get(name, "")
+                                     for name in self.config["robots"]})
         self.relay.register(ctx.app)
         ctx.app.router.add_get("/", self._index)
         ctx.app.router.add_get("/config.json", self._config)

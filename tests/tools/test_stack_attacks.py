@@ -1,0 +1,129 @@
+"""Attacks on the running local stack, from outside: a stranger on the broker, JSON bombs on the
+API, a crashed agent, listening beyond loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.brokers import mosquitto_path
+from tests.robot.harness import Observer, wait_until
+from tests.stackproc import StackProcess, free_port, port_is_free
+from tests.tools.mqtt_clients import Client
+from tools.stack.runner import build_context, parse_args
+
+ROBOT = "sts-pi"
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with StackProcess(only="broker,api,robot", env={"STACK_AGENT_RESTART_S": "0.2"}) as running:
+        yield running
+
+
+@pytest.fixture
+def motors(stack):
+    observer = Observer(stack.mqtt_url_as("observer"), topics=(f"robot/{ROBOT}/telemetry",))
+    yield observer
+    observer.close()
+
+
+def post(stack, path: str, body: bytes) -> tuple[int, dict]:
+    req = urllib.request.Request(stack.url(path), data=body, method="POST", headers={
+        "Authorization": f"Bearer {stack.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_a_stranger_on_the_broker_cannot_drive(stack, motors):
+    """#12 item 1: one anonymous publish ran the motors at full speed for 1 s."""
+    command = json.dumps({"id": "x", "seq": 2**62, "action": "forward", "speed": 1.0,
+                          "duration_ms": 1000, "issued_ms": 0}).encode()
+    stranger = Client(stack.mqtt_port, None, None)
+    assert stranger.refused
+    watcher = Client(stack.mqtt_port, "observer", stack.mqtt_password("observer"))
+    try:
+        for topic in (f"robot/{ROBOT}/cmd", f"{ROBOT}/action"):
+            watcher.publish(topic, command)  # signed in, but not the command publisher
+    finally:
+        stranger.close()
+        watcher.close()
+    status, body = post(stack, f"/robot/{ROBOT}/cmd", b'{"action": "left", "speed": 0.3}')
+    assert status == 202
+    event = motors.wait_json(f"robot/{ROBOT}/telemetry", lambda m: m.get("event") == "motors")
+    assert event.get("id") == body["id"]  # the first motor change is the API's command
+
+
+@pytest.mark.parametrize("path", [f"/robot/{ROBOT}/cmd", "/publish"])
+def test_json_bombs_get_400_not_502(stack, path):
+    """#12 item 3: 1000 ``[`` (under the 1 KB cap) gave 502 from the API."""
+    for body in (b"[" * 1000, b'{"action":' * 100, b"[" * 500 + b"]" * 500):
+        status, answer = post(stack, path, body)
+        assert status == 400, answer
+        assert answer["error"]["code"] == "BAD_COMMAND"
+
+
+def test_the_answer_says_delivery_is_not_confirmed(stack):
+    status, body = post(stack, f"/robot/{ROBOT}/cmd", b'{"action": "stop"}')
+    assert status == 202 and body["delivery"].startswith("not confirmed")
+
+
+def test_a_killed_agent_is_restarted_as_systemd_would(stack):
+    before = stack.health()["components"]["robot"]
+    os.kill(before["pid"], signal.SIGKILL)
+    after = wait_until(lambda: (lambda h: h if h["up"] and h["pid"] != before["pid"] else None)(
+        stack.health()["components"]["robot"]), timeout=30, step=0.1)
+    assert after["restarts"] == before["restarts"] + 1
+    watcher = Observer(stack.mqtt_url_as("observer"), topics=(f"robot/{ROBOT}/status",))
+    try:
+        watcher.wait_json(f"robot/{ROBOT}/status", lambda m: m.get("online") is True, 30)
+    finally:
+        watcher.close()
+    assert "restarting it in" in stack.log()
+
+
+def test_listening_beyond_loopback_is_a_choice_that_warns(tmp_path):
+    with StackProcess(only="broker", args=["--host", "0.0.0.0"], data_dir=tmp_path) as running:
+        assert "WARNING: listening on 0.0.0.0" in running.log()
+    with StackProcess(only="broker", data_dir=tmp_path) as running:
+        assert "WARNING" not in running.log()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.skipif(mosquitto_path() is None, reason="mosquitto not installed")
+def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
+    """README's route: the same users and rules on Mosquitto; the robot drives, strangers not."""
+    port = free_port()
+    build_context(parse_args(["--data-dir", str(tmp_path), "--mqtt-port", str(port)]),
+                  {"MARS_API_KEY": "k", "ROBOT_API_TOKEN": "t"})
+    conf = tmp_path / "mosquitto" / "mosquitto.conf"
+    if os.geteuid() == 0:  # as root Mosquitto drops to its own user, who cannot read 0600
+        conf.write_text(conf.read_text() + "user root\n")
+    broker = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: not port_is_free(port), timeout=10, step=0.05)
+        with StackProcess(only="broker,api,robot", data_dir=tmp_path,
+                          env={"MQTT_URL": f"mqtt://127.0.0.1:{port}"}) as running:
+            running.mqtt_port = port
+            assert Client(port, None, None).refused
+            motors = Observer(running.mqtt_url_as("observer"),
+                              topics=(f"robot/{ROBOT}/telemetry",))
+            try:
+                status, body = post(running, f"/robot/{ROBOT}/cmd", b'{"action": "right"}')
+                assert status == 202
+                motors.wait_json(f"robot/{ROBOT}/telemetry", lambda m: m.get("id") == body["id"])
+            finally:
+                motors.close()
+    finally:
+        broker.terminate()
+        broker.wait(10)
