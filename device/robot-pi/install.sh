@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Install (or remove) the robot agent as a systemd service on Raspberry Pi OS Bookworm.
 #
-#   sudo ./install.sh               install or upgrade (safe to run again)
+#   sudo ./install.sh [--camera|--no-camera] [--bundle NAME.tar.gz]
+#                                   install or upgrade (safe to run again)
 #   sudo ./install.sh --uninstall   remove the service and the program; keep config and certs
-#   sudo ./install.sh --purge       also remove /etc/robot-agent and the robot-agent user
+#   sudo ./install.sh --purge       also remove /etc/robot-agent, the state and the user
 #
-# What it does: a system user `robot-agent`; a virtualenv in /opt/robot-agent/venv with this
-# package; /etc/robot-agent/config.toml from config.example.toml (only if absent: your edits
-# stay); /etc/robot-agent/certs (0700, its files 0600) for the AWS IoT certificate and key; the
-# unit robot-agent.service, enabled and started (started once config.toml is filled in).
+#   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME`:
+#                   its config.toml and certificates are installed (keys 0600, owned by the
+#                   service user) and the service is started. Nothing else to edit.
+#   --camera        install the video support (aiortc) on top of Pi OS's own picamera2,
+#                   libcamera and numpy; the default when picamera2 is installed or the
+#                   config asks for a camera. --no-camera: driving only.
+#
+# What it does: a system user `robot-agent`; a virtualenv in /opt/robot-agent/venv that sees
+# the system's packages (--system-site-packages: picamera2 and numpy come from apt and are
+# never replaced by pip; PEP 668 is respected, nothing is pip-installed system-wide); the
+# package built from a copy of this folder (nothing is written here); /etc/robot-agent/
+# config.toml from config.example.toml (only if absent: your edits stay) or from the bundle;
+# /etc/robot-agent/certs (0700, its files 0600); /usr/local/bin/robot-agent (for `robot-agent
+# doctor`); the unit robot-agent.service, enabled, and started once the config is filled in.
 #
 # Overridable for tests and packaging: ROOT (a prefix for every path), SYSTEMCTL, PYTHON, PIP,
-# VENV_ARGS, USERADD, USERDEL, CHOWN, PIP_SPEC (what pip installs).
+# PIP_ARGS, VENV_ARGS, USERADD, USERDEL, CHOWN, APT_GET, PIP_SPEC (what pip installs).
 set -euo pipefail
 
 ROOT="${ROOT:-}"
@@ -20,26 +31,129 @@ PYTHON="${PYTHON:-python3}"
 USERADD="${USERADD:-useradd}"
 USERDEL="${USERDEL:-userdel}"
 CHOWN="${CHOWN:-chown}"
+APT_GET="${APT_GET:-apt-get}"
 VENV_ARGS="${VENV_ARGS:-}"
+PIP_ARGS="${PIP_ARGS:-}"
 SERVICE_USER="robot-agent"
 UNIT="robot-agent.service"
 SRC="$(cd "$(dirname "$0")" && pwd)"
 PREFIX="$ROOT/opt/robot-agent"
 VENV="$PREFIX/venv"
 ETC="$ROOT/etc/robot-agent"
+STATE="$ROOT/var/lib/robot-agent"
 UNIT_DIR="$ROOT/etc/systemd/system"
-PIP="${PIP:-$VENV/bin/pip}"
-PIP_SPEC="${PIP_SPEC:-$SRC[pi]}"
+BIN_LINK="$ROOT/usr/local/bin/robot-agent"
+PIP="${PIP:-$VENV/bin/python -m pip}"
 PLACEHOLDER="xxxxxxxxxxxxxx-ats"
+BUNDLE_FILES="config.toml certs/certificate.pem.crt certs/private.pem.key certs/AmazonRootCA1.pem"
 
 say() { echo "install.sh: $*"; }
 die() { echo "install.sh: error: $*" >&2; exit 1; }
 
 has_user() { grep -q "^${SERVICE_USER}:" "$ROOT/etc/passwd" 2>/dev/null; }
 
+WORK=""
+cleanup() { if [ -n "$WORK" ]; then rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+
+on_a_pi() { grep -qs "Raspberry Pi" "$ROOT/proc/device-tree/model"; }
+
+# --camera given, or picamera2 installed, or the config already asks for a camera.
+want_camera() {
+  case "$CAMERA" in
+    yes) return 0 ;;
+    no) return 1 ;;
+  esac
+  if "$PYTHON" -c "import picamera2" 2>/dev/null; then return 0; fi
+  if [ -f "$ETC/config.toml" ] && grep -Eq '^[[:space:]]*driver[[:space:]]*=[[:space:]]*"(aiortc|kvs-c-sdk)"' \
+      "$ETC/config.toml"; then return 0; fi
+  return 1
+}
+
+camera_system_packages() {
+  if "$PYTHON" -c "import picamera2" 2>/dev/null; then
+    say "using Pi OS's picamera2, libcamera and numpy"
+  elif on_a_pi; then
+    say "installing python3-picamera2 from apt (Pi OS's libcamera and numpy come with it)"
+    "$APT_GET" install -y --no-install-recommends python3-picamera2
+  else
+    say "not a Raspberry Pi: no picamera2; the v4l2 and test-pattern sources still work"
+  fi
+}
+
+# The bundle's files, checked before anything is touched: exactly the expected names.
+unpack_bundle() {
+  local bundle="$1" name
+  [ -f "$bundle" ] || die "bundle $bundle not found"
+  WORK="$(mktemp -d)"
+  while IFS= read -r name; do
+    name="${name#./}"
+    case " $BUNDLE_FILES certs certs/ " in
+      *" $name "*) ;;
+      *) die "bundle $bundle holds an unexpected entry '$name'; make it again with python -m tools.deploy" ;;
+    esac
+  done < <(tar -tzf "$bundle" | grep -v '^\.\?/\?$')
+  tar -xzf "$bundle" -C "$WORK" --no-same-owner --no-same-permissions
+  for name in $BUNDLE_FILES; do
+    [ -L "$WORK/$name" ] && die "bundle $bundle: $name is a link; make it again with python -m tools.deploy"
+    [ -f "$WORK/$name" ] || die "bundle $bundle lacks $name; make it again with python -m tools.deploy"
+  done
+}
+
+install_bundle() {
+  local name
+  if [ -f "$ETC/config.toml" ] && ! cmp -s "$WORK/config.toml" "$ETC/config.toml"; then
+    install -m 0640 "$ETC/config.toml" "$ETC/config.toml.bak"
+    say "the bundle replaces $ETC/config.toml (the old one is config.toml.bak)"
+  fi
+  install -m 0640 "$WORK/config.toml" "$ETC/config.toml"
+  "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
+  for name in certificate.pem.crt private.pem.key AmazonRootCA1.pem; do
+    # install(1) creates the file with its final mode: the key is never readable by others.
+    install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"
+  done
+  say "installed the bundle's config and certificates"
+}
+
+install_venv() {
+  local extras="pi" numpy build
+  if [ -x "$VENV/bin/python" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
+    say "recreating $VENV with the system's packages visible"
+    rm -rf "$VENV"
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    # shellcheck disable=SC2086  # VENV_ARGS is a list of options
+    "$PYTHON" -m venv --system-site-packages $VENV_ARGS "$VENV"
+  fi
+  if want_camera; then
+    extras="pi,camera"
+    camera_system_packages
+  fi
+  # pip builds in the source folder (build/, *.egg-info): build from a copy instead.
+  build="$(mktemp -d)"
+  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$build/"
+  find "$build" -name __pycache__ -prune -exec rm -rf {} +
+  # Never a pip numpy over the system's: picamera2 is built against the apt one.
+  : > "$build/constraints.txt"
+  if numpy="$("$VENV/bin/python" -c 'import numpy; print(numpy.__version__)' 2>/dev/null)"; then
+    echo "numpy==$numpy" > "$build/constraints.txt"
+  fi
+  say "installing the agent [$extras] into $VENV"
+  # shellcheck disable=SC2086  # PIP and PIP_ARGS are lists of words
+  if ! $PIP install --quiet --upgrade $PIP_ARGS \
+      --constraint "$build/constraints.txt" "${PIP_SPEC:-$build[$extras]}"; then
+    rm -rf "$build"
+    die "pip could not install the agent (see above)"
+  fi
+  rm -rf "$build"
+}
+
 install_agent() {
+  local bundle="$1"
   [ -n "$ROOT" ] || [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0"
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (apt install python3-venv)"
+  if [ -n "$bundle" ]; then unpack_bundle "$bundle"; fi
 
   if has_user; then
     say "user $SERVICE_USER exists"
@@ -49,41 +163,38 @@ install_agent() {
       --shell /usr/sbin/nologin "$SERVICE_USER"
   fi
 
-  install -d -m 0755 "$PREFIX" "$UNIT_DIR"
+  install -d -m 0755 "$PREFIX" "$UNIT_DIR" "$(dirname "$BIN_LINK")"
   install -d -m 0750 "$ETC"
   install -d -m 0700 "$ETC/certs"
   "$CHOWN" "root:$SERVICE_USER" "$ETC"
-  "$CHOWN" "$SERVICE_USER:$SERVICE_USER" "$ETC/certs"
-  # Key material: readable by the agent only, whatever mode it was copied with.
-  find "$ETC/certs" -type f -exec chmod 0600 {} + -exec "$CHOWN" "$SERVICE_USER:$SERVICE_USER" {} +
 
-  if [ -f "$ETC/config.toml" ]; then
+  if [ -n "$bundle" ]; then
+    install_bundle
+  elif [ -f "$ETC/config.toml" ]; then
     say "keeping $ETC/config.toml"
   else
     install -m 0640 "$SRC/config.example.toml" "$ETC/config.toml"
     "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
-    say "wrote $ETC/config.toml (fill in name and [mqtt])"
+    say "wrote $ETC/config.toml (fill in name and [mqtt], or use --bundle)"
   fi
+  # Key material: readable by the agent only, whatever mode it was copied with.
+  "$CHOWN" "$SERVICE_USER:$SERVICE_USER" "$ETC/certs"
+  find "$ETC/certs" -type f -exec chmod 0600 {} + -exec "$CHOWN" "$SERVICE_USER:$SERVICE_USER" {} +
 
-  if [ ! -x "$VENV/bin/python" ]; then
-    say "creating $VENV"
-    # shellcheck disable=SC2086  # VENV_ARGS is a list of options
-    "$PYTHON" -m venv $VENV_ARGS "$VENV"
-  fi
-  say "installing the agent into $VENV"
-  "$PIP" install --quiet --upgrade "$PIP_SPEC"
+  install_venv
   install -m 0644 "$SRC/README.md" "$PREFIX/README.md"
+  ln -sfn /opt/robot-agent/venv/bin/robot-agent "$BIN_LINK"
 
   install -m 0644 "$SRC/$UNIT" "$UNIT_DIR/$UNIT"
   "$SYSTEMCTL" daemon-reload
+  "$SYSTEMCTL" enable "$UNIT"
   if grep -q "$PLACEHOLDER" "$ETC/config.toml"; then
-    "$SYSTEMCTL" enable "$UNIT"
-    say "enabled $UNIT; edit $ETC/config.toml, copy your certificates into $ETC/certs,"
-    say "then run: sudo $0   (or: sudo systemctl restart robot-agent)"
+    say "enabled $UNIT; edit $ETC/config.toml and copy your certificates into $ETC/certs"
+    say "(or run: sudo $0 --bundle NAME.tar.gz), then: sudo robot-agent doctor"
   else
-    "$SYSTEMCTL" enable "$UNIT"
     "$SYSTEMCTL" restart "$UNIT"
-    say "enabled and started $UNIT (journalctl -u robot-agent -f)"
+    say "enabled and started $UNIT; check it with: sudo robot-agent doctor"
+    say "log: journalctl -u robot-agent -f"
   fi
 }
 
@@ -96,19 +207,38 @@ uninstall_agent() {
     "$SYSTEMCTL" daemon-reload
   fi
   rm -rf "$PREFIX"
+  if [ -L "$BIN_LINK" ]; then rm -f "$BIN_LINK"; fi
   if [ "$purge" = yes ]; then
-    rm -rf "$ETC"
+    rm -rf "$ETC" "$STATE"
     if has_user; then "$USERDEL" "$SERVICE_USER"; fi
-    say "removed the agent, its configuration, certificates and user"
+    say "removed the agent, its configuration, certificates, state and user"
   else
     say "removed the agent; kept $ETC (config and certificates; --purge removes them)"
   fi
 }
 
-case "${1:-}" in
-  "") install_agent ;;
-  --uninstall) uninstall_agent no ;;
-  --purge) uninstall_agent yes ;;
-  -h|--help) sed -n '2,16p' "$0" ;;
-  *) die "unknown option ${1} (use --uninstall, --purge or --help)" ;;
+ACTION=install
+CAMERA=auto
+BUNDLE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --uninstall) ACTION=uninstall ;;
+    --purge) ACTION=purge ;;
+    --camera) CAMERA=yes ;;
+    --no-camera) CAMERA=no ;;
+    --bundle)
+      [ $# -ge 2 ] || die "--bundle needs a file: --bundle NAME.tar.gz"
+      BUNDLE="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+      shift ;;
+    --bundle=*) BUNDLE="${1#--bundle=}" ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+  shift
+done
+
+case "$ACTION" in
+  install) install_agent "$BUNDLE" ;;
+  uninstall) uninstall_agent no ;;
+  purge) uninstall_agent yes ;;
 esac

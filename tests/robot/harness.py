@@ -50,6 +50,26 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class FakeClock:
+    """The robot's clocks, with its wall clock off by ``off_ms`` and an NTP flag as told.
+
+    The monotonic clock is the real one: the agent's deadman and the tests' waits share it.
+    """
+
+    def __init__(self, off_ms: int = 0, synced: bool = True) -> None:
+        self.off_ms = off_ms
+        self.is_synced = synced
+
+    def mono_ms(self) -> int:
+        return int(time.monotonic() * 1000)
+
+    def wall_ms(self) -> int:
+        return now_ms() + self.off_ms
+
+    def synced(self) -> bool:
+        return self.is_synced
+
+
 class BrokerProcess:
     """A broker in a child process, so a test can kill it and start it again on the same port.
 
@@ -158,13 +178,16 @@ class RunningAgent:
     """
 
     def __init__(self, config: AgentConfig, link: Link | None = None,
-                 notifier: Notifier | None = None,
-                 clock_ms: Callable[[], int] = now_ms) -> None:
+                 notifier: Notifier | None = None, clock: FakeClock | None = None,
+                 state_dir: Path | None = None) -> None:
         self.config = config
+        self.clock = clock or FakeClock()
         self.factory = mock_factory()
         self.drive = Drive(config.motors, self.factory)
         self.link = link or PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
-        self.agent = Agent(config, self.drive, self.link, notifier=notifier, clock_ms=clock_ms)
+        self.agent = Agent(config, self.drive, self.link, notifier=notifier,
+                           clock_ms=self.clock.wall_ms, clock=self.clock,
+                           state_dir=str(state_dir) if state_dir else None)
         self.exit_code: int | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 

@@ -1,13 +1,18 @@
 """The agent's safety rules, on mock pins with an in-memory link (fast, exact)."""
 
+import asyncio
+import gc
+import json
+import sys
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from robot_agent.camera import Camera, build_camera
 from robot_agent.mqtt_link import MemoryLink
 
-from tests.robot.harness import RunningAgent, agent_config, command, now_ms, wait_until
+from tests.robot.harness import FakeClock, RunningAgent, agent_config, command, now_ms, wait_until
 
 TOPIC = "robot/testbot/cmd"
 TELEMETRY = "robot/testbot/telemetry"
@@ -158,3 +163,182 @@ def test_random_commands_keep_opposing_pins_apart(bot, sequence):
         assert not (pins[20] > 0 and pins[19] > 0) and not (pins[26] > 0 and pins[21] > 0)
     bot.link.inject(TOPIC, command("stop", seq=seq + 100))
     wait_until(lambda: not bot.moving(), 1)
+
+
+# -- clocks: a wrong robot clock never strands it; stale and replayed still never move -------
+
+HOUR = 3_600_000
+
+
+def rejected(bot):
+    return [m["reason"] for m in bot.link.messages(TELEMETRY) if m["event"] == "rejected"]
+
+
+def clocked(clock) -> RunningAgent:
+    return RunningAgent(agent_config("mqtt://127.0.0.1:1"), link=MemoryLink(),
+                        clock=clock).start()
+
+
+def drives(bot, **kwargs) -> None:
+    bot.link.inject(TOPIC, command("forward", 0.5, 100, **kwargs))
+    wait_until(bot.moving, 1)
+    wait_until(lambda: not bot.moving(), 1)
+
+
+@pytest.mark.parametrize("off", [HOUR, -HOUR])
+def test_agent_clock_off_by_an_hour_still_drives(off):
+    bot = clocked(FakeClock(off, synced=False))
+    try:
+        drives(bot)
+        drives(bot)
+        replay = command("forward", 0.5, 100)
+        drives(bot, **{k: replay[k] for k in ("seq", "issued_ms")})
+        stale_issued = now_ms() - 5000
+        bot.link.inject(TOPIC, {**replay, "id": "again"})
+        bot.link.inject(TOPIC, command("forward", 0.5, 100, issued_ms=stale_issued,
+                                       seq=replay["seq"] + 1))
+        wait_until(lambda: len(rejected(bot)) == 2, 1)
+        assert rejected(bot) == ["replayed", "stale"] and not bot.moving()
+        assert bot.link.messages(STATUS)[-1]["clock"]["source"] == "learned"
+    finally:
+        bot.stop()
+
+
+def test_agent_clock_jumping_mid_session_still_drives():
+    clock = FakeClock()
+    bot = clocked(clock)
+    try:
+        drives(bot)
+        clock.off_ms = HOUR  # jumps; the kernel still claims NTP sync
+        for _ in range(2):
+            bot.link.inject(TOPIC, command("forward", 0.5, 100))
+        wait_until(lambda: len(rejected(bot)) == 2, 1)
+        assert not bot.moving()
+        drives(bot)  # the third consistent command re-anchors the window
+        clock.off_ms, clock.is_synced = -HOUR, False  # jumps again, now flagged unsynced
+        drives(bot)
+        held_up = now_ms() - 3000  # issued 3 s ago, by the sender's rules
+        bot.link.inject(TOPIC, command("forward", 0.5, 100, issued_ms=held_up,
+                                       seq=held_up * 1000))
+        wait_until(lambda: len(rejected(bot)) == 3, 1)
+        assert rejected(bot)[-1] == "stale" and not bot.moving()
+    finally:
+        bot.stop()
+
+
+def test_huge_seq_does_not_lock_the_operator_out(bot):
+    drives(bot, seq=now_ms() * 1000)
+    bot.link.inject(TOPIC, command("forward", 1.0, 1000, seq=2 ** 62))
+    wait_until(lambda: rejected(bot) == ["ahead"], 1)
+    assert not bot.moving()
+    drives(bot, seq=now_ms() * 1000)
+    bot.link.inject(TOPIC, command("forward", 0.5, 1000, seq=now_ms() * 1000))
+    wait_until(bot.moving, 1)
+    bot.link.inject(TOPIC, command("stop", seq=2 ** 62))  # stop is honoured whatever its seq
+    wait_until(lambda: not bot.moving(), 1)
+
+
+# -- hostile payloads ----------------------------------------------------------------------
+
+def test_deep_nesting_is_refused_and_the_agent_lives(bot):
+    for topic in (TOPIC, "testbot/action"):
+        bot.link.inject(topic, b"[" * 1000)
+        bot.link.inject(topic, b'{"a":' * 200 + b"1" + b"}" * 200)
+    wait_until(lambda: len(rejected(bot)) == 4, 1)
+    assert set(rejected(bot)) == {"too_large"}
+    drives(bot)
+    assert bot.exit_code is None
+
+
+def test_non_command_payloads_are_ignored_quietly(bot, caplog):
+    caplog.set_level("INFO", logger="robot_agent")
+    status = {"online": True, "name": "otherbot", "camera": {"state": "off"}}
+    for topic in (TOPIC, "testbot/action"):
+        for payload in (status, {"online": False}, b""):
+            bot.link.inject(topic, payload)
+    drives(bot)  # handled in order: everything before it has been seen
+    assert rejected(bot) == [] and bot.agent.ignored == 6
+    assert not [r for r in caplog.records if "rejected" in r.getMessage()]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=1100) | st.builds(
+    lambda v: json.dumps(v).encode(),
+    st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3)
+                 | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=40)),
+       st.sampled_from([TOPIC, "testbot/action"]))
+def test_no_payload_crashes_the_agent(bot, payload, topic):
+    bot.link.inject(topic, payload)
+    bot.link.inject(TOPIC, command("stop"))
+    wait_until(lambda: bot.drive.value == (0.0, 0.0), 1)
+    assert bot.exit_code is None and bot.agent.error is None
+
+
+# -- camera failures never stop driving -----------------------------------------------------
+
+class BrokenAtStart(Camera):
+    driver = "broken"
+
+    async def start(self) -> None:
+        raise RuntimeError("Camera __init__ sequence did not complete")
+
+
+class DiesMidStream(Camera):
+    """Streams, then its frame task dies the way a driver's unhandled error would."""
+
+    driver = "dying"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.streaming = False
+
+    @property
+    def state(self):
+        return {"state": "streaming" if self.streaming else "off", "viewers": 1}
+
+    async def start(self) -> None:
+        self.streaming = True
+        asyncio.ensure_future(self._frames())  # fire and forget, as libraries do
+
+    async def _frames(self) -> None:
+        await asyncio.sleep(0.2)
+        raise OSError("[Errno 5] camera frontend timeout")
+
+
+def camera_agent(camera: Camera) -> RunningAgent:
+    running = RunningAgent(agent_config("mqtt://127.0.0.1:1"), link=MemoryLink())
+    running.agent.camera = camera
+    return running.start()
+
+
+@pytest.mark.parametrize("camera", [BrokenAtStart, DiesMidStream])
+def test_camera_failure_is_reported_and_driving_goes_on(camera):
+    bot = camera_agent(camera())
+    try:
+        for _ in range(3):
+            drives(bot)
+        gc.collect()  # the dead task's error reaches the loop when it is collected
+        status = wait_until(lambda: (s := bot.link.messages(STATUS)[-1])["camera"]["state"]
+                            == "error" and s, 2)
+        assert "Error" in status["camera"]["error"]
+        drives(bot)
+        assert bot.exit_code is None and bot.agent.error is None
+    finally:
+        bot.stop()
+
+
+def test_missing_camera_module_is_a_camera_error_not_a_crash(monkeypatch):
+    monkeypatch.setitem(sys.modules, "aiortc", None)  # import aiortc -> ImportError
+    for name in [m for m in sys.modules if m.startswith("robot_agent.camera.")]:
+        monkeypatch.delitem(sys.modules, name)
+    camera = build_camera({"driver": "aiortc", "signaling_url": "ws://127.0.0.1:1/signaling",
+                           "signaling_token": "t"}, "testbot", simulate=True)
+    assert camera.state["state"] == "error" and "install.sh --camera" in camera.state["error"]
+    bot = camera_agent(camera)
+    try:
+        drives(bot)
+        assert bot.link.messages(STATUS)[-1]["camera"]["state"] == "error"
+    finally:
+        bot.stop()

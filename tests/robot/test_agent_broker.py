@@ -154,3 +154,41 @@ def test_sigterm_stops_motors_and_exits_0(broker, observer, tmp_path):
         observer.wait_json(STATUS, lambda m: m == {"online": False}, 3)
     finally:
         process.kill()
+
+
+def test_retained_commands_never_drive(broker, observer, caplog):
+    """A retained command (the legacy topic's, as the original web app could leave) is in the
+    broker before the agent starts: the agent subscribes, gets it, and does not move."""
+    for topic, payload in ((f"{NAME}/action", {"action": "forward"}),
+                           (CMD, command("forward", 1.0, 1000, seq=now_ms() * 1000))):
+        observer.client.publish(topic, json.dumps(payload), qos=1,
+                                retain=True).wait_for_publish(5)
+    caplog.set_level("INFO", logger="robot_agent")
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        wait_until(lambda: len([r for r in caplog.records
+                                if "ignored a retained message" in r.getMessage()]) == 2, 5)
+        assert not bot.moving()
+        observer.publish(CMD, command("forward", 0.5, 100, seq=now_ms() * 1000))
+        wait_until(bot.moving, 3)  # live commands still drive
+    for topic in (f"{NAME}/action", CMD):
+        observer.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+
+
+def test_huge_seq_over_mqtt_locks_nobody_out(broker, api, observer):
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        observer.publish(CMD, command("forward", 1.0, 1000, seq=2 ** 62))
+        observer.wait_json(TELEMETRY, lambda m: m.get("reason") == "ahead", 3)
+        assert not bot.moving()
+        assert post({"action": "forward", "speed": 0.5, "duration_ms": 1000})["statusCode"] == 202
+        wait_until(bot.moving, 3)
+        observer.publish(CMD, command("stop", seq=2 ** 62))
+        wait_until(lambda: not bot.moving(), 3)
+
+
+def test_clean_shutdown_does_not_say_link_lost(broker, caplog):
+    caplog.set_level("INFO", logger="robot_agent")
+    with RunningAgent(agent_config(broker.url, NAME)):
+        pass
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("stopped (exit 0)" in m for m in messages)
+    assert not [m for m in messages if "link lost" in m or "reconnecting" in m]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 
@@ -205,3 +206,75 @@ def test_go_away_makes_the_master_reconnect_with_a_fresh_url():
     connections = asyncio.run(scenario())
     assert CountingChannel.prepared >= 2
     assert connections[0] == connections[1] == channel_arn("sts-pi")
+
+
+class DyingPattern(TestPatternTrack):
+    """The test pattern, until frame ``after``: then the driver fails as picamera2 can."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(160, 120, fps=30)
+        self.after = after
+
+    async def recv(self):
+        if self._count >= self.after:
+            raise RuntimeError("Camera frontend has timed out!")
+        return await super().recv()
+
+
+@pytest.mark.parametrize("failure", ["at_start", "mid_stream"])
+def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeypatch):
+    """The real agent, camera and relay in one loop: the source fails, driving goes on."""
+    from robot_agent.agent import Agent
+    from robot_agent.camera import build_camera, sources
+    from robot_agent.drive import Drive, mock_factory
+    from robot_agent.mqtt_link import MemoryLink
+
+    from tests.robot.harness import FakeClock, agent_config, command
+
+    def make_track(settings):
+        if failure == "at_start":
+            raise RuntimeError("Failed to acquire camera: Device or resource busy")
+        return DyingPattern(after=10)
+
+    monkeypatch.setattr(sources, "make_track", make_track)
+
+    async def scenario():
+        relay = Relay()
+        await relay.start()
+        config = agent_config("mqtt://127.0.0.1:1", "sts-pi")
+        factory = mock_factory()
+        drive = Drive(config.motors, factory)
+        link = MemoryLink()
+        camera = build_camera({"driver": "aiortc", "signaling_url": relay.url,
+                               "signaling_token": TOKEN}, "sts-pi", simulate=True)
+        clock = FakeClock()
+        agent = Agent(config, drive, link, camera, clock_ms=clock.wall_ms, clock=clock)
+        run = asyncio.create_task(agent.run())
+        try:
+            await until(lambda: camera.state["state"] == "streaming")
+            await until(lambda: relay.relay.state()["sts-pi"]["master"])
+            viewer = asyncio.create_task(watch(relay, "viewer-1", frames=30))
+            moved = 0
+            while camera.state["state"] != "error":
+                link.inject("robot/sts-pi/cmd", command("forward", 0.5, 200))
+                await until(lambda: factory.pin(20).state > 0, 2)
+                moved += 1
+                assert moved < 100, "the camera failure was never reported"
+                await asyncio.sleep(0.05)
+            viewer.cancel()  # its video stopped (or never came): that is the point
+            with contextlib.suppress(BaseException):
+                await viewer
+            status = link.messages("robot/sts-pi/status")[-1]
+            assert status["camera"]["state"] == "error" and "RuntimeError" in \
+                status["camera"]["error"]
+            link.inject("robot/sts-pi/cmd", command("left", 0.5, 200))
+            await until(lambda: factory.pin(19).state > 0, 2)
+            assert run.done() is False and agent.error is None
+        finally:
+            agent.request_stop()
+            assert await asyncio.wait_for(run, 15) == 0
+            drive.close()
+            await relay.stop()
+
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    asyncio.run(scenario())

@@ -1,11 +1,13 @@
-"""Command parsing and the order/age gate (pure functions)."""
+"""Command parsing (pure functions); freshness and order are in test_freshness.py."""
 
 import json
 
 import pytest
-from robot_agent.commands import Gate, parse, values
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from robot_agent.commands import parse, values
 from robot_agent.config import CommandLimits
-from robot_agent.errors import BadCommand
+from robot_agent.errors import BadCommand, NotACommand
 
 LIMITS = CommandLimits()
 
@@ -74,19 +76,46 @@ def test_values(action, expected):
     assert values(action, 0.4) == expected
 
 
-def test_gate_drops_stale_replayed_and_out_of_order():
-    gate = Gate(max_age_ms=1000)
-    first = parse(raw(seq=10, issued_ms=5000), LIMITS)
-    gate.check(first, now_ms=5500)
-    gate.applied(first)
-    for payload, now, reason in [
-        (raw(seq=11, issued_ms=3000), 5500, "stale"),
-        (raw(seq=11, issued_ms=9000), 5500, "stale"),  # from the future: a clock fault
-        (raw(seq=10, issued_ms=5400), 5500, "replayed"),
-        (raw(seq=9, issued_ms=5400), 5500, "out_of_order"),
-    ]:
-        with pytest.raises(BadCommand) as error:
-            gate.check(parse(payload, LIMITS), now)
-        assert error.value.reason == reason
-    gate.check(parse(raw(seq=11, issued_ms=5400), LIMITS), 5500)  # newer and fresh: fine
-    gate.check(parse(b'{"action": "stop"}', LIMITS, legacy=True), 99999)  # legacy: unordered
+# -- hostile input: nothing but BadCommand ever comes out -----------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=30)
+NESTED = st.integers(1, 1000).flatmap(lambda n: st.sampled_from([
+    b"[" * n, b"[" * n + b"]" * n, b'{"a":' * n + b"1" + b"}" * n, b'{"action":' + b"[" * n]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=1100) | JSON_VALUES.map(lambda v: json.dumps(v).encode()) | NESTED
+       | st.builds(lambda extra: json.dumps({"id": "a", "seq": 1, "action": "forward",
+                                             "issued_ms": 1, **extra}).encode(),
+                   st.dictionaries(st.sampled_from(["speed", "duration_ms", "seq", "id",
+                                                    "issued_ms", "action"]), JSON_VALUES)),
+       st.booleans())
+def test_parse_raises_only_bad_command(payload, legacy):
+    try:
+        command = parse(payload, LIMITS, legacy=legacy)
+    except BadCommand as error:
+        assert error.reason in {"malformed", "too_large", "invalid", "not_a_command"}
+    else:
+        assert command.action in ("forward", "backward", "left", "right", "stop")
+
+
+def test_a_kilobyte_of_brackets_is_refused_before_parsing():
+    with pytest.raises(BadCommand) as error:
+        parse(b"[" * 1000, LIMITS)
+    assert error.value.reason == "too_large" and "nested" in error.value.detail
+
+
+def test_brackets_inside_strings_do_not_count():
+    command = parse(raw(id="[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{\\\"[[[["), LIMITS)
+    assert command.id.startswith("[[[")
+
+
+@pytest.mark.parametrize("payload", [b"", b"  ", b'{"online": false}',
+                                     b'{"online": true, "camera": {"state": "off"}}'])
+def test_non_commands_are_told_apart(payload):
+    with pytest.raises(NotACommand):
+        parse(payload, LIMITS)

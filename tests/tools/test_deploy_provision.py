@@ -185,3 +185,22 @@ def test_the_pyportal_app_accepts_the_settings(aws, outputs, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [outputs["ApiUrl"], "10", "C"]
+
+
+def test_each_robot_gets_one_bundle_and_one_install_command(aws, outputs, tmp_path):
+    import tarfile
+
+    iot = aws.client("iot")
+    files = provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot),
+                                      REGION, tmp_path)
+    assert files.bundle == tmp_path / "robots" / "sts-pi.tar.gz" and _mode(files.bundle) == 0o600
+    assert files.install_command == "sudo ./install.sh --bundle sts-pi.tar.gz"
+    with tarfile.open(files.bundle) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == list(provision.BUNDLE_MEMBERS)
+        assert all(m.isfile() and m.mode == 0o600 and m.uid == 0 for m in members)
+        key = tar.extractfile("certs/private.pem.key").read().decode()
+    assert key == (files.folder / "certs" / "private.pem.key").read_text()
+    again = provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot),
+                                      REGION, tmp_path)
+    assert again.bundle == files.bundle and not again.created  # same key, same bundle path

@@ -162,8 +162,8 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     for name in robots:
         files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
         kept = "new certificate" if files.created else "kept its certificate"
-        emit(f"robot {name}: {files.folder} ({kept}); on the Pi: copy the folder and run "
-             "device/robot-pi/install.sh")
+        emit(f"robot {name}: {files.bundle} ({kept}); copy it to the Pi and run, in "
+             f"device/robot-pi: {files.install_command}")
     if (provision.WEB_ROOT / "index.html").is_file():
         config = provision.web_config(outputs, aws.region, robots)
         count = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config, account)

@@ -4,6 +4,9 @@ Everything secret is written with mode 0600 in folders with mode 0700 under
 ``out/deploy/<stack>/``: ``pyportal/settings.toml``, ``robots/<name>/config.toml`` and
 ``robots/<name>/certs/``. A robot that already has a certificate there (still active in IoT)
 keeps it: re-running the deploy never mints a second certificate.
+
+Each robot also gets ``robots/<name>.tar.gz``, the one file to copy to its Pi:
+``sudo ./install.sh --bundle <name>.tar.gz`` installs it (see :func:`write_bundle`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import mimetypes
 import os
 import re
+import tarfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,8 +86,8 @@ def provision_pyportal(apigw: Any, outputs: Mapping[str, str], out: Path) -> Pat
 def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, region: str) -> str:
     """The agent's ``config.toml`` (format: ``device/robot-pi/config.example.toml``)."""
     lines = [
-        "# Written by python -m tools.deploy for install.sh; certs/ goes to "
-        f"{PI_CERTS}.",
+        "# Written by python -m tools.deploy; installed by install.sh --bundle (certs/ goes to "
+        f"{PI_CERTS}).",
         f"name = {_toml(name)}",
         "",
         "[mqtt]",
@@ -120,6 +124,38 @@ class RobotFiles:
     folder: Path
     certificate_arn: str
     created: bool  # False: the certificate from an earlier deploy was kept
+    bundle: Path | None = None
+
+    @property
+    def install_command(self) -> str:
+        """What to run on the Pi, in ``device/robot-pi`` of a clone, with the bundle beside."""
+        return f"sudo ./install.sh --bundle {self.name}.tar.gz"
+
+
+#: The bundle's members, exactly (install.sh refuses any other name).
+BUNDLE_MEMBERS = ("config.toml", f"certs/{CERT}", f"certs/{KEY}", f"certs/{CA}")
+
+
+def write_bundle(folder: Path, name: str) -> Path:
+    """``<folder>/../<name>.tar.gz`` (0600): the robot's config and certificates for install.sh.
+
+    Members are owned by root with mode 0600 and fixed names; ``certificate.id`` stays on this
+    computer (it is for re-deploys, not the robot).
+    """
+    target = folder.parent / f"{name}.tar.gz"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(target, 0o600)
+
+    def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mode = 0o600
+        return info
+
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for member in BUNDLE_MEMBERS:
+            tar.add(folder / member, arcname=member, recursive=False, filter=owned_by_root)
+    return target
 
 
 def _existing_certificate(iot: Any, certs: Path) -> str | None:
@@ -156,7 +192,7 @@ def provision_robot(iot: Any, name: str, outputs: Mapping[str, str], endpoints: 
     write_private(certs / CA, ROOT_CA.read_text())
     write_private(folder / "config.toml",
                   robot_config(name, endpoints, outputs["RobotRoleAlias"], region))
-    return RobotFiles(name, folder, arn, created)
+    return RobotFiles(name, folder, arn, created, write_bundle(folder, name))
 
 
 def release_robots(iot: Any, names: Sequence[str], policy: str | None) -> int:

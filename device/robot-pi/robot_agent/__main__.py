@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -55,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         camera = build_camera(config.camera, config.name, simulate=args.simulate)
         link = PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         drive = Drive(config.motors, mock_factory() if args.simulate else None)
-        agent = Agent(config, drive, link, camera, notifier=Notifier())
+        agent = Agent(config, drive, link, camera, notifier=Notifier(),
+                      state_dir=os.environ.get("STATE_DIRECTORY"))  # set by systemd
         return asyncio.run(_run(agent))
     except (ConfigError, LinkError) as exc:
         print(f"robot-agent: {exc}", file=sys.stderr)

@@ -31,11 +31,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from robot_agent import __version__, commands, motion
+from robot_agent import __version__, commands, freshness, motion
 from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
-from robot_agent.errors import BadCommand
+from robot_agent.errors import BadCommand, NotACommand
 from robot_agent.lease import DriverLease
 from robot_agent.mqtt_link import OFFLINE, Link, Topics
 from robot_agent.service import Notifier
@@ -53,12 +53,15 @@ def wall_ms() -> int:
 class Agent:
     """Wire a config, a drive, a link and a camera together and run until stopped.
 
-    :param clock_ms: wall-clock milliseconds (compared with a command's ``issued_ms``).
+    :param clock_ms: wall-clock milliseconds (the ``t_ms`` stamps of what the agent publishes).
+    :param clock: the clocks command freshness is judged on (see :mod:`robot_agent.freshness`).
+    :param state_dir: where the last applied command is kept across restarts.
     """
 
     def __init__(self, config: AgentConfig, drive: Drive, link: Link,
                  camera: Camera | None = None, *, notifier: Notifier | None = None,
-                 clock_ms: Callable[[], int] = wall_ms) -> None:
+                 clock_ms: Callable[[], int] = wall_ms, clock: freshness.Clock | None = None,
+                 state_dir: str | None = None) -> None:
         self.config = config
         self.drive = drive
         self.link = link
@@ -66,12 +69,16 @@ class Agent:
         self.notifier = notifier or Notifier({})
         self.clock_ms = clock_ms
         self.topics = Topics.for_robot(config.name)
-        self.gate = commands.Gate(config.commands.max_command_age_ms)
+        self.gate = freshness.Gate(config.commands.max_command_age_ms, clock, state_dir)
         self.started_ms = clock_ms()
         self.exit_code = 0
         self.error: BaseException | None = None
         self.applied = 0
         self.rejected = 0
+        self.ignored = 0  # non-command payloads on a command topic
+        self.camera_fault: str | None = None
+        self._closing = False
+        self._health: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._deadman: asyncio.TimerHandle | None = None
@@ -102,13 +109,15 @@ class Agent:
         self.camera.on_drive = self._channel_message
         self.camera.on_viewer_gone = self._viewer_gone
         log.info("starting %s", self.config.redacted())
-        health = asyncio.create_task(self._health_loop())
+        health = self._health = asyncio.create_task(self._health_loop())
         try:
             self.link.start()
             try:
                 await self.camera.start()
-            except Exception:  # driving works without video; the status says "error"
-                log.exception("camera failed to start")
+            except Exception as exc:  # driving works without video; the status says "error"
+                log.exception("camera failed to start; driving continues without video")
+                self.camera_fault = f"{type(exc).__name__}: {exc}"[:200]
+                self._publish_status()
             await self._stop.wait()
         finally:
             health.cancel()
@@ -121,6 +130,7 @@ class Agent:
             self._post(self._stop.set)
 
     async def _shutdown(self) -> None:
+        self._closing = True
         self._halt("shutdown")
         if self._lease_timer is not None:
             self._lease_timer.cancel()
@@ -147,6 +157,15 @@ class Agent:
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         error = context.get("exception") or RuntimeError(context.get("message", "loop error"))
+        task = context.get("future") or context.get("task")
+        if task is not None and task is not self._health:
+            # A task the agent did not start: the camera's (aiortc's senders, a driver). Video
+            # stops; driving does not.
+            log.error("camera task failed; driving continues: %s", context.get("message"),
+                      exc_info=error)
+            self.camera_fault = f"{type(error).__name__}: {error}"[:200]
+            self._publish_status()
+            return
         log.error("unhandled error, stopping: %s", context.get("message"), exc_info=error)
         self._fatal(error)
 
@@ -172,6 +191,9 @@ class Agent:
             self._offline_since = time.monotonic()
         moving = self.drive.value != (0.0, 0.0)
         self._halt("link lost")
+        if self._closing:
+            log.info("disconnected from the broker (shutting down)")
+            return
         log.warning("link lost (%s)%s; reconnecting", reason, ", motors stopped" if moving else "")
         self.notifier.status(f"reconnecting: {reason}")
 
@@ -180,7 +202,8 @@ class Agent:
 
     def _channel_message(self, viewer: str, payload: str | bytes) -> None:
         """A viewer's drive data channel: stamped on arrival, then the same path as MQTT."""
-        now = self.clock_ms()
+        # Stamped on the clock MQTT commands are judged on, so both kinds order together.
+        now = self.gate.sender_now(self.gate.clock.mono_ms()) or self.clock_ms()
         seq = max((self.gate.last_seq or 0) + 1, now * 1000)  # the API's scheme: ms * 1000
         arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
                                    client=viewer)
@@ -198,22 +221,33 @@ class Agent:
         :returns: ``None`` when applied, else why it was refused (also sent as telemetry).
         """
         via = "channel" if arrival is not None else "mqtt"
+        received = self.gate.clock.mono_ms()
+        source = self.gate.source
         try:
             command = commands.parse(payload, self.config.commands, legacy=legacy,
                                      arrival=arrival)
             now = self.clock_ms()
-            self.gate.check(command, now)
+            self.gate.check(command, received)
             change = self.lease.claim(command.driver, command.user,
                                       driving=command.action != "stop",
                                       take_over=command.take_over, now_ms=now,
                                       command_id=command.id)
+        except NotACommand as exc:
+            if arrival is None:  # e.g. a status leaked onto the topic: no log line each
+                self.ignored += 1
+                log.debug("ignored a message on the command topic: %s", exc.detail)
+                return exc
+            self.rejected += 1
+            return exc
         except BadCommand as exc:
             self.rejected += 1
             log.info("rejected command %s (%s): %s", exc.command_id, via, exc)
             self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
                              "detail": exc.detail, "t_ms": self.clock_ms(), "via": via})
             return exc
-        self.gate.applied(command)
+        self.gate.applied(command, received)
+        if self.gate.source != source:
+            self._publish_status()  # what command age is judged on changed: say so
         if change is not None:
             previous = self.lease.previous
             log.info("driver %s: %s", change, command.driver)
@@ -318,9 +352,16 @@ class Agent:
         motors = {**self.drive.describe(), "t_ms": self._motors_ms}
         return {"online": True, "name": self.config.name, "version": __version__,
                 "motors": motors, "action": self._action, "seq": self._seq,
-                "driver": self.lease.describe(now), "camera": self.camera.state,
-                "drive_channel": self.camera.drive_channel,
+                "driver": self.lease.describe(now), "camera": self.camera_state(),
+                "drive_channel": self.camera.drive_channel, "clock": self.gate.describe(),
                 "since_ms": self.started_ms, "t_ms": now}
+
+    def camera_state(self) -> dict[str, Any]:
+        """The camera's own state, or ``error`` with the reason when it failed under us."""
+        state = dict(self.camera.state)
+        if self.camera_fault is not None:
+            state.update(state="error", error=self.camera_fault)
+        return state
 
     def _publish_status(self) -> None:
         status = self.status()

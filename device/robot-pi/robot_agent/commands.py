@@ -1,4 +1,5 @@
-"""Drive commands: parsing and validation (pure functions), and the order/age gate.
+"""Drive commands: parsing and validation (pure functions); freshness and order are in
+:mod:`robot_agent.freshness`.
 
 A command on ``robot/{name}/cmd``::
 
@@ -22,14 +23,14 @@ configured legacy speed and duration.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
 from dataclasses import dataclass
 
+from robot_agent import safe_json
 from robot_agent.config import CommandLimits
-from robot_agent.errors import BadCommand
+from robot_agent.errors import BadCommand, NotACommand
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 ALIASES = {"backwards": "backward"}  # the original web app's spelling
@@ -128,15 +129,13 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
     """
     if isinstance(payload, str):
         payload = payload.encode("utf-8", "replace")
-    if len(payload) > limits.max_payload_bytes:
-        raise BadCommand("too_large", f"payload is {len(payload)} bytes "
-                                      f"(limit {limits.max_payload_bytes})")
-    try:
-        body = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise BadCommand("malformed", "payload is not JSON") from None
+    if not payload.strip():  # a retained message being cleared
+        raise NotACommand("not_a_command", "an empty payload")
+    body = safe_json.loads(payload, limits.max_payload_bytes)
     if not isinstance(body, dict):
         raise BadCommand("malformed", "payload must be a JSON object")
+    if "action" not in body:
+        raise NotACommand("not_a_command", "a JSON object without an action")
     if arrival is not None:
         stamped = [key for key in STAMPED if key in body]
         if stamped:
@@ -191,36 +190,3 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
                    duration_ms=duration, seq=seq, issued_ms=issued, left=left, right=right,
                    client=client if client or not legacy else "legacy-app", user=user,
                    take_over=take_over)
-
-
-class Gate:
-    """Drops stale, replayed and out-of-order commands.
-
-    ``seq`` must rise: a command whose ``seq`` equals the last applied one is a replay (a QoS 1
-    redelivery or a copy), lower is out of order. A command issued more than
-    ``max_age_ms`` ago is stale; so is one from the future beyond the same margin (a clock far
-    off is a fault, not a reason to move).
-    """
-
-    def __init__(self, max_age_ms: int) -> None:
-        self.max_age_ms = max_age_ms
-        self.last_seq: int | None = None
-
-    def check(self, command: Command, now_ms: int) -> None:
-        """:raises BadCommand: ``stale``, ``replayed`` or ``out_of_order``."""
-        if command.issued_ms is not None:
-            age = now_ms - command.issued_ms
-            if age > self.max_age_ms or age < -self.max_age_ms:
-                raise BadCommand("stale", f"issued {age} ms ago (limit {self.max_age_ms} ms)",
-                                 command.id)
-        if command.seq is not None and self.last_seq is not None:
-            if command.seq == self.last_seq:
-                raise BadCommand("replayed", f"seq {command.seq} was already applied",
-                                 command.id)
-            if command.seq < self.last_seq:
-                raise BadCommand("out_of_order", f"seq {command.seq} is below the last "
-                                                 f"applied {self.last_seq}", command.id)
-
-    def applied(self, command: Command) -> None:
-        if command.seq is not None:
-            self.last_seq = command.seq

@@ -26,3 +26,8 @@ class BadCommand(RobotError, ValueError):
 
 class LinkError(RobotError, ConnectionError):
     """The MQTT link cannot be set up (bad TLS material, unreachable address)."""
+
+
+class NotACommand(BadCommand):
+    """Valid JSON on a command topic that is no command (a status that leaked, a cleared
+    retained message): ignored quietly, not reported."""

@@ -8,7 +8,8 @@ Topics (robot name = IoT thing name = client id):
 - ``robot/{name}/telemetry``: events (motor changes, rejected commands)
 
 The link calls ``on_connect()``, ``on_disconnect(reason)`` and ``on_message(topic, payload)``
-from its own network thread; the agent hands them over to its event loop.
+from its own network thread; the agent hands them over to its event loop. Retained messages
+are never handed over: a command is acted on only when it is published, live.
 """
 
 from __future__ import annotations
@@ -189,6 +190,12 @@ class PahoLink(Link):
         self.on_disconnect(str(reason_code))
 
     def _message(self, client, userdata, message) -> None:
+        if message.retain:
+            # Kept by the broker from some earlier moment (a retained legacy command would
+            # drive at every start): never a command to act on now.
+            log.info("ignored a retained message on %s (commands are taken live only)",
+                     message.topic)
+            return
         self.on_message(message.topic, message.payload)
 
     def publish(self, topic: str, payload: dict[str, Any] | bytes, qos: int = 0,

@@ -21,10 +21,13 @@ section (``driver = "..."``); :func:`build_camera` is the only place that knows 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from robot_agent.errors import ConfigError
+
+log = logging.getLogger("robot.camera")
 
 #: Values of ``state["state"]``.
 STATES = ("off", "starting", "streaming", "error")
@@ -76,6 +79,20 @@ class NullCamera(Camera):
     """No camera: always ``off``."""
 
 
+class FailedCamera(Camera):
+    """A camera that could not even be built (its driver's modules are missing): always
+    ``error`` with the reason, so the status and ``doctor`` say it while driving goes on."""
+
+    def __init__(self, driver: str, reason: str) -> None:
+        super().__init__()
+        self.driver = driver
+        self.reason = reason
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return {"state": "error", "viewers": 0, "error": self.reason}
+
+
 def build_camera(config_section: dict[str, Any] | None, robot_name: str, *,
                  simulate: bool) -> Camera:
     """The camera the ``[camera]`` config section asks for.
@@ -96,10 +113,16 @@ def build_camera(config_section: dict[str, Any] | None, robot_name: str, *,
     from robot_agent.camera.settings import parse_settings
 
     settings = parse_settings(section, robot_name, simulate=simulate)
-    if driver == "aiortc":
-        from robot_agent.camera.aiortc_camera import AiortcCamera
+    try:
+        if driver == "aiortc":
+            from robot_agent.camera.aiortc_camera import AiortcCamera
 
-        return AiortcCamera(settings)
-    from robot_agent.camera.kvs_c_sdk import KvsCSdkCamera
+            return AiortcCamera(settings)
+        from robot_agent.camera.kvs_c_sdk import KvsCSdkCamera
 
-    return KvsCSdkCamera(settings)
+        return KvsCSdkCamera(settings)
+    except ImportError as exc:  # video is optional: the robot still drives
+        log.error("camera driver %s cannot load (%s); driving without video. Install the "
+                  "camera support: sudo ./install.sh --camera", driver, exc)
+        return FailedCamera(driver, f"{exc.name or exc} is not installed "
+                                    f"(sudo ./install.sh --camera)")

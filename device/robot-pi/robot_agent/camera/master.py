@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from robot_agent.camera import DRIVE_LABEL
@@ -53,6 +53,38 @@ def decode(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("messagePayload is not a JSON object")
     return value
+
+
+class GuardedTrack(MediaStreamTrack):
+    """The camera track as viewers get it: a driver error ends it cleanly and is reported.
+
+    Unguarded, an exception from the source's ``recv`` ends aiortc's relay task silently:
+    viewers freeze on the last frame and the status still says ``streaming``.
+    """
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack,
+                 on_fail: Callable[[BaseException], None]) -> None:
+        super().__init__()
+        self.source = source
+        self.on_fail = on_fail
+
+    async def recv(self) -> Any:
+        try:
+            return await self.source.recv()
+        except MediaStreamError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a driver's error of any kind
+            log.error("camera: the source failed mid-stream: %s: %s", type(exc).__name__, exc)
+            self.stop()
+            self.on_fail(exc)
+            raise MediaStreamError from exc
+
+    def stop(self) -> None:
+        super().stop()
+        with contextlib.suppress(Exception):  # it may be the very thing that broke
+            self.source.stop()
 
 
 class WebRtcMaster:
@@ -92,7 +124,8 @@ class WebRtcMaster:
 
     def _set(self, state: str | None = None, **extra: Any) -> None:
         viewers = sum(1 for pc in self.peers.values() if pc.connectionState == "connected")
-        new = {"state": state or self.state["state"], "viewers": viewers, **extra}
+        base = self.state if state is None else {}  # a viewer count change keeps the reason
+        new = {**base, "state": state or self.state["state"], "viewers": viewers, **extra}
         if new != self.state:
             self.state = new
             if self.on_change is not None:
@@ -200,7 +233,14 @@ class WebRtcMaster:
             self._attach_drive(viewer, pc, channel)
 
         if self._source is None:
-            self._source = self.make_track()
+            try:  # no camera, a busy one, a driver that cannot start: video only is lost
+                self._source = GuardedTrack(self.make_track(), self._source_failed)
+            except Exception as exc:  # noqa: BLE001 - any driver error: report, keep serving
+                log.error("camera: cannot open the camera: %s: %s", type(exc).__name__, exc)
+                self._set("error", error=f"camera: {type(exc).__name__}: {exc}"[:200])
+                await self._drop(viewer)
+                return
+            self._set("streaming")
         pc.addTrack(self._relay.subscribe(self._source, buffered=False))
         await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -262,6 +302,11 @@ class WebRtcMaster:
         candidate.sdpMid = payload.get("sdpMid")
         candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
         await pc.addIceCandidate(candidate)
+
+    def _source_failed(self, error: BaseException) -> None:
+        """The camera died mid-stream: say so; the next viewer opens it again."""
+        self._source = None
+        self._set("error", error=f"camera: {type(error).__name__}: {error}"[:200])
 
     async def _drop(self, viewer: str) -> None:
         pc = self.peers.pop(viewer, None)

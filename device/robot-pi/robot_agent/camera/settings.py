@@ -39,7 +39,7 @@ class CameraSettings:
     ca: str = ""
     # kvs-c-sdk
     binary: str = ""
-    work_dir: str = "/var/lib/robot/kvs"
+    work_dir: str = "/var/lib/robot-agent/kvs"  # in the unit's StateDirectory
     source_type: str = "devicesrc"
     kvs_log_level: int = 3
 
