@@ -111,5 +111,39 @@ def main() -> dict:
     }
 
 
+def power_on_to_first_photo() -> dict:
+    """Simulated seconds from power-on to the first photo, on the modelled ESP32 (a child
+    simulator: one display per process), for a good and a weak link."""
+    import re
+    import subprocess
+
+    out = {}
+    with MarsServer() as server, TemporaryDirectory() as tmp:
+        for name, extra in (("good_link", []), ("slow_link", ["--slow-link"])):
+            done = subprocess.run(
+                [sys.executable, "-m", "tools.pyportal_sim", "--api", server.url, "--api-key",
+                 API_KEY, "--out", f"{tmp}/{name}.png", "--drive", f"{tmp}/{name}", "--once",
+                 *extra], capture_output=True, text=True, timeout=120, cwd=ROOT)
+            m = re.search(r"simulator: ([\d.]+) s simulated, watchdog longest gap ([\d.]+) s",
+                          done.stdout)
+            out[name] = {"seconds": float(m.group(1)), "watchdog_longest_gap_s":
+                         float(m.group(2)), "photo": "photo: sd/" in done.stdout}
+    return out
+
+
+def drawn_font_bytes() -> int:
+    """Heap the drawn glyphs add on the board: one 6x12 1-bit Bitmap each (32-bit words per
+    row, as displayio stores them) plus its Glyph; computed, a CPython heap says nothing."""
+    from font import DRAWN
+
+    per_glyph = 12 * 4 + 32 + 48  # pixel rows + Bitmap object + Glyph namedtuple (estimate)
+    return per_glyph * len(DRAWN)
+
+
 if __name__ == "__main__":
-    print(json.dumps(main()))
+    result = main()
+    result["power_on_to_first_photo_simulated"] = power_on_to_first_photo()
+    result["font_heap_bytes_computed"] = drawn_font_bytes()
+    result["requests_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["requests"]
+    result["bytes_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["bytes"]
+    print(json.dumps(result))

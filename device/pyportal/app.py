@@ -11,11 +11,12 @@ import time
 import view
 from errors import BadBitmap, FetchError
 from hardware import free_space, mem_free
-from net import Net, wait_ms
+from net import FedPool, Net, close_sockets, now_ms, wait_ms
 
 DEPTH = 8  # 8-bit palette BMPs: half the bytes of RGB565 and OnDiskBitmap reads them from storage
 RADIO_RESET_AFTER = 3  # consecutive failures before the ESP32 is reset
 TICK = 0.1  # seconds between touch polls while waiting (the board sleeps in between)
+LONG_PRESS_MS = 2000  # a press this long shows the diagnostics
 
 
 class Stats:
@@ -38,18 +39,22 @@ class App:
     :param screen: a :class:`screen.Screen` on the display.
     :param settings: a :class:`settings.Settings`.
     :param log: one-line serial log.
-    :param timeout: seconds without data before a request fails. ESP32SPI's connect takes
-        3 s and adafruit_requests tries twice: 2 x (3 + 4) s stays under the 16 s watchdog.
+    :param timeout: seconds without data before a request fails. Each socket call (DNS,
+        connect with its TLS handshake, each read) feeds the watchdog, so only the longest
+        single call must stay under its 16 s: a read waits at most ``timeout``.
     """
 
-    def __init__(self, hw, screen, settings, log=print, timeout=4):
+    def __init__(self, hw, screen, settings, log=print, timeout=4, on_long_press=None):
         self.hw = hw
         self.screen = screen
         self.settings = settings
         self.log = log
         self.timeout = timeout
+        self.on_long_press = on_long_press or (lambda: None)
         self.units = settings.units
         self.net = None
+        self.pool = None
+        self.api = None  # (status, ms) of the last answer, for the diagnostics
         self.payload = None
         self.last_ok = ""
         self.failures = 0
@@ -61,7 +66,8 @@ class App:
 
     # -- photo storage ---------------------------------------------------------------------
     def _path(self, name):
-        return "%s/%s" % (self.hw.storage, name)
+        folder = self.hw.storage
+        return name if folder in ("", ".") else "%s/%s" % (folder, name)
 
     def _restore_photo(self):
         """Show the photo kept from before a restart, so the screen is not empty meanwhile."""
@@ -89,13 +95,24 @@ class App:
 
             pool, ssl_context = self.hw.connect(self.settings.ssid, self.settings.password)
             self.log("wifi: connected to %s" % self.settings.ssid)
-            self.net = Net(adafruit_requests.Session(pool, ssl_context), self.settings.api_url,
-                           self.settings.api_key, feed=self.hw.feed, timeout=self.timeout)
+            self.pool = FedPool(pool, self.hw.feed)
+            self.net = Net(adafruit_requests.Session(self.pool, ssl_context),
+                           self.settings.api_url, self.settings.api_key, feed=self.hw.feed,
+                           timeout=self.timeout)
         return self.net
+
+    def _close_sockets(self):
+        """After a failure no socket may stay taken: see :func:`net.close_sockets`."""
+        if self.pool is not None:
+            try:
+                close_sockets(self.pool)
+            except Exception as e:  # noqa: BLE001 - the next refresh starts afresh anyway
+                self.log("wifi: closing sockets: %s" % e)
 
     def refresh(self):
         """Fetch and show the latest weather and photo; never raises ``Exception``."""
-        start = time.monotonic()
+        start = now_ms()
+        self.hw.feed()
         if self.payload is None:
             self.screen.show_status("connecting...", "busy")
         try:
@@ -109,6 +126,7 @@ class App:
             self.last_ok = view.hhmm(payload.get("updated_utc")) or "earlier"
             self.screen.show_status(status + note, "stale" if payload.get("stale") else "ok")
             self.failures = self.memory_errors = 0
+            self.api = ("HTTP 200", wait_ms(start))
             self.log("fetch: ok %d B %d ms free %s" % (net.bytes - before, wait_ms(start),
                                                        mem_free()))
         except MemoryError:
@@ -126,16 +144,18 @@ class App:
             stats.requests, stats.bytes = self.net.requests, self.net.bytes
         stats.failures = self.failures
         refresh_s = self.settings.refresh_minutes * 60
-        self.next_at = time.monotonic() + view.refresh_delay(self.failures, refresh_s)
+        self.next_at = now_ms() + view.refresh_delay(self.failures, refresh_s) * 1000
         gc.collect()
 
     def _failed(self, error):
         self.failures += 1
+        self.api = ("failed: " + view.short_error(error), 0)
         self.log("fetch: failed (%d) %s: %s" % (self.failures, type(error).__name__, error))
         self.screen.show_status(view.status_failed(self.last_ok, error),
                                 "stale" if self.last_ok else "error")
+        self._close_sockets()
         if self.failures % RADIO_RESET_AFTER == 0:
-            self.net = None  # a new session after the radio comes back
+            self.net = self.pool = None  # a new session after the radio comes back
             try:
                 self.hw.reset_radio()
             except Exception as e:  # noqa: BLE001 - the next refresh tries again
@@ -156,7 +176,7 @@ class App:
             return ", no room for photo"
         slot = 1 - self.slot
         path = self._path("mars%d.bmp" % slot)
-        start = time.monotonic()
+        start = now_ms()
         try:
             new_etag = net.download(url, path, self.hw.width, self.hw.height,
                                     view.quoted_etag(self.etag)
@@ -185,15 +205,18 @@ class App:
 
         A tap on the weather panel toggles the units; anywhere else it refreshes now.
         """
-        while time.monotonic() < self.next_at:
+        while now_ms() < self.next_at:
             self.hw.feed()
             point = self.hw.touch_point()
             if point is not None:
-                if self.screen.in_panel(point[1]):
-                    self.toggle_units()
-                else:
-                    self.next_at = 0
+                pressed = now_ms()
                 while self.hw.touch_point() is not None:  # one action per tap
                     self.hw.feed()
                     time.sleep(TICK)
+                if now_ms() - pressed >= LONG_PRESS_MS:
+                    self.on_long_press()
+                elif self.screen.in_panel(point[1]):
+                    self.toggle_units()
+                else:
+                    self.next_at = 0
             time.sleep(TICK)

@@ -41,10 +41,12 @@ def check(head, width, height):
         raise BadBitmap("compressed BMP (%d)" % compression)
     if planes != 1 or bpp not in (8, 16):
         raise BadBitmap("BMP of %d bpp" % bpp)
-    if w != width or abs(h) != height:
-        raise BadBitmap("BMP %dx%d, want %dx%d" % (w, abs(h), width, height))
+    if h < 0:
+        raise BadBitmap("top-down BMP")  # OnDiskBitmap reads the height as unsigned
+    if w != width or h != height:
+        raise BadBitmap("BMP %dx%d, want %dx%d" % (w, h, width, height))
     if file_size < MIN_BYTES or file_size > max_size(width, height):
         raise BadBitmap("BMP size %d" % file_size)
-    if offset < 14 + size or offset + row_bytes(w, bpp) * abs(h) > file_size:
+    if offset < 14 + size or offset + row_bytes(w, bpp) * h > file_size:
         raise BadBitmap("BMP pixels out of file")
     return file_size

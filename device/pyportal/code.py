@@ -6,30 +6,58 @@ Copy this folder to CIRCUITPY and fill in settings.toml (see README.md).
 import gc
 import time
 
+import board
+
+import diagnostics
 from app import App
 from errors import SettingError
-from hardware import Hardware, mem_free
+from hardware import Hardware, mem_free, reload
 from screen import Screen
 from settings import load
 
-hw = Hardware()
-screen = Screen(hw.width, hw.height)
-hw.display.root_group = screen
-print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, mem_free()))
+RESTART_AFTER_S = 10  # time to read the error on the serial console before a restart
+
+
+def main():
+    hw = Hardware()
+    screen = Screen(hw.width, hw.height)
+    hw.display.root_group = screen
+    gc.collect()
+    free = mem_free()
+    print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, free))
+
+    try:
+        settings = load()
+    except SettingError as e:
+        print("settings: %s" % e)
+        screen.show_weather(("Setup needed", "", "%s %s" % (e.name, e.problem),
+                             "set it in settings.toml"))
+        screen.show_status("%s: see settings.toml" % e.name, "error")
+        while True:  # nothing to do until the file is fixed; saving it restarts the board
+            time.sleep(60)
+
+    def show_diagnostics(on_screen=True):
+        found = diagnostics.lines(getattr(board, "board_id", "?"), hw.radio_info(), free,
+                                  hw.storage_note, app.api)
+        for line in found:
+            print(line)
+        if on_screen:  # until the next tap or refresh
+            screen.show_diagnostics(found)
+
+    app = App(hw, screen, settings, on_long_press=show_diagnostics)
+    hw.start_watchdog()
+    gc.collect()
+    app.refresh()
+    show_diagnostics(on_screen=False)
+    while True:
+        app.wait()
+        app.refresh()
+
 
 try:
-    settings = load()
-except SettingError as e:
-    print("settings: %s" % e)
-    screen.show_weather(("Setup needed", "", "%s %s" % (e.name, e.problem),
-                         "set it in settings.toml"))
-    screen.show_status("%s: see settings.toml" % e.name, "error")
-    while True:  # nothing to do until the file is fixed; saving it restarts the board
-        time.sleep(60)
-
-app = App(hw, screen, settings)
-hw.start_watchdog()
-gc.collect()
-while True:
-    app.refresh()
-    app.wait()
+    main()
+except Exception as e:  # noqa: BLE001 - whatever it was, a restart is the board's only way on
+    print("mars: stopped by %s: %s; restarting in %d s" % (type(e).__name__, e,
+                                                         RESTART_AFTER_S))
+    time.sleep(RESTART_AFTER_S)
+    reload()

@@ -1,17 +1,15 @@
 """Everything that touches the board: display, ESP32 Wi-Fi, touchscreen, SD card, watchdog.
 
-The one module that asks whether it runs on CircuitPython. On a computer (the simulator and
-the tests) the same interface is backed by the ``board.DISPLAY`` the host provides, the
-stdlib socket pool, a working folder for storage, and no watchdog.
+The one module that touches ``board``. What the board has decides what is used: without
+``board.ESP_CS`` (the tests on a computer) the stdlib socket pool stands in for the ESP32,
+without ``board.SD_CS`` a working folder for the SD card, without ``microcontroller.watchdog``
+no watchdog. The simulator provides them all, failing as the board does.
 """
 
 import gc
 import os
-import sys
-
 import board
 
-ON_BOARD = sys.implementation.name == "circuitpython"
 WATCHDOG_S = 16  # the SAMD51's longest period
 
 
@@ -35,26 +33,46 @@ class Hardware:
         self._pool = None
         self._touch = getattr(board, "TOUCH", None)  # the simulator may provide one
         self._watchdog = None
+        self._esp_cs = self._deselect_esp32()
         self.storage, self.storage_note = self._find_storage()
 
     # -- storage ---------------------------------------------------------------------------
+    @staticmethod
+    def _deselect_esp32():
+        """Drive the ESP32's chip select high before anything else uses the shared SPI bus:
+        floating, the ESP32 may answer the SD card's commands."""
+        if not hasattr(board, "ESP_CS"):
+            return None
+        from digitalio import DigitalInOut
+
+        cs = DigitalInOut(board.ESP_CS)
+        cs.switch_to_output(value=True)
+        return cs
+
     def _find_storage(self):
-        """``(folder, note)``: where photos go, or ``(None, why not)``."""
-        if not ON_BOARD:
+        """``(folder, note)``: where photos go, or ``(None, why not)``.
+
+        Folders are relative: the board's working folder is ``/``.
+        """
+        if not hasattr(board, "SD_CS"):
             return ".", "working folder"
         import storage
 
+        note = "no SD card; see README: flash"
         try:
             import sdcardio
 
             sd = sdcardio.SDCard(board.SPI(), board.SD_CS)
+            # CircuitPython 9/10 mount only on an existing folder (boot.py makes it)
             storage.mount(storage.VfsFat(sd), "/sd")
-            return "/sd", "SD card"
-        except (OSError, ValueError, RuntimeError):
+            return "sd", "SD card"
+        except RuntimeError as e:
+            note = "SD card: %s; press reset" % e  # "Mount point directory missing"
+        except (OSError, ValueError):
             pass  # no card: try the flash
         if not storage.getmount("/").readonly:
-            return "", "flash (made writable by boot.py)"
-        return None, "no SD card; see README: flash"
+            return ".", "flash (made writable by boot.py)"
+        return None, note
 
     # -- network ---------------------------------------------------------------------------
     def connect(self, ssid, password, attempts=3):
@@ -64,7 +82,7 @@ class Hardware:
         """
         import adafruit_connection_manager as acm
 
-        if not ON_BOARD:
+        if not hasattr(board, "ESP_CS"):
             if self._pool is None:
                 radio = acm.CPythonNetwork()
                 self._pool = (acm.get_radio_socketpool(radio), acm.get_radio_ssl_context(radio))
@@ -80,6 +98,7 @@ class Hardware:
             except (OSError, RuntimeError, ConnectionError) as e:
                 error = e
                 self.log("wifi: %s" % e)
+            self.feed()
         if not esp.is_connected:
             raise ConnectionError("Wi-Fi %s: %s" % (ssid, error))
         return acm.get_radio_socketpool(esp), acm.get_radio_ssl_context(esp)
@@ -90,7 +109,7 @@ class Hardware:
             from digitalio import DigitalInOut
 
             self._esp = adafruit_esp32spi.ESP_SPIcontrol(
-                board.SPI(), DigitalInOut(board.ESP_CS), DigitalInOut(board.ESP_BUSY),
+                board.SPI(), self._esp_cs, DigitalInOut(board.ESP_BUSY),
                 DigitalInOut(board.ESP_RESET))
         return self._esp
 
@@ -100,10 +119,36 @@ class Hardware:
             self._esp.reset()
             self.log("wifi: ESP32 reset")
 
+    def radio_info(self):
+        """``(firmware, ssid, rssi)`` of the ESP32, ``None`` for what it cannot tell."""
+        esp = self._esp
+        if esp is None:
+            return None, None, None
+        try:
+            version = esp.firmware_version
+            if callable(version):  # a method from adafruit_esp32spi 9, bytes before
+                version = version()
+            if isinstance(version, bytes):
+                version = version.decode()
+            version = version.replace("\x00", "")
+        except Exception:  # noqa: BLE001 - a diagnostic must not stop the app
+            version = None
+        try:
+            info = getattr(esp, "ap_info", None)
+            if info is not None and hasattr(info, "rssi"):
+                ssid, rssi = info.ssid, info.rssi
+            else:
+                ssid, rssi = esp.ssid, esp.rssi
+            if isinstance(ssid, bytes):
+                ssid = ssid.decode()
+        except Exception:  # noqa: BLE001
+            ssid = rssi = None
+        return version, ssid, rssi
+
     # -- touch -----------------------------------------------------------------------------
     def touch_point(self):
         """``(x, y)`` of a touch in screen pixels, or ``None``."""
-        if self._touch is None and ON_BOARD:
+        if self._touch is None and hasattr(board, "TOUCH_XL"):
             import adafruit_touchscreen
 
             self._touch = adafruit_touchscreen.Touchscreen(
@@ -115,13 +160,14 @@ class Hardware:
     # -- watchdog and restarts -------------------------------------------------------------
     def start_watchdog(self):
         """Reset the board if the app stops feeding it for :data:`WATCHDOG_S` seconds."""
-        if ON_BOARD:
+        try:
             from microcontroller import watchdog
             from watchdog import WatchDogMode
-
-            watchdog.timeout = WATCHDOG_S
-            watchdog.mode = WatchDogMode.RESET
-            self._watchdog = watchdog
+        except ImportError:
+            return  # a computer: nothing to reset
+        watchdog.timeout = WATCHDOG_S
+        watchdog.mode = WatchDogMode.RESET
+        self._watchdog = watchdog
 
     def feed(self):
         if self._watchdog is not None:
@@ -129,11 +175,17 @@ class Hardware:
 
     def reload(self):
         """Soft restart: the cure for a fragmented heap."""
-        if ON_BOARD:
-            import supervisor
+        reload()
 
-            supervisor.reload()
-        raise SystemExit("reload")
+
+def reload():
+    """Restart code.py (``supervisor.reload``); ``SystemExit`` where there is no supervisor."""
+    try:
+        import supervisor
+    except ImportError:
+        raise SystemExit("reload") from None
+    supervisor.reload()
+    raise SystemExit("reload")
 
 
 def free_space(folder):

@@ -2,6 +2,10 @@
 
 Every response is closed (``with``): the ESP32 has only a few sockets. Counters of requests
 and bytes feed the serial log and the benchmark.
+
+The watchdog is fed around every socket call (:class:`FedPool`): one refresh is DNS, a TCP
+connect and a TLS handshake per request, each up to several seconds on the ESP32, and no
+fixed budget for a whole request stays under the 16 s watchdog on a slow link.
 """
 
 import time
@@ -10,6 +14,100 @@ import bmp
 from errors import BadBitmap, FetchError
 
 CHUNK = 1024  # bytes per read; the watchdog is fed between chunks
+
+
+class FedSocket:
+    """A socket that feeds the watchdog before each call that may block."""
+
+    def __init__(self, sock, feed):
+        self._sock = sock
+        self._feed = feed
+        # connection_manager's TLS wrapper for the ESP32 copies these two
+        self._interface = getattr(sock, "_interface", None)
+        self._socket_pool = getattr(sock, "_socket_pool", None)
+
+    def connect(self, address, *mode):
+        self._feed()
+        try:
+            return self._sock.connect(address, *mode)
+        finally:
+            self._feed()
+
+    def send(self, data):
+        self._feed()
+        return self._sock.send(data)
+
+    def recv(self, size):
+        self._feed()
+        return self._sock.recv(size)
+
+    def recv_into(self, buffer, size=0):
+        self._feed()
+        return self._sock.recv_into(buffer, size)
+
+    def settimeout(self, seconds):
+        self._sock.settimeout(seconds)
+
+    def close(self):
+        self._sock.close()
+
+
+class FedPool:
+    """A socket pool (ESP32SPI's or the stdlib's) whose DNS and sockets feed the watchdog.
+
+    Its own object, so the connection manager keeps its sockets apart and
+    :func:`close_sockets` can close exactly them.
+    """
+
+    def __init__(self, pool, feed):
+        self._pool = pool
+        self._feed = feed
+        self.AF_INET = pool.AF_INET
+        self.SOCK_STREAM = pool.SOCK_STREAM
+
+    def getaddrinfo(self, host, port, family=0, socktype=0, proto=0, flags=0):
+        self._feed()
+        try:
+            return self._pool.getaddrinfo(host, port, family, socktype, proto, flags)
+        finally:
+            self._feed()
+
+    def socket(self, family=2, type=1, proto=0):
+        return FedSocket(self._pool.socket(family, type, proto), self._feed)
+
+
+def close_sockets(pool):
+    """Close every socket the connection manager holds for ``pool``.
+
+    A response that timed out can leave its socket neither closed nor free (adafruit_requests
+    up to 4.1.8, CircuitPython 9.0-9.2.3, when the status line is late; every version when
+    the headers stall); the connection manager then refuses every later request to that host
+    ("An existing socket is already connected"), for any new session on the same pool.
+    """
+    import adafruit_connection_manager as acm
+
+    close_all = getattr(acm, "connection_manager_close_all", None)
+    if close_all is not None:  # connection manager 1.2 and later
+        try:
+            close_all(pool)
+        except RuntimeError:
+            pass  # "SocketPool not managed": nothing was ever opened
+        return
+    manager = acm.get_connection_manager(pool)  # 1.0.1 (CircuitPython 9.0.x): by hand
+    for sock in list(getattr(manager, "_open_sockets", {}).values()):
+        try:
+            manager.close_socket(sock)
+        except (OSError, RuntimeError):
+            pass
+
+
+def now_ms():
+    """Milliseconds of uptime as an int: a float ``time.monotonic()`` loses the milliseconds
+    after about 4.5 hours and whole seconds after days on CircuitPython (30-bit floats)."""
+    ns = getattr(time, "monotonic_ns", None)
+    if ns is not None:
+        return ns() // 1000000
+    return int(time.monotonic() * 1000)
 
 
 def _origin(url):
@@ -134,5 +232,5 @@ class Net:
 
 
 def wait_ms(start):
-    """Milliseconds since ``start`` (a ``time.monotonic()`` value), for the log."""
-    return int((time.monotonic() - start) * 1000)
+    """Milliseconds since ``start`` (a :func:`now_ms` value), for the log."""
+    return now_ms() - start

@@ -9,6 +9,8 @@ import terminalio
 import vectorio
 from adafruit_display_text import label
 
+from font import ScreenFont
+
 BACKGROUND = 0x000000
 PANEL = 0x202040  # solid, so the text stays legible over any photo
 TEXT = 0xFFFFFF
@@ -25,8 +27,19 @@ def _rect(width, height, x, y, color):
     return vectorio.Rectangle(pixel_shader=palette, width=width, height=height, x=x, y=y)
 
 
+_font = None
+
+
+def screen_font():
+    """The board's font with the app's extra glyphs (made once)."""
+    global _font
+    if _font is None:
+        _font = ScreenFont(terminalio.FONT)
+    return _font
+
+
 def _label(x, y, color, scale=1):
-    return label.Label(terminalio.FONT, text=" ", color=color, scale=scale,
+    return label.Label(screen_font(), text=" ", color=color, scale=scale,
                        anchor_point=(0, 0), anchored_position=(x, y))
 
 
@@ -45,7 +58,7 @@ class Screen(displayio.Group):
         self._photo = displayio.Group()
         self.append(self._photo)
         self._bitmap = None
-        self.caption = label.Label(terminalio.FONT, text=" ", color=TEXT,
+        self.caption = label.Label(screen_font(), text=" ", color=TEXT,
                                    background_color=CAPTION_BG, padding_left=2,
                                    padding_right=2, anchor_point=(0, 0),
                                    anchored_position=(PAD, PAD))
@@ -80,6 +93,12 @@ class Screen(displayio.Group):
         """The status line; ``kind`` is ``ok``, ``busy``, ``stale`` or ``error``."""
         self._set(self.status, text)
         self.status.color = STATUS_COLORS[kind]
+
+    def show_diagnostics(self, lines):
+        """The diagnostic lines in the panel, two to a row, until the next refresh."""
+        words = [line.replace("diag: ", "") for line in lines]
+        rows = [" | ".join(words[i:i + 2]) for i in range(0, 8, 2)]
+        self.show_weather(rows)
 
     def show_photo(self, path):
         """Show the BMP at ``path`` full screen (its header was checked before)."""

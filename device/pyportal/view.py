@@ -141,9 +141,17 @@ def status_failed(last_ok, error):
     return "no data yet: %s" % words
 
 
+# errno values of network failures (the same numbers on CircuitPython and Linux)
+ERRNO_WORDS = {110: "timed out", 23: "no free socket", 104: "connection reset",
+               113: "no route to host", 111: "connection refused"}
+
+
 def short_error(error):
     """An exception in a few words for the status line."""
-    text = str(error) or type(error).__name__
+    code = getattr(error, "errno", None)
+    if code is None and getattr(error, "args", None) and isinstance(error.args[0], int):
+        code = error.args[0]
+    text = ERRNO_WORDS.get(code) or str(error) or type(error).__name__
     if len(text) > 40:
         text = text[:39] + "~"
     return text

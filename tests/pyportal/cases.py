@@ -206,7 +206,7 @@ def _bitfields16(w: int = 32, h: int = 8) -> tuple[bytes, int]:
     offset = 14 + 108
     size = offset + row * h
     head = b"BM" + struct.pack("<IHHI", size, 0, 0, offset)
-    info = struct.pack("<IiiHHIIiiII", 108, w, -h, 1, 16, 3, row * h, 0, 0, 0, 0)
+    info = struct.pack("<IiiHHIIiiII", 108, w, h, 1, 16, 3, row * h, 0, 0, 0, 0)  # bottom-up
     info += struct.pack("<IIII", 0xF800, 0x07E0, 0x001F, 0) + bytes(108 - 56)
     return head + info, size
 
@@ -246,6 +246,9 @@ def _bmp_cases() -> list[Case]:
              Raises("BadBitmap", "BMP size 2147483653")),
         Case("negative-width-refused", "bmp.check", (_patched(18, "<i", -320), 320, 240),
              Raises("BadBitmap", "BMP -320x240, want 320x240")),
+        # OnDiskBitmap reads the height as unsigned: a top-down BMP would be garbage
+        Case("top-down-refused", "bmp.check", (_patched(22, "<i", -240), 320, 240),
+             Raises("BadBitmap", "top-down BMP")),
         Case("row-bytes", "bmp.row_bytes", (321, 8), 324),
         Case("max-size", "bmp.max_size", (480, 320), 14 + 124 + 12 + 1024 + 960 * 320),
     ]

@@ -16,12 +16,20 @@ import pytest
 from tests.pyportal.mars_server import API_KEY, MarsServer
 from tools.pyportal_sim.runner import DEVICE_DIR
 
-DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "screen", "app")
+DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "screen",
+                  "app", "diagnostics")
 
 
 @pytest.fixture(scope="session")
 def device():
-    """The device app's modules, with a stand-in ``board`` whose ``DISPLAY`` tests set."""
+    """The device app's modules, with a stand-in ``board`` whose ``DISPLAY`` tests set, and
+    the board's terminal font (printable ASCII only, see tools/pyportal_sim/firmware.py)."""
+    import terminalio
+
+    from tools.pyportal_sim.firmware import BoardFont
+
+    host_font = terminalio.FONT
+    terminalio.FONT = BoardFont(host_font)
     board = types.ModuleType("board")
     board.DISPLAY = None
     saved = sys.modules.get("board")
@@ -38,6 +46,7 @@ def device():
             sys.modules["board"] = saved
         else:
             sys.modules.pop("board", None)
+        terminalio.FONT = host_font
 
 
 class Displays:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from PIL import Image, ImageDraw
 
 PAYLOADS = Path(__file__).parent / "payloads"
+_IMAGES: dict[tuple[str, int, int], bytes] = {}
 API_KEY = "test-key"
 
 
@@ -69,8 +70,10 @@ class MarsServer:
     """``GET /mars`` and ``GET /mars/image/{id}.bmp`` with ``x-api-key``, like the real API.
 
     Attributes tests change between refreshes: ``mode`` (``ok``, ``500``, ``403``, ``badjson``,
-    ``slow``), ``image_mode`` (``ok``, ``truncated``, ``rle``, ``oversized``, ``wrongsize``,
-    ``500``), ``payload`` (a dict), ``image_id``. ``requests`` lists ``(path, headers)``.
+    ``slow``), ``stall`` (the next ``/mars`` answer stalls for ``stall_s``, once: ``before`` its
+    first byte, or in its ``headers``), ``image_mode`` (``ok``, ``truncated``, ``rle``,
+    ``oversized``, ``wrongsize``, ``500``), ``public_url``, ``payload`` (a dict), ``image_id``.
+    ``requests`` lists ``(path, headers)``.
     """
 
     def __init__(self, payload: str = "full", api_key: str = API_KEY, delay: float = 3.0):
@@ -80,8 +83,10 @@ class MarsServer:
         self.image_id = "photo-1"
         self.api_key = api_key
         self.delay = delay
+        self.public_url: str | None = None  # the API's URL as clients know it (image URLs)
+        self.stall: str | None = None
+        self.stall_s = 120.0
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._images: dict[tuple[str, int, int], bytes] = {}
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self.port = 0
@@ -90,10 +95,10 @@ class MarsServer:
     def image_bytes(self, width: int, height: int, image_id: str | None = None) -> bytes:
         image_id = image_id or self.image_id
         key = (image_id, width, height)
-        if key not in self._images:
+        if key not in _IMAGES:  # shared by every server: rendering one takes ~0.3 s
             seed = int(image_id.rsplit("-", 1)[-1]) if image_id[-1].isdigit() else 1
-            self._images[key] = bmp8(photo(width, height, seed))
-        return self._images[key]
+            _IMAGES[key] = bmp8(photo(width, height, seed))
+        return _IMAGES[key]
 
     def paths(self, prefix: str = "/mars") -> list[str]:
         return [p for p, _ in self.requests if p.startswith(prefix)]
@@ -115,6 +120,8 @@ class MarsServer:
                 server._handle(self)
 
         self._stop.clear()
+        for size in ((320, 240), (480, 320)):  # ready before a request, which must not wait
+            self.image_bytes(*size)
         ThreadingHTTPServer.allow_reuse_address = True
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
@@ -164,6 +171,14 @@ class MarsServer:
         return self._error(h, 404, "not_found")
 
     def _mars(self, h, query) -> None:
+        stall, self.stall = self.stall, None
+        if stall == "before" and self._stop.wait(self.stall_s):
+            return
+        if stall == "headers":
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: applic")
+            h.wfile.flush()
+            self._stop.wait(self.stall_s)
+            return
         if self.mode == "slow" and self._stop.wait(self.delay):
             return
         if self.mode in ("500", "403"):
@@ -172,12 +187,13 @@ class MarsServer:
             return self._send(h, 200, b'{"weather": {"sol": 12')
         width, height = int(query["width"][0]), int(query["height"][0])
         payload = json.loads(json.dumps(self.payload))
+        base = self.public_url or self.url
         if isinstance(payload.get("image"), dict) and payload["image"].get("url"):
             path = f"/mars/image/{self.image_id}.bmp"
-            payload["image"].update(url=self.url + path, etag=self.image_id,  # bare, as the API
+            payload["image"].update(url=base + path, etag=self.image_id,  # bare, as the API
                                     bytes=len(self.image_bytes(width, height)),
                                     width=width, height=height)
-            payload["image_url"] = self.url + path
+            payload["image_url"] = base + path
         elif payload.get("image_url"):
             payload["image_url"] = f"{self.url}/mars/image/{self.image_id}.bmp"
         self._last_size = (width, height)

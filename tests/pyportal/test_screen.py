@@ -128,3 +128,19 @@ def test_titano(device, displays, make_app, server):
     assert ImageChops.difference(image.crop(box), photo.crop(box)).getbbox() is None
     panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["ok"])
     compare_golden("titano", image)
+
+
+def test_degree_sign_is_drawn_with_the_boards_font(device, displays):
+    """The board's terminalio font has no "°": adafruit_display_text would drop it ("-71C")."""
+    import terminalio
+
+    assert terminalio.FONT.get_glyph(0xB0) is None  # the board's glyph set (conftest)
+    displays.get(320, 240)
+    screen = device.screen.Screen(320, 240)
+    screen.show_weather(("Sol 1", "-71°C to -5°C", "", ""))
+    text = screen.lines[1].text
+    assert screen.lines[1].bounding_box[2] == 6 * len(text)  # every character has a cell
+    glyph = device.screen.screen_font().get_glyph(0xB0)
+    ink = [glyph.bitmap[x, y] for y in range(glyph.height) for x in range(glyph.width)]
+    assert 4 <= sum(ink) <= 12  # a small ring, not a box
+    assert device.screen.screen_font().get_glyph(0x2603).bitmap is not None  # "?" for others

@@ -16,9 +16,24 @@ ARGS = ["--ssid", "home", "--password", "pw word", "--api-url", "https://api.exa
         "--api-key", "s3cret"]
 
 
+# boot_out.txt as CircuitPython writes it (first line, Board ID, UID)
+BOOT_OUT = {
+    "8.2-pyportal": "Adafruit CircuitPython 8.2.10 on 2024-02-14; Adafruit PyPortal with "
+                    "samd51j20\nBoard ID:pyportal\n",
+    "9.0-pyportal": "Adafruit CircuitPython 9.0.5 on 2024-05-22; Adafruit PyPortal with "
+                    "samd51j20\nBoard ID:pyportal\nUID:C4F3B2A15E1D\n",
+    "9.2.1-titano": "Adafruit CircuitPython 9.2.1 on 2024-11-20; Adafruit PyPortal Titano with "
+                    "samd51j20\nBoard ID:pyportal_titano\nUID:A1B2C3D4E5F6\n",
+    "9.2.8-pyportal": "Adafruit CircuitPython 9.2.8 on 2025-05-28; Adafruit PyPortal with "
+                      "samd51j20\nBoard ID:pyportal\nUID:0123456789AB\n",
+    "10-feather": "Adafruit CircuitPython 10.0.3 on 2025-10-17; Adafruit Feather M4 Express "
+                  "with samd51j19\nBoard ID:feather_m4_express\nUID:FEDCBA987654\n",
+}
+
+
 @pytest.fixture
 def drive(tmp_path):
-    (tmp_path / "boot_out.txt").write_text("Adafruit CircuitPython 9.2.1; Adafruit PyPortal\n")
+    (tmp_path / "boot_out.txt").write_text(BOOT_OUT["9.2.8-pyportal"])
     return tmp_path
 
 
@@ -108,3 +123,72 @@ def test_command_line(drive):
     done = subprocess.run([sys.executable, "-m", "tools.circuitpy", "install", "--drive",
                            str(drive), "--dry-run"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "would:" in done.stdout
+
+
+def test_circuitpython_8_is_refused(drive, capsys):
+    (drive / "boot_out.txt").write_text(BOOT_OUT["8.2-pyportal"])
+    assert run(drive, *ARGS) == 2
+    err = capsys.readouterr().err
+    assert "CircuitPython 8.2.10 found; the app needs 9.0 or later" in err
+    assert not (drive / "code.py").exists()
+
+
+@pytest.mark.parametrize(("boot", "words"), [
+    ("9.0-pyportal", "found Adafruit PyPortal with CircuitPython 9.0.5"),
+    ("9.2.1-titano", "found Adafruit PyPortal Titano with CircuitPython 9.2.1"),
+    ("9.2.8-pyportal", "found Adafruit PyPortal with CircuitPython 9.2.8"),
+])
+def test_supported_boards(drive, capsys, boot, words):
+    (drive / "boot_out.txt").write_text(BOOT_OUT[boot])
+    assert run(drive, *ARGS) == 0
+    out = capsys.readouterr().out
+    assert words in out
+    assert ("warning: CircuitPython 9." in out) == boot.startswith(("9.0", "9.2.1"))
+    assert (drive / "sd").is_dir()  # CircuitPython mounts the card only on an existing folder
+
+
+def test_other_boards_need_force(drive, capsys):
+    (drive / "boot_out.txt").write_text(BOOT_OUT["10-feather"])
+    assert run(drive, *ARGS) == 2
+    assert "Adafruit Feather M4 Express (feather_m4_express) is not a PyPortal" in (
+        capsys.readouterr().err)
+    assert not (drive / "code.py").exists()
+    assert run(drive, "--force", *ARGS) == 0
+    assert "warning: Adafruit Feather M4 Express is not a PyPortal" in capsys.readouterr().out
+
+
+def test_any_folder_with_force(tmp_path):
+    assert run(tmp_path, *ARGS) == 2
+    assert run(tmp_path, "--force", *ARGS) == 0
+    assert (tmp_path / "code.py").exists()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080/",
+                                 "http://[::1]:8080", "http://169.254.10.1:8080"])
+def test_unreachable_api_url_is_refused(drive, capsys, url):
+    assert run(drive, "--api-url", url) == 2
+    err = capsys.readouterr().err
+    assert "the board cannot reach it" in err and "make run ARGS=--lan" in err
+    assert not (drive / "settings.toml").exists()
+
+
+def test_replaced_files_are_backed_up(drive):
+    (drive / "code.py").write_text("print('my own app')\n")
+    (drive / "settings.toml").write_text('# my notes\nCIRCUITPY_WIFI_SSID = "cabin"\n')
+    assert run(drive, *ARGS) == 0
+    assert (drive / "code.py.bak").read_text() == "print('my own app')\n"
+    assert (drive / "settings.toml.bak").read_text().startswith("# my notes")
+    (drive / "code.py").write_text("print('edited again')\n")
+    assert run(drive, *ARGS) == 0
+    assert (drive / "code.py.bak").read_text() == "print('my own app')\n"  # never overwritten
+    assert (drive / "code.py.bak2").read_text() == "print('edited again')\n"
+
+
+def test_settings_comments_are_kept(drive):
+    (drive / "settings.toml").write_text(
+        '# my notes\nCIRCUITPY_WIFI_SSID = "cabin"  # the shed\n\n# key below\n'
+        'MARS_API_KEY = "your-api-key"\n')
+    assert run(drive, *ARGS) == 0
+    text = (drive / "settings.toml").read_text()
+    assert '# my notes\nCIRCUITPY_WIFI_SSID = "cabin"  # the shed\n\n# key below\n' in text
+    assert settings(drive)["MARS_API_KEY"] == "s3cret"

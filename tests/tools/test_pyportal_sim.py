@@ -40,7 +40,7 @@ def test_frames(server, tmp_path):
     assert first.size == (320, 240) and first.getpixel((2, 238)) == PANEL
     assert Image.open(out).tobytes() == Image.open(tmp_path / "screen-002.png").tobytes()
     assert "fetch: ok" in done.stdout
-    assert (tmp_path / "pyportal-drive" / "mars.etag").exists()  # the drive, not the repo
+    assert (tmp_path / "pyportal-drive" / "sd" / "mars.etag").exists()  # the drive's SD card
 
 
 def test_titano(server, tmp_path):

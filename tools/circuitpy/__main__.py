@@ -21,7 +21,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     install.add_argument("--ssid", help="CIRCUITPY_WIFI_SSID")
     install.add_argument("--password", help="CIRCUITPY_WIFI_PASSWORD")
     install.add_argument("--force", action="store_true",
-                         help="replace settings already in settings.toml")
+                         help="replace settings already in settings.toml; install on a board "
+                              "that is not a PyPortal, or into a folder without boot_out.txt")
     install.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
     return p.parse_args(argv)
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {key: getattr(args, flag) for flag, key in SETTING_FLAGS.items()
               if getattr(args, flag) is not None}
     try:
-        drive = find_drive(args.drive)
+        drive = find_drive(args.drive, force=args.force)
         plan = make_plan(drive, wanted, force=args.force)
     except InstallError as e:
         print(f"circuitpy: {e}", file=sys.stderr)
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"circuitpy: {drive} ({plan.bytes_needed} bytes to write); {verb}:")
     for line in plan.describe():
         print(f"  {line}")
-    if not plan.copies and plan.settings_text is None:
+    if not plan.copies and plan.settings_text is None and not plan.make_sd:
         print("circuitpy: the drive is up to date")
     elif not args.dry_run:
         carry_out(plan)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
-import re
+import ipaddress
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from tools.circuitpy import drives
+import tomlkit
+
+from tools.circuitpy import boot_out, drives
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "device" / "pyportal"
@@ -21,7 +23,7 @@ SETTING_FLAGS = {"ssid": "CIRCUITPY_WIFI_SSID", "password": "CIRCUITPY_WIFI_PASS
                  "api_url": "MARS_API_URL", "api_key": "MARS_API_KEY"}
 SECRETS = {"CIRCUITPY_WIFI_PASSWORD", "MARS_API_KEY"}
 PHOTO_ROOM = 160 * 1024  # a photo needs this much on the drive when it has no SD card
-LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+BACKED_UP = {"code.py", "boot.py", "settings.toml"}  # a user's own versions are kept as .bak
 
 
 class InstallError(Exception):
@@ -37,6 +39,8 @@ class Plan:
     unchanged: list[Path] = field(default_factory=list)
     settings_text: str | None = None  # new settings.toml, None if unchanged
     notes: list[str] = field(default_factory=list)
+    backups: list[tuple[Path, Path]] = field(default_factory=list)  # (file, its backup)
+    make_sd: bool = False  # the folder CircuitPython mounts the SD card on
 
     @property
     def bytes_needed(self) -> int:
@@ -49,23 +53,72 @@ class Plan:
         lines += [f"same {path.relative_to(self.drive)}" for path in self.unchanged]
         if self.settings_text is not None:
             lines.append("write settings.toml")
+        lines += [f"back up {f.name} -> {b.name}" for f, b in self.backups]
+        if self.make_sd:
+            lines.append("make folder sd (the SD card mounts there)")
         return lines + self.notes
 
 
-def find_drive(explicit: Path | None = None) -> Path:
-    """The CIRCUITPY drive: ``explicit``, or the first one mounted where the system puts it."""
+def find_drive(explicit: Path | None = None, force: bool = False) -> Path:
+    """The CIRCUITPY drive: ``explicit``, or the first one mounted where the system puts it.
+
+    :param force: accept ``explicit`` without a ``boot_out.txt`` (a folder for testing).
+    """
     if explicit is not None:
         if not explicit.is_dir():
             raise InstallError(f"--drive {explicit}: no such folder")
-        if not drives.is_circuitpy(explicit):
+        if not drives.is_circuitpy(explicit) and not force:
             raise InstallError(f"--drive {explicit}: no boot_out.txt there; is it the "
-                               "CIRCUITPY drive of a board running CircuitPython?")
+                               "CIRCUITPY drive of a board running CircuitPython? "
+                               "(--force installs into any folder)")
         return explicit
     for path in drives.candidates():
         if path.is_dir() and drives.is_circuitpy(path):
             return path
     raise InstallError("no CIRCUITPY drive found: plug the board in (a data USB cable), "
                        "wait for the drive to appear, or name it with --drive PATH")
+
+
+def check_board(drive: Path, force: bool, notes: list[str]) -> None:
+    """Read boot_out.txt: refuse CircuitPython < 9 and, unless ``force``, other boards."""
+    path = drive / "boot_out.txt"
+    if not path.is_file():
+        notes.append("no boot_out.txt: board and CircuitPython version not checked (--force)")
+        return
+    found = boot_out.parse(path.read_text(errors="replace"))
+    if found is None:
+        if not force:
+            raise InstallError(f"{path} does not say which CircuitPython runs there; "
+                               "reset the board and try again (--force skips the check)")
+        notes.append("boot_out.txt unreadable: board not checked (--force)")
+        return
+    needed = ".".join(str(n) for n in boot_out.NEEDED[:2])
+    if found.version < boot_out.NEEDED:
+        raise InstallError(f"CircuitPython {found.version_text} found; the app needs {needed} "
+                           "or later: update it from circuitpython.org/board/pyportal "
+                           "(or pyportal_titano, pyportal_pynt), then run this again")
+    notes.append(f"found {found.board_name} with CircuitPython {found.version_text}")
+    if not found.supported_board:
+        if not force:
+            raise InstallError(f"{found.board_name} ({found.board_id}) is not a PyPortal, "
+                               "PyPortal Pynt or Titano: the app needs their screen, ESP32 "
+                               "and SD slot (--force installs anyway)")
+        notes.append(f"warning: {found.board_name} is not a PyPortal (--force)")
+    notes.extend("warning: " + w for w in found.warnings())
+
+
+def check_api_url(url: str) -> None:
+    """A board cannot reach this computer's loopback, nor a link-local address."""
+    host = urlsplit(url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+        unreachable = address.is_loopback or address.is_link_local
+    except ValueError:
+        unreachable = host == "localhost" or host.endswith(".localhost")
+    if unreachable:
+        raise InstallError(f"--api-url {url}: {host} is this computer as seen from itself; the "
+                           "board cannot reach it. Use the computer's LAN address: "
+                           "`make run ARGS=--lan` prints the URL and the command to use")
 
 
 def library_source(module: str, dist: str) -> Path:
@@ -80,55 +133,60 @@ def library_source(module: str, dist: str) -> Path:
     raise InstallError(f"{dist} does not contain {module}.py")
 
 
-def _toml_value(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
-
-
 def parse_settings(text: str) -> dict[str, str]:
-    """The uncommented ``KEY = value`` lines of a settings.toml (values as written)."""
-    values = {}
-    for line in text.splitlines():
-        m = LINE.match(line)
-        if m and not line.lstrip().startswith("#"):
-            values[m.group(1)] = m.group(2)
-    return values
+    """The values of a settings.toml, as strings."""
+    return {k: str(v) for k, v in tomlkit.parse(text).items()}
 
 
-def _is_placeholder(raw: str) -> bool:
-    return raw.strip('"').startswith(("your-", "https://example."))
+def _is_placeholder(value: str) -> bool:
+    return value.startswith(("your-", "https://example."))
 
 
 def merge_settings(existing: str | None, wanted: dict[str, str], force: bool,
                    notes: list[str]) -> str | None:
-    """settings.toml with ``wanted`` set, keeping values the user set unless ``force``."""
+    """settings.toml with ``wanted`` set, keeping values the user set unless ``force``,
+    and every comment and line the user wrote."""
     text = existing if existing is not None else (APP_DIR / "settings.toml.example").read_text()
-    current = parse_settings(text)
-    lines = text.splitlines()
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise InstallError(f"settings.toml on the drive is not valid TOML ({e}); fix or "
+                           "remove it, then run this again") from None
     for key, value in wanted.items():
         shown = "***" if key in SECRETS else value
-        raw = current.get(key)
-        if raw is not None and not force and not _is_placeholder(raw):
-            if raw != _toml_value(value):
+        current = doc.get(key)
+        if current is not None and not force and not _is_placeholder(str(current)):
+            if str(current) != value:
                 notes.append(f"kept {key} already set in settings.toml (--force replaces it)")
             continue
-        new_line = f"{key} = {_toml_value(value)}"
-        for i, line in enumerate(lines):
-            m = LINE.match(line)
-            if m and m.group(1) == key and not line.lstrip().startswith("#"):
-                lines[i] = new_line
-                break
-        else:
-            lines.append(new_line)
+        doc[key] = value
         notes.append(f"set {key} = {shown}")
-    result = "\n".join(lines) + "\n"
+    result = tomlkit.dumps(doc)
     if existing is None:
         return result
     return None if result == existing else result
 
 
+def _backup_name(path: Path) -> Path:
+    """``code.py.bak``, or ``code.py.bak2``... : an earlier backup is never overwritten."""
+    candidate = path.with_name(path.name + ".bak")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.bak{n}")
+    return candidate
+
+
 def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Plan:
-    """Work out the install; nothing is written."""
+    """Work out the install; nothing is written.
+
+    :raises InstallError: wrong firmware or board, unreachable API URL, no room.
+    """
     plan = Plan(drive=drive)
+    check_board(drive, force, plan.notes)
+    if "MARS_API_URL" in settings:
+        check_api_url(settings["MARS_API_URL"])
+    plan.make_sd = not (drive / "sd").is_dir()
     sources = [(p, drive / p.name) for p in sorted(APP_DIR.iterdir())
                if p.is_file() and p.name not in APP_SKIP]
     sources += [(library_source(m, d), drive / "lib" / f"{m}.py") for m, d in LIBRARIES.items()]
@@ -139,12 +197,16 @@ def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Pla
             plan.unchanged.append(dst)
         else:
             plan.copies.append((src, dst))
+            if dst.name in BACKED_UP and dst.parent == drive and dst.exists():
+                plan.backups.append((dst, _backup_name(dst)))
     target = drive / "settings.toml"
     existing = target.read_text() if target.exists() else None
     plan.settings_text = merge_settings(existing, settings, force, plan.notes)
+    if plan.settings_text is not None and existing is not None:
+        plan.backups.append((target, _backup_name(target)))
     merged = parse_settings(plan.settings_text or existing or "")
     missing = [k for k in SETTING_FLAGS.values()
-               if k != "CIRCUITPY_WIFI_PASSWORD" and _is_placeholder(merged.get(k, '"your-"'))]
+               if k != "CIRCUITPY_WIFI_PASSWORD" and _is_placeholder(merged.get(k, "your-"))]
     if missing:
         plan.notes.append("still to fill in settings.toml: " + ", ".join(missing))
     free = shutil.disk_usage(drive).free
@@ -157,7 +219,11 @@ def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Pla
 
 
 def carry_out(plan: Plan) -> None:
-    """Write the plan to the drive."""
+    """Write the plan to the drive: backups first, code.py last."""
+    for original, backup in plan.backups:
+        shutil.copyfile(original, backup)
+    if plan.make_sd:
+        (plan.drive / "sd").mkdir(exist_ok=True)
     for src, dst in plan.copies:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from tools.pyportal_sim.runner import SIZES, Options, Simulator, settings_from
+from tools.pyportal_sim import esp32, firmware
+from tools.pyportal_sim.runner import DEVICE_DIR, SIZES, Options, Simulator, settings_from
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,7 +30,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--settings", type=Path, help="a settings.toml to start from")
     p.add_argument("--drive", type=Path,
                    help="folder standing in for CIRCUITPY (default: next to --out)")
+    p.add_argument("--firmware", choices=sorted(firmware.FIRMWARES),
+                   default=firmware.DEFAULT_FIRMWARE,
+                   help="CircuitPython version whose frozen network libraries run")
+    p.add_argument("--slow-link", action="store_true",
+                   help="a weak Wi-Fi link: slow DNS, TLS handshakes and transfers")
+    p.add_argument("--no-sd-card", action="store_true", help="no card in the slot")
+    p.add_argument("--resolve", action="append", default=[], metavar="HOST=ADDR:PORT",
+                   help="the simulated ESP32 reaches HOST (any port, TLS included) at ADDR:PORT")
+    p.add_argument("--device-dir", type=Path, default=DEVICE_DIR,
+                   help="the app's files (default: this repository's device/pyportal)")
     args = p.parse_args(argv)
+    args.resolve = dict(_resolve(p, text) for text in args.resolve)
     if args.once:
         args.frames = 1
     if args.frames is not None and args.frames < 1:
@@ -36,13 +49,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _resolve(p: argparse.ArgumentParser, text: str) -> tuple[str, tuple[str, int]]:
+    host, _, address = text.partition("=")
+    addr, _, port = address.rpartition(":")
+    if not host or not addr or not port.isdigit():
+        p.error(f"--resolve {text}: expected HOST=ADDR:PORT")
+    return host, (addr, int(port))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args.api, args.api_key, args.refresh_minutes, args.units,
                              args.settings)
+    link = replace(esp32.SLOW_LINK if args.slow_link else esp32.Link(),
+                   # --frames: waiting on the local server counts 3x, so that timeouts of
+                   # seconds pass in a fraction of that
+                   net_speedup=3.0 if args.frames is not None else 1.0,
+                   hosts=args.resolve)
     options = Options(settings=settings, size=SIZES[args.size], out=args.out, drive=args.drive,
                       frames=args.frames, fast=args.frames is not None,
-                      keep_frames=args.keep_frames, window=args.window)
+                      keep_frames=args.keep_frames, window=args.window,
+                      firmware=args.firmware, sd_card=not args.no_sd_card,
+                      link=link, device_dir=args.device_dir)
     print(f"simulator: {args.size} screen, saving {args.out}", flush=True)
     return Simulator(options).run()
 

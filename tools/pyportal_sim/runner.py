@@ -6,7 +6,11 @@ What the board provides is stood in for here, and nothing in the device folder c
   put in ``sys.modules`` before the app runs (Blinka installs a ``board`` of its own);
 - ``settings.toml``: served through ``os.getenv`` as strings, like CircuitPython 10 does;
 - the drive: a working folder made the current directory (the board's cwd is ``/``);
-- the device folder goes *last* on ``sys.path``: its ``code.py`` must not shadow the stdlib.
+- the device folder goes *last* on ``sys.path``: its ``code.py`` must not shadow the stdlib;
+- the firmware's modules and frozen libraries, failing where the board fails
+  (:mod:`tools.pyportal_sim.firmware`), and its ESP32 (:mod:`tools.pyportal_sim.esp32`);
+- power-up runs ``boot.py`` then ``code.py``; a watchdog reset or ``supervisor.reload()``
+  starts them again (``reload`` skips boot.py, as on the board).
 
 The main thread's ``time.sleep`` is replaced: after each refresh the screen is saved, and
 after ``frames`` refreshes :class:`StopSimulation` (a ``BaseException``, so the app's
@@ -28,12 +32,15 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.pyportal_sim import esp32, firmware
+
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "device" / "pyportal"
 # What the app reads from settings.toml: never taken from the computer's environment.
 DEVICE_SETTINGS = ("CIRCUITPY_WIFI_SSID", "CIRCUITPY_WIFI_PASSWORD", "MARS_API_URL",
                    "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE")
 IDLE_FRAME_S = 3600  # a frame also after this long without a refresh (e.g. a settings error)
 SIZES = {"320x240": (320, 240), "480x320": (480, 320)}
+MAX_RESETS = 5  # a board that keeps resetting: stop simulating it
 
 
 class StopSimulation(BaseException):  # noqa: N818 - a signal, not an error
@@ -53,6 +60,10 @@ class Options:
     keep_frames: bool = False  # also save out-001.png, out-002.png, ...
     window: bool = False
     on_frame: list = field(default_factory=list)  # callables(n, image) for tests and bench
+    firmware: str = firmware.DEFAULT_FIRMWARE  # CircuitPython version whose libraries run
+    link: esp32.Link = field(default_factory=esp32.Link)
+    sd_card: bool = True
+    device_dir: Path = DEVICE_DIR  # the app's files (another copy: e.g. an older release)
 
 
 def settings_from(api: str, api_key: str, refresh_minutes: int = 10, units: str = "C",
@@ -75,13 +86,18 @@ class Simulator:
         self.frames = 0
         self._seen_refreshes = 0
         self._idle = 0.0
-        self._offset = 0.0
         self._window = None
         self.display = None
+        self.clock = firmware.Clock(options.fast)
+        self.resets: list[str] = []
+        self.device_dir = options.device_dir.resolve()
 
     # -- patched functions -----------------------------------------------------------------
     def _monotonic(self) -> float:
-        return self._real_monotonic() + self._offset
+        return self.clock.monotonic()
+
+    def _monotonic_ns(self) -> int:
+        return int(self.clock.monotonic() * 1e9)
 
     def _getenv(self, key: str, default=None):
         if key in self.options.settings:
@@ -94,10 +110,7 @@ class Simulator:
         if threading.current_thread() is not threading.main_thread():
             self._real_sleep(seconds)
             return
-        if self.options.fast:
-            self._offset += seconds
-        else:
-            self._real_sleep(seconds)
+        self.clock.advance(seconds)
         if self._window is not None:
             self._window.poll()
             if self.display.update():  # e.g. the units a click just switched
@@ -153,46 +166,80 @@ class Simulator:
         opts.out = opts.out.resolve()
         saved_modules = dict(sys.modules)
         self._real_sleep, self._real_monotonic = time.sleep, time.monotonic
+        real_monotonic_ns = time.monotonic_ns
         self._real_getenv = os.getenv
         cwd = os.getcwd()
         old_term = None
-        sys.modules["board"] = self._board()
-        sys.path.append(str(DEVICE_DIR))
+        board = sys.modules["board"] = self._board()
+        self.board = firmware.Board(drive, opts.sd_card, self.clock)
+        saved_fakes = firmware.install(self.board, opts.firmware, opts.link, board, print)
+        sys.path.append(str(self.device_dir))
         time.sleep, os.getenv = self._sleep, self._getenv
-        if opts.fast:
-            time.monotonic = self._monotonic
+        time.monotonic, time.monotonic_ns = self._monotonic, self._monotonic_ns
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _stop)
         os.chdir(drive)
+        self._started = self.clock.monotonic()
         try:
-            runpy.run_path(str(DEVICE_DIR / "code.py"), run_name="__main__")
-            return 0
-        except StopSimulation:
-            return 0
-        except KeyboardInterrupt:
-            return 130
-        except SystemExit as e:
-            print(f"simulator: the app asked for {e.code or 'an exit'}", flush=True)
-            return 3
-        except BaseException:  # noqa: BLE001 - report any crash of the app, then fail
-            traceback.print_exc()
-            return 1
+            return self._power_on()
         finally:
+            chips = getattr(self.board, "chips", [])
+            print(f"simulator: {self.clock.monotonic() - self._started:.1f} s simulated, "
+                  f"watchdog longest gap {self.board.watchdog.longest_gap:.1f} s, "
+                  f"{len(self.resets)} resets, "
+                  f"{sum(c.sockets_in_use for c in chips)} ESP32 sockets in use", flush=True)
             os.chdir(cwd)
             time.sleep, time.monotonic, os.getenv = (self._real_sleep, self._real_monotonic,
                                                     self._real_getenv)
+            time.monotonic_ns = real_monotonic_ns
             if old_term is not None:
                 signal.signal(signal.SIGTERM, old_term)
-            sys.path.remove(str(DEVICE_DIR))
-            for name in set(sys.modules) - set(saved_modules):
-                module = sys.modules[name]
-                if str(getattr(module, "__file__", "") or "").startswith(str(DEVICE_DIR)):
-                    del sys.modules[name]
+            sys.path.remove(str(self.device_dir))
+            self._forget_device_modules()
+            firmware.uninstall(saved_fakes)
             sys.modules.pop("board", None)
             if "board" in saved_modules:
                 sys.modules["board"] = saved_modules["board"]
             if self._window is not None:
                 self._window.close()
+
+    def _forget_device_modules(self) -> None:
+        for name in list(sys.modules):
+            module = sys.modules[name]
+            if str(getattr(module, "__file__", "") or "").startswith(str(self.device_dir)):
+                del sys.modules[name]
+
+    def _power_on(self) -> int:
+        """boot.py then code.py, again after every reset, as the board does."""
+        boot = True
+        while True:
+            try:
+                if boot and (self.device_dir / "boot.py").exists():
+                    runpy.run_path(str(self.device_dir / "boot.py"), run_name="__main__")
+                runpy.run_path(str(self.device_dir / "code.py"), run_name="__main__")
+                return 0
+            except firmware.BoardReset as e:
+                self.resets.append(e.why)
+                print(f"simulator: board reset: {e.why}", flush=True)
+                if len(self.resets) >= MAX_RESETS:
+                    print("simulator: the board keeps resetting; stopping", flush=True)
+                    return 4
+                boot = e.why.startswith("watchdog")  # a reload skips boot.py
+                self._forget_device_modules()
+                self.board.watchdog.mode = None
+                self.board.mounts.clear()
+                for pin in self.board.pins.values():
+                    pin.driven = None
+            except StopSimulation:
+                return 0
+            except KeyboardInterrupt:
+                return 130
+            except SystemExit as e:
+                print(f"simulator: the app asked for {e.code or 'an exit'}", flush=True)
+                return 3
+            except BaseException:  # noqa: BLE001 - report any crash of the app, then fail
+                traceback.print_exc()
+                return 1
 
 
 def _stop(signum, frame):

@@ -1,0 +1,117 @@
+"""The simulator fails where a real PyPortal would, and the app copes (issue #10's findings).
+
+Each test runs the unmodified app in the simulator (a child process: one display per process)
+against the local Mars API, with the board's firmware modules and ESP32 modelled in
+``tools/pyportal_sim/firmware.py`` and ``esp32.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.pyportal.mars_server import API_KEY, MarsServer
+from tools.pyportal_sim.firmware import FIRMWARES
+
+
+@pytest.fixture
+def server():
+    with MarsServer() as s:
+        yield s
+
+
+def sim(api, drive, *args, timeout=90):
+    done = subprocess.run([sys.executable, "-m", "tools.pyportal_sim", "--api", api,
+                           "--api-key", API_KEY, "--out", str(drive.parent / "screen.png"),
+                           "--drive", str(drive), *args],
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def summary(out):
+    m = re.search(r"watchdog longest gap ([\d.]+) s, (\d+) resets, (\d+) ESP32 sockets", out)
+    return float(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def test_sd_card_used_after_an_upgrade_without_sd_folder(server, tmp_path):
+    drive = tmp_path / "CIRCUITPY"
+    drive.mkdir()  # an upgraded board: no sd/ (the firmware makes it only when formatting)
+    out = sim(server.url, drive, "--frames", "1")
+    assert "storage: SD card" in out
+    assert (drive / "sd").is_dir() and (drive / "sd" / "mars.etag").exists()
+
+
+def test_mount_on_a_missing_folder_is_refused_like_the_board(tmp_path):
+    from tools.pyportal_sim import firmware
+
+    board = firmware.Board(tmp_path, sd_card=True, clock=firmware.Clock(fast=True))
+    storage = firmware._storage(board)
+    with pytest.raises(RuntimeError, match="Mount point directory missing"):
+        storage.mount(storage.VfsFat(None), "/sd")
+    (tmp_path / "sd").mkdir()
+    storage.mount(storage.VfsFat(None), "/sd")
+
+
+def test_sd_card_needs_the_esp32_deselected_first(tmp_path):
+    from tools.pyportal_sim import firmware
+
+    board = firmware.Board(tmp_path, sd_card=True, clock=firmware.Clock(fast=True))
+    sdcardio = firmware._sdcardio(board)
+    with pytest.raises(OSError, match="no SD card"):
+        sdcardio.SDCard("SPI", board.pins["SD_CS"])
+    firmware.DigitalInOut(board.pins["ESP_CS"]).switch_to_output(value=True)
+    sdcardio.SDCard("SPI", board.pins["SD_CS"])
+
+
+@pytest.mark.parametrize("firmware", sorted(FIRMWARES))
+@pytest.mark.parametrize("stall", ["before", "headers"])
+def test_a_stalled_response_does_not_freeze_the_app(server, tmp_path, firmware, stall):
+    """The first answer stalls longer than every timeout; a photo is back within two
+    refreshes, with no power cycle and no socket left taken."""
+    server.stall = stall
+    out = sim(server.url, tmp_path / "CIRCUITPY", "--frames", "2", "--firmware", firmware)
+    # (requests 4.1.9+ retries a late first byte itself: the first refresh may succeed)
+    assert "already connected" not in out
+    assert re.search(r"photo: sd/mars\d\.bmp", out)
+    assert server.paths()[:3] == ["/mars", "/mars", "/mars/image/photo-1.bmp"]
+    assert summary(out)[1] == 0  # no reset
+
+
+def test_slow_link_with_tls_never_starves_the_watchdog(server, tmp_path):
+    """Weak Wi-Fi: 4 s DNS, 6 s TLS handshakes, 16 KB/s. The app feeds the watchdog around
+    every socket call, so the board is never reset mid-refresh."""
+    server.public_url = "https://mars.test"
+    out = sim("https://mars.test", tmp_path / "CIRCUITPY", "--frames", "2", "--slow-link",
+              "--resolve", f"mars.test=127.0.0.1:{server.port}")
+    gap, resets, _ = summary(out)
+    assert resets == 0 and 0 < gap < 16
+    assert re.search(r"photo: sd/mars\d\.bmp", out)
+
+
+def test_watchdog_resets_a_board_that_stops_feeding_it(tmp_path):
+    from tools.pyportal_sim import firmware
+
+    clock = firmware.Clock(fast=True)
+    board = firmware.Board(tmp_path, sd_card=False, clock=clock)
+    board.watchdog.timeout = 16
+    board.watchdog.mode = "RESET"
+    clock.advance(15)
+    board.watchdog.feed()
+    with pytest.raises(firmware.BoardReset, match="watchdog"):
+        clock.advance(16.5)
+    with pytest.raises(ValueError):
+        board.watchdog.timeout = 17  # the SAMD51's limit
+
+
+def test_diagnostics_one_line_each(server, tmp_path):
+    out = sim(server.url, tmp_path / "CIRCUITPY", "--frames", "1")
+    diag = [line for line in out.splitlines() if line.startswith("diag: ")]
+    assert [line.split()[1] for line in diag] == [
+        "firmware", "board", "esp32", "free", "storage", "wifi", "api"]
+    assert "diag: esp32 firmware 1.7.7" in diag
+    assert "diag: wifi simulator signal -58 dBm (good)" in diag
+    assert re.match(r"diag: api HTTP 200 in \d+ ms", diag[-1])

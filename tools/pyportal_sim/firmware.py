@@ -1,0 +1,309 @@
+"""What CircuitPython gives the app on a PyPortal, modelled where a real board fails.
+
+Each stand-in follows the firmware's or library's source (named beside each rule):
+
+- ``storage.mount`` refuses a mount point that is not an existing folder;
+- ``sdcardio.SDCard`` fails while the ESP32's chip select floats on the shared SPI bus;
+- ``microcontroller.watchdog`` resets the board when not fed within its timeout, in
+  simulated time (see :class:`Clock`);
+- ``terminalio.FONT`` has the board's glyph set: printable ASCII only;
+- the frozen ``adafruit_requests`` / ``adafruit_connection_manager`` / ESP32SPI socket pool of
+  the firmware version simulated (:data:`FIRMWARES`), over the ESP32 of :mod:`.esp32`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import types
+from pathlib import Path
+
+from tools.pyportal_sim import esp32
+
+FROZEN = Path(__file__).parent / "frozen"
+# CircuitPython version -> folder of the libraries it freezes for the PyPortal (None: this
+# venv's pins, which are those of 10.x). From the firmware's frozen/ submodules at each tag:
+# 9.1.0-9.2.3 freeze requests 4.1.4, connection manager 3.1.1, ESP32SPI 8.4.0.
+FIRMWARES = {"9.2.3": FROZEN / "cp9_2_3", "10.0.3": None}
+DEFAULT_FIRMWARE = "10.0.3"
+# in import order: requests imports the connection manager
+FROZEN_MODULES = ("adafruit_connection_manager", "adafruit_esp32spi.adafruit_esp32spi_socketpool",
+                  "adafruit_requests")
+WATCHDOG_MAX_S = 16  # SAMD51: the longest watchdog period CircuitPython accepts
+TICKS_PERIOD = 1 << 29  # supervisor.ticks_ms() wraps at 2**29 ms (its documentation)
+
+
+class BoardReset(BaseException):  # noqa: N818 - a reset, not an error
+    """The board restarts (watchdog or ``supervisor.reload``); nothing in the app catches it."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class Clock:
+    """Simulated time: real time plus what the fakes charge (``fast``: nothing is waited)."""
+
+    def __init__(self, fast: bool) -> None:
+        self.fast = fast
+        self.offset = 0.0
+        self._real_monotonic = time.monotonic
+        self._real_sleep = time.sleep
+        self.watchdog: Watchdog | None = None
+
+    def monotonic(self) -> float:
+        return self._real_monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.fast:
+            self.offset += seconds
+        else:
+            self._real_sleep(seconds)
+        if self.watchdog is not None:
+            self.watchdog.check()
+
+
+class Watchdog:
+    """``microcontroller.watchdog``: a reset when ``feed()`` is late."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.timeout = 0.0
+        self.mode = None
+        self._fed = clock.monotonic()
+        self.longest_gap = 0.0
+
+    def __setattr__(self, name, value):
+        if name == "timeout" and value > WATCHDOG_MAX_S:
+            raise ValueError(f"timeout must be <= {WATCHDOG_MAX_S}")
+        if name == "mode" and value is not None:
+            self._fed = self._clock.monotonic()  # starting it counts as a feed
+        super().__setattr__(name, value)
+
+    def feed(self) -> None:
+        self.check()
+        self._fed = self._clock.monotonic()
+
+    def check(self) -> None:
+        if self.mode is None:
+            return
+        gap = self._clock.monotonic() - self._fed
+        self.longest_gap = max(self.longest_gap, gap)
+        if gap > self.timeout:
+            self.mode = None
+            raise BoardReset(f"watchdog: not fed for {gap:.1f} s")
+
+
+class Pin:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.driven: bool | None = None  # None: floating
+
+    def __repr__(self) -> str:
+        return f"board.{self.name}"
+
+
+class DigitalInOut:
+    """``digitalio.DigitalInOut``: remembers whether the pin is driven, and how."""
+
+    def __init__(self, pin: Pin) -> None:
+        self._pin = pin
+
+    def switch_to_output(self, value=False, drive_mode=None) -> None:
+        self._pin.driven = bool(value)
+
+    def switch_to_input(self, pull=None) -> None:
+        self._pin.driven = None
+
+    @property
+    def value(self):
+        return bool(self._pin.driven)
+
+    @value.setter
+    def value(self, v) -> None:
+        if self._pin.driven is not None:
+            self._pin.driven = bool(v)
+
+    def deinit(self) -> None:
+        self._pin.driven = None
+
+
+class Board:
+    """The simulated board's state: pins, SD card, drive, flash mode."""
+
+    def __init__(self, drive: Path, sd_card: bool, clock: Clock) -> None:
+        self.drive = drive
+        self.sd_card = sd_card
+        self.clock = clock
+        self.pins = {n: Pin(n) for n in ("ESP_CS", "ESP_BUSY", "ESP_RESET", "SD_CS")}
+        self.flash_readonly = True  # for the app: the computer owns the drive (boot.py may flip)
+        self.mounts: dict[str, object] = {}
+        self.watchdog = Watchdog(clock)
+        clock.watchdog = self.watchdog
+
+
+def _storage(board: Board) -> types.ModuleType:
+    mod = types.ModuleType("storage")
+
+    class VfsFat:
+        def __init__(self, block_device) -> None:
+            self.block_device = block_device
+            self.readonly = False
+
+    def mount(vfs, mount_path, readonly=False):
+        # shared-module/storage/__init__.c, common_hal_storage_mount: the path must be an
+        # existing directory (except "/"), else RuntimeError "Mount point directory missing"
+        path = "/" + mount_path.strip("/")
+        if path != "/" and not (board.drive / path[1:]).is_dir():
+            raise RuntimeError("Mount point directory missing")
+        if path in board.mounts:
+            raise OSError(1, "EPERM")  # mount point in use
+        board.mounts[path] = vfs
+
+    def getmount(mount_path):
+        path = "/" + mount_path.strip("/")
+        if path == "/":
+            return types.SimpleNamespace(readonly=board.flash_readonly)
+        if path not in board.mounts:
+            raise OSError(22, "EINVAL")
+        return board.mounts[path]
+
+    def remount(mount_path, readonly=False, *, disable_concurrent_write_protection=False):
+        if mount_path.strip("/") == "":
+            board.flash_readonly = readonly
+
+    mod.VfsFat, mod.mount, mod.getmount, mod.remount = VfsFat, mount, getmount, remount
+    return mod
+
+
+def _sdcardio(board: Board) -> types.ModuleType:
+    mod = types.ModuleType("sdcardio")
+
+    class SDCard:
+        def __init__(self, spi, cs, baudrate=8000000) -> None:
+            if not board.sd_card:
+                raise OSError(19, "no SD card")  # sdcardio's message when init gets no answer
+            if board.pins["ESP_CS"].driven is not True:
+                # the ESP32 shares SCK/MOSI/MISO: with its CS floating it may answer too, and
+                # the card's init replies are garbled
+                raise OSError(19, "no SD card")
+            self.cs = cs
+
+    mod.SDCard = SDCard
+    return mod
+
+
+def _watchdog_modules(board: Board) -> tuple[types.ModuleType, types.ModuleType]:
+    micro = types.ModuleType("microcontroller")
+    micro.watchdog = board.watchdog
+    micro.cpu = types.SimpleNamespace(temperature=30.0, frequency=120_000_000)
+    wd = types.ModuleType("watchdog")
+    wd.WatchDogMode = types.SimpleNamespace(RAISE="RAISE", RESET="RESET")
+
+    class WatchDogTimeout(Exception):
+        pass
+
+    wd.WatchDogTimeout = WatchDogTimeout
+    return micro, wd
+
+
+def _supervisor(board: Board, version: str) -> types.ModuleType:
+    mod = types.ModuleType("supervisor")
+
+    def reload():
+        raise BoardReset("supervisor.reload()")
+
+    def ticks_ms():
+        return int(board.clock.monotonic() * 1000) % TICKS_PERIOD
+
+    mod.reload, mod.ticks_ms = reload, ticks_ms
+    mod.runtime = types.SimpleNamespace(usb_connected=True, serial_connected=True)
+    return mod
+
+
+class BoardFont:
+    """``terminalio.FONT`` as built for the PyPortal: 0x20-0x7E and nothing else.
+
+    tools/gen_display_resources.py keeps printable ASCII plus the characters of the build's
+    translation; en_US has none beyond ASCII, so ``get_glyph`` answers ``None`` for "°",
+    and adafruit_display_text then leaves the character out.
+    """
+
+    def __init__(self, host_font) -> None:
+        self._host = host_font
+
+    def get_bounding_box(self):
+        return self._host.get_bounding_box()
+
+    def get_glyph(self, codepoint):
+        if 0x20 <= codepoint <= 0x7E:
+            return self._host.get_glyph(codepoint)
+        return None
+
+
+def load_frozen(firmware: str) -> dict:
+    """Where the firmware's frozen network libraries are (module specs, not yet loaded)."""
+    folder = FIRMWARES[firmware]
+    modules = {}
+    for name in FROZEN_MODULES:
+        if folder is None:
+            spec = importlib.util.find_spec(name)
+        else:
+            spec = importlib.util.spec_from_file_location(
+                name, folder / (name.replace(".", "/") + ".py"))
+        modules[name] = spec
+    return modules
+
+
+def install(board: Board, firmware: str, link: esp32.Link, board_module, log) -> dict:
+    """Put the board's modules in ``sys.modules``; returns what to restore afterwards."""
+    import terminalio
+
+    esp_class, chips = esp32.factory(link, board.clock, log)
+    esp_module = types.ModuleType("adafruit_esp32spi.adafruit_esp32spi")
+    for name in dir(esp32):
+        if name.startswith("SOCKET_"):
+            setattr(esp_module, name, getattr(esp32, name))
+    esp_module.ESP_SPIcontrol = esp_class
+    micro, wd = _watchdog_modules(board)
+    digitalio = types.ModuleType("digitalio")
+    digitalio.DigitalInOut = DigitalInOut
+    package = types.ModuleType("adafruit_esp32spi")
+    package.__path__ = []
+    package.adafruit_esp32spi = esp_module
+    fakes = {"storage": _storage(board), "sdcardio": _sdcardio(board), "microcontroller": micro,
+             "watchdog": wd, "supervisor": _supervisor(board, firmware), "digitalio": digitalio,
+             "adafruit_esp32spi": package, "adafruit_esp32spi.adafruit_esp32spi": esp_module}
+    specs = load_frozen(firmware)  # before the fake package hides the installed one
+    names = set(fakes) | set(FROZEN_MODULES)
+    saved = {name: sys.modules.get(name) for name in names}
+    saved_font = terminalio.FONT
+    sys.modules.update(fakes)
+    for name in FROZEN_MODULES:
+        sys.modules.pop(name, None)
+    for name, spec in specs.items():
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        if name.startswith("adafruit_esp32spi."):
+            package.adafruit_esp32spi_socketpool = module
+    terminalio.FONT = BoardFont(saved_font)
+    for pin in board.pins.values():
+        setattr(board_module, pin.name, pin)
+    board_module.SPI = lambda: "SPI"
+    board.chips = chips
+    return {"modules": saved, "font": saved_font}
+
+
+def uninstall(saved: dict) -> None:
+    import terminalio
+
+    terminalio.FONT = saved["font"]
+    for name, module in saved["modules"].items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
