@@ -15,6 +15,10 @@ export class Joystick {
       event.preventDefault();
       area.setPointerCapture?.(event.pointerId);
       this.pointer = event.pointerId;
+      // The centre where the drag began: the panel's layout may shift under a held finger.
+      const box = area.getBoundingClientRect();
+      this.origin = { x: box.left + box.width / 2, y: box.top + box.height / 2,
+                      radius: box.width / 2 };
       this.move(event);
     });
     area.addEventListener("pointermove", (event) => {
@@ -29,10 +33,9 @@ export class Joystick {
   }
 
   move(event) {
-    const box = this.area.getBoundingClientRect();
-    const radius = box.width / 2;
-    let x = (event.clientX - (box.left + radius)) / radius;
-    let y = ((box.top + box.height / 2) - event.clientY) / radius;
+    const { x: cx, y: cy, radius } = this.origin;
+    let x = (event.clientX - cx) / radius;
+    let y = (cy - event.clientY) / radius;
     const length = Math.hypot(x, y);
     if (length > 1) { x /= length; y /= length; }
     this.show(x, y);
