@@ -1,14 +1,26 @@
 // The control page: sign-in, robot status, live video and driving, wired together.
+//
+// Commands go over the video connection's `drive` data channel when it is open, otherwise
+// (no video yet, or the channel dropped) over POST /robot/{name}/cmd: the same JSON either way.
+// The robot's state arrives over the data channel on every change; without it the page polls
+// GET /robot/{name}/status, every FAST_POLL_MS while driving and every STATUS_EVERY_MS else.
 
 import { ApiError, RobotApi } from "./api.js";
 import { Auth, SessionExpired } from "./auth.js";
 import { Driver } from "./drive.js";
-import { Viewer } from "./video.js";
+import { GamepadInput } from "./gamepad.js";
+import { Joystick } from "./joystick.js";
+import { Viewer, sessionKey } from "./video.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUS_EVERY_MS = 2000;
+const FAST_POLL_MS = 100;
+const SETTLE_MS = 1000; // keep polling fast this long after the last command
 // online: true, false, or null while unknown (e.g. no such robot); signedIn gates every call.
-const state = { robot: null, online: null, signedIn: false };
+const state = {
+  robot: null, online: null, signedIn: false, shownMs: 0, status: null, lastSendAt: 0,
+  path: null, rtt: null, driverClient: null,
+};
 
 function show(text, kind = "error") {
   const box = $("message");
@@ -22,8 +34,23 @@ function ago(ms) {
   return s < 60 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
+const wheels = (m) => `L ${Number(m.left).toFixed(2)} · R ${Number(m.right).toFixed(2)}`;
+
+function renderLink(viewer) {
+  const channel = viewer.channel && viewer.channel.open;
+  $("status-link").textContent = channel ? "peer to peer (video data channel)"
+    : "HTTP (API)" + (viewer.channel ? " · data channel connecting" : "");
+  $("status-link").dataset.path = channel ? "channel" : "http";
+  $("status-rtt").textContent = state.rtt === null ? "—"
+    : `${Math.round(state.rtt)} ms (${state.path === "channel" ? "data channel" : "HTTP"})`;
+}
+
 /** Show the robot's status; `status` null means "unknown" (the API could not say). */
-function renderStatus(status, driver) {
+function renderStatus(status, driver, viewer) {
+  // Status comes by two paths (poll and data channel): never let an older one win.
+  if (status && status.t_ms && status.online && status.t_ms < state.shownMs) return;
+  if (status && status.t_ms) state.shownMs = status.t_ms;
+  state.status = status;
   const online = status === null ? null : Boolean(status.online);
   state.online = online;
   $("status").dataset.online = String(online === null ? "unknown" : online);
@@ -33,15 +60,35 @@ function renderStatus(status, driver) {
   $("status-camera").textContent = cam
     ? `${cam.state}${cam.viewers ? ` · ${cam.viewers} watching` : ""}` : "—";
   const motors = status && status.motors;
+  // Offline, the motors are stopped (the agent stops them when its link drops).
   $("status-motors").textContent = motors && "left" in motors
-    ? `L ${Number(motors.left).toFixed(2)} · R ${Number(motors.right).toFixed(2)}` : "—";
+    ? wheels(online ? motors : { left: 0, right: 0 }) : "—";
+  $("status-action").textContent = (online && status.action) || "—";
+  renderDriver(status && online ? status.driver : null, driver, viewer);
   $("status-seen").textContent = status && status.t_ms ? ago(status.t_ms) : "—";
+  renderLink(viewer);
   // A robot known to be offline cannot be driven; commands would only pile up for later.
   const blocked = online === false;
   driver.setEnabled(!blocked);
   $("pad").setAttribute("aria-disabled", String(blocked));
   for (const b of document.querySelectorAll(".dir")) {
     b.setAttribute("aria-disabled", String(blocked));
+  }
+}
+
+function renderDriver(lease, driver, viewer) {
+  const me = viewer.clientId;
+  const holder = lease ? lease.client : null;
+  const was = state.driverClient;
+  state.driverClient = holder;
+  const name = lease ? (lease.user && lease.user !== lease.client
+    ? `${lease.user} (${lease.client})` : lease.client) : null;
+  $("status-driver").textContent = !lease ? "nobody" : holder === me ? "you" : name;
+  $("status-driver").dataset.holder = !lease ? "none" : holder === me ? "me" : "other";
+  $("take-over").hidden = !lease || holder === me;
+  if (was === me && holder && holder !== me) {
+    driver.release(); // our keys no longer drive: do not keep sending
+    show(`${name} took over driving.`, "info");
   }
 }
 
@@ -63,11 +110,25 @@ async function main() {
     show(error.message);
   };
 
+  let viewer = null;
+  let takeOver = false;
   const send = async (cmd) => {
     if (!state.signedIn) return;
     const robot = state.robot;
+    const body = { ...cmd, client: viewer.clientId };
+    if (takeOver) { body.take_over = true; takeOver = false; }
+    state.lastSendAt = performance.now();
+    schedulePoll();
+    // The channel was opened under the session of its video connection: a session since
+    // replaced, revoked or expired must go to the API, which checks it.
+    const admitted = viewer.admittedAs === sessionKey(auth.session());
+    if (admitted && viewer.channel && viewer.robot === robot && viewer.channel.send(body)) return;
+    const started = performance.now();
     try {
-      await api.command(robot, cmd);
+      await api.command(robot, body);
+      state.path = "http";
+      state.rtt = performance.now() - started;
+      renderLink(viewer);
     } catch (error) {
       if (error instanceof SessionExpired) { expired(error); return; }
       if (robot !== state.robot) return; // the last stop to a robot no longer shown
@@ -82,15 +143,45 @@ async function main() {
     }
   });
   driver.attach($("pad"));
+  const joystick = new Joystick($("joystick"), (x, y) => driver.stick(x, y));
+  const gamepad = new GamepadInput(driver, (name) => {
+    $("gamepad").textContent = `Gamepad: ${name || "none (connect one and press a button)"}`;
+  });
   $("speed").addEventListener("input", () => {
     $("speed-value").textContent = Number($("speed").value).toFixed(2);
   });
+  $("take-over").addEventListener("click", () => {
+    takeOver = true;
+    if (driver.active) driver.command(driver.action); else driver.command("stop");
+  });
 
-  const viewer = new Viewer($("video"), config, auth, (text, live) => {
+  viewer = new Viewer($("video"), config, auth, (text, live) => {
     $("video-state").textContent = text;
     $("video-state").classList.toggle("live", live);
+  }, {
+    onOpen: () => renderLink(viewer),
+    onState: (status) => {
+      if (state.signedIn && viewer.robot === state.robot) {
+        renderStatus({ online: true, ...status }, driver, viewer);
+      }
+    },
+    onReply: (reply, rtt) => {
+      state.path = "channel";
+      if (rtt !== null) state.rtt = rtt;
+      const takenOver = $("message").textContent.includes("took over");
+      if (reply.reply === "rejected" && reply.reason === "busy") {
+        if (!takenOver) show(reply.detail, "info");
+      }
+      else if (reply.reply === "rejected") show(`Command refused: ${reply.detail}`);
+      renderLink(viewer);
+    },
+    onClose: () => {
+      renderLink(viewer);
+      // Keep driving without a gap: the command now goes over HTTP at once.
+      if (driver.active && state.signedIn) driver.command(driver.action);
+    },
   });
-  window.robotPage = { config, driver, viewer, state }; // for tests and the curious
+  window.robotPage = { config, driver, viewer, state, joystick, gamepad }; // tests, the curious
 
   let poller = null;
   const poll = async () => {
@@ -99,25 +190,46 @@ async function main() {
     try {
       const status = await api.status(robot);
       if (!state.signedIn || robot !== state.robot) return; // an answer for a past view
-      renderStatus(status, driver);
+      renderStatus(status, driver, viewer);
       if (!state.online) show(`${robot} is offline: it is not connected or not running.`);
       else if ($("message").textContent.includes("offline")) show("");
     } catch (error) {
       if (error instanceof SessionExpired) { expired(error); return; }
       if (!state.signedIn || robot !== state.robot) return;
       if (error instanceof ApiError && error.status === 404) {
-        renderStatus(null, driver);
+        renderStatus(null, driver, viewer);
         show(`Unknown robot: ${error.message}. Pick one from the list.`);
         return;
       }
       show(`Status unavailable: ${error.message}`);
     }
   };
+  // While driving without the data channel the readout must keep up: poll fast.
+  const pollDelay = () => {
+    const channel = viewer.channel && viewer.channel.open;
+    const busy = driver.active || performance.now() - state.lastSendAt < SETTLE_MS;
+    return busy && !channel ? FAST_POLL_MS : STATUS_EVERY_MS;
+  };
+  let pollDueAt = 0;
+  const schedulePoll = () => {
+    if (!state.signedIn) return;
+    const due = performance.now() + pollDelay();
+    if (poller !== null && pollDueAt <= due) return; // one sooner is already planned
+    clearTimeout(poller);
+    pollDueAt = due;
+    poller = setTimeout(async () => {
+      poller = null;
+      await poll();
+      schedulePoll();
+    }, due - performance.now());
+  };
 
   function showSignIn() {
     state.signedIn = false;
-    clearInterval(poller);
+    clearTimeout(poller);
+    poller = null;
     viewer.stop();
+    gamepad.stop();
     driver.setEnabled(false);
     $("console").hidden = true;
     $("sign-out").hidden = true;
@@ -128,6 +240,7 @@ async function main() {
 
   async function showConsole() {
     state.signedIn = true;
+    state.shownMs = 0;
     $("sign-in").hidden = true;
     $("console").hidden = false;
     $("sign-out").hidden = false;
@@ -135,9 +248,11 @@ async function main() {
     driver.setEnabled(true);
     await poll();
     if (!state.signedIn) return; // the first status call found the session expired
-    clearInterval(poller);
-    poller = setInterval(poll, STATUS_EVERY_MS);
+    clearTimeout(poller);
+    poller = null;
+    schedulePoll();
     viewer.start(state.robot);
+    gamepad.start();
   }
 
   select.addEventListener("change", () => {

@@ -1,10 +1,13 @@
-// Press-and-hold driving. While a direction is held, the same command is sent every
-// REPEAT_MS with a short duration_ms, so the robot stops by itself DURATION_MS after the
-// last command arrives: releasing the button, closing the tab, losing the network or the
-// page going to the background all stop it. Release also sends an explicit stop.
+// Press-and-hold driving. While a direction is held (or the joystick or a gamepad stick is
+// off centre), the same command is sent every REPEAT_MS with a short duration_ms, so the robot
+// stops by itself DURATION_MS after the last command arrives: releasing, closing the tab,
+// losing the network or the page going to the background all stop it. Release also sends an
+// explicit stop. Analog input sends {"action": "drive", "left", "right"} wheel speeds, at
+// most every ANALOG_MS while it changes.
 
 export const REPEAT_MS = 150;
 export const DURATION_MS = 300;
+export const ANALOG_MS = 50;
 
 const KEYS = {
   ArrowUp: "forward", w: "forward", W: "forward",
@@ -13,42 +16,101 @@ const KEYS = {
   ArrowRight: "right", d: "right", D: "right",
 };
 
+/**
+ * Wheel speeds for a stick at (x right, y forward), both -1..1: arcade mixing, scaled so
+ * neither wheel exceeds `top`. Proportional: half the stick is half the speed.
+ */
+export function mix(x, y, top = 1) {
+  let left = y + x;
+  let right = y - x;
+  const most = Math.max(1, Math.abs(left), Math.abs(right));
+  const round = (v) => Math.round((v / most) * top * 1000) / 1000 || 0; // no -0
+  left = round(left);
+  right = round(right);
+  return { left, right };
+}
+
 export class Driver {
   /**
-   * @param {(cmd: {action: string, speed: number, duration_ms: number}) => Promise<void>} send
-   * @param {() => number} speed  current speed, 0..1
+   * @param {(cmd: object) => Promise<void>} send
+   * @param {() => number} speed  current top speed, 0..1
    * @param {(action: string|null) => void} onActive  which direction is held (for the UI)
    */
   constructor(send, speed, onActive = () => {}) {
     this.send = send;
     this.speed = speed;
     this.onActive = onActive;
-    this.action = null;
+    this.action = null; // "forward"..., "drive" for analog, null when released
+    this.wheels = null; // {left, right} while analog input drives
     this.timer = null;
+    this.lastAnalogAt = 0;
+    this.analogTimer = null;
     this.enabled = true;
   }
 
+  get active() { return this.action !== null; }
+
+  body(action) {
+    if (action === "drive") {
+      return { action, left: this.wheels.left, right: this.wheels.right,
+               duration_ms: DURATION_MS };
+    }
+    return { action, speed: this.speed(), duration_ms: DURATION_MS };
+  }
+
   command(action) {
-    const cmd = { action, speed: this.speed(), duration_ms: DURATION_MS };
-    return this.send(cmd).catch(() => {}); // the sender reports failures itself
+    return this.send(this.body(action)).catch(() => {}); // the sender reports failures itself
   }
 
   press(action) {
     if (!this.enabled) return;
     if (action === "stop") { this.release(); return; }
     if (this.action === action) return;
+    this.hold(action);
+  }
+
+  hold(action) {
     clearInterval(this.timer);
     this.action = action;
     this.onActive(action);
     this.command(action);
-    this.timer = setInterval(() => this.command(action), REPEAT_MS);
+    this.timer = setInterval(() => this.command(this.action), REPEAT_MS);
+  }
+
+  /**
+   * Analog input: a stick at (x right, y forward), each -1..1. Centre releases (stop).
+   * Keys and buttons take precedence while held.
+   */
+  stick(x, y) {
+    if (!this.enabled || (this.action && this.action !== "drive")) return;
+    const wheels = mix(x, y, this.speed());
+    if (wheels.left === 0 && wheels.right === 0) {
+      if (this.action === "drive") this.release();
+      return;
+    }
+    const changed = !this.wheels || wheels.left !== this.wheels.left
+      || wheels.right !== this.wheels.right;
+    this.wheels = wheels;
+    if (this.action !== "drive") { this.hold("drive"); this.lastAnalogAt = performance.now(); return; }
+    if (!changed) return;
+    // Send changes at once but no faster than every ANALOG_MS; the last one always goes.
+    const wait = this.lastAnalogAt + ANALOG_MS - performance.now();
+    clearTimeout(this.analogTimer);
+    const go = () => {
+      if (this.action !== "drive") return;
+      this.lastAnalogAt = performance.now();
+      this.command("drive");
+    };
+    if (wait <= 0) go(); else this.analogTimer = setTimeout(go, wait);
   }
 
   release() {
     const wasMoving = this.action !== null;
     clearInterval(this.timer);
+    clearTimeout(this.analogTimer);
     this.timer = null;
     this.action = null;
+    this.wheels = null;
     this.onActive(null);
     if (wasMoving || this.enabled) this.command("stop");
   }

@@ -3,8 +3,12 @@
 // the local relay's ws:// URL with the token, and everything else is the same code.
 
 import { identityCredentials, viewerEndpoints } from "./aws.js";
+import { DriveChannel } from "./channel.js";
 
 const RETRY_MS = [1000, 2000, 4000, 8000];
+
+/** What identifies a session: the local token, or the Cognito ID token. */
+export const sessionKey = (session) => (session ? session.token || session.idToken : null);
 const FIRST_FRAME_TIMEOUT_MS = 10000;
 
 export class Viewer {
@@ -13,12 +17,15 @@ export class Viewer {
    * @param {object} config  the page's config.json
    * @param {import("./auth.js").Auth} auth
    * @param {(text: string, live: boolean) => void} onState
+   * @param {object} channelEvents  handlers for each connection's drive channel (channel.js)
    */
-  constructor(video, config, auth, onState) {
+  constructor(video, config, auth, onState, channelEvents = {}) {
     this.video = video;
     this.config = config;
     this.auth = auth;
     this.onState = onState;
+    this.channelEvents = channelEvents;
+    this.channel = null; // the current connection's drive channel
     this.clientId = `viewer-${Math.random().toString(36).slice(2, 10)}`;
     this.attempt = 0;
     this.generation = 0;
@@ -58,6 +65,8 @@ export class Viewer {
       return;
     }
     if (generation !== this.generation) return;
+    // The session this connection was admitted with; its drive channel speaks for it only.
+    this.admittedAs = sessionKey(this.auth.session());
     const { SignalingClient, Role } = window.KVSWebRTC;
     const signaling = new SignalingClient({
       channelARN: ep.arn, channelEndpoint: ep.wss, clientId: this.clientId, role: Role.VIEWER,
@@ -68,6 +77,8 @@ export class Viewer {
     this.signaling = signaling;
     this.pc = pc;
     pc.addTransceiver("video", { direction: "recvonly" });
+    // Opened by the viewer before the offer, so it rides on the same connection as the video.
+    this.channel = new DriveChannel(pc, this.channelEvents);
     pc.ontrack = (event) => {
       this.video.srcObject = event.streams[0] || new MediaStream([event.track]);
       this.video.play().catch(() => {});
@@ -128,9 +139,12 @@ export class Viewer {
     clearTimeout(this.retryTimer);
     this.firstFrameAt = null;
     if (this.signaling) { try { this.signaling.close(); } catch { /* already closed */ } }
+    const channel = this.channel;
     if (this.pc) this.pc.close();
     this.signaling = null;
     this.pc = null;
+    this.channel = null;
+    if (channel) this.channelEvents.onClose?.(channel); // closing the connection fires none
     this.video.srcObject = null;
   }
 }

@@ -58,8 +58,8 @@ def test_holding_forward_drives_and_releasing_stops_within_500_ms(page, stack, t
     button.hover()
     t0 = time.monotonic()
     page.mouse.down()
-    _, first = telemetry.wait_for(moving, t0)
-    assert first["left"] == pytest.approx(0.5) and first["right"] == pytest.approx(0.5)
+    # within the stack's acceleration limit, up to the speed asked for
+    _, first = telemetry.wait_for(lambda e: e["left"] == e["right"] == 0.5, t0)
     assert first["pins"]  # the mock pins are driven
     time.sleep(1.2)  # held well past one command's duration_ms: it keeps going
     held = telemetry.since(t0)

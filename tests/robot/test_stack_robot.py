@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -34,9 +35,19 @@ def test_stack_drives_the_simulated_robot():
             status, body = request(stack, "POST", "/robot/sts-pi/cmd",
                                    {"action": "left", "speed": 0.4, "duration_ms": 200})
             assert status == 202 and body["topic"] == "robot/sts-pi/cmd"
+            # the stack's robot speeds up within its acceleration limit: steps, then 0.4
             event = observer.wait_json("robot/sts-pi/telemetry",
-                                       lambda m: m.get("id") == body["id"], 5)
+                                       lambda m: m.get("id") == body["id"]
+                                       and m["left"] == -0.4, 5)
             assert event["pins"] == {"19": 0.4, "20": 0.0, "21": 0.0, "26": 0.4}
+            # the status API's motors follow the motors, within 200 ms
+            seen = time.monotonic()
+            while True:
+                status, state = request(stack, "GET", "/robot/sts-pi/status")
+                if state["motors"]["left"] in (-0.4, 0.0) and state["t_ms"] >= event["t_ms"]:
+                    break
+                assert time.monotonic() - seen < 0.2, state
+            assert {"online", "motors", "camera", "version", "t_ms"} <= set(state)
             observer.wait_json("robot/sts-pi/telemetry",
                                lambda m: m.get("cause") == "deadman", 2)
             assert request(stack, "POST", "/robot/sts-pi/cmd", {"action": "x"})[0] == 400

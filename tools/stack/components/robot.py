@@ -29,6 +29,8 @@ from tools.stack.urls import redact_url
 log = logging.getLogger("stack")
 
 READY_TIMEOUT_S = 20.0
+# As config.example.toml recommends: the simulated robot speeds up as a real one should.
+DRIVING = "max_accel_per_s = 4.0\nlease_s = 3.0\n"
 
 
 def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n',
@@ -38,7 +40,7 @@ def agent_config(name: str, mqtt_url: str, camera: str = 'driver = "none"\n',
              if password is not None else "")
     return (f'# Written by the local stack at each start.\nname = "{name}"\n\n'
             f'[mqtt]\nurl = "{mqtt_url}"\n{login}\n[motors]\ndriver = "explorer-hat"\n\n'
-            f'[camera]\n{camera}')
+            f'[driving]\n{DRIVING}\n[camera]\n{camera}')
 
 
 def camera_section(ctx: StackContext, name: str = "sts-pi") -> str:

@@ -1,0 +1,52 @@
+// The `drive` data channel on the video's peer connection: commands go to the robot peer to
+// peer, as the same JSON objects as the POST /robot/{name}/cmd body. The robot answers each
+// with {"reply": "applied"|"rejected", ...} in order (so the round trip is measured here) and
+// pushes {"state": {...}} (its status) on every change.
+
+export const LABEL = "drive";
+// Partially reliable: a command the network held back longer than this is dropped rather than
+// delivered late (the robot stamps commands on arrival); order is kept, so a stop is never
+// overtaken by the command before it.
+export const OPTIONS = { ordered: true, maxPacketLifeTime: 250 };
+
+export class DriveChannel {
+  /**
+   * @param {RTCPeerConnection} pc  the viewer's peer connection, before its offer
+   * @param {{onState?: Function, onReply?: Function, onOpen?: Function, onClose?: Function}} on
+   */
+  constructor(pc, on = {}) {
+    this.dc = pc.createDataChannel(LABEL, OPTIONS);
+    this.on = on;
+    this.pending = []; // send times, answered in order
+    this.dc.onopen = () => this.on.onOpen?.(this);
+    this.dc.onclose = () => { this.pending = []; this.on.onClose?.(this); };
+    this.dc.onmessage = (event) => this.receive(event.data);
+  }
+
+  get open() { return this.dc.readyState === "open"; }
+
+  /** Send a command; false when the channel is not open (the caller uses HTTP instead). */
+  send(cmd) {
+    if (!this.open) return false;
+    try {
+      this.dc.send(JSON.stringify(cmd));
+    } catch {
+      return false; // closing meanwhile
+    }
+    this.pending.push(performance.now());
+    return true;
+  }
+
+  receive(text) {
+    let message;
+    try { message = JSON.parse(text); } catch { return; }
+    if (!message || typeof message !== "object") return;
+    if (message.state) this.on.onState?.(message.state);
+    if (message.reply) {
+      const sent = this.pending.shift();
+      this.on.onReply?.(message, sent === undefined ? null : performance.now() - sent);
+    }
+  }
+
+  close() { this.dc.close(); }
+}
