@@ -120,7 +120,7 @@ class MarsServer:
                 server._handle(self)
 
         self._stop.clear()
-        for size in ((320, 240), (480, 320)):  # ready before a request, which must not wait
+        for size in ((320, 240), (480, 320), (640, 480)):  # ready before any request asks
             self.image_bytes(*size)
         ThreadingHTTPServer.allow_reuse_address = True
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
