@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench clean venv check-fresh
 
 # Creates the virtualenv and installs the pinned development environment. The stamp makes a
 # second run instant; it is rebuilt whenever a pyproject.toml changes.
@@ -26,6 +26,16 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+# A newcomer's first run: clone the committed HEAD into a temporary folder and run `make test`
+# there from nothing (its own .venv, no activated virtualenv). CI does not need it: CI is
+# itself a fresh clone.
+check-fresh:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	git clone --quiet "$(CURDIR)" "$$tmp/clone" && start=$$(date +%s) && \
+	env -u VIRTUAL_ENV PATH="$$(printf %s "$$PATH" | tr : '\n' | grep -v '/\.venv/' | paste -sd: -)" \
+	    $(MAKE) --no-print-directory -C "$$tmp/clone" test && \
+	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

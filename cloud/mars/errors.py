@@ -20,12 +20,15 @@ class UpstreamError(MarsError, OSError):
 
     :ivar status: the HTTP status when the upstream answered, else ``None``.
     :ivar retryable: whether trying again later may help (timeouts, 429, 5xx).
+    :ivar retry_after_s: how long the upstream asked us to wait (429 ``Retry-After``), if it did.
     """
 
-    def __init__(self, message: str, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(self, message: str, status: int | None = None, retryable: bool = False,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        self.retry_after_s = retry_after_s
 
 
 class BadData(MarsError, ValueError):

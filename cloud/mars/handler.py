@@ -15,7 +15,7 @@ from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
 from cloud.mars import runtime
 from cloud.mars.errors import BadParameter, NoData, NotFound
-from cloud.mars.service import parse_query
+from cloud.mars.query import parse_query
 from cloud.mars.store import StoreError
 
 logger = Logger(service="mars")

@@ -17,7 +17,7 @@ from cloud.mars import runtime
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
 from cloud.mars.service import MarsService
-from cloud.mars.store import LocalStore
+from cloud.mars.store import LocalStore, Store
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import weather_sources
 from tests.fakes.nasa import FakeNasa
@@ -100,14 +100,15 @@ def settings(nasa: FakeNasa, store: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def make_service(nasa: FakeNasa, tmp_path: Path, clock: Clock):
-    """``make_service(**env)``: a service on the fake NASA, a temporary store, the test clock."""
+    """``make_service(**env)``: a service on the fake NASA, a temporary store (or ``store``),
+    the test clock."""
 
-    def make(policy: HttpPolicy = FAST, **env: str) -> MarsService:
+    def make(policy: HttpPolicy = FAST, store: Store | None = None, **env: str) -> MarsService:
         config = cloud_config.load(settings(nasa, tmp_path / "store", **env))
         telemetry = Telemetry()
         http = HttpClient(policy, sleep=lambda s: None, observer=telemetry.upstream)
         return MarsService(
-            LocalStore(config.mars_store), http, image_sources(config, http),
+            store or LocalStore(config.mars_store), http, image_sources(config, http),
             weather_sources(config, http), image_ttl_s=config.image_ttl_s,
             weather_ttl_s=config.weather_ttl_s, refresh_s=config.refresh_s,
             offline_sample=config.mars_offline_sample, clock=clock, telemetry=telemetry)

@@ -16,6 +16,10 @@ os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")
 displayio = pytest.importorskip("displayio")
 from displayio import ColorConverter, OnDiskBitmap, Palette  # noqa: E402
 
+from tools.pyportal_sim.display import stop_background_refresh  # noqa: E402
+
+stop_background_refresh()  # no display here: its refresh thread would only burn CPU
+
 
 def blinka_rgb565(path) -> np.ndarray:
     """Every pixel of ``path`` through OnDiskBitmap and its pixel shader, as display codes."""

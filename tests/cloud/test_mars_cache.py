@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 
@@ -12,18 +13,36 @@ from cloud.mars.errors import BadData, NoData, UpstreamError
 from cloud.mars.store import LocalStore
 from tests.cloud.conftest import Clock
 
+WAIT_S = 30  # for a thread to reach a point: generous, only a broken test waits this long
+
 
 class Upstream:
-    """A fetch function whose answers tests set; counts its calls."""
+    """A fetch function whose answers tests set; counts its calls.
+
+    ``delay`` makes it slow; :meth:`hold` makes it wait, once started (``entered`` is set),
+    until :meth:`release`.
+    """
 
     def __init__(self, *answers) -> None:
         self.answers = list(answers)
         self.calls = 0
         self.delay = 0.0
+        self.entered = threading.Event()
+        self._released = threading.Event()
+        self._released.set()
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     def __call__(self):
         self.calls += 1
-        time.sleep(self.delay)
+        self.entered.set()
+        if not self._released.wait(WAIT_S):
+            raise AssertionError("the test never released the upstream")
+        time.sleep(self.delay)  # a slow upstream, not a synchronisation
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -138,13 +157,16 @@ def test_callers_during_a_refresh_get_the_cached_value_at_once(cache, clock):
     upstream = Upstream({"sol": 1}, {"sol": 2})
     cache.get("weather", 100, upstream)
     clock.advance(101)
-    upstream.delay = 0.5
+    upstream.hold()
     leader = threading.Thread(target=cache.get, args=("weather", 100, upstream))
     leader.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    assert cache.get("weather", 100, upstream).value == {"sol": 1}
-    assert time.monotonic() - started < 0.3
+    assert upstream.entered.wait(WAIT_S)  # the leader's refresh is under way, and held
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(cache.get, "weather", 100, upstream)
+        try:  # answered while the refresh is still held: nobody waits for it
+            assert answer.result(timeout=WAIT_S).value == {"sol": 1}
+        finally:
+            upstream.release()
     leader.join()
     assert cache.get("weather", 100, upstream).value == {"sol": 2} and upstream.calls == 2
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cloud.mars.service import RETRY_PHOTO_S, ImageRequest
+from cloud.mars.query import ImageRequest
+from cloud.mars.rotation import RETRY_PHOTO_S
 from cloud.mars.store import LocalStore
 from tests.fakes.nasa import error_page
 from tests.stackproc import ROOT

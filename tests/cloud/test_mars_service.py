@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
+from cloud.mars.bitmaps import bitmap_etag
 from cloud.mars.errors import BadParameter, NoData, NotFound
-from cloud.mars.service import ImageRequest, bitmap_etag, parse_query
+from cloud.mars.query import ImageRequest, parse_query
 from tests.bmpcheck import check
 from tests.fakes.nasa import Reply, error_page, image_bytes, json_error
 

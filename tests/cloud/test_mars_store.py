@@ -79,11 +79,9 @@ def test_s3_objects_stay_private_and_presigned_urls_work(s3):
 def test_service_on_s3_answers_presigned_urls(s3, make_service, tmp_path):
     import requests
 
-    from cloud.mars.service import ImageRequest
+    from cloud.mars.query import ImageRequest
 
-    service = make_service()
-    service.store = S3Store("mars-bitmaps", "cache", client=s3)
-    service.cache.store = service.store
+    service = make_service(store=S3Store("mars-bitmaps", "cache", client=s3))
     image = service.payload(ImageRequest(), "http://unused")["image"]
     assert image["url"].startswith("https://mars-bitmaps.s3.amazonaws.com/cache/bmp/")
     assert len(requests.get(image["url"]).content) == image["bytes"]

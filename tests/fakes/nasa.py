@@ -18,7 +18,6 @@ import io
 import random
 import struct
 import threading
-import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -314,11 +313,3 @@ class FakeNasa:
         handler.wfile.write(body)
 
 
-def wait_for(predicate, timeout_s: float = 5.0) -> bool:
-    """Poll ``predicate`` until true or ``timeout_s`` passes."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()

@@ -20,6 +20,10 @@ from PIL import Image, ImageDraw
 PAYLOADS = Path(__file__).parent / "payloads"
 _IMAGES: dict[tuple[str, int, int], bytes] = {}
 API_KEY = "test-key"
+CLIENT_TIMEOUT_S = 10
+"""The device client's timeout in tests: long enough for a busy 2-core machine, far shorter
+than ``SLOW_S``, how long the server stalls in ``slow`` mode."""
+SLOW_S = 60.0
 
 
 def load_payload(name: str) -> dict:
@@ -76,7 +80,7 @@ class MarsServer:
     ``requests`` lists ``(path, headers)``.
     """
 
-    def __init__(self, payload: str = "full", api_key: str = API_KEY, delay: float = 3.0):
+    def __init__(self, payload: str = "full", api_key: str = API_KEY, delay: float = SLOW_S):
         self.mode = "ok"
         self.image_mode = "ok"
         self.payload = load_payload(payload)

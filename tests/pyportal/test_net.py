@@ -10,7 +10,7 @@ import adafruit_requests
 import pytest
 
 from tests.pyportal.cases import NET
-from tests.pyportal.mars_server import API_KEY
+from tests.pyportal.mars_server import API_KEY, CLIENT_TIMEOUT_S
 
 
 @pytest.mark.parametrize("case", NET, ids=lambda case: case.id)
@@ -24,7 +24,8 @@ def net(device, server):
     session = adafruit_requests.Session(acm.get_radio_socketpool(radio),
                                         acm.get_radio_ssl_context(radio))
     fed = []
-    client = device.net.Net(session, server.url, API_KEY, feed=lambda: fed.append(1), timeout=1)
+    client = device.net.Net(session, server.url, API_KEY, feed=lambda: fed.append(1),
+                            timeout=CLIENT_TIMEOUT_S)
     client.fed = fed
     return client
 
@@ -54,11 +55,12 @@ def test_wrong_key(device, net, server):
         net.fetch(320, 240, 8)
 
 
-def test_timeout(net, server):
+def test_timeout(device, net, server):
     server.mode = "slow"
+    quick = device.net.Net(net.session, server.url, API_KEY, timeout=1)
     start = time.monotonic()
     with pytest.raises(Exception) as err:  # noqa: B017,PT011 - requests raises OutOfRetries
-        net.fetch(320, 240, 8)
+        quick.fetch(320, 240, 8)
     assert type(err.value).__name__ in ("OutOfRetries", "TimeoutError")
     assert time.monotonic() - start < server.delay  # gave up before the server answered
 
@@ -117,7 +119,7 @@ def test_size_announced_by_the_api_must_match(device, net, server, tmp_path):
 
 
 def test_key_not_sent_to_other_hosts(device, net, server, tmp_path):
-    other = device.net.Net(net.session, "http://localhost:1", API_KEY, timeout=1)
+    other = device.net.Net(net.session, "http://localhost:1", API_KEY, timeout=CLIENT_TIMEOUT_S)
     server.api_key = None  # this server now accepts requests without a key
     other.download(f"{server.url}/mars/image/photo-1.bmp", str(tmp_path / "x.bmp"), 320, 240)
     assert "x-api-key" not in server.requests[-1][1]

@@ -144,3 +144,12 @@ def test_degree_sign_is_drawn_with_the_boards_font(device, displays):
     ink = [glyph.bitmap[x, y] for y in range(glyph.height) for x in range(glyph.width)]
     assert 4 <= sum(ink) <= 12  # a small ring, not a box
     assert device.screen.screen_font().get_glyph(0x2603).bitmap is not None  # "?" for others
+
+
+def test_displayio_refresh_thread_is_not_left_running(displays):
+    # The headless display redraws on demand; Blinka's 1 kHz refresh thread would only burn CPU
+    # under every later test.
+    import displayio
+
+    displays.get()
+    assert not displayio.background_thread.is_alive()

@@ -25,25 +25,11 @@ from robot_agent.drive import Drive, mock_factory
 from robot_agent.mqtt_link import Link, PahoLink, Topics
 from robot_agent.service import Notifier
 
+from testing.ports import free_port
+from testing.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float = 0.002) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(step)
 
 
 def now_ms() -> int:

@@ -8,7 +8,6 @@ import shutil
 import socket
 import stat
 import subprocess
-import time
 
 import pytest
 from robot_agent.mqtt_link import MemoryLink
@@ -70,7 +69,8 @@ def test_ready_after_connect_and_watchdog_only_while_healthy(notify_socket):
     bot = RunningAgent(agent_config("mqtt://127.0.0.1:1"), link=link, notifier=notifier)
     bot.start(wait_connected=False)
     try:
-        time.sleep(0.3)
+        # Running (its health loop feeds the watchdog), but not connected: not READY.
+        wait_until(lambda: any("WATCHDOG=1" in m for m in drain()), 10)
         assert not any("READY=1" in m for m in drain())
         link.connect()
         wait_until(lambda: any("READY=1" in m for m in drain()), 2)

@@ -231,6 +231,11 @@ def _event(n, status):
             "Timestamp": T0}
 
 
+def _no_wait(seconds: float) -> None:
+    # Not a global time.sleep patch: that reached every thread in the process.
+    raise AssertionError(f"the stack was polled ({seconds} s) where the stub answers at once")
+
+
 def _fake_pip(args, emit=None):
     target = Path(args[args.index("--target") + 1])
     (target / "PIL").mkdir(parents=True)
@@ -242,7 +247,6 @@ def world(monkeypatch):
     from tests.tools.s3_owner import enforce
 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr("tools.deploy.stack.time.sleep", lambda s: None)
     monkeypatch.setattr("tools.deploy.build.run_pip", _fake_pip)
     owner_logs: list = []
     real_client = HybridSession.client
@@ -304,7 +308,8 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cf_stub.add_response("create_invalidation", {}, {
             "DistributionId": "E123", "InvalidationBatch": ANY})
         hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
-        code = cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append, ask=yes)
+        code = cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append, ask=yes,
+                        sleep=_no_wait)
         assert code == 0, lines
         cfn_stub.assert_no_pending_responses()
     assert questions == ["execute this change set on stack mars? [y/N] "]
@@ -352,7 +357,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cf_stub.add_response("create_invalidation", {})
         hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
         assert cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append,
-                        ask=yes) == 0
+                        ask=yes, sleep=_no_wait) == 0
         cfn_stub.assert_no_pending_responses()
     assert "stack mars is up to date: nothing to change" in lines
     assert len(questions) == 1  # nothing to execute, nothing asked
@@ -382,7 +387,8 @@ def _destroy(session, stubbed_cfn, answer="mars", *extra):
 
     hybrid = HybridSession({"cloudformation": stubbed_cfn})
     code = cli.main(["destroy", "--stack", "mars", "--region", REGION, *extra],
-                    session_factory=lambda **kw: hybrid, emit=lines.append, ask=ask)
+                    session_factory=lambda **kw: hybrid, emit=lines.append, ask=ask,
+                    sleep=_no_wait)
     return code, lines, asked
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from testing.waiting import wait_until
 from tests.brokers import Mosquitto, mosquitto_path
 from tests.stackproc import ROOT, StackProcess, free_port, port_is_free
 from tests.tools.echo_routes import ALL_BYTES
@@ -223,7 +224,9 @@ def test_healthz_lists_the_components(stack):
 
 def test_one_log_line_per_request(stack):
     request(stack, "GET", "/echo/logged?token=secret123")
-    time.sleep(0.2)
+    request(stack, "GET", "/echo/after")
+    # Lines are written in order: once the second request's is there, the first's are all in.
+    wait_until(lambda: "/echo/after" in stack.log(), message="no log line for /echo/after")
     lines = [line for line in stack.log().splitlines() if "/echo/logged" in line]
     assert len(lines) == 1
     assert " 200 " in lines[0]
@@ -344,14 +347,15 @@ def test_external_broker_from_mqtt_url_is_used_instead_of_the_embedded_one():
         assert health["url"] == broker.url
         assert "MQTT broker (external)" in stack.log()
         assert port_is_free(stack.mqtt_port)  # nothing embedded was started
-        got = threading.Event()
+        got, subscribed = threading.Event(), threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         client.on_message = lambda c, u, m: got.set()
+        client.on_subscribe = lambda *args: subscribed.set()
         client.connect("127.0.0.1", broker.port)
         client.subscribe("x/y", qos=1)
         client.loop_start()
         try:
-            time.sleep(0.2)
+            assert subscribed.wait(10)
             client.publish("x/y", b"1", qos=1).wait_for_publish(5)
             assert got.wait(5)
         finally:
@@ -388,6 +392,7 @@ def test_the_whole_stack_starts_and_ctrl_c_leaves_no_process_behind(tmp_path):
     finally:
         code = stack.stop(signal.SIGINT)
     assert code == 0, stack.log()
-    time.sleep(0.5)
-    assert _processes_mentioning(str(tmp_path)) == []
+    # The children may outlive the parent's exit by a moment; a leaked one never goes.
+    wait_until(lambda: _processes_mentioning(str(tmp_path)) == [], timeout=10,
+               message="a child process outlived the stack")
     assert port_is_free(stack.port) and port_is_free(stack.mqtt_port)

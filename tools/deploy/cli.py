@@ -129,7 +129,7 @@ def _stack_parameter(cfn: Any, name: str, key: str) -> str | None:
 
 
 def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None],
-           confirm: stack.Confirm | None) -> int:
+           confirm: stack.Confirm | None, sleep: Callable[[float], None] = time.sleep) -> int:
     account = aws("sts").get_caller_identity()["Account"]
     emit(f"account {account}, region {aws.region}, stack {args.stack}")
     artifacts = build.build_all(out / "build", wheelhouse=args.wheelhouse, emit=emit)
@@ -149,7 +149,8 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
         "IotDataEndpoint": endpoints["data"],
     }
     cfn = aws("cloudformation")
-    stack.deploy(cfn, args.stack, url, parameters, emit, tags=dict([stack.PROJECT_TAG]),
+    stack.deploy(cfn, args.stack, url, parameters, emit, sleep=sleep,
+                 tags=dict([stack.PROJECT_TAG]),
                  capabilities=stack.capabilities(template.expand(source)), confirm=confirm)
     outputs = stack.outputs(cfn, args.stack)
     robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
@@ -192,7 +193,7 @@ def _destroy_plan(cfn: Any, name: str) -> tuple[list[str], list[str], int]:
 
 
 def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
-            ask: Callable[[str], str]) -> int:
+            ask: Callable[[str], str], sleep: Callable[[float], None] = time.sleep) -> int:
     cfn = aws("cloudformation")
     described = stack.describe(cfn, args.stack)
     if described is None:
@@ -215,7 +216,7 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
     outputs = stack.outputs(cfn, args.stack)
     released = provision.release_robots(aws("iot"), things, outputs.get("RobotPolicyName"))
     emit(f"released {released} robot certificate(s)")
-    stack.destroy(cfn, args.stack, emit)
+    stack.destroy(cfn, args.stack, emit, sleep=sleep)
     kept = state.known_artifact_bucket(args.out or ROOT / "out" / "deploy" / args.stack,
                                        account, aws.region)
     emit(f"stack {args.stack} removed" + (f"; the artifact bucket s3://{kept} stays for a "
@@ -232,8 +233,11 @@ def _confirmer(ask: Callable[[str], str]) -> stack.Confirm:
 
 
 def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = boto3.Session,
-         emit: Callable[[str], None] = print, ask: Callable[[str], str] | None = None) -> int:
-    """:param ask: reads the answer to a question (``input`` on a terminal); tests pass one."""
+         emit: Callable[[str], None] = print, ask: Callable[[str], str] | None = None,
+         sleep: Callable[[float], None] = time.sleep) -> int:
+    """:param ask: reads the answer to a question (``input`` on a terminal); tests pass one.
+    :param sleep: how the stack's events are polled; tests pass one that does not wait.
+    """
     args = _parser().parse_args(argv)
     try:
         _validate(args)
@@ -249,9 +253,9 @@ def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = bo
         aws = Aws(session_factory(profile_name=args.profile, region_name=args.region))
         if args.command == "deploy":
             return deploy(args, aws, out, emit, None if args.yes or ask is None
-                          else _confirmer(ask))
+                          else _confirmer(ask), sleep)
         if args.command == "destroy":
-            return destroy(args, aws, emit, ask or _ask_terminal)
+            return destroy(args, aws, emit, ask or _ask_terminal, sleep)
         cfn = aws("cloudformation")
         if args.command == "status":
             emit(f"{args.stack}: {stack.stack_status(cfn, args.stack) or 'does not exist'}")

@@ -10,9 +10,24 @@ import os
 
 os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")  # silence Blinka's "not fully supported"
 
-from busdisplay import BusDisplay  # noqa: E402 - after the environment is set
+import displayio  # noqa: E402 - after the environment is set
+from busdisplay import BusDisplay  # noqa: E402
 from displayio._area import Area  # noqa: E402
 from PIL import Image  # noqa: E402
+
+
+def stop_background_refresh() -> None:
+    """Stop the thread Blinka's ``displayio`` starts on import to refresh every display each ms.
+
+    Our displays redraw only when asked (:meth:`HeadlessDisplay.render` and ``update``, called
+    by the simulator's loop and the tests), so the thread would only wake a thousand times a
+    second for nothing, and spin hot wherever ``time.sleep`` is patched. It cannot be
+    restarted, and nothing here needs it to be.
+    """
+    displayio._stop_background()  # the public module has no other way to stop it
+
+
+stop_background_refresh()
 
 
 def _rgb565_table() -> list[bytes]:

@@ -1,0 +1,87 @@
+"""This refresh window's photo, converted for the device; photos that fail are set aside.
+
+:func:`cloud.mars.selection.pick` orders the candidates for the window; the first whose bitmap
+can be made is shown. One that will not download or decode is skipped for ``BROKEN_PHOTO_S``;
+one that timed out or met a server error only for ``RETRY_PHOTO_S``, so a few bad seconds at
+cold start cost a minute, not hours.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cloud.bitmap import BitmapError
+from cloud.mars import selection
+from cloud.mars.bitmaps import BitmapStore, bitmap_etag
+from cloud.mars.cache import SingleFlight
+from cloud.mars.errors import UpstreamError
+from cloud.mars.models import Photo
+from cloud.mars.query import ImageRequest
+
+log = logging.getLogger(__name__)
+BROKEN_PHOTO_S = 6 * 3600  # a photo that 404s or will not decode is left out this long
+RETRY_PHOTO_S = 60  # one that timed out or met a server error, this long
+
+
+class PhotoRotation:
+    """Chooses the photo to show now and makes sure its bitmap exists.
+
+    :param background: converts on its own (the API): a request takes a candidate already
+        converted and waits at most ``wait_s`` for one conversion. Without it (the scheduled
+        refresh, tests) the request converts.
+    """
+
+    def __init__(self, bitmaps: BitmapStore, clock: Callable[[], float], refresh_s: int,
+                 background: Callable[[Callable[[], None]], None] | None = None,
+                 wait_s: float = 8.0) -> None:
+        self.bitmaps = bitmaps
+        self.clock = clock
+        self.refresh_s = refresh_s
+        self.background = background
+        self.wait_s = wait_s
+        self._broken: dict[str, float] = {}  # photo id -> until when it is skipped
+
+    def current(self, photos: Sequence[Photo],
+                request: ImageRequest) -> tuple[Photo, str, int] | None:
+        """``(photo, etag, size)`` for this window, or ``None`` when no candidate works."""
+        now = self.clock()
+        broken = frozenset(key for key, until in self._broken.items() if until > now)
+        pending: tuple[Photo, Any] | None = None
+        for photo in selection.pick(photos, now, self.refresh_s, broken):
+            if photo.id in broken:
+                continue
+            if self.background is not None:
+                ready = self.bitmaps.ready(photo, request)
+                if ready is not None:
+                    return (photo, *ready)
+                if pending is None:  # one conversion at a time; a ready candidate meanwhile
+                    pending = (photo, self.bitmaps.convert_later(
+                        photo, request, self.background,
+                        lambda exc, p=photo: self._skip(p, exc, now)))
+                continue
+            try:
+                etag, size = self.bitmaps.ensure(photo, request)
+            except (UpstreamError, BitmapError) as exc:
+                self._skip(photo, exc, now)  # the next candidate will do
+                continue
+            return photo, etag, size
+        if pending is None:
+            return None
+        photo, call = pending
+        try:
+            size = SingleFlight.wait(call, photo.id, self.wait_s)
+        except TimeoutError:
+            log.warning("photo %s: still converting after %g s; answering without it",
+                        photo.id, self.wait_s)
+            return None
+        if size is None:
+            return None
+        return photo, bitmap_etag(photo, request), size
+
+    def _skip(self, photo: Photo, exc: Exception, now: float) -> None:
+        transient = isinstance(exc, UpstreamError) and exc.retryable
+        wait_s = RETRY_PHOTO_S if transient else BROKEN_PHOTO_S
+        log.warning("photo %s skipped for %d s: %s", photo.id, wait_s, exc)
+        self._broken[photo.id] = now + wait_s

@@ -1,0 +1,27 @@
+"""Waiting on a condition instead of sleeping a fixed time and hoping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0, step: float = 0.002,
+               message: str | None = None) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that.
+
+    :param timeout: seconds before giving up; size it for a loaded 2-core machine, it only
+        costs time when the test fails anyway.
+    :raises AssertionError: the condition did not hold within ``timeout`` (with ``message``).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout} s")
+        time.sleep(step)
