@@ -162,13 +162,18 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
     assert _users(root) == 1
     assert (bin_dir / "sc.log").read_text().splitlines()[2:] == [
         "daemon-reload", "enable robot-agent.service", "restart robot-agent.service"]
-    assert len((bin_dir / "pip.log").read_text().splitlines()) == 2
-    assert "device/robot-pi[pi]" in (bin_dir / "pip.log").read_text()
+    pip_calls = (bin_dir / "pip.log").read_text().splitlines()
+    assert len(pip_calls) == 2 and all(c.endswith("[pi]") and "--constraint" in c
+                                       for c in pip_calls)
+    assert str(AGENT_DIR) not in pip_calls[0]  # built from a copy: nothing written here
+    assert os.readlink(root / "usr/local/bin/robot-agent") == \
+        "/opt/robot-agent/venv/bin/robot-agent"
 
     removed = run_install(root, bin_dir, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     assert not (root / "etc/systemd/system/robot-agent.service").exists()
     assert not (root / "opt/robot-agent").exists()
+    assert not os.path.lexists(root / "usr/local/bin/robot-agent")
     assert key.exists()  # certificates are kept
     assert "disable --now robot-agent.service" in (bin_dir / "sc.log").read_text()
     assert run_install(root, bin_dir, "--uninstall").returncode == 0  # again: nothing to do
