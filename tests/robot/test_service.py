@@ -93,6 +93,17 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     unit = (AGENT_DIR / "robot-agent.service").read_text()
     assert "Type=notify" in unit and "WatchdogSec=" in unit and "Restart=always" in unit
     assert "SupplementaryGroups=gpio video" in unit
+    assert "DeviceAllow=char-dma_heap rw" in unit  # Pi 5 camera buffers
+    # A bad config (exit 2) does not loop; any failure points at doctor in the journal.
+    assert "RestartPreventExitStatus=2" in unit and "robot-agent doctor" in unit
+    # Not ordered after time sync: where NTP is blocked that would never start.
+    assert not [line for line in unit.splitlines()
+                if line.startswith(("After=", "Wants=", "Requires=")) and "time" in line]
+    # Every driver's writable folder is inside the unit's StateDirectory/RuntimeDirectory.
+    from robot_agent.camera.settings import CameraSettings
+
+    assert "StateDirectory=robot-agent" in unit
+    assert CameraSettings().work_dir.startswith("/var/lib/robot-agent/")
     # The program is not installed here; point ExecStart at one that exists.
     unit = unit.replace("/opt/robot-agent/venv/bin/robot-agent", shutil.which("true"))
     path = tmp_path / "robot-agent.service"
@@ -186,3 +197,12 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
 def _users(root) -> int:
     lines = (root / "etc/passwd").read_text().splitlines()
     return sum(line.startswith("robot-agent:") for line in lines)
+
+
+def test_a_bad_config_exits_2_and_points_at_doctor(tmp_path, capsys):
+    from robot_agent.__main__ import main
+
+    bad = tmp_path / "config.toml"
+    bad.write_text('name = "sts pi"\n')
+    assert main(["--config", str(bad)]) == 2
+    assert "robot-agent doctor" in capsys.readouterr().err
