@@ -116,7 +116,7 @@ install_bundle() {
 }
 
 install_venv() {
-  local extras="pi" numpy build
+  local extras="pi" numpy build stamp
   if [ -x "$VENV/bin/python" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
     say "recreating $VENV with the system's packages visible"
     rm -rf "$VENV"
@@ -129,6 +129,13 @@ install_venv() {
   if want_camera; then
     extras="pi,camera"
     camera_system_packages
+  fi
+  # The same source and extras as last time: nothing to do (pip would rebuild it all).
+  stamp="$(cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
+    | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
+  if [ -x "$VENV/bin/robot-agent" ] && [ "$(cat "$PREFIX/installed" 2>/dev/null)" = "$stamp" ]; then
+    say "the agent [$extras] in $VENV is up to date"
+    return
   fi
   # pip builds in the source folder (build/, *.egg-info): build from a copy instead.
   build="$(mktemp -d)"
@@ -147,6 +154,7 @@ install_venv() {
     die "pip could not install the agent (see above)"
   fi
   rm -rf "$build"
+  echo "$stamp" > "$PREFIX/installed"
 }
 
 install_agent() {

@@ -93,6 +93,17 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     unit = (AGENT_DIR / "robot-agent.service").read_text()
     assert "Type=notify" in unit and "WatchdogSec=" in unit and "Restart=always" in unit
     assert "SupplementaryGroups=gpio video" in unit
+    assert "DeviceAllow=char-dma_heap rw" in unit  # Pi 5 camera buffers
+    # A bad config (exit 2) does not loop; any failure points at doctor in the journal.
+    assert "RestartPreventExitStatus=2" in unit and "robot-agent doctor" in unit
+    # Not ordered after time sync: where NTP is blocked that would never start.
+    assert not [line for line in unit.splitlines()
+                if line.startswith(("After=", "Wants=", "Requires=")) and "time" in line]
+    # Every driver's writable folder is inside the unit's StateDirectory/RuntimeDirectory.
+    from robot_agent.camera.settings import CameraSettings
+
+    assert "StateDirectory=robot-agent" in unit
+    assert CameraSettings().work_dir.startswith("/var/lib/robot-agent/")
     # The program is not installed here; point ExecStart at one that exists.
     unit = unit.replace("/opt/robot-agent/venv/bin/robot-agent", shutil.which("true"))
     path = tmp_path / "robot-agent.service"
@@ -162,13 +173,18 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
     assert _users(root) == 1
     assert (bin_dir / "sc.log").read_text().splitlines()[2:] == [
         "daemon-reload", "enable robot-agent.service", "restart robot-agent.service"]
-    assert len((bin_dir / "pip.log").read_text().splitlines()) == 2
-    assert "device/robot-pi[pi]" in (bin_dir / "pip.log").read_text()
+    pip_calls = (bin_dir / "pip.log").read_text().splitlines()
+    assert len(pip_calls) == 2 and all(c.endswith("[pi]") and "--constraint" in c
+                                       for c in pip_calls)
+    assert str(AGENT_DIR) not in pip_calls[0]  # built from a copy: nothing written here
+    assert os.readlink(root / "usr/local/bin/robot-agent") == \
+        "/opt/robot-agent/venv/bin/robot-agent"
 
     removed = run_install(root, bin_dir, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     assert not (root / "etc/systemd/system/robot-agent.service").exists()
     assert not (root / "opt/robot-agent").exists()
+    assert not os.path.lexists(root / "usr/local/bin/robot-agent")
     assert key.exists()  # certificates are kept
     assert "disable --now robot-agent.service" in (bin_dir / "sc.log").read_text()
     assert run_install(root, bin_dir, "--uninstall").returncode == 0  # again: nothing to do
@@ -181,3 +197,12 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
 def _users(root) -> int:
     lines = (root / "etc/passwd").read_text().splitlines()
     return sum(line.startswith("robot-agent:") for line in lines)
+
+
+def test_a_bad_config_exits_2_and_points_at_doctor(tmp_path, capsys):
+    from robot_agent.__main__ import main
+
+    bad = tmp_path / "config.toml"
+    bad.write_text('name = "sts pi"\n')
+    assert main(["--config", str(bad)]) == 2
+    assert "robot-agent doctor" in capsys.readouterr().err

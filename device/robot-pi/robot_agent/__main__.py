@@ -1,5 +1,7 @@
 """``robot-agent --config PATH [--simulate]``: run the agent until SIGTERM or SIGINT.
 
+``robot-agent doctor [--config PATH] [--motors]`` checks the setup instead (:mod:`.doctor`).
+
 Exit codes: 0 after a requested stop, 1 after an unhandled error (the motors were stopped
 first; systemd restarts the service), 2 for a bad configuration or TLS material.
 """
@@ -44,6 +46,11 @@ async def _run(agent: Agent) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["doctor"]:
+        from robot_agent import doctor
+
+        return doctor.main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -61,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(agent))
     except (ConfigError, LinkError) as exc:
         print(f"robot-agent: {exc}", file=sys.stderr)
+        print("robot-agent: not restarting until this is fixed; `sudo robot-agent doctor` "
+              "checks everything", file=sys.stderr)
         return 2
     except BaseException:
         log.exception("unhandled error; motors stopped")

@@ -1,0 +1,117 @@
+"""install.sh for real, in a throwaway root: a venv over Debian's own python3 (python3-venv and
+python3-numpy 1.24 from apt, as on Pi OS Bookworm) and pip from the package index.
+
+Only systemctl, useradd/userdel and chown are stand-ins (the root is not a booted system).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.robot.harness import ROOT
+from tests.robot.test_service import FAKE_SYSTEMCTL, FAKE_USERADD, _fake
+from tools.deploy.provision import write_bundle
+
+AGENT_DIR = ROOT / "device/robot-pi"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _system_has(*modules: str) -> bool:
+    code = "; ".join(f"import {m}" for m in modules)
+    return subprocess.run([SYSTEM_PYTHON, "-c", code], capture_output=True).returncode == 0
+
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (Path(SYSTEM_PYTHON).exists() and _system_has("venv", "ensurepip",
+                                                                          "numpy")),
+                       reason="needs Debian's python3-venv and python3-numpy"),
+]
+
+
+def make_bundle(tmp_path: Path) -> Path:
+    folder = tmp_path / "robots" / "sts-pi"
+    (folder / "certs").mkdir(parents=True)
+    (folder / "config.toml").write_text('name = "sts-pi"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+                                        '[camera]\ndriver = "aiortc"\n')
+    for name in ("certificate.pem.crt", "private.pem.key", "AmazonRootCA1.pem"):
+        (folder / "certs" / name).write_text(f"-----BEGIN {name}-----\n")
+    return write_bundle(folder, "sts-pi")
+
+
+def run(root: Path, bin_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ROOT=str(root), PYTHON=SYSTEM_PYTHON, CHOWN="true",
+               SYSTEMCTL=_fake(bin_dir / "systemctl", FAKE_SYSTEMCTL.format(log=bin_dir / "sc")),
+               USERADD=_fake(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
+               USERDEL=_fake(bin_dir / "userdel", "#!/bin/sh\n"))
+    env.pop("VIRTUAL_ENV", None)
+    return subprocess.run(["bash", str(AGENT_DIR / "install.sh"), *args], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def untracked(folder: Path) -> list[str]:
+    out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all",
+                          "."], cwd=folder, capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "__pycache__" not in line]
+
+
+def test_camera_and_bundle_install_twice_then_uninstall(tmp_path):
+    root, bin_dir = tmp_path / "root", tmp_path / "bin"
+    root.mkdir()
+    bin_dir.mkdir()
+    bundle = make_bundle(tmp_path)
+    before = untracked(AGENT_DIR)
+    venv = root / "opt/robot-agent/venv"
+    etc = root / "etc/robot-agent"
+    for attempt in (1, 2):
+        result = run(root, bin_dir, "--camera", "--bundle", str(bundle))
+        assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
+        assert "include-system-site-packages = true" in (venv / "pyvenv.cfg").read_text()
+        probe = subprocess.run(
+            [str(venv / "bin/python"), "-c", "import numpy, aiortc, robot_agent, gpiozero; "
+             "print(numpy.__file__, numpy.__version__)"],
+            capture_output=True, text=True)
+        assert probe.returncode == 0, probe.stderr
+        numpy_file, numpy_version = probe.stdout.split()
+        system = subprocess.run([SYSTEM_PYTHON, "-c", "import numpy; print(numpy.__version__)"],
+                                capture_output=True, text=True).stdout.strip()
+        # The system's numpy (picamera2 is built against it), never a pip one over it.
+        assert numpy_file.startswith("/usr/lib/python3/") and numpy_version == system
+        assert not list(venv.glob("lib/python3*/site-packages/numpy*"))
+        version = subprocess.run([str(venv / "bin/robot-agent"), "--version"],
+                                 capture_output=True, text=True)
+        assert version.returncode == 0 and version.stdout.startswith("robot-agent ")
+        assert (etc / "config.toml").read_text().startswith('name = "sts-pi"')
+        for name in ("certificate.pem.crt", "private.pem.key", "AmazonRootCA1.pem"):
+            assert stat.S_IMODE((etc / "certs" / name).stat().st_mode) == 0o600
+        assert untracked(AGENT_DIR) == before  # no build/, no *.egg-info in the source
+    assert not (etc / "config.toml.bak").exists()  # the same bundle twice: nothing replaced
+    calls = (bin_dir / "sc").read_text().splitlines()
+    assert calls.count("restart robot-agent.service") == 2
+
+    removed = run(root, bin_dir, "--uninstall")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / "opt/robot-agent").exists()
+    assert not (root / "etc/systemd/system/robot-agent.service").exists()
+    assert (etc / "certs/private.pem.key").exists()  # kept until --purge
+
+
+def test_a_bundle_with_other_names_is_refused_before_anything_changes(tmp_path):
+    import tarfile
+
+    root, bin_dir = tmp_path / "root", tmp_path / "bin"
+    root.mkdir()
+    bin_dir.mkdir()
+    evil = tmp_path / "evil.tar.gz"
+    (tmp_path / "config.toml").write_text("name = 'x'\n")
+    with tarfile.open(evil, "w:gz") as tar:
+        tar.add(tmp_path / "config.toml", arcname="config.toml")
+        tar.add(tmp_path / "config.toml", arcname="../../etc/cron.d/x")
+    result = run(root, bin_dir, "--bundle", str(evil))
+    assert result.returncode == 1 and "unexpected entry" in result.stderr
+    assert not (root / "etc").exists()
