@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import json
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -21,6 +24,9 @@ from tests.brokers import Mosquitto, mosquitto_path
 from tests.stackproc import ROOT, StackProcess, free_port, port_is_free
 from tests.tools.echo_routes import ALL_BYTES
 from tests.tools.mqtt_clients import Client
+from tools.circuitpy.__main__ import main as circuitpy_main
+from tools.stack import lan
+from tools.stack.runner import StackError, build_context, parse_args
 
 
 @pytest.fixture(scope="module")
@@ -336,6 +342,52 @@ def test_credentials_are_printed_and_kept_across_restarts(tmp_path):
     with second:
         pass
     assert keys["MARS_API_KEY"] in second.log()
+
+
+def test_lan_listens_on_this_machines_lan_address_and_prints_the_board_install_command(
+        tmp_path, capsys):
+    address = lan.lan_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address for --lan to listen on")
+    assert not ipaddress.ip_address(address).is_loopback
+    with StackProcess(only="broker,api", args=["--lan"], data_dir=tmp_path / "data") as stack:
+        base = f"http://{address}:{stack.port}"
+        log = stack.log()
+        # Only this machine's own address is contacted.
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            assert json.load(response)["status"] == "ok"
+    assert f"Mars API (PyPortal)      {base}/mars?" in log
+    assert f"mqtt://{address}:{stack.mqtt_port}" in log
+    assert f"WARNING: listening on {address}, beyond this machine" in log
+    command = next(line for line in log.splitlines() if "-m tools.circuitpy install" in line)
+    argv = shlex.split(command)
+    assert argv[1:] == ["-m", "tools.circuitpy", "install", "--api-url", base,
+                        "--api-key", stack.api_key, "--ssid", "YOUR WIFI NAME",
+                        "--password", "YOUR WIFI PASSWORD"]
+    # The installer takes the command as printed (it refuses loopback URLs).
+    drive = tmp_path / "CIRCUITPY"
+    drive.mkdir()
+    assert circuitpy_main([*argv[3:], "--drive", str(drive), "--force", "--dry-run"]) == 0
+    assert f"set MARS_API_URL = {base}" in capsys.readouterr().out
+
+
+def test_lan_without_a_lan_address_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(lan, "lan_address", lambda: None)
+    with pytest.raises(StackError, match="no LAN address"):
+        build_context(parse_args(["--lan", "--data-dir", str(tmp_path)]), {})
+    assert not (tmp_path / "local-credentials.json").exists()  # nothing written
+
+def test_lan_and_host_are_one_choice(capsys):
+    with pytest.raises(SystemExit) as stop:
+        parse_args(["--lan", "--host", "0.0.0.0"])
+    assert stop.value.code == 2
+    assert "argument --host: not allowed with argument --lan" in capsys.readouterr().err
+
+
+def test_lan_addresses_are_ipv4_and_reachable_from_elsewhere():
+    assert lan.is_lan_address("192.168.1.20")
+    for host in ("127.0.0.1", "169.254.1.1", "0.0.0.0", "224.0.0.1", "fd00::2", "localhost"):
+        assert not lan.is_lan_address(host), host
 
 
 @pytest.mark.mosquitto

@@ -31,7 +31,7 @@ from tools.stack.urls import with_user
 class StackContext:
     """Everything the components of one local stack share."""
 
-    host: str
+    host: str  # the address listened on
     port: int
     mqtt_port: int
     data_dir: Path
@@ -46,14 +46,20 @@ class StackContext:
     mqtt_external: bool = False  # MQTT_URL named a broker the user runs (e.g. Mosquitto)
     extra_routes: tuple[Route, ...] = ()  # development only: more handlers (--extra-routes)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
+    url_host: str = ""  # the address in every URL, when not ``host`` (--lan listens on 0.0.0.0)
 
     def mqtt_url_for(self, user: str) -> str:
         """The broker's URL with ``user``'s password (:mod:`tools.stack.mqtt_acl`)."""
         return with_user(self.mqtt_url, user, self.mqtt_passwords.get(user, ""))
 
     @property
+    def public_host(self) -> str:
+        """The address clients use: the LAN address with ``--lan``, else ``host``."""
+        return self.url_host or self.host
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.public_host}:{self.port}"
 
 
 class Component:

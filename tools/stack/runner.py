@@ -1,4 +1,5 @@
-"""``python -m tools.stack``: the whole system on one machine, on 127.0.0.1.
+"""``python -m tools.stack``: the whole system on one machine, on 127.0.0.1 (``--lan``: on
+this machine's LAN address, for real boards).
 
 It starts the selected components (all by default) in registry order, prints every URL, key
 and token, logs one line per HTTP request, and on Ctrl-C or SIGTERM stops them in reverse order,
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,7 +26,7 @@ from aiohttp import web
 
 from cloud.errors import ConfigError
 from cloud.routes import Route
-from tools.stack import components, mqtt_acl
+from tools.stack import components, lan, mqtt_acl
 from tools.stack.broker import PortInUse, check_port_free
 from tools.stack.component import Component, StackContext
 from tools.stack.gateway import MAX_PAYLOAD, access_log, json_errors
@@ -44,7 +46,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.stack",
         description="Run the cloud handlers, an MQTT broker, the simulated robot, the PyPortal "
                     "simulator and the web page on this machine.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    where.add_argument("--lan", action="store_true",
+                       help="listen on this machine's LAN address, for a real PyPortal or Pi, "
+                            "and print the board's install command")
     parser.add_argument("--port", type=int, default=8080, help="HTTP port (API, web page)")
     parser.add_argument("--mqtt-port", type=int, default=1883, help="embedded MQTT broker port")
     parser.add_argument("--data-dir", type=Path, default=Path(".local-data"),
@@ -114,12 +120,37 @@ def _extra_routes(spec: str) -> tuple[Route, ...]:
     return tuple(getattr(importlib.import_module(module_name), attr or "ROUTES"))
 
 
+def addresses(args: argparse.Namespace) -> tuple[str, str]:
+    """``(address to listen on, address in the URLs)``: with ``--lan`` both are this
+    machine's LAN address; ``--host 0.0.0.0`` listens everywhere and names the LAN address."""
+    if args.lan:
+        found = lan.lan_address()
+        if found is None:
+            raise StackError("--lan: this machine has no LAN address (only loopback); connect "
+                             "it to the network the board uses, or name one with --host")
+        return found, found
+    if args.host in ("0.0.0.0", "::"):  # every interface: name the one a board would use
+        return args.host, lan.lan_address() or "127.0.0.1"
+    return args.host, args.host
+
+
+def install_command(base_url: str, api_key: str) -> str:
+    """The command that points a real board at this stack (the Wi-Fi is the user's to fill)."""
+    python = Path(sys.executable)
+    if python.is_relative_to(Path.cwd()):
+        python = python.relative_to(Path.cwd())  # .venv/bin/python after `make run`
+    return " ".join([shlex.quote(str(python)), "-m", "tools.circuitpy", "install", "--api-url",
+                     shlex.quote(base_url), "--api-key", shlex.quote(api_key),
+                     "--ssid", "'YOUR WIFI NAME'", "--password", "'YOUR WIFI PASSWORD'"])
+
+
 def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> StackContext:
     selected = tuple(n.strip() for n in args.only.split(",") if n.strip())
     for name in selected:
         if name not in components.REGISTRY:
             raise StackError(f"unknown component {name!r} in --only "
                              f"(choose from {', '.join(components.REGISTRY)})")
+    host, url_host = addresses(args)
     data_dir = args.data_dir.resolve()
     robot_name = environ.get("ROBOT_NAME", "sts-pi")
     robots = [n.strip() for n in environ.get("ROBOT_NAMES", robot_name).split(",") if n.strip()]
@@ -133,11 +164,11 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
         # The same users and rules for a Mosquitto run by hand (README: "What the local stack
         # exposes").
         mqtt_acl.mosquitto_files(data_dir / "mosquitto", mqtt_acl.acl(robots), passwords,
-                                 args.mqtt_port, args.host)
+                                 args.mqtt_port, host)
     except OSError as exc:
         raise StackError(f"cannot write to the data directory {data_dir} "
                          f"({exc.strerror or exc}); choose another with --data-dir") from None
-    mqtt_url = environ.get("MQTT_URL") or f"mqtt://{args.host}:{args.mqtt_port}"
+    mqtt_url = environ.get("MQTT_URL") or f"mqtt://{url_host}:{args.mqtt_port}"
     env = dict(environ)
     env.update({
         "MARS_API_KEY": api_key,
@@ -145,7 +176,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
         # The handlers publish commands as the broker's command publisher.
         "MQTT_URL": with_user(mqtt_url, mqtt_acl.PUBLISHER, passwords[mqtt_acl.PUBLISHER]),
         "ROBOT_NAME": robot_name,
-        "STACK_BASE_URL": f"http://{args.host}:{args.port}",
+        "STACK_BASE_URL": f"http://{url_host}:{args.port}",
         "STACK_DATA_DIR": str(data_dir),
     })
     env.setdefault("ROBOT_NAMES", robot_name)
@@ -158,7 +189,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would flood stdout
         env.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     return StackContext(
-        host=args.host, port=args.port, mqtt_port=args.mqtt_port, data_dir=data_dir,
+        host=host, url_host=url_host, port=args.port, mqtt_port=args.mqtt_port, data_dir=data_dir,
         api_key=api_key, robot_token=token, mqtt_url=mqtt_url, env=env,
         mqtt_passwords=passwords, robots=tuple(robots),
         app=web.Application(middlewares=[access_log, json_errors],
@@ -222,6 +253,9 @@ class Stack:
         for component in self.started:
             for label, url in component.urls(ctx):
                 lines.append(f"  {label:<24} {url}")
+        if "api" in self.ctx.selected and lan.is_lan_address(ctx.public_host):
+            lines += ["", "  A real PyPortal on this network: install with (your Wi-Fi filled in)",
+                      "    " + install_command(ctx.base_url, ctx.api_key)]
         lines += [
             "",
             f"  MARS_API_KEY    {ctx.api_key}   (x-api-key header for /mars)",

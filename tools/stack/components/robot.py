@@ -48,7 +48,7 @@ def camera_section(ctx: StackContext, name: str = "sts-pi") -> str:
     robot is its channel's master with its own secret, not the page's token."""
     if "web" not in ctx.selected:
         return 'driver = "none"\n'
-    return (f'driver = "aiortc"\nsignaling_url = "ws://{ctx.host}:{ctx.port}/signaling"\n'
+    return (f'driver = "aiortc"\nsignaling_url = "ws://{ctx.public_host}:{ctx.port}/signaling"\n'
             f'signaling_token = {json.dumps(ctx.mqtt_passwords.get(name, ctx.robot_token))}\n')
 
 

@@ -32,7 +32,7 @@ def local_config(ctx: StackContext) -> dict[str, Any]:
         "mode": "local",
         "apiBase": ctx.base_url,
         "region": "local",
-        "signalingUrl": f"ws://{ctx.host}:{ctx.port}/signaling",
+        "signalingUrl": f"ws://{ctx.public_host}:{ctx.port}/signaling",
         "channelArn": LOCAL_ARN,
         "robots": robot_names(ctx.env),
     }
@@ -80,7 +80,7 @@ class WebComponent(Component):
 
     def urls(self, ctx: StackContext) -> list[tuple[str, str]]:
         return [("Robot control page", f"{ctx.base_url}/"),
-                ("Signaling relay", f"ws://{ctx.host}:{ctx.port}/signaling")]
+                ("Signaling relay", f"ws://{ctx.public_host}:{ctx.port}/signaling")]
 
     def health(self) -> dict[str, Any]:
         return {"up": True, "channels": self.relay.state() if self.relay else {},
