@@ -122,7 +122,11 @@ async function main() {
     // The channel was opened under the session of its video connection: a session since
     // replaced, revoked or expired must go to the API, which checks it.
     const admitted = viewer.admittedAs === sessionKey(auth.session());
-    if (admitted && viewer.channel && viewer.robot === robot && viewer.channel.send(body)) return;
+    // Only a robot that says it drives from the channel gets commands on it (the KVS C SDK
+    // sample accepts data channels but only logs their messages).
+    const served = Boolean(state.status && state.status.drive_channel);
+    if (admitted && served && viewer.channel && viewer.robot === robot
+        && viewer.channel.send(body)) return;
     const started = performance.now();
     try {
       await api.command(robot, body);

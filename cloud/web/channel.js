@@ -8,6 +8,9 @@ export const LABEL = "drive";
 // delivered late (the robot stamps commands on arrival); order is kept, so a stop is never
 // overtaken by the command before it.
 export const OPTIONS = { ordered: true, maxPacketLifeTime: 250 };
+// A channel whose robot has not answered for this long is not trusted with commands (the
+// robot's loop stalled, or its camera accepts channels but does not drive from them).
+export const STALL_MS = 500;
 
 export class DriveChannel {
   /**
@@ -25,9 +28,17 @@ export class DriveChannel {
 
   get open() { return this.dc.readyState === "open"; }
 
-  /** Send a command; false when the channel is not open (the caller uses HTTP instead). */
+  /** Unanswered for STALL_MS: the caller should use HTTP; the next send tries again. */
+  get stalled() {
+    const oldest = this.pending[0];
+    if (oldest === undefined || performance.now() - oldest < STALL_MS) return false;
+    this.pending = []; // replies to dropped messages never come: start counting afresh
+    return true;
+  }
+
+  /** Send a command; false when the channel cannot take it (the caller uses HTTP instead). */
   send(cmd) {
-    if (!this.open) return false;
+    if (!this.open || this.stalled) return false;
     try {
       this.dc.send(JSON.stringify(cmd));
     } catch {

@@ -286,3 +286,22 @@ def test_channel_message_is_handled_on_the_loop_without_blocking(bot):
     asyncio.run_coroutine_threadsafe(burst(), bot.agent._loop).result(5)
     wait_until(lambda: len(bot.replies("viewer-1")) == 50, 2)
     assert all(r["reply"] == "applied" for r in bot.replies("viewer-1"))
+
+
+def test_a_start_right_after_the_deadman_is_limited_too(ramped):
+    ramped.link.inject(TOPIC, command("forward", 0.5, 1000))
+    wait_until(lambda: ramped.pins()[20] == 0.5, 2)
+    # the deadman fires, and a late command arrives just after it
+    ramped.agent._loop.call_soon_threadsafe(ramped.agent._expire, "late")
+    ramped.link.inject(TOPIC, command("forward", 0.5, 1000))
+
+    def restarted():
+        lefts = [e["left"] for e in ramped.events()]
+        return 0.0 in lefts and lefts[-1] == 0.5 and lefts.index(0.0) < len(lefts) - 1
+
+    wait_until(restarted, 2)
+    events = ramped.events()
+    stop = next(i for i, e in enumerate(events) if e["left"] == 0)
+    restart = events[stop + 1]
+    dt = restart["t_ms"] - events[stop]["t_ms"]
+    assert restart["left"] <= 4.0 * (min(dt, 25) + 1) / 1000 + 1e-9, (events[stop], restart)

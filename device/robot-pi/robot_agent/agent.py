@@ -319,6 +319,7 @@ class Agent:
         self._action = "stop"
         self.drive.stop()
         if moving:
+            self._stepped_at = time.monotonic()  # a start right after a stop is a step too
             self._publish_motors(cause, command_id)
 
     def _cancel_deadman(self) -> None:

@@ -10,6 +10,9 @@ cache into its working directory, logs ``... set up done`` once connected (at
 - reports ``starting`` until a readiness line, then ``streaming``;
 - restarts it with exponential backoff when it exits, resetting the backoff after a stable run;
 - stops it with SIGINT, then SIGKILL if it does not exit in time.
+
+The sample only logs what viewers send on data channels, so this camera does not offer the
+``drive`` channel (``drive_channel`` stays false and the page drives over HTTP).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Used by the simulated robot and the tests, so video works with no camera attached. Frames are
 built directly in YUV 4:2:0, the encoders' input format, so the pattern itself costs almost no
 CPU and a benchmark measures the WebRTC path rather than a colour conversion.
+
+Each frame carries the wall-clock millisecond it was made, as a strip of black and white blocks
+at the top (:func:`stamp_bits`): a browser reads it back from the decoded video to measure
+glass-to-glass latency (``bench/drive.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,34 @@ def bars_yuv420(width: int, height: int) -> np.ndarray:
         u[:, x0 // 2:x1 // 2] = uu
         v[:, x0 // 2:x1 // 2] = vv
     return frame
+
+
+STAMP_BITS = 42  # milliseconds since 1970 fit until the year 2109
+STAMP_MARK = (1, 0)  # leading blocks that tell a stamp from the picture
+STAMP_ROW, STAMP_HEIGHT = 8, 16  # rows of the strip: whole 16x16 macroblocks survive VP8
+STAMP_BLOCK = 10  # pixels per bit, across
+
+
+def stamp_bits(ms: int) -> list[int]:
+    """The blocks of a stamp: the mark, ``ms`` (most significant bit first), even parity."""
+    bits = [(ms >> (STAMP_BITS - 1 - i)) & 1 for i in range(STAMP_BITS)]
+    return [*STAMP_MARK, *bits, sum(bits) % 2]
+
+
+def draw_stamp(frame: np.ndarray, width: int, height: int, ms: int) -> None:
+    """Draw ``ms`` as grey blocks into a yuv420p ``frame`` of ``width`` x ``height``."""
+    bits = stamp_bits(ms)
+    span = len(bits) * STAMP_BLOCK
+    if span > width or height < STAMP_ROW + STAMP_HEIGHT:
+        return  # too small a frame for a stamp
+    rows = frame[STAMP_ROW:STAMP_ROW + STAMP_HEIGHT]
+    for i, bit in enumerate(bits):
+        rows[:, i * STAMP_BLOCK:(i + 1) * STAMP_BLOCK] = 235 if bit else 16
+    # neutral chroma under the strip: black and white, whatever bar it crosses
+    quarter = height * width // 4
+    for plane in (frame[height:height + height // 4], frame[height + height // 4:]):
+        chroma = plane.reshape(-1)[:quarter].reshape(height // 2, width // 2)
+        chroma[STAMP_ROW // 2:(STAMP_ROW + STAMP_HEIGHT) // 2, :span // 2] = 128
 
 
 class TestPatternTrack(MediaStreamTrack):
@@ -73,6 +105,7 @@ class TestPatternTrack(MediaStreamTrack):
         x = (self._count * 4) % max(2, self.width - size) & ~1
         row = (self.height - size) // 2 & ~1
         data[row:row + size, x:x + size] = 235 if self._count % 30 < 15 else 16
+        draw_stamp(data, self.width, self.height, int(time.time() * 1000))
         frame = VideoFrame.from_ndarray(data, format="yuv420p")
         frame.pts = int(self._count * CLOCK_RATE / self.fps)
         frame.time_base = TIME_BASE
