@@ -98,7 +98,7 @@ def make_app(device, displays, tmp_path):
         values = {"CIRCUITPY_WIFI_SSID": "test", "MARS_API_URL": api_url,
                   "MARS_API_KEY": API_KEY, **settings}
         cfg = device.settings.load(getenv=lambda k, d=None: values.get(k, d))
-        # the app's own 4 s timeout: the server renders a new photo id in ~0.3 s, more when busy
+        # the app's own 4 s timeout; no test waits it out (failures answer at once)
         return device.app.App(hw, screen, cfg, log=log or (lambda line: None))
 
     return make

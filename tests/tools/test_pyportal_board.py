@@ -37,10 +37,18 @@ def summary(out):
     return float(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def test_sd_card_used_after_an_upgrade_without_sd_folder(server, tmp_path):
-    drive = tmp_path / "CIRCUITPY"
-    drive.mkdir()  # an upgraded board: no sd/ (the firmware makes it only when formatting)
-    out = sim(server.url, drive, "--frames", "1")
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory):
+    """One refresh of a board upgraded in place: a drive without sd/ (the firmware makes it
+    only when it formats the drive). Returns the drive and the serial log."""
+    drive = tmp_path_factory.mktemp("upgraded") / "CIRCUITPY"
+    drive.mkdir()
+    with MarsServer() as server:
+        return drive, sim(server.url, drive, "--frames", "1")
+
+
+def test_sd_card_used_after_an_upgrade_without_sd_folder(upgraded):
+    drive, out = upgraded
     assert "storage: SD card" in out
     assert (drive / "sd").is_dir() and (drive / "sd" / "mars.etag").exists()
 
@@ -107,8 +115,8 @@ def test_watchdog_resets_a_board_that_stops_feeding_it(tmp_path):
         board.watchdog.timeout = 17  # the SAMD51's limit
 
 
-def test_diagnostics_one_line_each(server, tmp_path):
-    out = sim(server.url, tmp_path / "CIRCUITPY", "--frames", "1")
+def test_diagnostics_one_line_each(upgraded):
+    _, out = upgraded
     diag = [line for line in out.splitlines() if line.startswith("diag: ")]
     assert [line.split()[1] for line in diag] == [
         "firmware", "board", "esp32", "free", "storage", "wifi", "api"]

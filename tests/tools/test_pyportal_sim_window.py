@@ -103,7 +103,7 @@ def drive(url: str, folder: str) -> None:
         return pygame.image.tobytes(pygame.display.get_surface(), "RGB")
 
     def on_frame(n, image):
-        clocks[n] = sim._offset  # virtual seconds since the start
+        clocks[n] = sim.clock.offset  # virtual seconds since the start
         if n == 1:
             surface = pygame.display.get_surface()
             Image.frombytes("RGB", surface.get_size(), window_pixels()).save(
@@ -112,7 +112,7 @@ def drive(url: str, folder: str) -> None:
 
             def recording_show(img):
                 show(img)
-                shown.append((sim.frames, sim._offset, window_pixels()))
+                shown.append((sim.frames, sim.clock.offset, window_pixels()))
 
             sim._window.show = recording_show
             click(pygame, ON_PANEL)  # toggles the units
@@ -202,7 +202,7 @@ def test_log_says_free_memory_is_unknown_on_a_computer(server, tmp_path):
                            "--api-key", API_KEY, "--out", str(tmp_path / "s.png"), "--once"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "mars: 320x240, storage: working folder, free n/a\n" in done.stdout
+    assert "mars: 320x240, storage: SD card, free n/a\n" in done.stdout  # a card by default
     assert "free n/a\n" in [line for line in done.stdout.splitlines(True)
                             if line.startswith("fetch: ok")][0]
     assert "free 0" not in done.stdout

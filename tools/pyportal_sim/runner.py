@@ -20,6 +20,7 @@ waiting ten minutes between refreshes takes no time.
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 import signal
@@ -179,6 +180,10 @@ class Simulator:
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _stop)
         os.chdir(drive)
+        # The frozen socket pool collects garbage after every send (adafruit_esp32spi_
+        # socketpool.py), cheap on a 185 KB heap but ~50 ms over this process's Blinka and
+        # Pillow objects: they are set aside from collections (the app's objects are not).
+        gc.freeze()
         self._started = self.clock.monotonic()
         try:
             return self._power_on()
@@ -189,6 +194,7 @@ class Simulator:
                   f"{len(self.resets)} resets, "
                   f"{sum(c.sockets_in_use for c in chips)} ESP32 sockets in use", flush=True)
             os.chdir(cwd)
+            gc.unfreeze()
             time.sleep, time.monotonic, os.getenv = (self._real_sleep, self._real_monotonic,
                                                     self._real_getenv)
             time.monotonic_ns = real_monotonic_ns
