@@ -63,24 +63,15 @@ def test_every_pure_module_has_its_table(in_vm):
     assert set(in_vm) == {case.id for case in cases.ALL}
 
 
-VM_HAS = vm.PRELUDE + """
-have = []
-for name in json.load(open("/data/data.json")):
-    try:
-        __import__(name)
-        have.append(name)
-    except ImportError:
-        pass
-print("RESULT " + json.dumps(have))
-"""
-
-
 def test_device_modules_import_in_the_vm():
     """Pure modules import; the others fail only on a module of the PyPortal firmware."""
     names = [p.stem for p in DEVICE_FILES if p.stem not in SCRIPTS]
     assert set(PURE) <= set(names)
-    failed = vm.import_failures(names)
-    board_only = firmware() - set(vm.answer(VM_HAS, sorted(firmware())))
+    # the firmware's modules first: device modules must not stand in for them
+    firmware_names = sorted(firmware() - set(names))
+    failed = vm.import_failures(firmware_names + names)
+    board_only = {name for name in firmware_names if name in failed}
+    failed = {name: failed[name] for name in names if name in failed}
     assert {"board", "displayio"} <= board_only
     assert import_problems(failed, board_only) == []
 
@@ -97,3 +88,14 @@ def test_the_checks_can_fail():
         "device module app imports typing, which neither MicroPython nor the PyPortal "
         "firmware has: no module named 'typing'",
         "device module view does not import in MicroPython: no module named 're'"]
+
+
+def test_heap_figures_for_the_bench():
+    """bench/pyportal.py's VM section runs and measures every module (numbers: the bench)."""
+    from tests.pyportal.mars_server import load_payload
+
+    report = vm.heap_report(load_payload("full"))
+    assert set(report["imported"]) == set(PURE) and all(report["imported"].values())
+    assert report["app_modules_heap_bytes"] > report["pure_imports_heap_bytes"] > 0
+    assert report["format_peak_heap_bytes"] > 0
+    assert tuple(report["lines"]) == cases.FULL_LINES

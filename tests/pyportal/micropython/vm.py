@@ -99,9 +99,14 @@ import os
 os.mkdir("/scratch")
 modules = {}
 for name in ("errors", "settings", "view", "bmp", "net"):
-    modules[name] = __import__(name)
-cases = json.load(open("/data/data.json"))
-print("RESULT " + json.dumps(caserun.run_all(cases, modules, "/scratch", shims.exceptions())))
+    try:
+        modules[name] = __import__(name)
+    except ImportError as error:
+        print("RESULT " + json.dumps({"$import_failed": [name, str(error)]}))
+        break
+else:
+    cases = json.load(open("/data/data.json"))
+    print("RESULT " + json.dumps(caserun.run_all(cases, modules, "/scratch", shims.exceptions())))
 """
 
 IMPORTS = PRELUDE + """
@@ -114,12 +119,27 @@ for name in json.load(open("/data/data.json")):
 print("RESULT " + json.dumps(failed))
 """
 
+HEAP = PRELUDE + """
+import heap
+print("RESULT " + json.dumps(heap.main("/data/data.json")))
+"""
+
 
 def run_cases(cases: list[dict]) -> dict:
     """Every case (``Case.wire()`` form) in one VM: ``{id: outcome}``."""
-    return answer(CASES, cases)
+    outcomes = answer(CASES, cases)
+    if "$import_failed" in outcomes:
+        name, message = outcomes["$import_failed"]
+        raise AssertionError(f"device module {name} does not import in MicroPython: {message}")
+    return outcomes
 
 
 def import_failures(modules: list[str]) -> dict[str, str]:
-    """``{module: ImportError message}`` for the device modules the VM cannot import."""
+    """``{module: ImportError message}`` for the modules the VM cannot import (device modules
+    from ``/device``, the others from the VM's own)."""
     return answer(IMPORTS, modules)
+
+
+def heap_report(payload: dict) -> dict:
+    """The app's heap figures (``heap.py``), with ``payload`` as the API's answer."""
+    return answer(HEAP, payload)
