@@ -5,9 +5,10 @@ Debian's ``/usr/bin/python3``, ``python3-venv`` and ``python3-numpy``; the tests
 that the venv still uses Debian's numpy, that the agent and its camera driver import, and that
 the installed ``robot-agent --simulate`` drives the mock pins from a command on a real broker.
 
-The installed root is cached (``~/.cache/mars-robot/pi-debian-*``) under a key made of every
-input of the install (the agent's files, install.sh, the Debian packages' versions), so only a
-change installs again; a warm run only checks.
+The installed root is cached (``~/.cache/mars-robot/pi-debian-*``) with the wheels it took:
+a change of the agent's dependencies, install.sh or the Debian packages installs from scratch
+(about a minute, online); a change of the agent's files runs install.sh again over the cached
+root from those wheels (seconds, as a Pi upgrades in place); otherwise a run only checks.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 DEBIAN_PACKAGES = ("python3", "python3-venv", "python3-numpy")
 # Distributions Debian provides that pip must never install again in the venv.
 DEBIANS_OWN = {"numpy"}
-PIP_SPEC = f"{AGENT_DIR}[pi,camera]"
+EXTRAS = "[pi,camera]"
+PIP_SPEC = f"{AGENT_DIR}{EXTRAS}"
 NAME = "debianbot"
 
 
@@ -61,15 +64,27 @@ pytestmark = pytest.mark.skipif(
            "(.ci/run installs them from .ci/apt-packages)")
 
 
-def install_key() -> str:
-    """A hash of everything the install depends on."""
-    digest = hashlib.sha256(PIP_SPEC.encode())
+def _digest(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()[:16]
+
+
+def dependencies_key() -> str:
+    """What decides the venv's third-party packages: a change installs from scratch."""
+    return _digest(EXTRAS.encode(), (AGENT_DIR / "pyproject.toml").read_bytes(),
+                   (AGENT_DIR / "install.sh").read_bytes(),
+                   json.dumps(debian_versions(), sort_keys=True).encode())
+
+
+def sources_key() -> str:
+    """Every file of the agent: a change runs install.sh again over the cached root."""
+    parts = []
     for path in sorted(AGENT_DIR.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and ".egg-info" not in str(path):
-            digest.update(str(path.relative_to(AGENT_DIR)).encode())
-            digest.update(path.read_bytes())
-    digest.update(json.dumps(debian_versions(), sort_keys=True).encode())
-    return digest.hexdigest()[:16]
+            parts += [str(path.relative_to(AGENT_DIR)).encode(), path.read_bytes()]
+    return _digest(*parts)
 
 
 def clean_env() -> dict[str, str]:
@@ -86,37 +101,59 @@ def _fake(path: Path, text: str) -> str:
     return str(path)
 
 
-def install(cache: Path) -> str:
-    """Run install.sh into ``cache/root`` with Debian's python3; returns its output."""
+def run_install(cache: Path, **pip_env: str) -> None:
+    """install.sh into ``cache/root`` with Debian's python3 (fake systemctl and useradd)."""
     root, fakes = cache / "root", cache / "bin"
-    root.mkdir(parents=True)
-    fakes.mkdir()
+    fakes.mkdir(parents=True, exist_ok=True)
+    root.mkdir(exist_ok=True)
     useradd = (f'#!/bin/sh\nfor last; do :; done\nmkdir -p "{root}/etc"\n'
                f'echo "$last:x:999:999::/var/lib/robot-agent:/usr/sbin/nologin" '
                f'>> "{root}/etc/passwd"\n')
     env = dict(clean_env(), ROOT=str(root), PYTHON=SYSTEM_PYTHON, PIP_SPEC=PIP_SPEC,
                SYSTEMCTL=_fake(fakes / "systemctl", "#!/bin/sh\n"),
-               USERADD=_fake(fakes / "useradd", useradd), CHOWN="true")
+               USERADD=_fake(fakes / "useradd", useradd), CHOWN="true", **pip_env)
     done = subprocess.run(["bash", str(AGENT_DIR / "install.sh")], env=env, cwd=cache,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"install.sh failed:\n{done.stdout}{done.stderr}"
-    return done.stdout + done.stderr
+
+
+def prepare(cache: Path) -> None:
+    """A fresh install (online) the first time, kept with its wheels; after a change of the
+    agent's files, install.sh again over it, from those wheels (as a Pi upgrades in place)."""
+    wheels, installed = cache / "wheels", cache / "installed"
+    venv = cache / "root" / "opt" / "robot-agent" / "venv"
+    if not (wheels / ".complete").exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        run_install(cache)
+        done = subprocess.run([str(venv / "bin" / "pip"), "wheel", "--quiet", "-w", str(wheels),
+                               PIP_SPEC, "setuptools>=68", "wheel"], env=clean_env(),
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, f"pip wheel failed:\n{done.stdout}{done.stderr}"
+        for built in wheels.glob("robot_agent-*"):
+            built.unlink()  # the agent itself is always built from its files
+        (wheels / ".complete").touch()
+    elif not installed.exists() or installed.read_text() != sources_key():
+        run_install(cache, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels))
+    installed.write_text(sources_key())
 
 
 @pytest.fixture(scope="module")
-def venv() -> Path:
-    """The venv install.sh made in a (cached) throwaway root."""
+def venv() -> Iterator[Path]:
+    """The venv install.sh made in a cached throwaway root, kept from change while in use."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mars-robot"
     base.mkdir(parents=True, exist_ok=True)
-    cache = base / f"pi-debian-{install_key()}"
-    with open(base / ".pi-debian.lock", "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if not (cache / "installed").exists():
-            for old in base.glob("pi-debian-*"):
-                shutil.rmtree(old, ignore_errors=True)
-            output = install(cache)
-            (cache / "installed").write_text(output)
-    return cache / "root" / "opt" / "robot-agent" / "venv"
+    cache = base / f"pi-debian-{dependencies_key()}"
+    # several worktrees share the cache: the newest few roots stay
+    for old in sorted(base.glob("pi-debian-*"), key=lambda p: p.stat().st_mtime)[:-3]:
+        if old != cache:
+            shutil.rmtree(old, ignore_errors=True)
+    with open(base / f".{cache.name}.lock", "w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)  # one install at a time ...
+        prepare(cache)
+        cache.touch()
+        fcntl.flock(guard, fcntl.LOCK_SH)  # ... and none while tests use it
+        yield cache / "root" / "opt" / "robot-agent" / "venv"
 
 
 def venv_python(venv: Path, code: str, tmp_path: Path) -> dict:
