@@ -81,8 +81,9 @@ def dependencies_key() -> str:
 def sources_key() -> str:
     """Every file of the agent: a change runs install.sh again over the cached root."""
     parts = []
-    for path in sorted(AGENT_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and ".egg-info" not in str(path):
+    files = [*AGENT_DIR.glob("*"), *(AGENT_DIR / "robot_agent").rglob("*")]  # not build/
+    for path in sorted(files):
+        if path.is_file() and "__pycache__" not in path.parts:
             parts += [str(path.relative_to(AGENT_DIR)).encode(), path.read_bytes()]
     return _digest(*parts)
 
