@@ -33,8 +33,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 DEBIAN_PACKAGES = ("python3", "python3-venv", "python3-numpy")
 # Distributions Debian provides that pip must never install again in the venv.
 DEBIANS_OWN = {"numpy"}
-EXTRAS = "[pi,camera]"
-PIP_SPEC = f"{AGENT_DIR}{EXTRAS}"
+INSTALL_ARGS = ("--camera",)  # the agent with its camera driver: aiortc over Debian's numpy
 NAME = "debianbot"
 
 
@@ -73,7 +72,7 @@ def _digest(*parts: bytes) -> str:
 
 def dependencies_key() -> str:
     """What decides the venv's third-party packages: a change installs from scratch."""
-    return _digest(EXTRAS.encode(), (AGENT_DIR / "pyproject.toml").read_bytes(),
+    return _digest(" ".join(INSTALL_ARGS).encode(), (AGENT_DIR / "pyproject.toml").read_bytes(),
                    (AGENT_DIR / "install.sh").read_bytes(),
                    json.dumps(debian_versions(), sort_keys=True).encode())
 
@@ -110,11 +109,12 @@ def run_install(cache: Path, **pip_env: str) -> None:
     useradd = (f'#!/bin/sh\nfor last; do :; done\nmkdir -p "{root}/etc"\n'
                f'echo "$last:x:999:999::/var/lib/robot-agent:/usr/sbin/nologin" '
                f'>> "{root}/etc/passwd"\n')
-    env = dict(clean_env(), ROOT=str(root), PYTHON=SYSTEM_PYTHON, PIP_SPEC=PIP_SPEC,
+    env = dict(clean_env(), ROOT=str(root), PYTHON=SYSTEM_PYTHON,
                SYSTEMCTL=_fake(fakes / "systemctl", "#!/bin/sh\n"),
-               USERADD=_fake(fakes / "useradd", useradd), CHOWN="true", **pip_env)
-    done = subprocess.run(["bash", str(AGENT_DIR / "install.sh")], env=env, cwd=cache,
-                          capture_output=True, text=True, timeout=900)
+               USERADD=_fake(fakes / "useradd", useradd), CHOWN="true",
+               APT_GET=_fake(fakes / "apt-get", "#!/bin/sh\nexit 1\n"), **pip_env)
+    done = subprocess.run(["bash", str(AGENT_DIR / "install.sh"), *INSTALL_ARGS], env=env,
+                          cwd=cache, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"install.sh failed:\n{done.stdout}{done.stderr}"
 
 
@@ -127,12 +127,15 @@ def prepare(cache: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
         run_install(cache)
-        done = subprocess.run([str(venv / "bin" / "pip"), "wheel", "--quiet", "-w", str(wheels),
-                               PIP_SPEC, "setuptools>=68", "wheel"], env=clean_env(),
+        # the venv's own packages (not Debian's, not the agent) and the agent's build backend
+        pip = [str(venv / "bin" / "python"), "-m", "pip"]
+        frozen = subprocess.run([*pip, "freeze", "--local", "--exclude", "robot-agent"],
+                                env=clean_env(), capture_output=True, text=True, timeout=120)
+        (cache / "requirements.txt").write_text(frozen.stdout + "setuptools>=68\n")
+        done = subprocess.run([*pip, "wheel", "--quiet", "--no-deps", "-w", str(wheels), "-r",
+                               str(cache / "requirements.txt")], env=clean_env(),
                               capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, f"pip wheel failed:\n{done.stdout}{done.stderr}"
-        for built in wheels.glob("robot_agent-*"):
-            built.unlink()  # the agent itself is always built from its files
         (wheels / ".complete").touch()
     elif not installed.exists() or installed.read_text() != sources_key():
         run_install(cache, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels))
