@@ -147,10 +147,12 @@ def micropython_heap() -> dict:
     """The app's heap in the pinned MicroPython VM: what importing its modules keeps (bytecode
     included) and the peak while a full payload is parsed and formatted. The board adds
     displayio, the ESP32 driver and the network buffers to these."""
+    from tests.pyportal.cases import PURE
     from tests.pyportal.mars_server import load_payload
     from tests.pyportal.micropython import vm
 
-    return vm.heap_report(load_payload("full"))
+    board = [name for name in vm.device_modules() if name not in PURE]
+    return vm.heap_report(list(PURE), board, load_payload("full"))
 
 
 if __name__ == "__main__":

@@ -353,5 +353,27 @@ def _net_cases() -> list[Case]:
 
 NET = _net_cases()
 
-TABLES = {"view": VIEW, "settings": SETTINGS, "errors": ERRORS, "bmp": BMP, "net": NET}
+# -- diagnostics: the first line names the runtime, so the helper checks it and returns the rest
+
+DIAGNOSTICS = [
+    *[Case(f"signal-{rssi!r}", "diagnostics.signal_words", (rssi,), words) for rssi, words in [
+        (-58, "good"), (-67, "good"), (-68, "fair"), (-80, "fair"), (-81, "weak"),
+        (None, "unknown"), ("-58", "unknown"), (-58.0, "unknown")]],
+    Case("diag-connected", "@diagnostics_lines",
+         ("pyportal", ("1.7.7", "home", -72), 61840, "SD card", ("HTTP 200", 231)),
+         (True, ["diag: board pyportal", "diag: esp32 firmware 1.7.7",
+                 "diag: free memory 61840 bytes", "diag: storage SD card",
+                 "diag: wifi home signal -72 dBm (fair)", "diag: api HTTP 200 in 231 ms"])),
+    Case("diag-at-start", "@diagnostics_lines",
+         ("pyportal_titano", (None, None, None), "n/a", "none: weather only", None),
+         (True, ["diag: board pyportal_titano", "diag: esp32 firmware not started",
+                 "diag: free memory n/a bytes", "diag: storage none: weather only",
+                 "diag: wifi not connected", "diag: api not asked yet"])),
+]
+
+# The modules that do not touch the board, each with its table: CPython and MicroPython both.
+# In import order, a module after those it imports (the bench counts each one's own heap).
+TABLES = {"errors": ERRORS, "settings": SETTINGS, "view": VIEW, "bmp": BMP, "net": NET,
+          "diagnostics": DIAGNOSTICS}
+PURE = tuple(TABLES)
 ALL = [case for table in TABLES.values() for case in table]

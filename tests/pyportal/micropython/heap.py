@@ -8,9 +8,6 @@ allocates is still counted at its end: an upper bound of the real peak.
 import gc
 import json
 
-PURE = ("errors", "settings", "view", "bmp", "net")
-BOARD = ("hardware", "screen", "app", "code")  # need the board: compiled here, not imported
-
 
 def _kept(work, *args):
     gc.collect()
@@ -37,14 +34,16 @@ def _compiled(name):
     return compile(source, name + ".py", "exec")
 
 
-def main(payload_path):
+def main(pure, board, text):
+    """:param pure: modules to import; :param board: modules that need the board, compiled
+    only; :param text: the API's JSON answer."""
     report = {"imported": {}, "compiled_only": {}}
     modules = {}
-    for name in PURE:
+    for name in pure:
         kept, modules[name] = _kept(__import__, name)
         report["imported"][name] = kept
     code = []
-    for name in BOARD:
+    for name in board:
         kept, compiled = _kept(_compiled, name)
         code.append(compiled)  # kept alive, as the imported modules are
         report["compiled_only"][name] = kept
@@ -53,8 +52,6 @@ def main(payload_path):
     report["app_modules_heap_bytes"] = report["pure_imports_heap_bytes"] + sum(
         report["compiled_only"].values())
 
-    with open(payload_path) as f:
-        text = f.read()
     report["payload_json_bytes"] = len(text)
     report["parse_peak_heap_bytes"], _ = _peak(json.loads, text)
     report["payload_kept_heap_bytes"], payload = _kept(json.loads, text)
