@@ -3,6 +3,9 @@
 Runs the device app on CPython against a local Mars API (the same one its tests use) and
 prints one JSON object. Targets: an unchanged photo costs no bitmap download; a refresh is at
 most 2 requests; after the first refresh the app allocates (almost) nothing that stays.
+
+``micropython``: the same modules' heap in the pinned MicroPython VM (``gc.mem_alloc()``),
+from ``tests/pyportal/micropython/heap.py``.
 """
 
 from __future__ import annotations
@@ -140,10 +143,23 @@ def drawn_font_bytes() -> int:
     return per_glyph * len(DRAWN)
 
 
+def micropython_heap() -> dict:
+    """The app's heap in the pinned MicroPython VM: what importing its modules keeps (bytecode
+    included) and the peak while a full payload is parsed and formatted. The board adds
+    displayio, the ESP32 driver and the network buffers to these."""
+    from tests.pyportal.cases import PURE
+    from tests.pyportal.mars_server import load_payload
+    from tests.pyportal.micropython import vm
+
+    board = [name for name in vm.device_modules() if name not in PURE]
+    return vm.heap_report(list(PURE), board, load_payload("full"))
+
+
 if __name__ == "__main__":
     result = main()
     result["power_on_to_first_photo_simulated"] = power_on_to_first_photo()
     result["font_heap_bytes_computed"] = drawn_font_bytes()
     result["requests_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["requests"]
     result["bytes_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["bytes"]
+    result["micropython"] = micropython_heap()
     print(json.dumps(result))

@@ -49,14 +49,16 @@ class Case:
 
 
 def to_wire(value):
-    """Arguments as JSON: payload dicts stay dicts; bytes, tuples and floats get a marker."""
-    if isinstance(value, dict) and not any(str(k).startswith("$") for k in value):
+    """Arguments as JSON: payload dicts stay dicts; bytes, tuples and floats get a marker
+    (an ``exc()`` argument is already in its wire form)."""
+    if isinstance(value, dict) and "$exc" not in value:
         return {k: to_wire(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_wire(v) for v in value]
-    if isinstance(value, (bytes, tuple, float)):
-        return encode(value) if not isinstance(value, tuple) else {
-            "$tuple": [to_wire(v) for v in value]}
+    if isinstance(value, tuple):
+        return {"$tuple": [to_wire(v) for v in value]}
+    if isinstance(value, (bytes, float)):
+        return encode(value)
     return value
 
 
@@ -276,16 +278,17 @@ def _bmp(body: bytes, status: int = 200, length: int | None = None, etag='"photo
     return {"status": status, "headers": headers, "body": body}
 
 
-def _fetch(id_, responses, outcome, sent=None, nbytes=None) -> Case:
-    sent = sent or [[API + "/mars?width=48&height=36&depth=8", KEYED, False]]
-    length = sum(len(r["body"].encode()) for r in responses)
-    return Case(id_, "@net_fetch", (API, responses, SIZE), {
-        "outcome": outcome, "sent": sent, "requests": 1,
-        "bytes": length if nbytes is None else nbytes, "all_closed": True})
+def _fetch(id_, response, outcome) -> Case:
+    """``GET /mars`` answered by ``response``: what it returns or raises, what it sent."""
+    return Case(id_, "@net_fetch", (API, [response], SIZE), {
+        "outcome": outcome, "sent": [[API + "/mars?width=48&height=36&depth=8", KEYED, False]],
+        "requests": 1, "bytes": len(response["body"].encode()), "all_closed": True})
 
 
 def _download(id_, response, outcome, url=API + "/mars/image/photo-1.bmp", etag=None,
               announced=None, headers=None, sent_url=None, file=None, fed=0, nbytes=0):
+    """A photo download answered by ``response``: outcome, request, the file written
+    (``[length, equal to the body sent]``), watchdog feeds and bytes counted."""
     headers = dict(KEYED if headers is None else headers)
     if etag:
         headers["If-None-Match"] = etag
@@ -295,10 +298,6 @@ def _download(id_, response, outcome, url=API + "/mars/image/photo-1.bmp", etag=
                 kwargs={"etag": etag, "announced": announced})
 
 
-def _raises(kind, message) -> dict:
-    return Raises(kind, message)
-
-
 def _net_cases() -> list[Case]:
     payload = load_payload("full")
     good = bmp8(photo(48, 36))
@@ -306,19 +305,19 @@ def _net_cases() -> list[Case]:
     chunks = -(-n // 1024)
     other = "http://photos.example/p.bmp"
     return [
-        _fetch("fetch-ok", [_json(200, payload)], payload),
-        _fetch("fetch-500", [_json(500, {"error": {"code": "internal"}})],
-               _raises("FetchError", "HTTP 500 internal")),
-        _fetch("fetch-403", [_json(403, {"error": {"code": "forbidden"}})],
-               _raises("FetchError", "HTTP 403 forbidden")),
-        _fetch("fetch-502-html", [_json(502, "<html>bad gateway</html>")],
-               _raises("FetchError", "HTTP 502")),
-        _fetch("fetch-long-code", [_json(400, {"error": {"code": "x" * 40}})],
-               _raises("FetchError", "HTTP 400 " + "x" * 24)),
-        _fetch("fetch-bad-json", [_json(200, '{"weather": {"sol": 12')],
-               _raises("FetchError", "bad JSON from API")),
-        _fetch("fetch-not-an-object", [_json(200, [1, 2])],
-               _raises("FetchError", "bad JSON from API")),
+        _fetch("fetch-ok", _json(200, payload), payload),
+        _fetch("fetch-500", _json(500, {"error": {"code": "internal"}}),
+               Raises("FetchError", "HTTP 500 internal")),
+        _fetch("fetch-403", _json(403, {"error": {"code": "forbidden"}}),
+               Raises("FetchError", "HTTP 403 forbidden")),
+        _fetch("fetch-502-html", _json(502, "<html>bad gateway</html>"),
+               Raises("FetchError", "HTTP 502")),
+        _fetch("fetch-long-code", _json(400, {"error": {"code": "x" * 40}}),
+               Raises("FetchError", "HTTP 400 " + "x" * 24)),
+        _fetch("fetch-bad-json", _json(200, '{"weather": {"sol": 12'),
+               Raises("FetchError", "bad JSON from API")),
+        _fetch("fetch-not-an-object", _json(200, [1, 2]),
+               Raises("FetchError", "bad JSON from API")),
         _download("download-ok", _bmp(good), '"photo-1"', file=[n, True], fed=chunks, nbytes=n),
         _download("download-relative", _bmp(good), '"photo-1"', url="/mars/image/photo-1.bmp",
                   sent_url="http://api.example:8080/mars/image/photo-1.bmp", file=[n, True],
@@ -329,30 +328,52 @@ def _net_cases() -> list[Case]:
                   etag='"photo-1"'),
         _download("download-no-etag-header", {**_bmp(good), "headers": {
             "content-length": str(n)}}, "", file=[n, True], fed=chunks, nbytes=n),
-        _download("download-rle", _bmp(rle8(48, 36)), _raises("BadBitmap", "compressed BMP (1)"),
+        _download("download-rle", _bmp(rle8(48, 36)), Raises("BadBitmap", "compressed BMP (1)"),
                   file=[0, False], fed=1),
         _download("download-wrong-size", _bmp(bmp8(photo(36, 48))),
-                  _raises("BadBitmap", "BMP 36x48, want 48x36"), file=[0, False], fed=1),
+                  Raises("BadBitmap", "BMP 36x48, want 48x36"), file=[0, False], fed=1),
         _download("download-oversized", _bmp(bmp8(photo(96, 72))),
-                  _raises("BadBitmap", f"image of {len(bmp8(photo(96, 72)))} bytes")),
+                  Raises("BadBitmap", f"image of {len(bmp8(photo(96, 72)))} bytes")),
         _download("download-announced-size-differs", _bmp(good),
-                  _raises("BadBitmap", f"image of {n} bytes"), announced=1234),
+                  Raises("BadBitmap", f"image of {n} bytes"), announced=1234),
         _download("download-truncated", _bmp(good[: n // 2], length=n),
-                  _raises("FetchError", f"image cut at {n // 2} bytes"),
+                  Raises("FetchError", f"image cut at {n // 2} bytes"),
                   file=[n // 2, True], fed=-(-(n // 2) // 1024), nbytes=n // 2),
         _download("download-500", _json(500, {"error": {"code": "internal"}}),
-                  _raises("FetchError", "HTTP 500 internal")),
+                  Raises("FetchError", "HTTP 500 internal")),
         _download("download-longer-than-header", _bmp(good + bytes(1500), length=-1),
-                  _raises("BadBitmap", "image longer than its header says"),
+                  Raises("BadBitmap", "image longer than its header says"),
                   file=[2048, False], fed=3, nbytes=3072),  # the third KB is one too many
-        _download("download-empty", _bmp(b"", length=-1), _raises("FetchError", "empty image"),
+        _download("download-empty", _bmp(b"", length=-1), Raises("FetchError", "empty image"),
                   file=[0, True]),
         _download("download-not-bmp", _bmp(b"GIF89a", length=-1),
-                  _raises("BadBitmap", "not a BMP"), file=[0, False], fed=1),
+                  Raises("BadBitmap", "not a BMP"), file=[0, False], fed=1),
     ]
 
 
 NET = _net_cases()
 
-TABLES = {"view": VIEW, "settings": SETTINGS, "errors": ERRORS, "bmp": BMP, "net": NET}
+# -- diagnostics: the first line names the runtime, so the helper checks it and returns the rest
+
+DIAGNOSTICS = [
+    *[Case(f"signal-{rssi!r}", "diagnostics.signal_words", (rssi,), words) for rssi, words in [
+        (-58, "good"), (-67, "good"), (-68, "fair"), (-80, "fair"), (-81, "weak"),
+        (None, "unknown"), ("-58", "unknown"), (-58.0, "unknown")]],
+    Case("diag-connected", "@diagnostics_lines",
+         ("pyportal", ("1.7.7", "home", -72), 61840, "SD card", ("HTTP 200", 231)),
+         (True, ["diag: board pyportal", "diag: esp32 firmware 1.7.7",
+                 "diag: free memory 61840 bytes", "diag: storage SD card",
+                 "diag: wifi home signal -72 dBm (fair)", "diag: api HTTP 200 in 231 ms"])),
+    Case("diag-at-start", "@diagnostics_lines",
+         ("pyportal_titano", (None, None, None), "n/a", "none: weather only", None),
+         (True, ["diag: board pyportal_titano", "diag: esp32 firmware not started",
+                 "diag: free memory n/a bytes", "diag: storage none: weather only",
+                 "diag: wifi not connected", "diag: api not asked yet"])),
+]
+
+# The modules that do not touch the board, each with its table: CPython and MicroPython both.
+# In import order, a module after those it imports (the bench counts each one's own heap).
+TABLES = {"errors": ERRORS, "settings": SETTINGS, "view": VIEW, "bmp": BMP, "net": NET,
+          "diagnostics": DIAGNOSTICS}
+PURE = tuple(TABLES)
 ALL = [case for table in TABLES.values() for case in table]

@@ -110,7 +110,8 @@ def outcome(device, tmp_path):
     MicroPython run encodes it."""
     import builtins
 
+    from tests.pyportal.cases import PURE
     from tests.pyportal.micropython import caserun
 
-    modules = {name: getattr(device, name) for name in ("errors", "settings", "view", "bmp", "net")}
+    modules = {name: getattr(device, name) for name in PURE}
     return lambda case: caserun.run(case.wire(), modules, str(tmp_path), vars(builtins))

@@ -12,18 +12,17 @@ import json
 import pytest
 
 from tests.pyportal import cases
+from tests.pyportal.cases import PURE
 from tests.pyportal.micropython import vm
-from tests.pyportal.test_imports import DEVICE_FILES, firmware
+from tests.pyportal.test_imports import firmware
 
-# Must run in the VM: the modules that do not touch the board.
-PURE = ("errors", "settings", "view", "bmp", "net")
-SCRIPTS = ("code", "boot")  # run by the firmware, not imported: compiled by mpy-cross only
+SCRIPTS = ("code",)  # run by the firmware, not imported (boot.py neither: see vm.py)
 
 
 @pytest.fixture(scope="module")
 def in_vm():
     try:
-        return vm.run_cases([case.wire() for case in cases.ALL])
+        return vm.run_cases(list(PURE), [case.wire() for case in cases.ALL])
     except vm.VMUnavailable as error:
         pytest.fail(str(error))
 
@@ -58,31 +57,24 @@ def test_same_outcome_as_cpython(in_vm, outcome, case):
         case.id, outcome(case), in_vm[case.id])
 
 
-def test_every_pure_module_has_its_table(in_vm):
-    assert set(cases.TABLES) == set(PURE)
+def test_every_case_ran_in_the_vm(in_vm):
     assert set(in_vm) == {case.id for case in cases.ALL}
-
-
-VM_HAS = vm.PRELUDE + """
-have = []
-for name in json.load(open("/data/data.json")):
-    try:
-        __import__(name)
-        have.append(name)
-    except ImportError:
-        pass
-print("RESULT " + json.dumps(have))
-"""
 
 
 def test_device_modules_import_in_the_vm():
     """Pure modules import; the others fail only on a module of the PyPortal firmware."""
-    names = [p.stem for p in DEVICE_FILES if p.stem not in SCRIPTS]
+    names = [name for name in vm.device_modules() if name not in SCRIPTS]
     assert set(PURE) <= set(names)
-    failed = vm.import_failures(names)
-    board_only = firmware() - set(vm.answer(VM_HAS, sorted(firmware())))
+    # the firmware's modules first: device modules must not stand in for them
+    firmware_names = sorted(firmware() - set(names))
+    failed = vm.import_failures(firmware_names + names)
+    board_only = {name for name in firmware_names if name in failed}
+    failed = {name: failed[name] for name in names if name in failed}
     assert {"board", "displayio"} <= board_only
     assert import_problems(failed, board_only) == []
+    untested = set(names) - set(failed) - set(PURE)
+    assert not untested, (f"{sorted(untested)} run in MicroPython: give each a table of cases in "
+                          "tests/pyportal/cases.py (TABLES), so both runtimes check it")
 
 
 def test_the_checks_can_fail():
@@ -97,3 +89,16 @@ def test_the_checks_can_fail():
         "device module app imports typing, which neither MicroPython nor the PyPortal "
         "firmware has: no module named 'typing'",
         "device module view does not import in MicroPython: no module named 're'"]
+
+
+def test_heap_figures_for_the_bench():
+    """bench/pyportal.py's VM section runs and measures every module (numbers: the bench)."""
+    from tests.pyportal.mars_server import load_payload
+
+    board = [name for name in vm.device_modules() if name not in PURE]
+    report = vm.heap_report(list(PURE), board, load_payload("full"))
+    assert set(report["imported"]) == set(PURE) and all(report["imported"].values())
+    assert set(report["compiled_only"]) == set(board) and "app" in board
+    assert report["app_modules_heap_bytes"] > report["pure_imports_heap_bytes"] > 0
+    assert report["format_peak_heap_bytes"] > 0
+    assert tuple(report["lines"]) == cases.FULL_LINES

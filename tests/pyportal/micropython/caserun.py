@@ -174,8 +174,15 @@ def setting_error(modules, scratch, name, problem):
             isinstance(e, Exception))
 
 
+def diagnostics_lines(modules, scratch, *args):
+    """``diagnostics.lines``: whether the first line names this runtime, and the others."""
+    diagnostics = modules["diagnostics"]
+    out = diagnostics.lines(*args)
+    return (out[0] == "diag: firmware " + diagnostics.firmware(), out[1:])
+
+
 HELPERS = {"net_fetch": net_fetch, "net_download": net_download, "settings_load": settings_load,
-           "setting_error": setting_error}
+           "setting_error": setting_error, "diagnostics_lines": diagnostics_lines}
 
 
 def run(case, modules, scratch, exceptions):
@@ -187,6 +194,17 @@ def run(case, modules, scratch, exceptions):
         return encode(outcome(HELPERS[call[1:]], modules, scratch, *args, **kwargs))
     module, name = call.split(".")
     return encode(outcome(getattr(modules[module], name), *args, **kwargs))
+
+
+def import_all(names):
+    """``({name: module}, None)``, or ``(None, [name, message])`` for the first that fails."""
+    modules = {}
+    for name in names:
+        try:
+            modules[name] = __import__(name)
+        except ImportError as error:
+            return None, [name, str(error)]
+    return modules, None
 
 
 def run_all(cases, modules, scratch, exceptions):

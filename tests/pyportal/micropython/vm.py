@@ -23,6 +23,11 @@ PACKAGE = "@micropython/micropython-webassembly-pyscript"
 RESULT = "RESULT "  # the line a program prints its JSON answer on
 
 
+def device_modules() -> list[str]:
+    """Every module of the app, boot.py aside (it runs before code.py on a heap then reset)."""
+    return sorted(p.stem for p in DEVICE_DIR.glob("*.py") if p.stem != "boot")
+
+
 class VMUnavailable(RuntimeError):
     """Node or npm is missing, or the pinned package could not be installed."""
 
@@ -97,11 +102,13 @@ CASES = PRELUDE + """
 import caserun
 import os
 os.mkdir("/scratch")
-modules = {}
-for name in ("errors", "settings", "view", "bmp", "net"):
-    modules[name] = __import__(name)
-cases = json.load(open("/data/data.json"))
-print("RESULT " + json.dumps(caserun.run_all(cases, modules, "/scratch", shims.exceptions())))
+data = json.load(open("/data/data.json"))
+modules, failed = caserun.import_all(data["modules"])
+if failed:
+    print("RESULT " + json.dumps({"$import_failed": failed}))
+else:
+    outcomes = caserun.run_all(data["cases"], modules, "/scratch", shims.exceptions())
+    print("RESULT " + json.dumps(outcomes))
 """
 
 IMPORTS = PRELUDE + """
@@ -114,12 +121,30 @@ for name in json.load(open("/data/data.json")):
 print("RESULT " + json.dumps(failed))
 """
 
+HEAP = PRELUDE + """
+import heap
+data = json.load(open("/data/data.json"))
+print("RESULT " + json.dumps(heap.main(data["pure"], data["board"], data["payload"])))
+"""
 
-def run_cases(cases: list[dict]) -> dict:
-    """Every case (``Case.wire()`` form) in one VM: ``{id: outcome}``."""
-    return answer(CASES, cases)
+
+def run_cases(modules: list[str], cases: list[dict]) -> dict:
+    """Every case (``Case.wire()`` form) in one VM, with these device modules imported:
+    ``{id: outcome}``."""
+    outcomes = answer(CASES, {"modules": modules, "cases": cases})
+    if "$import_failed" in outcomes:
+        name, message = outcomes["$import_failed"]
+        raise AssertionError(f"device module {name} does not import in MicroPython: {message}")
+    return outcomes
 
 
 def import_failures(modules: list[str]) -> dict[str, str]:
-    """``{module: ImportError message}`` for the device modules the VM cannot import."""
+    """``{module: ImportError message}`` for the modules the VM cannot import (device modules
+    from ``/device``, the others from the VM's own)."""
     return answer(IMPORTS, modules)
+
+
+def heap_report(pure: list[str], board: list[str], payload: dict) -> dict:
+    """The app's heap figures (``heap.py``): the ``pure`` modules imported, the ``board`` ones
+    compiled, ``payload`` (the API's answer) parsed and formatted."""
+    return answer(HEAP, {"pure": pure, "board": board, "payload": json.dumps(payload)})
