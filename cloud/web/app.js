@@ -18,7 +18,7 @@ const FAST_POLL_MS = 100;
 const SETTLE_MS = 1000; // keep polling fast this long after the last command
 // online: true, false, or null while unknown (e.g. no such robot); signedIn gates every call.
 const state = {
-  robot: null, online: null, signedIn: false, shownMs: 0, status: null, lastSendAt: 0,
+  robot: null, online: null, signedIn: false, shownMs: 0, status: null, lastSendAt: -Infinity,
   path: null, rtt: null, driverClient: null,
 };
 
@@ -176,7 +176,7 @@ async function main() {
       if (reply.reply === "rejected" && reply.reason === "busy") {
         if (!takenOver) show(reply.detail, "info");
       }
-      else if (reply.reply === "rejected") show(`Command refused: ${reply.detail}`);
+      else if (reply.reply === "rejected") show(`Command failed: ${reply.detail}`);
       renderLink(viewer);
     },
     onClose: () => {

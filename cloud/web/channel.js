@@ -22,7 +22,14 @@ export class DriveChannel {
     this.on = on;
     this.pending = []; // send times, answered in order
     this.dc.onopen = () => this.on.onOpen?.(this);
-    this.dc.onclose = () => { this.pending = []; this.on.onClose?.(this); };
+    // "closing" comes first when either side closes; "close" alone when the transport dies.
+    let told = false;
+    const closed = () => {
+      this.pending = [];
+      if (!told) { told = true; this.on.onClose?.(this); }
+    };
+    this.dc.addEventListener("closing", closed);
+    this.dc.onclose = closed;
     this.dc.onmessage = (event) => this.receive(event.data);
   }
 

