@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from robot_agent import doctor
 
-from tests.robot.harness import BrokerProcess, FakeClock
+from testing.mqtt_brokers import BrokerProcess
+from testing.robot_harness import FakeClock
+from testing.stack_process import StackProcess
 from tests.robot.test_tls import pki, tls_broker  # noqa: F401 - fixtures
-from tests.stackproc import StackProcess
 
 HOUR = 3_600_000
 
