@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.nasa import FakeNasa  # noqa: E402
-from tests.stackproc import StackProcess  # noqa: E402
+from testing.fake_nasa import FakeNasa  # noqa: E402
+from testing.stack_process import StackProcess  # noqa: E402
 
 WARM_REQUESTS = 500
 COLD_STACKS = 5

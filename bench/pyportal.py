@@ -23,7 +23,7 @@ from tempfile import TemporaryDirectory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.pyportal.mars_server import API_KEY, MarsServer  # noqa: E402
+from testing.fake_mars_api import API_KEY, MarsServer  # noqa: E402
 from tools.pyportal_sim.display import HeadlessDisplay  # noqa: E402
 from tools.pyportal_sim.runner import DEVICE_DIR  # noqa: E402
 
@@ -147,8 +147,8 @@ def micropython_heap() -> dict:
     """The app's heap in the pinned MicroPython VM: what importing its modules keeps (bytecode
     included) and the peak while a full payload is parsed and formatted. The board adds
     displayio, the ESP32 driver and the network buffers to these."""
+    from testing.fake_mars_api import load_payload
     from tests.pyportal.cases import PURE
-    from tests.pyportal.mars_server import load_payload
     from tests.pyportal.micropython import vm
 
     board = [name for name in vm.device_modules() if name not in PURE]

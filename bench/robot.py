@@ -25,15 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.robot.harness import (  # noqa: E402 - after the path set-up above
-    BrokerProcess,
-    Observer,
-    RunningAgent,
-    agent_config,
-    command,
-    wait_until,
-)
-from tests.stackproc import StackProcess  # noqa: E402
+from testing.mqtt_brokers import BrokerProcess  # noqa: E402
+from testing.robot_harness import Observer, RunningAgent, agent_config, command  # noqa: E402
+from testing.stack_process import StackProcess  # noqa: E402
+from testing.waiting import wait_until  # noqa: E402
 
 COMMANDS = 300
 LOSS_TRIALS = 10

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Telemetry  # noqa: E402
-from tests.stackproc import StackProcess  # noqa: E402
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry  # noqa: E402
+from testing.stack_process import StackProcess  # noqa: E402
 
 PAGE_LOADS = 5
 PRESSES = 20

@@ -6,9 +6,8 @@ on the first request with the message naming the setting.
 
 from __future__ import annotations
 
-import threading
-
 from cloud import config as cloud_config
+from cloud.lazy import Lazy
 from cloud.mars.cache import in_thread
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
@@ -17,8 +16,6 @@ from cloud.mars.store import open_store
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import weather_sources
 
-_lock = threading.Lock()
-_service: MarsService | None = None
 telemetry = Telemetry()
 
 
@@ -35,18 +32,14 @@ def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> Ma
         offline_sample=config.mars_offline_sample, telemetry=telemetry, background=in_thread)
 
 
+_service = Lazy(lambda: build(cloud_config.load(), telemetry))
+
+
 def service() -> MarsService:
     """The process-wide service, built from the environment on first use."""
-    global _service
-    if _service is None:
-        with _lock:
-            if _service is None:
-                _service = build(cloud_config.load(), telemetry)
-    return _service
+    return _service.get()
 
 
 def reset() -> None:
     """Forget the service (tests change the environment between cases)."""
-    global _service
-    with _lock:
-        _service = None
+    _service.set(None)

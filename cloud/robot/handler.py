@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from cloud import config as cloud_config
+from cloud.lazy import Lazy
 from cloud.robot import commands
 from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
 from cloud.robot.publisher import Publisher, command_topic, from_config
@@ -25,8 +26,8 @@ logger = Logger(service="robot")
 app = APIGatewayRestResolver()
 JSON = "application/json"
 
-_state: dict[str, Any] = {}
-_state_lock = threading.Lock()
+_config = Lazy(cloud_config.load)
+_publisher = Lazy(lambda: from_config(_config.get()))
 # Lambda runs one event at a time per container; the local stack runs handlers in threads, and
 # the resolver keeps the current event on itself, so requests take turns.
 _resolve_lock = threading.Lock()
@@ -35,32 +36,18 @@ DELIVERY_NOTE = ("not confirmed: the broker accepted the command; the robot may 
                  "it (stale, out of order, offline), see GET /robot/{name}/status")
 
 
-def _config() -> Any:
-    with _state_lock:
-        if "config" not in _state:
-            _state["config"] = cloud_config.load()
-        return _state["config"]
-
-
 def publisher() -> Publisher:
     """The container's publisher, created on first use."""
-    with _state_lock:
-        if "publisher" not in _state:
-            _state["publisher"] = from_config(_state.get("config") or cloud_config.load())
-        return _state["publisher"]
+    return _publisher.get()
 
 
-def use(publisher: Publisher | None = None, config: Any = None) -> None:
+def use(publisher: Publisher | None = None, config: cloud_config.Config | None = None) -> None:
     """Replace the publisher and config (tests); ``use()`` forgets both."""
-    with _state_lock:
-        old = _state.pop("publisher", None)
-        _state.pop("config", None)
-        if old is not None and old is not publisher:
-            old.close()
-        if publisher is not None:
-            _state["publisher"] = publisher
-        if config is not None:
-            _state["config"] = config
+    old = _publisher.peek()
+    if old is not None and old is not publisher:
+        old.close()
+    _publisher.set(publisher)
+    _config.set(config)
 
 
 def _require_user() -> str:
@@ -74,7 +61,7 @@ def _require_user() -> str:
 
 
 def _robot(name: str) -> str:
-    if name not in _config().robot_names:
+    if name not in _config.get().robot_names:
         raise UnknownRobot(f"no robot named {name[:64]!r} here")
     return name
 
@@ -108,7 +95,7 @@ def post_command(name: str) -> Response:
 def post_legacy() -> Response:
     # The original web app knows one robot: the first configured one.
     _require_user()
-    return _send(_config().robot_names[0], legacy=True)
+    return _send(_config.get().robot_names[0], legacy=True)
 
 
 @app.get("/robot/<name>/status")

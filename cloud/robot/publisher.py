@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from cloud import safejson
+from cloud.lazy import Lazy
 from cloud.robot.errors import PublishFailed
 
 log = logging.getLogger("cloud.robot")
@@ -64,8 +65,7 @@ class IotDataPublisher(Publisher):
         self.endpoint = endpoint.removeprefix("https://").rstrip("/")
         self.region = region
         self._session_factory = session_factory
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client: Lazy[Any] = Lazy(self._connect)
 
     def _session(self) -> Any:
         if self._session_factory is not None:
@@ -76,14 +76,14 @@ class IotDataPublisher(Publisher):
 
     def client(self) -> Any:
         """The ``iot-data`` client; the endpoint is looked up on first use only."""
-        with self._lock:
-            if self._client is None:
-                session = self._session()
-                if not self.endpoint:
-                    answer = session.client("iot").describe_endpoint(endpointType="iot:Data-ATS")
-                    self.endpoint = answer["endpointAddress"]
-                self._client = session.client("iot-data", endpoint_url=f"https://{self.endpoint}")
-            return self._client
+        return self._client.get()
+
+    def _connect(self) -> Any:
+        session = self._session()
+        if not self.endpoint:
+            answer = session.client("iot").describe_endpoint(endpointType="iot:Data-ATS")
+            self.endpoint = answer["endpointAddress"]
+        return session.client("iot-data", endpoint_url=f"https://{self.endpoint}")
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -20,7 +20,7 @@ from cloud.mars.service import MarsService
 from cloud.mars.store import LocalStore, Store
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import weather_sources
-from tests.fakes.nasa import FakeNasa
+from testing.fake_nasa import FakeNasa
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,6 +11,7 @@ import pytest
 from cloud.mars.cache import Cache, SingleFlight
 from cloud.mars.errors import BadData, NoData, UpstreamError
 from cloud.mars.store import LocalStore
+from testing.waiting import wait_until
 from tests.cloud.conftest import Clock
 
 WAIT_S = 30  # for a thread to reach a point: generous, only a broken test waits this long
@@ -226,7 +227,7 @@ def test_background_refresh_answers_the_trigger_at_once(background, clock):
         assert background.get("weather", 100, slow).value == {"sol": 1}
     assert time.monotonic() - started < 0.5  # nobody waited for the held refresh
     gate.set()
-    assert wait_for(lambda: background.get("weather", 100, slow).value == {"sol": 2})
+    wait_until(lambda: background.get("weather", 100, slow).value == {"sol": 2})
     assert upstream.calls == 2  # twenty triggers, one refresh
 
 
@@ -237,7 +238,7 @@ def test_a_cold_caller_waits_only_its_budget(background):
         background.get("weather", 100, lambda: (gate.wait(5), {"sol": 1})[1])
     assert time.monotonic() - started < 2 and caught.value.retry_after_s == 5
     gate.set()
-    assert wait_for(lambda: background.peek("weather") is not None)
+    wait_until(lambda: background.peek("weather") is not None)
 
 
 def test_a_refresh_that_cannot_start_fails_its_waiters_instead_of_hanging(tmp_path, clock):
@@ -248,12 +249,3 @@ def test_a_refresh_that_cannot_start_fails_its_waiters_instead_of_hanging(tmp_pa
     with pytest.raises(RuntimeError):
         cache.get("weather", 100, Upstream({"sol": 1}))
     assert not cache.flight.running("weather")
-
-
-def wait_for(predicate, timeout_s: float = 5.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False

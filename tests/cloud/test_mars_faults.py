@@ -9,8 +9,8 @@ import sys
 from cloud.mars.query import ImageRequest
 from cloud.mars.rotation import RETRY_PHOTO_S
 from cloud.mars.store import LocalStore
-from tests.fakes.nasa import error_page
-from tests.stackproc import ROOT
+from testing.fake_nasa import error_page
+from testing.stack_process import ROOT
 
 BASE = "http://127.0.0.1:8080"
 

@@ -6,9 +6,9 @@ import base64
 import json
 
 from cloud.mars import handler, refresh, runtime
+from testing.fake_nasa import error_page
 from tests.bmpcheck import check
 from tests.cloud.conftest import load_event
-from tests.fakes.nasa import error_page
 
 ALL_ROUTES = ("perseverance", "curiosity", "rems", "meda", "insight")
 

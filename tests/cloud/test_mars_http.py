@@ -6,7 +6,7 @@ import pytest
 
 from cloud.mars.errors import BadData, UpstreamError
 from cloud.mars.http import USER_AGENT, HttpClient, HttpPolicy, redact
-from tests.fakes.nasa import Reply, error_page, json_error
+from testing.fake_nasa import Reply, error_page, json_error
 
 REMS = "/rss/api/?feed=weather&category=msl&feedtype=json"
 

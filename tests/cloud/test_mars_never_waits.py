@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fakes.nasa import DEFAULTS, FakeNasa, Reply
-from tests.stackproc import StackProcess
+from testing.fake_nasa import DEFAULTS, FakeNasa, Reply
+from testing.stack_process import StackProcess
 
 TTL_S = 2
 PATH = "/mars?width=320&height=240&depth=8"

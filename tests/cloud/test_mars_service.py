@@ -9,8 +9,8 @@ import pytest
 from cloud.mars.bitmaps import bitmap_etag
 from cloud.mars.errors import BadParameter, NoData, NotFound
 from cloud.mars.query import ImageRequest, parse_query
+from testing.fake_nasa import Reply, error_page, image_bytes, json_error
 from tests.bmpcheck import check
-from tests.fakes.nasa import Reply, error_page, image_bytes, json_error
 
 BASE = "http://127.0.0.1:8080"
 PAYLOAD_KEYS = {"image", "weather", "stale", "updated_utc", "refresh_s", "offline", "image_url",

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
+from testing.stack_process import StackProcess
 from tests.bmpcheck import check
-from tests.stackproc import StackProcess
 
 
 def _get(url: str, **headers: str):

@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import ROBOT, Telemetry, sign_in
+from testing.browser import Telemetry
+from tests.e2e.conftest import ROBOT, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.pyportal.mars_server import bmp8, load_payload, photo, rle8
+from testing.fake_mars_api import bmp8, load_payload, photo, rle8
 from tests.pyportal.micropython.caserun import encode
 
 

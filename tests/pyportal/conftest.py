@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.runner import DEVICE_DIR
 
 DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "screen",

@@ -93,7 +93,7 @@ def test_the_checks_can_fail():
 
 def test_heap_figures_for_the_bench():
     """bench/pyportal.py's VM section runs and measures every module (numbers: the bench)."""
-    from tests.pyportal.mars_server import load_payload
+    from testing.fake_mars_api import load_payload
 
     board = [name for name in vm.device_modules() if name not in PURE]
     report = vm.heap_report(list(PURE), board, load_payload("full"))

@@ -9,8 +9,8 @@ import adafruit_connection_manager as acm
 import adafruit_requests
 import pytest
 
+from testing.fake_mars_api import API_KEY, CLIENT_TIMEOUT_S
 from tests.pyportal.cases import NET
-from tests.pyportal.mars_server import API_KEY, CLIENT_TIMEOUT_S
 
 
 @pytest.mark.parametrize("case", NET, ids=lambda case: case.id)

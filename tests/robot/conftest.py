@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from tests.robot.harness import BrokerProcess, Observer
+from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.robot_harness import Observer
 
 BROKERS = [
     "amqtt",
     pytest.param("mosquitto", marks=[
         pytest.mark.mosquitto,
-        pytest.mark.skipif(shutil.which("mosquitto") is None,
+        pytest.mark.skipif(mosquitto_path() is None,
                            reason="mosquitto is not installed (CI installs it)"),
     ]),
 ]
@@ -23,7 +22,7 @@ def broker(request):
     """A real MQTT broker in a child process (killable), one per test."""
     process = BrokerProcess(request.param).start()
     yield process
-    process.stop()
+    process.close()
 
 
 @pytest.fixture

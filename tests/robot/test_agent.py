@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from robot_agent.camera import Camera, build_camera
 from robot_agent.mqtt_link import MemoryLink
 
-from tests.robot.harness import FakeClock, RunningAgent, agent_config, command, now_ms, wait_until
+from testing.robot_harness import FakeClock, RunningAgent, agent_config, command, now_ms
+from testing.waiting import wait_until
 
 TOPIC = "robot/testbot/cmd"
 TELEMETRY = "robot/testbot/telemetry"

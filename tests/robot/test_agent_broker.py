@@ -18,8 +18,10 @@ import pytest
 from cloud import config as cloud_config
 from cloud.robot import handler
 from cloud.robot.publisher import MqttPublisher
+from testing.robot_harness import RunningAgent, agent_config, command, now_ms
+from testing.stack_process import ROOT
+from testing.waiting import wait_until
 from tests.robot.events import FakeContext, load_event
-from tests.robot.harness import ROOT, RunningAgent, agent_config, command, now_ms, wait_until
 
 NAME = "testbot"
 CMD = f"robot/{NAME}/cmd"

@@ -12,7 +12,8 @@ from robot_agent.lease import DriverLease
 from robot_agent.motion import step, towards
 from robot_agent.mqtt_link import MemoryLink
 
-from tests.robot.harness import RunningAgent, agent_config, command, wait_until
+from testing.robot_harness import RunningAgent, agent_config, command
+from testing.waiting import wait_until
 
 TOPIC = "robot/testbot/cmd"
 TELEMETRY = "robot/testbot/telemetry"

@@ -9,10 +9,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from robot_agent.camera.channel import presign
 from robot_agent.camera.iot_credentials import (
     CredentialsError,
@@ -20,53 +16,15 @@ from robot_agent.camera.iot_credentials import (
     parse_response,
 )
 
+from testing.pki import write_pki
+
 UTC = dt.UTC
 NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _cert(subject, issuer, key, issuer_key, *, ca=False, san=None):
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(dt.datetime.now(UTC) - dt.timedelta(days=1))
-               .not_valid_after(dt.datetime.now(UTC) + dt.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if san:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path, cert=None, key=None):
-    if cert is not None:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    else:
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("Test Root CA", "Test Root CA", ca_key, ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _cert("localhost", "Test Root CA", server_key, ca_key, san="localhost")
-    device_key = ec.generate_private_key(ec.SECP256R1())
-    device = _cert("sts-pi", "Test Root CA", device_key, ca_key)
-    stranger_key = ec.generate_private_key(ec.SECP256R1())
-    stranger = _cert("stranger", "stranger", stranger_key, stranger_key)
-    return {
-        "ca": _write(d / "ca.pem", ca), "server": _write(d / "server.pem", server),
-        "server_key": _write(d / "server.key", key=server_key),
-        "cert": _write(d / "device.pem", device), "key": _write(d / "device.key", key=device_key),
-        "stranger": _write(d / "stranger.pem", stranger),
-        "stranger_key": _write(d / "stranger.key", key=stranger_key),
-    }
+    return write_pki(tmp_path_factory.mktemp("pki"), server="localhost", client="sts-pi")
 
 
 class Provider:
@@ -97,7 +55,7 @@ class Provider:
                 pass
 
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki["ca"])
-        tls.load_cert_chain(pki["server"], pki["server_key"])
+        tls.load_cert_chain(pki["server_cert"], pki["server_key"])
         tls.verify_mode = ssl.CERT_REQUIRED
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
@@ -117,7 +75,7 @@ def provider(pki):
     p.close()
 
 
-def client(pki, provider, clock, cert="cert", key="key", margin=300):
+def client(pki, provider, clock, cert="client_cert", key="client_key", margin=300):
     return IotCredentialsProvider("localhost", "robot-camera", "sts-pi", pki[cert], pki[key],
                                   pki["ca"], port=provider.port, refresh_margin_s=margin,
                                   now=lambda: clock[0])
@@ -159,7 +117,7 @@ def test_expired_answer_and_refusals_are_errors(pki, provider):
     provider.status = 200
     # a certificate the server's CA did not sign: the TLS handshake fails
     with pytest.raises(CredentialsError):
-        client(pki, provider, clock, cert="stranger", key="stranger_key").get()
+        client(pki, provider, clock, cert="stranger_cert", key="stranger_key").get()
     with pytest.raises(CredentialsError):
         parse_response(b'{"credentials": {"accessKeyId": "x"}}')
 

@@ -229,7 +229,7 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
     from robot_agent.drive import Drive, mock_factory
     from robot_agent.mqtt_link import MemoryLink
 
-    from tests.robot.harness import FakeClock, agent_config, command
+    from testing.robot_harness import FakeClock, agent_config, command
 
     def make_track(settings):
         if failure == "at_start":

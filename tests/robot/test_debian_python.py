@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.robot.harness import BrokerProcess, Observer, command
+from testing.mqtt_brokers import BrokerProcess
+from testing.robot_harness import Observer, command
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 AGENT_DIR = ROOT_DIR / "device" / "robot-pi"

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from robot_agent import doctor
 
-from tests.robot.harness import BrokerProcess, FakeClock
+from testing.mqtt_brokers import BrokerProcess
+from testing.robot_harness import FakeClock
+from testing.stack_process import StackProcess
 from tests.robot.test_tls import pki, tls_broker  # noqa: F401 - fixtures
-from tests.stackproc import StackProcess
 
 HOUR = 3_600_000
 
@@ -109,14 +110,14 @@ def test_a_wrong_certificate(tls_broker, pki, tmp_path):  # noqa: F811
                         f'\ncert = "{pki[cert]}"\nkey = "{pki[key]}"\nca = "{pki["ca"]}"\n')
         return str(path)
 
-    code, output = run(config("robot_cert", "robot_key"))
+    code, output = run(config("client_cert", "client_key"))
     found = lines(output)
     assert found["certificate"].startswith("OK") and found["tls"].startswith("OK")
     assert found["mqtt"].startswith("OK"), output
     code, output = run(config("stranger_cert", "stranger_key"))  # another CA's certificate
     tls = lines(output)["tls"]
     assert code == 1 and tls.startswith("FAIL tls: the broker refused") and "bundle" in tls
-    code, output = run(config("robot_cert", "stranger_key"))  # a key of another certificate
+    code, output = run(config("client_cert", "stranger_key"))  # a key of another certificate
     certificate = lines(output)["certificate"]
     assert code == 1 and "do not match" in certificate and "--bundle" in certificate
 

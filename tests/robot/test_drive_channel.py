@@ -16,7 +16,7 @@ from robot_agent.camera.settings import parse_settings
 from robot_agent.drive import Drive, mock_factory
 from robot_agent.mqtt_link import MemoryLink
 
-from tests.robot.harness import agent_config
+from testing.robot_harness import agent_config
 from tests.robot.test_camera_master import TOKEN, Relay, b64, until
 from tools.stack.signaling import channel_arn
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.robot.harness import ROOT
+from testing.stack_process import ROOT
 from tests.robot.test_service import FAKE_SYSTEMCTL, FAKE_USERADD, _fake
 from tools.deploy.provision import write_bundle
 

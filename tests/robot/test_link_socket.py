@@ -14,7 +14,8 @@ import socket
 from robot_agent.mqtt_link import PahoLink, Topics, no_delay
 
 from cloud.robot.publisher import MqttPublisher
-from tests.robot.harness import agent_config, wait_until
+from testing.robot_harness import agent_config
+from testing.waiting import wait_until
 
 
 def nagle_off(sock) -> bool:

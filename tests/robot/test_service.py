@@ -13,7 +13,9 @@ import pytest
 from robot_agent.mqtt_link import MemoryLink
 from robot_agent.service import Notifier
 
-from tests.robot.harness import ROOT, RunningAgent, agent_config, wait_until
+from testing.robot_harness import RunningAgent, agent_config
+from testing.stack_process import ROOT
+from testing.waiting import wait_until
 
 AGENT_DIR = ROOT / "device/robot-pi"
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from tests.robot.harness import Observer
-from tests.stackproc import StackProcess
+from testing.robot_harness import Observer
+from testing.stack_process import StackProcess
 
 
 def request(stack, method, path, body=None, token=None):

@@ -2,74 +2,27 @@
 
 from __future__ import annotations
 
-import datetime
 import getpass
-import shutil
 import socket
 import threading
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from robot_agent.config import parse
 
-from tests.robot.harness import BrokerProcess, RunningAgent, command, free_port, wait_until
+from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.pki import write_pki
+from testing.ports import free_port
+from testing.robot_harness import RunningAgent, command
+from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto,
-              pytest.mark.skipif(shutil.which("mosquitto") is None,
+              pytest.mark.skipif(mosquitto_path() is None,
                                  reason="mosquitto is not installed (CI installs it)")]
-
-
-def _cert(subject: str, key, issuer_name, issuer_key, *, ca=False, server=False):
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(issuer_name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost")]), critical=False).add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    elif not ca:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write(path, cert=None, key=None):
-    if cert is not None:
-        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    else:
-        path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-        path.chmod(0o600)
-    return str(path)
 
 
 @pytest.fixture
 def pki(tmp_path):
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Root CA")])
-    ca = _cert("Test Root CA", ca_key, ca_name, ca_key, ca=True)
-    files = {"ca": _write(tmp_path / "ca.pem", cert=ca)}
-    for role in ("server", "robot"):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _cert("localhost" if role == "server" else "testbot", key, ca_name, ca_key,
-                     server=role == "server")
-        files[f"{role}_cert"] = _write(tmp_path / f"{role}.crt", cert=cert)
-        files[f"{role}_key"] = _write(tmp_path / f"{role}.key", key=key)
-    stranger_key = ec.generate_private_key(ec.SECP256R1())
-    files["stranger_cert"] = _write(tmp_path / "stranger.crt", cert=_cert(
-        "testbot", stranger_key, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")]),
-        stranger_key))
-    files["stranger_key"] = _write(tmp_path / "stranger.key", key=stranger_key)
-    return files
+    return write_pki(tmp_path / "pki", server="localhost", client="testbot")
 
 
 @pytest.fixture
@@ -84,10 +37,10 @@ def tls_broker(tmp_path, pki):
                     "allow_anonymous true\n")
     broker = BrokerProcess("mosquitto", port=port, conf=conf).start()
     yield broker
-    broker.stop()
+    broker.close()
 
 
-def _config(port, pki, cert="robot_cert", key="robot_key", alpn=False):
+def _config(port, pki, cert="client_cert", key="client_key", alpn=False):
     return parse({"name": "testbot", "mqtt": {
         "url": f"mqtts://localhost:{port}", "cert": pki[cert], "key": pki[key],
         "ca": pki["ca"], "alpn": alpn}}, "tls.toml")
@@ -102,8 +55,8 @@ def test_mutual_tls_connects_and_drives(tls_broker, pki, alpn):
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         # Commands reach it through the same TLS listener (a second client, same CA).
         sender = RunningAgent(parse({"name": "sender", "mqtt": {
-            "url": f"mqtts://localhost:{tls_broker.port}", "cert": pki["robot_cert"],
-            "key": pki["robot_key"], "ca": pki["ca"]}}, "sender.toml")).start()
+            "url": f"mqtts://localhost:{tls_broker.port}", "cert": pki["client_cert"],
+            "key": pki["client_key"], "ca": pki["ca"]}}, "sender.toml")).start()
         try:
             sender.link.publish("robot/testbot/cmd", command("left", 0.5, 500), qos=1,
                                 wait_s=2)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from tests.brokers import Mosquitto
-from tests.stackproc import free_port
+from testing.mqtt_brokers import BrokerProcess
+from testing.ports import free_port
 from tools.stack import mqtt_acl
-from tools.stack.broker import EmbeddedBroker
+from tools.stack.embedded_broker import EmbeddedBroker
 
 TIMEOUT = 10.0
 ROBOTS = ["a", "b"]
@@ -93,11 +93,11 @@ class MosquittoBroker:
 
     def __init__(self, passwords: dict[str, str]) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="mosq-acl-")
-        self.mosquitto = Mosquitto()
+        self.mosquitto = BrokerProcess("mosquitto")
         self.port = self.mosquitto.port
         conf = mqtt_acl.mosquitto_files(Path(self._dir.name), mqtt_acl.acl(ROBOTS), passwords,
                                         self.port)
-        # tests.brokers writes the listener (and allow_anonymous true, which ours overrides).
+        # BrokerProcess writes the listener (and allow_anonymous true, which ours overrides).
         self.mosquitto.extra_config = "\n".join(
             line for line in conf.read_text().splitlines()
             if not line.startswith(("listener", "persistence")))
@@ -110,5 +110,5 @@ class MosquittoBroker:
         return self
 
     def stop(self) -> None:
-        self.mosquitto.stop()
+        self.mosquitto.close()
         self._dir.cleanup()

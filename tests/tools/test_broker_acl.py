@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.brokers import mosquitto_path
+from testing.mqtt_brokers import mosquitto_path
 from tests.tools.mqtt_clients import AmqttBroker, Client, MosquittoBroker
 from tools.stack import mqtt_acl
 

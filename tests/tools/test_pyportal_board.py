@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.firmware import FIRMWARES
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 from PIL import Image
 
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 from tools.stack.component import StackContext
 from tools.stack.components.pyportal import PyPortalComponent
 

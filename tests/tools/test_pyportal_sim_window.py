@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.runner import StopSimulation
 
 ROOT = Path(__file__).resolve().parents[2]

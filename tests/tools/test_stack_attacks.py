@@ -12,9 +12,11 @@ import urllib.request
 
 import pytest
 
-from tests.brokers import mosquitto_path
-from tests.robot.harness import Observer, wait_until
-from tests.stackproc import StackProcess, free_port, port_is_free
+from testing.mqtt_brokers import mosquitto_path
+from testing.ports import free_port, port_is_free
+from testing.robot_harness import Observer
+from testing.stack_process import StackProcess
+from testing.waiting import wait_until
 from tests.tools.mqtt_clients import Client
 from tools.stack.runner import build_context, parse_args
 

@@ -13,7 +13,7 @@ than IoT Core:
 
 Nobody may publish to the legacy ``{name}/action`` topic, as in AWS, so no retained legacy
 command can wait there for the next agent start. The same rules are rendered for the embedded
-amqtt broker (:mod:`tools.stack.broker`) and for Mosquitto (:func:`mosquitto_files`).
+amqtt broker (:mod:`tools.stack.embedded_broker`) and for Mosquitto (:func:`mosquitto_files`).
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from aiohttp import web
 from cloud.errors import ConfigError
 from cloud.routes import Route
 from tools.stack import components, lan, mqtt_acl
-from tools.stack.broker import PortInUse, check_port_free
 from tools.stack.component import Component, StackContext
+from tools.stack.embedded_broker import PortInUse, check_port_free
 from tools.stack.gateway import MAX_PAYLOAD, access_log, json_errors
 from tools.stack.private import write_private
 from tools.stack.urls import with_user

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.stack.broker import EmbeddedBroker
 from tools.stack.component import Component, StackContext
+from tools.stack.embedded_broker import EmbeddedBroker
 from tools.stack.urls import redact_url
 
 

@@ -1,16 +1,10 @@
-"""Helpers for the robot tests: killable brokers, an in-process agent, an MQTT observer."""
+"""The robot agent in-process on mock pins, and an MQTT observer: for the robot tests and bench."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +19,7 @@ from robot_agent.drive import Drive, mock_factory
 from robot_agent.mqtt_link import Link, PahoLink, Topics
 from robot_agent.service import Notifier
 
-from testing.ports import free_port
 from testing.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 
 
 def now_ms() -> int:
@@ -54,58 +44,6 @@ class FakeClock:
 
     def synced(self) -> bool:
         return self.is_synced
-
-
-class BrokerProcess:
-    """A broker in a child process, so a test can kill it and start it again on the same port.
-
-    :param kind: ``"amqtt"`` (the stack's embedded broker) or ``"mosquitto"``.
-    """
-
-    def __init__(self, kind: str, port: int | None = None, conf: Path | None = None) -> None:
-        self.kind = kind
-        self.port = port or free_port()
-        self.conf = conf
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> BrokerProcess:
-        if self.kind == "mosquitto":
-            conf = self.conf
-            if conf is None:
-                conf = Path(os.environ.get("TMPDIR", "/tmp")) / f"mosq-{self.port}.conf"
-                conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                                "persistence false\n")
-            argv = [shutil.which("mosquitto") or "mosquitto", "-c", str(conf)]
-        else:
-            argv = [sys.executable, str(HERE / "broker_main.py"), str(self.port)]
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        wait_until(self._listening, timeout=15, step=0.05)
-        return self
-
-    def _listening(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"{self.kind} broker exited with {self.process.returncode}")
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 class Observer:

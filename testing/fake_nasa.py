@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
-FIXTURES = Path(__file__).resolve().parents[1] / "cloud" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "cloud" / "fixtures"
 NATURAL = ("astronaut", "coffee", "chelsea", "rocket", "camera")
 
 DEFAULTS = {

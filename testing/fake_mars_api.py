@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 from PIL import Image, ImageDraw
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "tests" / "pyportal" / "payloads"
 _IMAGES: dict[tuple[str, int, int], bytes] = {}
 API_KEY = "test-key"
 CLIENT_TIMEOUT_S = 10

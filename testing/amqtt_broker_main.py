@@ -1,6 +1,6 @@
 """Run an amqtt broker on ``127.0.0.1:PORT`` until SIGTERM (a killable test broker).
 
-Configured like the stack's :class:`tools.stack.broker.EmbeddedBroker`, but without its
+Configured like the stack's :class:`tools.stack.embedded_broker.EmbeddedBroker`, but without its
 free-port probe: a test restarts the broker on the same port at once, while the killed
 broker's connections still linger in TIME_WAIT (the listener itself uses SO_REUSEADDR).
 """

@@ -1,0 +1,69 @@
+"""Debian's chromium for Playwright, and a watcher of the robot's motor events, for the browser
+tests (``tests/e2e``) and the video benchmark."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+from testing.waiting import wait_until
+
+ROBOT = "sts-pi"  # the local stack's simulated robot
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync",
+                 # real host candidates instead of mDNS names: no multicast leaves the machine
+                 "--disable-features=WebRtcHideLocalIpsWithMdns"]
+
+
+class Telemetry:
+    """Every motor event the robot publishes, with the time it arrived here."""
+
+    def __init__(self, mqtt_url: str, name: str = ROBOT) -> None:
+        self.events: list[tuple[float, dict]] = []
+        self.lock = threading.Lock()
+        parts = urlparse(mqtt_url)
+        ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="e2e-watcher",
+                                  protocol=mqtt.MQTTv311)
+
+        def on_connect(client, *args):
+            client.subscribe(f"robot/{name}/telemetry", qos=0)
+
+        if parts.username:
+            self.client.username_pw_set(parts.username, parts.password)
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda *a: ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(parts.hostname, parts.port or 1883)
+        self.client.loop_start()
+        assert ready.wait(10), "could not subscribe to the robot's telemetry"
+
+    def _on_message(self, client, userdata, message) -> None:
+        try:
+            event = json.loads(message.payload)
+        except ValueError:
+            return
+        if event.get("event") == "motors":
+            with self.lock:
+                self.events.append((time.monotonic(), event))
+
+    def since(self, t: float) -> list[tuple[float, dict]]:
+        with self.lock:
+            return [(at, e) for at, e in self.events if at >= t]
+
+    def wait_for(self, predicate, since: float, timeout: float = 5.0) -> tuple[float, dict]:
+        """The first motor event since ``since`` that ``predicate`` accepts, and when it came."""
+        return wait_until(
+            lambda: next(((at, e) for at, e in self.since(since) if predicate(e)), None),
+            timeout, message=lambda: f"no matching motor event; saw {self.since(since)[-5:]}")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
