@@ -7,6 +7,7 @@ against the local Mars API, with the board's firmware modules and ESP32 modelled
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -123,3 +124,47 @@ def test_diagnostics_one_line_each(upgraded):
     assert "diag: esp32 firmware 1.7.7" in diag
     assert "diag: wifi simulator signal -58 dBm (good)" in diag
     assert re.match(r"diag: api HTTP 200 in \d+ ms", diag[-1])
+
+
+def scenario(name, server, tmp_path):
+    """Run :mod:`tests.tools.pyportal_scenarios` ``name``; returns (serial log, result)."""
+    done = subprocess.run([sys.executable, "-m", "tests.tools.pyportal_scenarios", name,
+                           server.url, str(tmp_path)], capture_output=True, text=True,
+                          timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads((tmp_path / "result.json").read_text())
+
+
+def test_an_error_outside_the_refresh_loop_reloads_the_app(server, tmp_path):
+    """Finding 5: out of memory in the touchscreen driver, between refreshes. The board must
+    not stop: code.py says why, waits 10 s and reloads; the app starts again (not boot.py)."""
+    out, result = scenario("crash_once", server, tmp_path)
+    assert result["code"] == 0, out
+    assert result["resets"] == ["supervisor.reload()"]
+    assert "mars: stopped by MemoryError: memory allocation failed, allocating 512 bytes; " \
+           "restarting in 10 s" in out
+    assert out.count("mars: 320x240") == 2 and out.count("boot: ") == 1
+    first, second = result["frames"]
+    assert second["lines"][0] == first["lines"][0] != ""  # the weather is back after the reload
+    assert re.findall(r"^fetch: \w+", out, re.M) == ["fetch: ok", "fetch: ok"]
+
+
+def test_board_clock_loses_precision_with_uptime():
+    from tools.pyportal_sim.firmware import board_monotonic
+
+    assert board_monotonic(3600.123) == pytest.approx(3600.123, abs=0.0003)
+    days_50 = 50 * 86400
+    assert board_monotonic(days_50 + 1.5) - board_monotonic(days_50) == 0  # 2 s steps
+    assert board_monotonic(days_50 + 2.1) - board_monotonic(days_50) == 2
+
+
+def test_a_tap_after_50_days_of_uptime_is_still_a_tap(server, tmp_path):
+    """Finding 5: the app times taps in integer milliseconds (``time.monotonic_ns``). With the
+    board's float ``time.monotonic()`` a 0.4 s tap across one of its 2 s steps would be a long
+    press: diagnostics instead of °F."""
+    out, result = scenario("tap_at_50_days", server, tmp_path)
+    assert result["code"] == 0, out
+    first, second = result["frames"]
+    assert first["uptime"] > 50 * 86400
+    assert "°C" in first["lines"][1] and "°F" in second["lines"][1]
+    assert out.count("diag: board") == 1  # only the start's, no long press

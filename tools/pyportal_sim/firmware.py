@@ -14,6 +14,7 @@ Each stand-in follows the firmware's or library's source (named beside each rule
 from __future__ import annotations
 
 import importlib.util
+import struct
 import sys
 import time
 import types
@@ -42,12 +43,27 @@ class BoardReset(BaseException):  # noqa: N818 - a reset, not an error
         self.why = why
 
 
-class Clock:
-    """Simulated time: real time plus what the fakes charge (``fast``: nothing is waited)."""
+def board_float(x: float) -> float:
+    """``x`` as a float of the board: single precision, then the two lowest mantissa bits
+    dropped when boxed (py/obj.h, ``mp_obj_new_float`` under MICROPY_OBJ_REPR_C): 22 bits."""
+    bits = struct.unpack("<I", struct.pack("<f", x))[0] & ~0x3
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
 
-    def __init__(self, fast: bool) -> None:
+
+def board_monotonic(uptime_s: float) -> float:
+    """``time.monotonic()`` of a board up for ``uptime_s``: shared-bindings/time/__init__.c
+    divides the millisecond ticks as floats, so it steps by 2 s after 48 days of uptime."""
+    ticks = board_float(float(int(uptime_s * 1000)))
+    return board_float(ticks / 1000)
+
+
+class Clock:
+    """Simulated time, as the board's uptime: real time plus what the fakes charge
+    (``fast``: nothing is waited), from ``uptime_s`` at power-on."""
+
+    def __init__(self, fast: bool, uptime_s: float = 0.0) -> None:
         self.fast = fast
-        self.offset = 0.0
+        self.offset = uptime_s - time.monotonic()
         self._real_monotonic = time.monotonic
         self._real_sleep = time.sleep
         self.watchdog: Watchdog | None = None
