@@ -11,8 +11,10 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
+from PIL import Image
 
 from tests.pyportal.mars_server import API_KEY, MarsServer
 from tools.pyportal_sim.firmware import FIRMWARES
@@ -40,12 +42,13 @@ def summary(out):
 
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory):
-    """One refresh of a board upgraded in place: a drive without sd/ (the firmware makes it
-    only when it formats the drive). Returns the drive and the serial log."""
+    """Two refreshes of a board upgraded in place: a drive without sd/ (the firmware makes it
+    only when it formats the drive). Returns the drive and the serial log; the frames are
+    ``screen-001.png`` and ``screen-002.png`` beside the drive."""
     drive = tmp_path_factory.mktemp("upgraded") / "CIRCUITPY"
     drive.mkdir()
     with MarsServer() as server:
-        return drive, sim(server.url, drive, "--frames", "1")
+        return drive, sim(server.url, drive, "--frames", "2", "--keep-frames")
 
 
 def test_sd_card_used_after_an_upgrade_without_sd_folder(upgraded):
@@ -168,3 +171,16 @@ def test_a_tap_after_50_days_of_uptime_is_still_a_tap(server, tmp_path):
     assert first["uptime"] > 50 * 86400
     assert "°C" in first["lines"][1] and "°F" in second["lines"][1]
     assert out.count("diag: board") == 1  # only the start's, no long press
+
+
+def test_diagnostics_on_screen_at_start_until_the_photo(upgraded):
+    """After the first refresh the screen shows the diag lines over the photo (white on the
+    panel colour); ten minutes later, the photo."""
+    drive, out = upgraded
+    first, second = (Image.open(drive.parent / f"screen-00{n}.png").convert("RGB")
+                     for n in (1, 2))
+    over_photo = (0, 0, 320, 150)  # above the weather panel
+    shown = Counter(first.crop(over_photo).get_flattened_data())
+    assert len(shown) == 2 and shown[(255, 255, 255)] > 7 * 60  # panel colour, 7 text lines
+    assert len(set(second.crop(over_photo).get_flattened_data())) > 50  # the photo
+    assert out.count("diag: board") == 1  # the serial console: once, when complete
