@@ -17,7 +17,7 @@ DEPTH = 8  # 8-bit palette BMPs: half the bytes of RGB565 and OnDiskBitmap reads
 RADIO_RESET_AFTER = 3  # consecutive failures before the ESP32 is reset
 TICK = 0.1  # seconds between touch polls while waiting (the board sleeps in between)
 LONG_PRESS_MS = 2000  # a press this long shows the diagnostics
-DIAGNOSTICS_MS = 15000  # on screen at least this long, and until a photo is up (or a tap)
+DIAGNOSTICS_MS = 10000  # on screen at least this long, and until a photo is up (or a tap)
 
 
 class Stats:
