@@ -223,7 +223,8 @@ class App:
     def wait(self):
         """Sleep until the next refresh is due, feeding the watchdog and handling taps.
 
-        A tap on the weather panel toggles the units; anywhere else it refreshes now.
+        A tap on the weather panel toggles the units; anywhere else it puts the diagnostics
+        away if they are up, else refreshes now.
         """
         while now_ms() < self.next_at:
             self.hw.feed()
@@ -236,10 +237,10 @@ class App:
                     time.sleep(TICK)
                 if now_ms() - pressed >= LONG_PRESS_MS:
                     self.on_long_press()
-                elif self._diagnostics_done(tapped=True):
-                    pass  # a tap on the diagnostics only puts them away
                 elif self.screen.in_panel(point[1]):
                     self.toggle_units()
+                elif self._diagnostics_done(tapped=True):
+                    pass  # a tap on the diagnostics (over the photo) only puts them away
                 else:
                     self.next_at = 0
             time.sleep(TICK)

@@ -186,10 +186,14 @@ def test_diagnostics_stay_their_time_and_until_a_photo_is_up(make_app, server):
     assert not app.screen.showing_diagnostics
 
 
-def test_a_tap_puts_the_diagnostics_away_and_does_nothing_else(make_app, server):
+def test_a_tap_on_the_diagnostics_puts_them_away_and_does_nothing_else(make_app, server):
     app = make_app(server.url)
     app.refresh()
     app.show_diagnostics(["diag: board pyportal"])
-    app.hw._touch = Taps((100, 230))  # on the panel: would switch the units
+    app.hw._touch = Taps((100, 50))  # over the photo: would refresh now
     wait_ms(app, 300)
-    assert not app.screen.showing_diagnostics and app.units == "C"
+    assert not app.screen.showing_diagnostics and app.next_at != 0
+    app.show_diagnostics(["diag: board pyportal"])
+    app.hw._touch = Taps((100, 230))  # the panel still switches the units
+    wait_ms(app, 300)
+    assert app.units == "F" and app.screen.showing_diagnostics
