@@ -17,6 +17,7 @@ DEPTH = 8  # 8-bit palette BMPs: half the bytes of RGB565 and OnDiskBitmap reads
 RADIO_RESET_AFTER = 3  # consecutive failures before the ESP32 is reset
 TICK = 0.1  # seconds between touch polls while waiting (the board sleeps in between)
 LONG_PRESS_MS = 2000  # a press this long shows the diagnostics
+DIAGNOSTICS_MS = 10000  # on screen at least this long, and until a photo is up (or a tap)
 
 
 class Stats:
@@ -62,6 +63,8 @@ class App:
         self.slot = 0
         self.etag = None
         self.next_at = 0
+        self.diagnostics_ms = DIAGNOSTICS_MS
+        self._diagnostics_until = None
         self._restore_photo()
 
     # -- photo storage ---------------------------------------------------------------------
@@ -194,6 +197,23 @@ class App:
         self.log("photo: %s %d ms" % (path, wait_ms(start)))
         return ""
 
+    # -- diagnostics -----------------------------------------------------------------------
+    def show_diagnostics(self, lines):
+        """Show the ``diag:`` lines for :data:`DIAGNOSTICS_MS` and until a photo is up: at
+        start they stay through a first refresh that fails, where they help most."""
+        self.screen.show_diagnostics(lines)
+        self._diagnostics_until = now_ms() + self.diagnostics_ms
+
+    def _diagnostics_done(self, tapped=False):
+        """Hide the diagnostics when their time is over (or on a tap); True if it did."""
+        if self._diagnostics_until is None:
+            return False
+        if tapped or (now_ms() >= self._diagnostics_until and self.screen.has_photo):
+            self.screen.hide_diagnostics()
+            self._diagnostics_until = None
+            return True
+        return False
+
     # -- waiting ---------------------------------------------------------------------------
     def toggle_units(self):
         self.units = "F" if self.units == "C" else "C"
@@ -203,10 +223,12 @@ class App:
     def wait(self):
         """Sleep until the next refresh is due, feeding the watchdog and handling taps.
 
-        A tap on the weather panel toggles the units; anywhere else it refreshes now.
+        A tap on the weather panel toggles the units; anywhere else it puts the diagnostics
+        away if they are up, else refreshes now.
         """
         while now_ms() < self.next_at:
             self.hw.feed()
+            self._diagnostics_done()
             point = self.hw.touch_point()
             if point is not None:
                 pressed = now_ms()
@@ -217,6 +239,8 @@ class App:
                     self.on_long_press()
                 elif self.screen.in_panel(point[1]):
                     self.toggle_units()
+                elif self._diagnostics_done(tapped=True):
+                    pass  # a tap on the diagnostics (over the photo) only puts them away
                 else:
                     self.next_at = 0
             time.sleep(TICK)

@@ -36,19 +36,20 @@ def main():
         while True:  # nothing to do until the file is fixed; saving it restarts the board
             time.sleep(60)
 
-    def show_diagnostics(on_screen=True):
+    def show_diagnostics(to_serial=True):
         found = diagnostics.lines(getattr(board, "board_id", "?"), hw.radio_info(), free,
                                   hw.storage_note, app.api)
-        for line in found:
-            print(line)
-        if on_screen:  # until the next tap or refresh
-            screen.show_diagnostics(found)
+        if to_serial:
+            for line in found:
+                print(line)
+        app.show_diagnostics(found)
 
     app = App(hw, screen, settings, on_long_press=show_diagnostics)
+    show_diagnostics(to_serial=False)  # what is known before Wi-Fi, on screen at once
     hw.start_watchdog()
     gc.collect()
     app.refresh()
-    show_diagnostics(on_screen=False)
+    show_diagnostics()  # now with the ESP32, the Wi-Fi and the API's answer
     while True:
         app.wait()
         app.refresh()

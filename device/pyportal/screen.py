@@ -1,13 +1,16 @@
-"""The screen: the photo full screen, a weather panel over it, a caption and a status line.
+"""The screen: the photo full screen, a weather panel over it, a caption and a status line;
+the diagnostics over the photo when asked for.
 
 Every layer is created once; a refresh only changes label texts (when they differ) and swaps
-the photo's TileGrid, so a refresh allocates almost nothing.
+the photo's TileGrid, so a refresh allocates almost nothing. The diagnostics are one
+bitmap label (1 bit per pixel: 32 bytes a row, ~3 KB for seven lines while shown, a
+few bytes when hidden).
 """
 
 import displayio
 import terminalio
 import vectorio
-from adafruit_display_text import label
+from adafruit_display_text import bitmap_label, label
 
 from font import ScreenFont
 
@@ -73,6 +76,13 @@ class Screen(displayio.Group):
         for item in self.lines:
             self.append(item)
         self.append(self.status)
+        self._diagnostics = displayio.Group()
+        self._diagnostics.append(_rect(width, self.panel_top, 0, 0, PANEL))
+        self._diagnostics.append(bitmap_label.Label(
+            screen_font(), text=" ", color=TEXT, anchor_point=(0, 0),
+            anchored_position=(PAD, PAD), line_spacing=1.0))
+        self._diagnostics.hidden = True
+        self.append(self._diagnostics)
 
     @staticmethod
     def _set(item, text):
@@ -95,10 +105,18 @@ class Screen(displayio.Group):
         self.status.color = STATUS_COLORS[kind]
 
     def show_diagnostics(self, lines):
-        """The diagnostic lines in the panel, two to a row, until the next refresh."""
-        words = [line.replace("diag: ", "") for line in lines]
-        rows = [" | ".join(words[i:i + 2]) for i in range(0, 8, 2)]
-        self.show_weather(rows)
+        """The ``diag:`` lines over the photo, one per row (the panel stays in view)."""
+        text = "\n".join(line.replace("diag: ", "") for line in lines)
+        self._set(self._diagnostics[1], text)
+        self._diagnostics.hidden = False
+
+    def hide_diagnostics(self):
+        self._diagnostics.hidden = True
+        self._set(self._diagnostics[1], " ")  # frees its bitmap
+
+    @property
+    def showing_diagnostics(self):
+        return not self._diagnostics.hidden
 
     def show_photo(self, path):
         """Show the BMP at ``path`` full screen (its header was checked before)."""

@@ -164,3 +164,36 @@ def test_tap_on_photo_refreshes_now(device, make_app, server):
     start = time.monotonic()
     app.wait()
     assert time.monotonic() - start < 2 and app.units == "C"
+
+
+def wait_ms(app, ms):
+    app.next_at = time.monotonic_ns() // 1_000_000 + ms
+    app.wait()
+
+
+def test_diagnostics_stay_their_time_and_until_a_photo_is_up(make_app, server):
+    server.mode = "500"
+    app = make_app(server.url)
+    app.diagnostics_ms = 200
+    app.refresh()  # failed: no photo
+    app.show_diagnostics(["diag: api failed: HTTP 500 internal"])
+    wait_ms(app, 500)
+    assert app.screen.showing_diagnostics  # still what the maker needs to see
+    server.mode = "ok"
+    app.refresh()
+    assert app.screen.has_photo and app.screen.showing_diagnostics
+    wait_ms(app, 500)
+    assert not app.screen.showing_diagnostics
+
+
+def test_a_tap_on_the_diagnostics_puts_them_away_and_does_nothing_else(make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    app.show_diagnostics(["diag: board pyportal"])
+    app.hw._touch = Taps((100, 50))  # over the photo: would refresh now
+    wait_ms(app, 300)
+    assert not app.screen.showing_diagnostics and app.next_at != 0
+    app.show_diagnostics(["diag: board pyportal"])
+    app.hw._touch = Taps((100, 230))  # the panel still switches the units
+    wait_ms(app, 300)
+    assert app.units == "F" and app.screen.showing_diagnostics

@@ -75,6 +75,31 @@ def test_normal(device, displays, make_app, server):
     compare_golden("normal", image)
 
 
+DIAG = ["diag: firmware CircuitPython 9.2.8", "diag: board pyportal",
+        "diag: esp32 firmware 1.7.7", "diag: free memory 61840 bytes", "diag: storage SD card",
+        "diag: wifi MyWiFi signal -58 dBm (good)", "diag: api HTTP 200 in 2310 ms"]
+
+
+def test_diagnostics_over_the_photo_then_the_photo_again(device, displays, make_app, server):
+    app = make_app(server.url)
+    app.refresh()
+    photo_shown = displays.current.snapshot()
+    app.show_diagnostics(DIAG)
+    image = displays.current.snapshot()
+    top = app.screen.panel_top
+    over = colors(image, (0, 0, 320, top))
+    assert over.most_common(1)[0][0] == rgb565(device.screen.PANEL)  # the photo is covered
+    assert over[(255, 255, 255)] > 7 * 60  # seven lines of white text
+    assert set(over) == {rgb565(device.screen.PANEL), (255, 255, 255)}
+    lines = [y for y in range(top) if (255, 255, 255) in colors(image, (0, y, 320, y + 1))]
+    assert lines[0] >= 4 and lines[-1] < top  # the seven lines fit above the panel
+    below = (0, top, 320, 240)
+    assert ImageChops.difference(image.crop(below), photo_shown.crop(below)).getbbox() is None
+    compare_golden("diagnostics", image)
+    app.screen.hide_diagnostics()
+    assert displays.current.snapshot().tobytes() == photo_shown.tobytes()
+
+
 def test_labels_are_reused_not_recreated(make_app, server):
     app = make_app(server.url)
     app.refresh()

@@ -7,11 +7,14 @@ against the local Mars API, with the board's firmware modules and ESP32 modelled
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
+from PIL import Image
 
 from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.firmware import FIRMWARES
@@ -39,12 +42,13 @@ def summary(out):
 
 @pytest.fixture(scope="module")
 def upgraded(tmp_path_factory):
-    """One refresh of a board upgraded in place: a drive without sd/ (the firmware makes it
-    only when it formats the drive). Returns the drive and the serial log."""
+    """Two refreshes of a board upgraded in place: a drive without sd/ (the firmware makes it
+    only when it formats the drive). Returns the drive and the serial log; the frames are
+    ``screen-001.png`` and ``screen-002.png`` beside the drive."""
     drive = tmp_path_factory.mktemp("upgraded") / "CIRCUITPY"
     drive.mkdir()
     with MarsServer() as server:
-        return drive, sim(server.url, drive, "--frames", "1")
+        return drive, sim(server.url, drive, "--frames", "2", "--keep-frames")
 
 
 def test_sd_card_used_after_an_upgrade_without_sd_folder(upgraded):
@@ -123,3 +127,60 @@ def test_diagnostics_one_line_each(upgraded):
     assert "diag: esp32 firmware 1.7.7" in diag
     assert "diag: wifi simulator signal -58 dBm (good)" in diag
     assert re.match(r"diag: api HTTP 200 in \d+ ms", diag[-1])
+
+
+def scenario(name, server, tmp_path):
+    """Run :mod:`tests.tools.pyportal_scenarios` ``name``; returns (serial log, result)."""
+    done = subprocess.run([sys.executable, "-m", "tests.tools.pyportal_scenarios", name,
+                           server.url, str(tmp_path)], capture_output=True, text=True,
+                          timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout, json.loads((tmp_path / "result.json").read_text())
+
+
+def test_an_error_outside_the_refresh_loop_reloads_the_app(server, tmp_path):
+    """Finding 5: out of memory in the touchscreen driver, between refreshes. The board must
+    not stop: code.py says why, waits 10 s and reloads; the app starts again (not boot.py)."""
+    out, result = scenario("crash_once", server, tmp_path)
+    assert result["code"] == 0, out
+    assert result["resets"] == ["supervisor.reload()"]
+    assert "mars: stopped by MemoryError: memory allocation failed, allocating 512 bytes; " \
+           "restarting in 10 s" in out
+    assert out.count("mars: 320x240") == 2 and out.count("boot: ") == 1
+    first, second = result["frames"]
+    assert second["lines"][0] == first["lines"][0] != ""  # the weather is back after the reload
+    assert re.findall(r"^fetch: \w+", out, re.M) == ["fetch: ok", "fetch: ok"]
+
+
+def test_board_clock_loses_precision_with_uptime():
+    from tools.pyportal_sim.firmware import board_monotonic
+
+    assert board_monotonic(3600.123) == pytest.approx(3600.123, abs=0.0003)
+    days_50 = 50 * 86400
+    assert board_monotonic(days_50 + 1.5) - board_monotonic(days_50) == 0  # 2 s steps
+    assert board_monotonic(days_50 + 2.1) - board_monotonic(days_50) == 2
+
+
+def test_a_tap_after_50_days_of_uptime_is_still_a_tap(server, tmp_path):
+    """Finding 5: the app times taps in integer milliseconds (``time.monotonic_ns``). With the
+    board's float ``time.monotonic()`` a 0.4 s tap across one of its 2 s steps would be a long
+    press: diagnostics instead of °F."""
+    out, result = scenario("tap_at_50_days", server, tmp_path)
+    assert result["code"] == 0, out
+    first, second = result["frames"]
+    assert first["uptime"] > 50 * 86400
+    assert "°C" in first["lines"][1] and "°F" in second["lines"][1]
+    assert out.count("diag: board") == 1  # only the start's, no long press
+
+
+def test_diagnostics_on_screen_at_start_until_the_photo(upgraded):
+    """After the first refresh the screen shows the diag lines over the photo (white on the
+    panel colour); ten minutes later, the photo."""
+    drive, out = upgraded
+    first, second = (Image.open(drive.parent / f"screen-00{n}.png").convert("RGB")
+                     for n in (1, 2))
+    over_photo = (0, 0, 320, 150)  # above the weather panel
+    shown = Counter(first.crop(over_photo).get_flattened_data())
+    assert len(shown) == 2 and shown[(255, 255, 255)] > 7 * 60  # panel colour, 7 text lines
+    assert len(set(second.crop(over_photo).get_flattened_data())) > 50  # the photo
+    assert out.count("diag: board") == 1  # the serial console: once, when complete

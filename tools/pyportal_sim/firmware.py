@@ -14,6 +14,7 @@ Each stand-in follows the firmware's or library's source (named beside each rule
 from __future__ import annotations
 
 import importlib.util
+import struct
 import sys
 import time
 import types
@@ -24,12 +25,15 @@ from tools.pyportal_sim import esp32
 FROZEN = Path(__file__).parent / "frozen"
 # CircuitPython version -> folder of the libraries it freezes for the PyPortal (None: this
 # venv's pins, which are those of 10.x). From the firmware's frozen/ submodules at each tag:
-# 9.1.0-9.2.3 freeze requests 4.1.4, connection manager 3.1.1, ESP32SPI 8.4.0.
-FIRMWARES = {"9.2.3": FROZEN / "cp9_2_3", "10.0.3": None}
+# 9.0.0-9.0.5 freeze requests 3.2.0, connection manager 1.0.1, ESP32SPI 7.0.1 (its socket
+# module, before socket pools); 9.1.0-9.2.3 requests 4.1.4, connection manager 3.1.1,
+# ESP32SPI 8.4.0.
+FIRMWARES = {"9.0.5": FROZEN / "cp9_0_5", "9.2.3": FROZEN / "cp9_2_3", "10.0.3": None}
 DEFAULT_FIRMWARE = "10.0.3"
 # in import order: requests imports the connection manager
 FROZEN_MODULES = ("adafruit_connection_manager", "adafruit_esp32spi.adafruit_esp32spi_socketpool",
                   "adafruit_requests")
+OLD_SOCKET = "adafruit_esp32spi.adafruit_esp32spi_socket"  # ESP32SPI before 8.0
 WATCHDOG_MAX_S = 16  # SAMD51: the longest watchdog period CircuitPython accepts
 TICKS_PERIOD = 1 << 29  # supervisor.ticks_ms() wraps at 2**29 ms (its documentation)
 
@@ -42,12 +46,27 @@ class BoardReset(BaseException):  # noqa: N818 - a reset, not an error
         self.why = why
 
 
-class Clock:
-    """Simulated time: real time plus what the fakes charge (``fast``: nothing is waited)."""
+def board_float(x: float) -> float:
+    """``x`` as a float of the board: single precision, then the two lowest mantissa bits
+    dropped when boxed (py/obj.h, ``mp_obj_new_float`` under MICROPY_OBJ_REPR_C): 22 bits."""
+    bits = struct.unpack("<I", struct.pack("<f", x))[0] & ~0x3
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
 
-    def __init__(self, fast: bool) -> None:
+
+def board_monotonic(uptime_s: float) -> float:
+    """``time.monotonic()`` of a board up for ``uptime_s``: shared-bindings/time/__init__.c
+    divides the millisecond ticks as floats, so it steps by 2 s after 48 days of uptime."""
+    ticks = board_float(float(int(uptime_s * 1000)))
+    return board_float(ticks / 1000)
+
+
+class Clock:
+    """Simulated time, as the board's uptime: real time plus what the fakes charge
+    (``fast``: nothing is waited), from ``uptime_s`` at power-on."""
+
+    def __init__(self, fast: bool, uptime_s: float = 0.0) -> None:
         self.fast = fast
-        self.offset = 0.0
+        self.offset = uptime_s - time.monotonic()
         self._real_monotonic = time.monotonic
         self._real_sleep = time.sleep
         self.watchdog: Watchdog | None = None
@@ -244,11 +263,19 @@ class BoardFont:
         return None
 
 
+def frozen_modules(firmware: str) -> tuple[str, ...]:
+    """The firmware's frozen network modules, in import order."""
+    folder = FIRMWARES[firmware]
+    if folder is not None and (folder / (OLD_SOCKET.replace(".", "/") + ".py")).exists():
+        return (FROZEN_MODULES[0], OLD_SOCKET, FROZEN_MODULES[2])
+    return FROZEN_MODULES
+
+
 def load_frozen(firmware: str) -> dict:
     """Where the firmware's frozen network libraries are (module specs, not yet loaded)."""
     folder = FIRMWARES[firmware]
     modules = {}
-    for name in FROZEN_MODULES:
+    for name in frozen_modules(firmware):
         if folder is None:
             spec = importlib.util.find_spec(name)
         else:
@@ -278,18 +305,18 @@ def install(board: Board, firmware: str, link: esp32.Link, board_module, log) ->
              "watchdog": wd, "supervisor": _supervisor(board, firmware), "digitalio": digitalio,
              "adafruit_esp32spi": package, "adafruit_esp32spi.adafruit_esp32spi": esp_module}
     specs = load_frozen(firmware)  # before the fake package hides the installed one
-    names = set(fakes) | set(FROZEN_MODULES)
+    names = set(fakes) | set(FROZEN_MODULES) | {OLD_SOCKET}
     saved = {name: sys.modules.get(name) for name in names}
     saved_font = terminalio.FONT
     sys.modules.update(fakes)
-    for name in FROZEN_MODULES:
+    for name in FROZEN_MODULES + (OLD_SOCKET,):
         sys.modules.pop(name, None)
     for name, spec in specs.items():
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
         if name.startswith("adafruit_esp32spi."):
-            package.adafruit_esp32spi_socketpool = module
+            setattr(package, name.split(".", 1)[1], module)
     terminalio.FONT = BoardFont(saved_font)
     for pin in board.pins.values():
         setattr(board_module, pin.name, pin)

@@ -65,6 +65,7 @@ class Options:
     link: esp32.Link = field(default_factory=esp32.Link)
     sd_card: bool = True
     device_dir: Path = DEVICE_DIR  # the app's files (another copy: e.g. an older release)
+    uptime_s: float = 0.0  # the board's uptime at power-on (its clock's precision depends on it)
 
 
 def settings_from(api: str, api_key: str, refresh_minutes: int = 10, units: str = "C",
@@ -89,13 +90,13 @@ class Simulator:
         self._idle = 0.0
         self._window = None
         self.display = None
-        self.clock = firmware.Clock(options.fast)
+        self.clock = firmware.Clock(options.fast, options.uptime_s)
         self.resets: list[str] = []
         self.device_dir = options.device_dir.resolve()
 
     # -- patched functions -----------------------------------------------------------------
     def _monotonic(self) -> float:
-        return self.clock.monotonic()
+        return firmware.board_monotonic(self.clock.monotonic())  # the board's float precision
 
     def _monotonic_ns(self) -> int:
         return int(self.clock.monotonic() * 1e9)
@@ -232,6 +233,7 @@ class Simulator:
                     return 4
                 boot = e.why.startswith("watchdog")  # a reload skips boot.py
                 self._forget_device_modules()
+                self._seen_refreshes = 0  # the app's counters start again with its modules
                 self.board.watchdog.mode = None
                 self.board.mounts.clear()
                 for pin in self.board.pins.values():
