@@ -246,6 +246,8 @@ def model(dc: dict, http: dict, glass_p50: float | None) -> dict:
 def run() -> dict:
     from playwright.sync_api import sync_playwright
 
+    load_before = round(os.getloadavg()[0], 1)  # a shared machine: say how busy it was
+
     with StackProcess(only="broker,api,web,robot", ready_timeout=60) as stack, \
             sync_playwright() as p:
         events = Events(stack.mqtt_url_as("observer"))
@@ -276,7 +278,6 @@ def run() -> dict:
     g2g["unreadable_frames"] = glass["unreadable"]
     dc_pin, http_pin = dc["press_to_pin_ms"], http["press_to_pin_ms"]
     accel = acceleration(steps)
-    readouts = [dc["pin_to_readout_ms"]["p99"], http["pin_to_readout_ms"]["p99"]]
     return {
         "data_channel": dc,
         "http": http,
@@ -284,11 +285,14 @@ def run() -> dict:
         "acceleration": accel,
         "internet_model": model(dc, http, g2g.get("p50")),
         "stream": {"width": 640, "height": 480, "fps": 15},
-        "machine": {"cpus": os.cpu_count()},
+        "machine": {"cpus": os.cpu_count(), "load_1m": [load_before, round(os.getloadavg()[0], 1)]},
         "targets": {
             "channel_press_to_pin_p50<=half_http_p50": dc_pin["p50"] <= http_pin["p50"] / 2,
             "channel_press_to_pin_p99<=20ms": dc_pin["p99"] <= 20,
-            "readout<=200ms_after_pins_p99": max(readouts) <= 200,
+            # with video up the page reads the state off the channel; HTTP polling is the
+            # fallback without video (reported, and held to the same bar)
+            "channel_readout<=200ms_after_pins_p99": dc["pin_to_readout_ms"]["p99"] <= 200,
+            "http_poll_readout<=200ms_after_pins_p99": http["pin_to_readout_ms"]["p99"] <= 200,
             "glass_to_glass_p50<=250ms": g2g.get("p50", 1e9) <= 250,
             "acceleration_limit_every_step": accel["violations"] == 0,
         },

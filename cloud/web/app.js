@@ -110,6 +110,33 @@ async function main() {
     show(error.message);
   };
 
+  // One POST at a time, the newest waiting: two in flight could reach the API in either
+  // order, and a repeat overtaking the stop would drive on after release (until the deadman).
+  const http = { busy: false, next: null };
+  const postInOrder = (robot, body) => new Promise((resolve, reject) => {
+    if (http.next) http.next.resolve(); // superseded before it left
+    http.next = { robot, body, resolve, reject };
+    if (!http.busy) drainPosts();
+  });
+  const drainPosts = async () => {
+    http.busy = true;
+    while (http.next) {
+      const { robot, body, resolve, reject } = http.next;
+      http.next = null;
+      const started = performance.now();
+      try {
+        await api.command(robot, body);
+        state.path = "http";
+        state.rtt = performance.now() - started;
+        renderLink(viewer);
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    }
+    http.busy = false;
+  };
+
   let viewer = null;
   let takeOver = false;
   const send = async (cmd) => {
@@ -127,12 +154,8 @@ async function main() {
     const served = Boolean(state.status && state.status.drive_channel);
     if (admitted && served && viewer.channel && viewer.robot === robot
         && viewer.channel.send(body)) return;
-    const started = performance.now();
     try {
-      await api.command(robot, body);
-      state.path = "http";
-      state.rtt = performance.now() - started;
-      renderLink(viewer);
+      await postInOrder(robot, body);
     } catch (error) {
       if (error instanceof SessionExpired) { expired(error); return; }
       if (robot !== state.robot) return; // the last stop to a robot no longer shown

@@ -50,7 +50,6 @@ export class Joystick {
 
   show(x, y) {
     if (this.knob) this.knob.style.transform = `translate(${x * 50}%, ${-y * 50}%)`;
-    this.area.setAttribute("aria-valuetext",
-      `${Math.round(y * 100)}% forward, ${Math.round(x * 100)}% right`);
+    this.area.dataset.position = `${Math.round(y * 100)}% forward, ${Math.round(x * 100)}% right`;
   }
 }
