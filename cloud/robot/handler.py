@@ -74,7 +74,7 @@ def _send(name: str, legacy: bool) -> Response:
     command = commands.validate(body, legacy=legacy)
     issued_ms = int(time.time() * 1000)
     payload = commands.message(command, sequencer.next(name), issued_ms,
-                               None if legacy else user)
+                               user)
     topic = command_topic(name)
     publisher().publish(topic, payload)
     logger.info("command sent", extra={"robot": name, "user": user, "id": payload["id"],
