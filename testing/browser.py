@@ -4,6 +4,7 @@ tests (``tests/e2e``) and the video benchmark."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ import paho.mqtt.client as mqtt
 from testing.waiting import wait_until
 
 ROBOT = "sts-pi"  # the local stack's simulated robot
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+"""Debian's chromium; ``CHROMIUM=/path/to/chromium`` names another build (macOS: the app's)."""
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync",

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
 import pytest
 
+from testing import system
 from testing.browser import CHROMIUM, CHROMIUM_ARGS, ROBOT, Telemetry
 from testing.stack_process import ROOT, StackProcess
 
@@ -24,7 +25,7 @@ PUPPET = "puppet-bot"
 def pytest_collection_modifyitems(items):
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+    skip = pytest.mark.skip(reason=system.reason(["chromium"]))
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
@@ -48,7 +49,7 @@ def telemetry(stack):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent")
+        pytest.skip(system.reason(["chromium"]))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.mqtt_brokers import BrokerProcess
 from testing.robot_harness import Observer
+from testing.system import needs
 
 BROKERS = [
     "amqtt",
     pytest.param("mosquitto", marks=[
         pytest.mark.mosquitto,
-        pytest.mark.skipif(mosquitto_path() is None,
-                           reason="mosquitto is not installed (CI installs it)"),
+        needs("mosquitto"),
     ]),
 ]
 

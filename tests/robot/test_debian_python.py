@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from testing import system
 from testing.mqtt_brokers import BrokerProcess
 from testing.robot_harness import Observer, command
 
@@ -55,13 +56,12 @@ def debian_versions() -> dict[str, str]:
 def _missing() -> list[str]:
     found = debian_versions()
     return [p for p in DEBIAN_PACKAGES if p not in found] + (
-        [] if Path(SYSTEM_PYTHON).exists() else [SYSTEM_PYTHON])
+        [] if Path(SYSTEM_PYTHON).exists() else ["python3"])
 
 
 pytestmark = pytest.mark.skipif(
     bool(_missing()),
-    reason=f"not Debian's Python: missing {', '.join(_missing())} "
-           "(.ci/run installs them from .ci/apt-packages)")
+    reason=f"not Debian's Python: {system.reason(_missing())} (.ci/apt-packages lists them)")
 
 
 def _digest(*parts: bytes) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from testing.stack_process import ROOT
+from testing.system import needs
 from tests.robot.test_service import FAKE_SYSTEMCTL, FAKE_USERADD, _fake
 from tools.deploy.provision import write_bundle
 
@@ -21,16 +22,9 @@ AGENT_DIR = ROOT / "device/robot-pi"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _system_has(*modules: str) -> bool:
-    code = "; ".join(f"import {m}" for m in modules)
-    return subprocess.run([SYSTEM_PYTHON, "-c", code], capture_output=True).returncode == 0
-
-
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (Path(SYSTEM_PYTHON).exists() and _system_has("venv", "ensurepip",
-                                                                          "numpy")),
-                       reason="needs Debian's python3-venv and python3-numpy"),
+    needs("python3", "python3-venv", "python3-numpy"),
 ]
 
 

@@ -15,6 +15,7 @@ from robot_agent.service import Notifier
 
 from testing.robot_harness import RunningAgent, agent_config
 from testing.stack_process import ROOT
+from testing.system import needs
 from testing.waiting import wait_until
 
 AGENT_DIR = ROOT / "device/robot-pi"
@@ -90,7 +91,7 @@ def test_abstract_socket_address():
     assert Notifier({"NOTIFY_SOCKET": "@/org/systemd/notify"}).address.startswith("\0")
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+@needs("systemd")
 def test_unit_passes_systemd_analyze_verify(tmp_path):
     unit = (AGENT_DIR / "robot-agent.service").read_text()
     assert "Type=notify" in unit and "WatchdogSec=" in unit and "Restart=always" in unit

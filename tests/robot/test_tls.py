@@ -9,15 +9,14 @@ import threading
 import pytest
 from robot_agent.config import parse
 
-from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.mqtt_brokers import BrokerProcess
 from testing.pki import write_pki
 from testing.ports import free_port
 from testing.robot_harness import RunningAgent, command
+from testing.system import needs
 from testing.waiting import wait_until
 
-pytestmark = [pytest.mark.mosquitto,
-              pytest.mark.skipif(mosquitto_path() is None,
-                                 reason="mosquitto is not installed (CI installs it)")]
+pytestmark = [pytest.mark.mosquitto, needs("mosquitto")]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from testing.mqtt_brokers import mosquitto_path
+from testing import system
 from tests.tools.mqtt_clients import AmqttBroker, Client, MosquittoBroker
 from tools.stack import mqtt_acl
 
@@ -20,8 +20,8 @@ QUIET = 0.5  # how long "nothing arrives" is watched; a delivery takes milliseco
 
 @pytest.fixture(scope="module", params=["amqtt", "mosquitto"])
 def broker(request):
-    if request.param == "mosquitto" and mosquitto_path() is None:
-        pytest.skip("mosquitto is not installed")
+    if request.param == "mosquitto" and system.missing("mosquitto"):
+        pytest.skip(system.reason(["mosquitto"]))
     kind = AmqttBroker if request.param == "amqtt" else MosquittoBroker
     running = kind(PASSWORDS).start()
     yield running

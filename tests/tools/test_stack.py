@@ -19,9 +19,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.mqtt_brokers import BrokerProcess
 from testing.ports import free_port, port_is_free
 from testing.stack_process import ROOT, StackProcess
+from testing.system import needs
 from testing.waiting import wait_until
 from tests.tools.echo_routes import ALL_BYTES
 from tests.tools.mqtt_clients import Client
@@ -392,7 +393,7 @@ def test_lan_addresses_are_ipv4_and_reachable_from_elsewhere():
 
 
 @pytest.mark.mosquitto
-@pytest.mark.skipif(mosquitto_path() is None, reason="mosquitto not installed")
+@needs("mosquitto")
 def test_external_broker_from_mqtt_url_is_used_instead_of_the_embedded_one():
     with BrokerProcess("mosquitto") as broker, StackProcess(only="broker,api",
                                              env={"MQTT_URL": broker.url}) as stack:

@@ -16,6 +16,7 @@ from testing.mqtt_brokers import mosquitto_path
 from testing.ports import free_port, port_is_free
 from testing.robot_harness import Observer
 from testing.stack_process import StackProcess
+from testing.system import needs
 from testing.waiting import wait_until
 from tests.tools.mqtt_clients import Client
 from tools.stack.runner import build_context, parse_args
@@ -101,7 +102,7 @@ def test_listening_beyond_loopback_is_a_choice_that_warns(tmp_path):
 
 
 @pytest.mark.mosquitto
-@pytest.mark.skipif(mosquitto_path() is None, reason="mosquitto not installed")
+@needs("mosquitto")
 def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
     """README's route: the same users and rules on Mosquitto; the robot drives, strangers not."""
     port = free_port()
