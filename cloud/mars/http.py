@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 import socket
 import threading
@@ -26,6 +25,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import urllib3
+from aws_lambda_powertools import Logger
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -42,7 +42,8 @@ from urllib3.util.retry import Retry
 from cloud.mars.allowlist import Allowlist
 from cloud.mars.errors import BadData, UpstreamError
 
-log = logging.getLogger(__name__)
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 USER_AGENT = "mars-robot/0.1 (Mars weather display backend; PyPortal)"
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 5

@@ -9,10 +9,11 @@ clock, converter) are passed in, so tests build it with fakes or a fake NASA ser
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError, convert
 from cloud.mars import offline, payload
@@ -29,7 +30,8 @@ from cloud.mars.store import Store, StoreError
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import WeatherSource
 
-log = logging.getLogger(__name__)
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
 NO_DATA_RETRY_S = 60
 WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
