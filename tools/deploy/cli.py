@@ -123,11 +123,6 @@ def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) ->
     return 0
 
 
-def _stack_parameter(cfn: Any, name: str, key: str) -> str | None:
-    found = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Parameters", [])
-    return next((p["ParameterValue"] for p in found if p["ParameterKey"] == key), None)
-
-
 def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None],
            confirm: stack.Confirm | None, sleep: Callable[[float], None] = time.sleep) -> int:
     account = aws("sts").get_caller_identity()["Account"]
@@ -152,16 +147,19 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     stack.deploy(cfn, args.stack, url, parameters, emit, sleep=sleep,
                  tags=dict([stack.PROJECT_TAG]),
                  capabilities=stack.capabilities(template.expand(source)), confirm=confirm)
-    outputs = stack.outputs(cfn, args.stack)
-    robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
-    robots = [r.strip() for r in robots if r.strip()]
+    described = stack.describe(cfn, args.stack) or {}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+    robots = [r.strip() for r in (values.get("RobotNames") or "").split(",") if r.strip()]
+    legacy = values.get("LegacyActionTopic") == "Enabled"
 
     settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
     emit(f"PyPortal: {settings} (add your Wi-Fi and copy it to CIRCUITPY, or run `python -m "
          f"tools.circuitpy install --api-url {outputs['ApiUrl']} --api-key <MARS_API_KEY from "
          "that file> --ssid ... --password ...`)")
     for name in robots:
-        files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
+        files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out,
+                                          legacy)
         kept = "new certificate" if files.created else "kept its certificate"
         emit(f"robot {name}: {files.bundle} ({kept}); copy it to the Pi and run, in "
              f"device/robot-pi: {files.install_command}")
@@ -206,7 +204,8 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
         emit(f"  emptying s3://{bucket}")
     for thing in things:
         emit(f"  detaching, deactivating and deleting the certificates of robot {thing}")
-    emit("  (the artifact bucket and the local files under out/deploy/ stay)")
+    emit("  (the artifact bucket, the local files under out/deploy/, the user pool with the "
+         "drivers' accounts, and the account's API Gateway log role stay)")
     if not args.yes and ask(f"type the stack name ({args.stack}) to delete it: ").strip() \
             != args.stack:
         raise stack.Declined(f"stack {args.stack} was not deleted")
