@@ -23,6 +23,7 @@ configured legacy speed and duration.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass
