@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
                              help="empty the buckets, release certificates, delete the stack")
     destroy.add_argument("--yes", action="store_true",
                          help="delete without asking for the stack name (for scripts)")
+    cost = sub.add_parser("cost", help="the monthly bill, from the template and a usage model")
+    cost.add_argument("--pyportals", type=int, default=1, help="PyPortals (default 1)")
+    cost.add_argument("--robots", type=int, default=1, help="robots (default 1)")
+    cost.add_argument("--drive-hours", type=float, default=1.0,
+                      help="hours a day each robot is driven (default 1)")
+    cost.add_argument("--http-share", type=float, default=0.0,
+                      help="share of driving without the video data channel (default 0)")
     sub.add_parser("status", parents=[common], help="the stack's status")
     sub.add_parser("outputs", parents=[common], help="the stack's outputs")
     return parser
@@ -223,6 +230,19 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
     return 0
 
 
+def _cost(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
+    from tools.deploy import cost
+
+    if not (0 <= args.pyportals <= 1000 and 1 <= args.robots <= 100
+            and 0 <= args.drive_hours <= 24 and 0 <= args.http_share <= 1):
+        print("error: expected 0-1000 PyPortals, 1-100 robots, 0-24 drive hours and an HTTP "
+              "share of 0-1", file=sys.stderr)
+        return 2
+    emit(cost.report(cost.Usage(pyportals=args.pyportals, robots=args.robots,
+                                drive_hours=args.drive_hours, fallback_share=args.http_share)))
+    return 0
+
+
 def _ask_terminal(question: str) -> str:
     return input(question)
 
@@ -238,6 +258,8 @@ def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = bo
     :param sleep: how the stack's events are polled; tests pass one that does not wait.
     """
     args = _parser().parse_args(argv)
+    if args.command == "cost":
+        return _cost(args, emit)
     try:
         _validate(args)
         asks = args.command == "destroy" or (args.command == "deploy" and not args.dry_run)
