@@ -124,8 +124,9 @@ def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) ->
     for artifact in artifacts.values():
         emit(f"{artifact.name}: {artifact.path} {artifact.size / 2**20:.2f} MB zipped, "
              f"{artifact.unzipped / 2**20:.1f} MB unzipped")
-    emit(f"packaged template: {out / 'packaged.json'} "
-         f"({len(expanded['Resources'])} resources for robots {robots})")
+    emit(f"packaged template: {out / 'packaged.json'} ({len(expanded['Resources'])} resources "
+         f"for robots {robots} before the SAM transform, which adds their roles, permissions, "
+         "aliases and deployment groups)")
     emit(f"dry run done in {time.perf_counter() - started:.1f} s; nothing was sent to AWS")
     return 0
 
