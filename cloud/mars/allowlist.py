@@ -45,7 +45,7 @@ class Allowlist:
     def of(cls, bases: Iterable[str | None], hosts: Iterable[str] = ()) -> Allowlist:
         """From configured base URLs (any scheme they use) and extra https host names."""
         https = {(host.lower(), 443) for host in hosts}
-        http = set()
+        http: set[tuple[str, int]] = set()
         for base in bases:
             origin = _origin(base) if base else None
             if origin is None:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 import urllib3
@@ -194,7 +194,7 @@ class _DeadlineRetry(Retry):
                   *args: Any, **kwargs: Any) -> _DeadlineRetry:
         error = kwargs.get("error")
         if isinstance(error, NameResolutionError):
-            raise MaxRetryError(kwargs.get("_pool"), url or "", error) from error
+            raise MaxRetryError(cast(Any, kwargs.get("_pool")), url or "", error) from error
         return super().increment(method, url, *args, **kwargs)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -294,7 +294,7 @@ class HttpClient:
                                status_forcelist=RETRY_STATUSES, allowed_methods={"GET"},
                                backoff_factor=self.policy.backoff_s, raise_on_status=False,
                                raise_on_redirect=False, respect_retry_after_header=True,
-                               retry_after_max=self.policy.max_retry_after_s)
+                               retry_after_max=int(self.policy.max_retry_after_s))
         retry.deadline, retry.sleeper = deadline, self.sleep
         return retry
 
@@ -339,7 +339,7 @@ class HttpClient:
                                                                       "Accept": accept},
                                                 retries=retry, redirect=False, timeout=timeout,
                                                 preload_content=False)
-                    retry = answer.retries or retry
+                    retry = cast(_DeadlineRetry, answer.retries or retry)
                     body = self._body(answer, shown, limit)
                 except _OutOfTime:
                     raise _Failed(f"{shown} could not be retried within the "

@@ -84,7 +84,7 @@ def explain(document: dict[str, Any], body: Any, error: Any) -> str:
     if rule in ("minimum", "maximum") and "minimum" in spec and "maximum" in spec:
         return f"{field} must be between {spec['minimum']:g} and {spec['maximum']:g}"
     if rule == "type":
-        kind = spec.get("type")
+        kind = str(spec.get("type"))
         return f"{field or 'the command'} must be {_ARTICLE.get(kind, kind)}"
     if rule == "enum":
         return f"{field} must be one of {', '.join(spec['enum'])}"

@@ -192,11 +192,13 @@ def provision_robot(iot: Any, name: str, outputs: Mapping[str, str], endpoints: 
     ``certs/`` and ``config.toml`` for ``install.sh``."""
     folder = out / "robots" / name
     certs = folder / "certs"
-    arn = _existing_certificate(iot, certs)
-    created = arn is None
-    if created:
+    kept = _existing_certificate(iot, certs)
+    created = kept is None
+    if kept is not None:
+        arn = kept
+    else:
         made = iot.create_keys_and_certificate(setAsActive=True)
-        arn = made["certificateArn"]
+        arn = str(made["certificateArn"])
         write_private(certs / KEY, made["keyPair"]["PrivateKey"])
         write_private(certs / CERT, made["certificatePem"])
         write_private(certs / CERT_ID, made["certificateId"] + "\n")
