@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cloud import config as cloud_config
 from cloud.mars import runtime
 from cloud.mars.errors import MarsError
 
@@ -29,7 +30,10 @@ logger = Logger(service="mars")  # service.py and http.py log through it (child 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     try:
-        report = runtime.service().refresh()
+        # start no photo that could not finish: one request's deadline and a margin stay
+        margin_s = cloud_config.load().http_deadline_s + 5
+        report = runtime.service().refresh(
+            budget_s=context.get_remaining_time_in_millis() / 1000 - margin_s)
         failed = [name for name in ("weather", "photos") if report[name] != "fresh"]
         if failed:
             logger.error("refresh failed", extra={"report": report})

@@ -129,11 +129,15 @@ class MarsService:
         return self.bitmaps.read(image_id)
 
     def refresh(self, sizes: Sequence[tuple[int, int]] = PRESET_SIZES,
-                depth: int = 8) -> dict[str, Any]:
+                depth: int = 8, budget_s: float | None = None) -> dict[str, Any]:
         """Refresh weather and photo metadata now and convert every candidate for ``sizes``.
 
         Failures are reported, not raised: the last good data stays in place.
+
+        :param budget_s: no new photo is started after this many seconds (the invocation's
+            time left, less one request's deadline); the rest waits for the next refresh.
         """
+        started = time.monotonic()
         report: dict[str, Any] = {WEATHER: None, PHOTOS: None, "bitmaps": 0, "errors": []}
         for name, get in ((WEATHER, self.feeds.weather), (PHOTOS, self.feeds.photos)):
             try:
@@ -143,6 +147,9 @@ class MarsService:
                 report["errors"].append(str(exc))
         cached = self.feeds.cached_photos()
         for data in (cached.value["photos"] if cached else []):
+            if budget_s is not None and time.monotonic() - started > budget_s:
+                report["errors"].append("out of time: the other photos wait for the next run")
+                break
             photo = Photo.from_dict(data)
             for width, height in sizes:
                 try:
