@@ -82,6 +82,21 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     return with_command_models(data)
 
 
+def page_headers(region: str, template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The security headers CloudFront adds to the page (``WebSecurityHeaders``), for *region*;
+    the local stack sends the same ones, so a page that breaks them breaks on a laptop too."""
+    source = template if template is not None else load()
+    config = source["Resources"]["WebSecurityHeaders"]["Properties"][
+        "ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    return {
+        "Content-Security-Policy": " ".join(csp.replace("${AWS::Region}", region).split()),
+        "X-Frame-Options": config["FrameOptions"]["FrameOption"],
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": config["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+
+
 def artifact_paths(template: Mapping[str, Any]) -> dict[str, str]:
     """``{logical id: local path}`` of every resource whose code the deploy must upload."""
     found = {}
