@@ -8,11 +8,14 @@ STAMP  := $(VENV)/.installed
 
 # Creates the virtualenv and installs the pinned development environment. The stamp makes a
 # second run instant; it is rebuilt whenever a pyproject.toml changes.
-$(STAMP): pyproject.toml device/robot-pi/pyproject.toml
+$(STAMP): pyproject.toml device/robot-pi/pyproject.toml tests/scanners/checkov-requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' -e './device/robot-pi[camera]'
+	@# checkov pins its own boto3: it gets an environment of its own, for the template scan test
+	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r tests/scanners/checkov-requirements.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)

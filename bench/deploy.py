@@ -7,7 +7,10 @@
   does not exist yet;
 * ``dry_run_build_s``: ``python -m tools.deploy deploy --dry-run`` with a cold layer cache (pip
   itself may still answer from its own download cache);
-* ``targets``: each package <= 15 MB zipped, each handler import <= 300 ms.
+* ``monthly_usd``: ``python -m tools.deploy cost`` for the reference usage (1 PyPortal every
+  10 minutes, 1 robot driven 1 h a day, no free tier), line by line and in total, and with every
+  command over HTTP instead of the video data channel;
+* ``targets``: each package <= 15 MB zipped, each handler import <= 300 ms, <= $1.00 a month.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.deploy import template  # noqa: E402
+from tools.deploy import cost, template  # noqa: E402
 
 RUNS = 3
 MB = 1024 * 1024
@@ -77,16 +80,26 @@ def main() -> dict:
                            "total_mb": round((code + layer) / MB, 2)} for name in handlers}
         imports = {module: import_ms(module, tmp) for module in sorted(set(handlers.values()))}
     measured = [v for v in imports.values() if v is not None]
+    lines = cost.estimate(cost.Usage())
+    monthly = round(sum(line.usd for line in lines), 2)
     result = {
         "packages": packages,
         "handler_import_ms": imports,
         "dry_run_build_s": round(build_s, 2),
+        "monthly_usd": {
+            "reference": monthly,
+            "lines": {line.item: round(line.usd, 3) for line in lines},
+            "all_commands_over_http": round(cost.total(cost.Usage(fallback_share=1.0)), 2),
+            "prices": cost.PRICES_DATE,
+        },
         "targets": {
             "package_max_mb": 15,
             "package_ok": all(p["total_mb"] <= 15 for p in packages.values()),
             "import_max_ms": 300,
             "import_ok": bool(measured) and all(v <= 300 for v in measured),
             "imports_missing": [m for m, v in imports.items() if v is None],
+            "monthly_max_usd": 1.00,
+            "monthly_ok": monthly <= 1.00,
         },
     }
     return result

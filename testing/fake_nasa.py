@@ -55,6 +55,7 @@ class Reply:
     :param truncate: send only this many bytes of the body while declaring its full length.
     :param redirect: answer 302 to this path (or URL).
     :param encoding: how the fixture text is encoded (``latin-1`` makes invalid UTF-8).
+    :param trickle_s: send the body one byte every this many seconds (under any read timeout).
     """
 
     status: int = 200
@@ -67,6 +68,7 @@ class Reply:
     redirect: str | None = None
     encoding: str = "utf-8"
     chunked: bool = False  # no Content-Length: the size is only known by reading
+    trickle_s: float = 0.0
 
 
 def error_page(status: int, **headers: str) -> Reply:
@@ -266,7 +268,8 @@ class FakeNasa:
             self.in_flight[key] += 1
             self.most_in_flight[key] = max(self.most_in_flight[key], self.in_flight[key])
             self.requests.append({"route": route, "path": handler.path,
-                                  "headers": dict(handler.headers.items())})
+                                  "headers": dict(handler.headers.items()),
+                                  "client": handler.client_address})
         try:
             self._reply(handler, route)
         finally:
@@ -310,6 +313,13 @@ class FakeNasa:
             handler.close_connection = True
             return
         handler.end_headers()
+        if reply.trickle_s:
+            for i in range(len(body)):
+                handler.wfile.write(body[i:i + 1])
+                handler.wfile.flush()
+                if self._stopping.wait(reply.trickle_s):
+                    return
+            return
         handler.wfile.write(body)
 
 

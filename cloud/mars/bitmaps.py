@@ -8,11 +8,12 @@ cached forever.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
+from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError, convert
 from cloud.mars import offline
@@ -24,7 +25,8 @@ from cloud.mars.query import ImageRequest
 from cloud.mars.store import Store, StoreError
 from cloud.mars.telemetry import Telemetry
 
-log = logging.getLogger(__name__)
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 PRESIGN_S = 3600
 KEEP_ORIGINALS = 2  # the photo of this window and the next: a few MB, not a gallery
 UNSAVED_BITMAPS = 8  # bitmaps kept in memory when the store cannot take them (< 3 MB)

@@ -20,7 +20,8 @@ class UpstreamError(MarsError, OSError):
 
     :ivar status: the HTTP status when the upstream answered, else ``None``.
     :ivar retryable: whether trying again later may help (timeouts, 429, 5xx).
-    :ivar retry_after_s: how long the upstream asked us to wait (429 ``Retry-After``), if it did.
+    :ivar retry_after_s: how long the upstream asked us to wait (its ``Retry-After``), if it did;
+        the cache backs off that long.
     """
 
     def __init__(self, message: str, status: int | None = None, retryable: bool = False,

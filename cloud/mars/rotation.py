@@ -8,9 +8,10 @@ cold start cost a minute, not hours.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError
 from cloud.mars import selection
@@ -20,7 +21,8 @@ from cloud.mars.errors import UpstreamError
 from cloud.mars.models import Photo
 from cloud.mars.query import ImageRequest
 
-log = logging.getLogger(__name__)
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 BROKEN_PHOTO_S = 6 * 3600  # a photo that 404s or will not decode is left out this long
 RETRY_PHOTO_S = 60  # one that timed out or met a server error, this long
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cloud import config as cloud_config
 from cloud.lazy import Lazy
+from cloud.mars.allowlist import Allowlist
 from cloud.mars.cache import in_thread
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
@@ -23,8 +24,9 @@ def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> Ma
     """A service wired to the real feeds, store and clock named by ``config``."""
     policy = HttpPolicy(connect_timeout_s=config.http_connect_timeout_s,
                         read_timeout_s=config.http_read_timeout_s,
-                        max_bytes=config.http_max_bytes)
-    http = HttpClient(policy, observer=telemetry.upstream if telemetry else None)
+                        deadline_s=config.http_deadline_s, max_bytes=config.http_max_bytes)
+    http = HttpClient(policy, observer=telemetry.upstream if telemetry else None,
+                      allowlist=Allowlist.from_config(config))
     return MarsService(
         open_store(config.mars_store), http, image_sources(config, http),
         weather_sources(config, http), image_ttl_s=config.image_ttl_s,

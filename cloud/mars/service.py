@@ -9,10 +9,11 @@ clock, converter) are passed in, so tests build it with fakes or a fake NASA ser
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError, convert
 from cloud.mars import offline, payload
@@ -29,7 +30,8 @@ from cloud.mars.store import Store, StoreError
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import WeatherSource
 
-log = logging.getLogger(__name__)
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
 NO_DATA_RETRY_S = 60
 WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
@@ -127,11 +129,15 @@ class MarsService:
         return self.bitmaps.read(image_id)
 
     def refresh(self, sizes: Sequence[tuple[int, int]] = PRESET_SIZES,
-                depth: int = 8) -> dict[str, Any]:
+                depth: int = 8, budget_s: float | None = None) -> dict[str, Any]:
         """Refresh weather and photo metadata now and convert every candidate for ``sizes``.
 
         Failures are reported, not raised: the last good data stays in place.
+
+        :param budget_s: no new photo is started after this many seconds (the invocation's
+            time left, less one request's deadline); the rest waits for the next refresh.
         """
+        started = time.monotonic()
         report: dict[str, Any] = {WEATHER: None, PHOTOS: None, "bitmaps": 0, "errors": []}
         for name, get in ((WEATHER, self.feeds.weather), (PHOTOS, self.feeds.photos)):
             try:
@@ -141,6 +147,9 @@ class MarsService:
                 report["errors"].append(str(exc))
         cached = self.feeds.cached_photos()
         for data in (cached.value["photos"] if cached else []):
+            if budget_s is not None and time.monotonic() - started > budget_s:
+                report["errors"].append("out of time: the other photos wait for the next run")
+                break
             photo = Photo.from_dict(data)
             for width, height in sizes:
                 try:

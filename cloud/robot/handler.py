@@ -9,12 +9,12 @@ bearer token and injects the same claims. The routes still refuse a request with
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 
 from cloud import config as cloud_config
 from cloud.lazy import Lazy
@@ -23,14 +23,15 @@ from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
 from cloud.robot.publisher import Publisher, command_topic, from_config
 
 logger = Logger(service="robot")
-app = APIGatewayRestResolver()
+# One resolver per function, as in AWS where each function is its own container: a resolver
+# keeps the current event on itself, and the local gateway runs one event at a time per
+# function, so neither needs a lock of its own.
+command_app = APIGatewayRestResolver()
+status_app = APIGatewayRestResolver()
 JSON = "application/json"
 
 _config = Lazy(cloud_config.load)
 _publisher = Lazy(lambda: from_config(_config.get()))
-# Lambda runs one event at a time per container; the local stack runs handlers in threads, and
-# the resolver keeps the current event on itself, so requests take turns.
-_resolve_lock = threading.Lock()
 sequencer = commands.Sequencer()
 DELIVERY_NOTE = ("not confirmed: the broker accepted the command; the robot may still refuse "
                  "it (stale, out of order, offline), see GET /robot/{name}/status")
@@ -50,7 +51,7 @@ def use(publisher: Publisher | None = None, config: cloud_config.Config | None =
     _config.set(config)
 
 
-def _require_user() -> str:
+def _require_user(app: APIGatewayRestResolver) -> str:
     context = app.current_event.raw_event.get("requestContext") or {}
     authorizer = context.get("authorizer") or {}
     claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
@@ -67,9 +68,9 @@ def _robot(name: str) -> str:
 
 
 def _send(name: str, legacy: bool) -> Response:
-    user = _require_user()
+    user = _require_user(command_app)
     _robot(name)
-    event = app.current_event
+    event = command_app.current_event
     body = commands.read_body(event.body, bool(event.is_base64_encoded))
     command = commands.validate(body, legacy=legacy)
     issued_ms = int(time.time() * 1000)
@@ -86,21 +87,21 @@ def _send(name: str, legacy: bool) -> Response:
                           "delivery": DELIVERY_NOTE})
 
 
-@app.post("/robot/<name>/cmd")
+@command_app.post("/robot/<name>/cmd")
 def post_command(name: str) -> Response:
     return _send(name, legacy=False)
 
 
-@app.post("/publish")
+@command_app.post("/publish")
 def post_legacy() -> Response:
     # The original web app knows one robot: the first configured one.
-    _require_user()
+    _require_user(command_app)
     return _send(_config.get().robot_names[0], legacy=True)
 
 
-@app.get("/robot/<name>/status")
+@status_app.get("/robot/<name>/status")
 def get_status(name: str) -> Response:
-    _require_user()
+    _require_user(status_app)
     _robot(name)
     status = publisher().status(name)
     if status is None:
@@ -109,7 +110,6 @@ def get_status(name: str) -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
-@app.exception_handler(RobotApiError)
 def robot_error(exc: RobotApiError) -> Response:
     if exc.status >= 500:
         logger.warning("robot API error", extra={"code": exc.code, "reason": str(exc)})
@@ -117,14 +117,15 @@ def robot_error(exc: RobotApiError) -> Response:
                     body={"error": {"code": exc.code, "message": str(exc)}})
 
 
-def _resolve(event: dict, context: Any) -> dict:
-    with _resolve_lock:
-        return app.resolve(event, context)
+command_app.exception_handler(RobotApiError)(robot_error)
+status_app.exception_handler(RobotApiError)(robot_error)
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def command_handler(event: dict, context: Any) -> dict:
-    return _resolve(event, context)
+    return command_app.resolve(event, context)
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def status_handler(event: dict, context: Any) -> dict:
-    return _resolve(event, context)
+    return status_app.resolve(event, context)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import socket
 import threading
 import time
@@ -21,11 +20,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from aws_lambda_powertools import Logger
+
 from cloud import safejson
 from cloud.lazy import Lazy
 from cloud.robot.errors import PublishFailed
 
-log = logging.getLogger("cloud.robot")
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="robot", child=True)
 
 STATUS_FILTER = "robot/+/status"
 

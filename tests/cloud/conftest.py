@@ -14,6 +14,7 @@ import pytest
 
 from cloud import config as cloud_config
 from cloud.mars import runtime
+from cloud.mars.allowlist import Allowlist
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
 from cloud.mars.service import MarsService
@@ -106,7 +107,8 @@ def make_service(nasa: FakeNasa, tmp_path: Path, clock: Clock):
     def make(policy: HttpPolicy = FAST, store: Store | None = None, **env: str) -> MarsService:
         config = cloud_config.load(settings(nasa, tmp_path / "store", **env))
         telemetry = Telemetry()
-        http = HttpClient(policy, sleep=lambda s: None, observer=telemetry.upstream)
+        http = HttpClient(policy, sleep=lambda s: None, observer=telemetry.upstream,
+                          allowlist=Allowlist.from_config(config))
         return MarsService(
             store or LocalStore(config.mars_store), http, image_sources(config, http),
             weather_sources(config, http), image_ttl_s=config.image_ttl_s,

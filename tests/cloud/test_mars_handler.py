@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from cloud.mars import handler, refresh, runtime
 from testing.fake_nasa import error_page
 from tests.bmpcheck import check
@@ -128,3 +130,22 @@ def test_logs_carry_the_request_id_as_correlation_id(handler_env, nasa, lambda_c
     warning = next(line for line in logged if line["message"] == "no data to answer with")
     assert warning["correlation_id"] == event["requestContext"]["requestId"]
     assert "test-nasa-key" not in json.dumps(logged)  # the NASA key never reaches the log
+
+
+def test_a_refresh_that_cannot_reach_nasa_fails_the_invocation(handler_env, nasa,
+                                                                lambda_context):
+    handler_env()
+    for route in ALL_ROUTES:
+        nasa.script(route, error_page(503))
+    # the Lambda Errors metric (free) is what the refresh alarm watches
+    with pytest.raises(refresh.RefreshFailed, match="could not refresh weather and photos"):
+        refresh.lambda_handler(load_event("scheduled_refresh.json"), lambda_context)
+
+
+def test_a_refresh_starts_no_photo_it_could_not_finish(handler_env, nasa, lambda_context):
+    handler_env()
+    lambda_context.get_remaining_time_in_millis = lambda: 1_000  # less than one deadline left
+    report = refresh.lambda_handler(load_event("scheduled_refresh.json"), lambda_context)
+    assert report["weather"] == report["photos"] == "fresh"  # the feeds still came in
+    assert report["bitmaps"] == 0 and any("out of time" in e for e in report["errors"])
+    assert not any(r.startswith("image") for r in nasa.counts)  # no photo was started

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
 
+from cloud.mars.allowlist import Allowlist, RefusedUrl
 from cloud.mars.errors import BadData, UpstreamError
 from cloud.mars.http import USER_AGENT, HttpClient, HttpPolicy, redact
 from testing.fake_nasa import Reply, error_page, json_error
@@ -35,7 +39,7 @@ def test_5xx_is_retried_with_backoff_then_succeeds(nasa):
     http, sleeps, seen = client()
     assert http.get_json(nasa.url + REMS, source="rems")["soles"]
     assert nasa.counts["rems"] == 3
-    assert sleeps == [0.01, 0.02]  # exponential
+    assert sleeps == [0.02]  # urllib3's backoff: the first retry at once, then 0.01 * 2**n
     assert seen == [("rems", None)]
 
 
@@ -51,12 +55,22 @@ def test_4xx_is_never_retried(nasa, status, fixture):
     assert seen == [("rems", f"http_{status}")]
 
 
-def test_429_retry_after_is_honoured(nasa):
+def test_429_is_handed_to_the_cache_with_its_retry_after(nasa):
     nasa.script("rems", json_error(429, "api_over_rate_limit.json", **{"Retry-After": "2"}),
                 Reply(fixture="rems_weather.json"))
+    http, sleeps, seen = client()
+    with pytest.raises(UpstreamError) as caught:
+        http.get_json(nasa.url + REMS, source="rems")
+    assert caught.value.retry_after_s == 2.0 and caught.value.retryable
+    assert sleeps == [] and nasa.counts["rems"] == 1  # no waiting inside the request
+    assert seen == [("rems", "http_429")]
+
+
+def test_a_5xx_retry_after_is_slept_when_short(nasa):
+    nasa.script("rems", error_page(503, **{"Retry-After": "1"}), Reply(fixture="rems_weather.json"))
     http, sleeps, _ = client()
-    http.get_json(nasa.url + REMS)
-    assert sleeps == [2.0] and nasa.counts["rems"] == 2
+    assert http.get_json(nasa.url + REMS)["soles"]
+    assert sleeps == [1.0] and nasa.counts["rems"] == 2
 
 
 def test_429_with_a_long_retry_after_gives_up_and_reports_it(nasa):
@@ -74,7 +88,7 @@ def test_a_response_slower_than_the_read_timeout_fails_after_retries(nasa):
     with pytest.raises(UpstreamError) as caught:
         http.get(nasa.url + REMS, source="rems")
     assert caught.value.retryable
-    assert nasa.counts["rems"] == 2 and len(sleeps) == 1
+    assert nasa.counts["rems"] == 2 and sleeps == []  # urllib3 retries once at once
     assert seen == [("rems", "timeout")]
 
 
@@ -142,7 +156,7 @@ def test_refused_connection_is_retried_then_fails(nasa):
     http, sleeps, seen = client(retries=1)
     with pytest.raises(UpstreamError):
         http.get("http://127.0.0.1:9/nothing", source="x")  # the discard port: closed
-    assert len(sleeps) == 1 and seen[0][1] == "unreachable"
+    assert seen == [("x", "unreachable")]
 
 
 def test_errors_never_show_the_api_key(nasa):
@@ -152,3 +166,115 @@ def test_errors_never_show_the_api_key(nasa):
         http.get(nasa.url + "/insight_weather/?api_key=SECRET123&feedtype=json")
     assert "SECRET123" not in str(caught.value)
     assert redact("https://x/?a=1&api_key=abc&b=2") == "https://x/?a=1&api_key=***&b=2"
+
+
+# ---------------------------------------------------------------- deadline and keep-alive
+
+
+def test_a_trickling_upstream_is_cut_at_the_deadline(nasa):
+    # one byte every 0.7 s: each read is well within the read timeout, the whole never ends
+    nasa.script("rems", Reply(fixture="rems_weather.json", trickle_s=0.7))
+    http, sleeps, seen = client(read_timeout_s=2.0, deadline_s=2.0)
+    started = time.monotonic()
+    with pytest.raises(UpstreamError, match="deadline") as caught:
+        http.get(nasa.url + REMS, source="rems")
+    elapsed = time.monotonic() - started
+    assert 2.0 <= elapsed < 3.5, elapsed
+    assert caught.value.retryable and seen == [("rems", "timeout")]
+
+
+def test_connections_are_kept_alive_and_reused(nasa):
+    http, _, _ = client(read_timeout_s=5.0)  # the fake encodes the photo on first request
+    http.get_json(nasa.url + REMS, source="rems")
+    http.get(nasa.url + "/images/camera.jpg", source="image")
+    assert [r["route"] for r in nasa.requests] == ["rems", "image:camera.jpg"]
+    assert nasa.requests[0]["client"] == nasa.requests[1]["client"]  # one TCP connection
+    assert "close" not in nasa.requests[0]["headers"].get("Connection", "").lower()
+
+
+def test_a_half_read_connection_is_not_reused(nasa):
+    nasa.script("rems", Reply(fixture="rems_weather.json", trickle_s=0.7),
+                Reply(fixture="rems_weather.json"))
+    http, _, _ = client(read_timeout_s=2.0, deadline_s=1.0)
+    with pytest.raises(UpstreamError, match="deadline"):
+        http.get(nasa.url + REMS)
+    assert http.get_json(nasa.url + REMS)["soles"]
+    assert nasa.requests[0]["client"] != nasa.requests[1]["client"]
+
+
+# ---------------------------------------------------------------- only NASA's photos
+
+
+def allowlisted(nasa, **limits):
+    http, sleeps, seen = client(**limits)
+    http.allowlist = Allowlist.of([nasa.url], hosts=["mars.nasa.gov"])
+    return http, seen
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd",
+    "ftp://mars.nasa.gov/x.jpg",
+    "http://mars.nasa.gov/x.jpg",  # NASA's host, but not over https
+    "https://evil.example/x.jpg",
+    "https://mars.nasa.gov.evil.example/x.jpg",
+    "https://user:pw@mars.nasa.gov/x.jpg",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://localhost/x.jpg",
+])
+def test_urls_outside_the_allowlist_are_refused_and_logged(nasa, url, caplog):
+    http, seen = allowlisted(nasa)
+    with caplog.at_level(logging.WARNING, logger="mars"), \
+            pytest.raises(RefusedUrl, match="refused to fetch"):
+        http.get(url, source="image")
+    assert seen == [("image", "refused")]
+    refused = [r for r in caplog.records if "refused to fetch" in r.getMessage()]
+    assert refused and refused[0].name == "mars.cloud.mars.http"  # a Powertools child logger
+    assert nasa.requests == []
+
+
+def test_the_configured_test_base_and_nasa_over_https_are_allowed(nasa):
+    http, _ = allowlisted(nasa)
+    assert http.allowlist.allows(nasa.url + "/images/camera.jpg")
+    assert http.allowlist.allows("https://mars.nasa.gov/msl-raw-images/x.jpg")
+    assert not http.allowlist.allows(nasa.url.replace("127.0.0.1", "localhost") + "/x")
+    assert http.get(nasa.url + "/images/camera.jpg").status == 200
+
+
+def test_a_redirect_off_the_allowlist_is_refused(nasa):
+    nasa.script("rems", Reply(status=302, redirect="file:///etc/passwd"))
+    http, seen = allowlisted(nasa)
+    with pytest.raises(RefusedUrl):
+        http.get(nasa.url + REMS, source="rems")
+    assert seen == [("rems", "refused")]
+
+
+def test_the_budget_stays_below_the_api_functions_timeout():
+    from cloud import config as cloud_config
+    from tools.deploy import template
+
+    source = template.load()
+    timeout = source["Resources"]["MarsApiFunction"]["Properties"].get(
+        "Timeout", source["Globals"]["Function"]["Timeout"])
+    config = cloud_config.load({})
+    assert config.http_deadline_s < timeout / 2  # a feed and a photo in one request
+    assert config.http_read_timeout_s <= config.http_deadline_s
+    assert config.http_connect_timeout_s <= config.http_deadline_s
+
+
+def test_a_trickling_nasa_gets_a_stale_answer_not_a_timeout(make_service, nasa, clock):
+    from cloud.mars.service import ImageRequest
+
+    policy = HttpPolicy(connect_timeout_s=1.0, read_timeout_s=2.0, deadline_s=0.8, retries=1,
+                        backoff_s=0.01)
+    service = make_service(policy=policy)
+    fresh = service.payload(ImageRequest(), "http://127.0.0.1:8080")
+    for route in ("perseverance", "curiosity", "rems"):
+        nasa.script(route, Reply(fixture="rems_weather.json", trickle_s=0.7))
+    for route in ("meda", "insight"):
+        nasa.script(route, error_page(404))
+    clock.advance(4000)  # past both TTLs
+    started = time.monotonic()
+    stale = service.payload(ImageRequest(), "http://127.0.0.1:8080")
+    assert time.monotonic() - started < 3 * 0.8 + 1.5  # each trickling feed cut at 0.8 s
+    assert stale["stale"] is True and stale["weather"] == fresh["weather"]
+    assert stale["image"]["rover"] == fresh["image"]["rover"]

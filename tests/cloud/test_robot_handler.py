@@ -106,7 +106,9 @@ def test_no_claims_is_401_before_anything_else(sent):
                   load_event(robot="nobody", claims=None, body="junk")):
         status, answer = call(event)
         assert status == 401 and answer["error"]["code"] == "UNAUTHORIZED"
-    assert call(load_event(claims=None), status=True)[0] == 401
+    status_event = load_event(method="GET", resource="/robot/{name}/status",
+                              path="/robot/sts-pi/status", body=None, claims=None)
+    assert call(status_event, status=True)[0] == 401
     assert sent == []
 
 

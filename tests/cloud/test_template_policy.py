@@ -14,8 +14,12 @@ IOT = f"arn:aws:iot:{REGION}:{ACCOUNT}"
 ALIAS_ARN = f"{IOT}:rolealias/{STACK}-robot-video"
 
 
-def _sub(value):
-    """Resolve the template's Fn::Sub / GetAtt for the values one stack would have."""
+def _sub(value, legacy=False):
+    """Resolve the template's Fn::Sub / GetAtt / Fn::If for the values one stack would have."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, then, otherwise = value["Fn::If"]
+        assert condition == "HasLegacyActionTopic"
+        return _sub(then if legacy else otherwise, legacy)
     if isinstance(value, dict) and "Fn::Sub" in value:
         text = value["Fn::Sub"]
         pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
@@ -25,17 +29,28 @@ def _sub(value):
     if isinstance(value, dict) and value.get("Fn::GetAtt") == ["RobotRoleAlias", "RoleAliasArn"]:
         return ALIAS_ARN
     if isinstance(value, list):
-        return [_sub(v) for v in value]
+        return [v for v in (_sub(v, legacy) for v in value) if v != {"Ref": "AWS::NoValue"}]
     return value
 
 
-@pytest.fixture(scope="module")
-def policy():
+def _policy(legacy):
     document = template.load()["Resources"]["RobotPolicy"]["Properties"]["PolicyDocument"]
     statements = []
     for statement in document["Statement"]:
-        statements.append({**statement, "Resource": _sub(statement["Resource"])})
+        statements.append({**statement, "Resource": _sub(statement["Resource"], legacy)})
     return {"Statement": statements}
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["default", "legacy-topic"])
+def policy(request):
+    return _policy(request.param)
+
+
+def test_the_legacy_action_topic_is_off_unless_enabled():
+    assert not ask(_policy(False), "iot:Subscribe", "topicfilter/sts-pi/action")
+    assert not ask(_policy(False), "iot:Receive", "topic/sts-pi/action")
+    assert ask(_policy(True), "iot:Subscribe", "topicfilter/sts-pi/action")
+    assert ask(_policy(True), "iot:Receive", "topic/sts-pi/action")
 
 
 def ask(policy, action, resource, thing="sts-pi", client_id=None):
@@ -60,9 +75,6 @@ def test_a_certificate_without_a_thing_may_not_connect(policy):
 def test_a_robot_receives_its_own_commands(policy):
     assert ask(policy, "iot:Subscribe", "topicfilter/robot/sts-pi/cmd")
     assert ask(policy, "iot:Receive", "topic/robot/sts-pi/cmd")
-    # the original web app's topic, which the agent still takes
-    assert ask(policy, "iot:Subscribe", "topicfilter/sts-pi/action")
-    assert ask(policy, "iot:Receive", "topic/sts-pi/action")
 
 
 def test_a_robot_cannot_listen_to_another_robot_or_to_wildcards(policy):

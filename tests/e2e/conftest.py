@@ -64,6 +64,9 @@ def page(browser, request):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # the local stack sends the template's Content-Security-Policy: a violation is an error
+    page.on("console", lambda m: errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
     yield page
     SHOTS.mkdir(parents=True, exist_ok=True)
     if not page.is_closed():

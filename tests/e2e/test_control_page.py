@@ -113,3 +113,16 @@ def test_a_robot_that_never_reported_is_shown_offline(page, stack):
     assert page.inner_text("#status-online").startswith("offline")
     assert "ghost-bot is offline" in page.inner_text("#message")
     assert page.get_attribute("#pad", "aria-disabled") == "true"
+
+
+def test_the_page_comes_with_the_templates_security_headers(stack):
+    import urllib.request
+
+    from tools.deploy.template import page_headers
+
+    with urllib.request.urlopen(stack.base_url + "/", timeout=10) as answer:
+        headers = answer.headers
+    # what CloudFront adds in AWS; the page's tests above run under it (a violation fails them)
+    for name, value in page_headers("local").items():
+        assert headers[name] == value
+    assert "script-src 'self'" in headers["Content-Security-Policy"]

@@ -110,6 +110,9 @@ def test_the_robot_config_is_accepted_by_the_agent(aws, outputs, tmp_path):
     config = parse(data, "config.toml")
     assert (config.name, config.mqtt.host, config.mqtt.port) == ("sts-pi", endpoints["data"],
                                                                   8883)
+    # the stack's policy refuses <name>/action unless LegacyActionTopic is on: never subscribe
+    assert config.mqtt.legacy_topic is False
+    assert config.driving.heartbeat_s == provision.HEARTBEAT_S  # fewer billed IoT messages
     data["camera"]["driver"] = "aiortc"
     camera = parse_settings(data["camera"], "sts-pi")
     assert camera.role_alias == "mars-robot-video"

@@ -38,6 +38,9 @@ LAYER_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing-extensions", "pil
                   "fastjsonschema")
 # What the code package may hold: the modules, and the schemas they load.
 CODE_SUFFIXES = (".py", ".json")
+# Shared with the robot agent, which ships it: the Lambda finds it next to cloud.robot.schema.
+SHARED_FILES = {"cloud/robot/command.schema.json":
+                "device/robot-pi/robot_agent/command.schema.json"}
 # Installed as dependencies of the above but already in the Lambda runtime: 20+ MB saved.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for function + layers
@@ -123,9 +126,10 @@ def pip_arguments(requirements: Iterable[str], target: Path,
 
 
 def _tracked(root: Path) -> set[str] | None:
-    """Paths git tracks under ``cloud/`` (``None`` outside a git checkout, e.g. a tarball)."""
+    """Paths git tracks (``None`` outside a git checkout, e.g. a tarball)."""
     try:
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "cloud"],
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "cloud",
+                               *SHARED_FILES.values()],
                               capture_output=True, check=False, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -147,6 +151,9 @@ def _code_files(root: Path) -> list[tuple[str, Path]]:
         if tracked is not None and rel.as_posix() not in tracked:
             continue  # a local experiment or secret, not part of the project
         files.append((rel.as_posix(), path))
+    for name, source in SHARED_FILES.items():
+        if (root / source).is_file() and (tracked is None or source in tracked):
+            files.append((name, root / source))
     return files
 
 

@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
                              help="empty the buckets, release certificates, delete the stack")
     destroy.add_argument("--yes", action="store_true",
                          help="delete without asking for the stack name (for scripts)")
+    cost = sub.add_parser("cost", help="the monthly bill, from the template and a usage model")
+    cost.add_argument("--pyportals", type=int, default=1, help="PyPortals (default 1)")
+    cost.add_argument("--robots", type=int, default=1, help="robots (default 1)")
+    cost.add_argument("--drive-hours", type=float, default=1.0,
+                      help="hours a day each robot is driven (default 1)")
+    cost.add_argument("--http-share", type=float, default=0.0,
+                      help="share of driving without the video data channel (default 0)")
     sub.add_parser("status", parents=[common], help="the stack's status")
     sub.add_parser("outputs", parents=[common], help="the stack's outputs")
     return parser
@@ -117,15 +124,11 @@ def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) ->
     for artifact in artifacts.values():
         emit(f"{artifact.name}: {artifact.path} {artifact.size / 2**20:.2f} MB zipped, "
              f"{artifact.unzipped / 2**20:.1f} MB unzipped")
-    emit(f"packaged template: {out / 'packaged.json'} "
-         f"({len(expanded['Resources'])} resources for robots {robots})")
+    emit(f"packaged template: {out / 'packaged.json'} ({len(expanded['Resources'])} resources "
+         f"for robots {robots} before the SAM transform, which adds their roles, permissions, "
+         "aliases and deployment groups)")
     emit(f"dry run done in {time.perf_counter() - started:.1f} s; nothing was sent to AWS")
     return 0
-
-
-def _stack_parameter(cfn: Any, name: str, key: str) -> str | None:
-    found = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Parameters", [])
-    return next((p["ParameterValue"] for p in found if p["ParameterKey"] == key), None)
 
 
 def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None],
@@ -152,16 +155,19 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     stack.deploy(cfn, args.stack, url, parameters, emit, sleep=sleep,
                  tags=dict([stack.PROJECT_TAG]),
                  capabilities=stack.capabilities(template.expand(source)), confirm=confirm)
-    outputs = stack.outputs(cfn, args.stack)
-    robots = (_stack_parameter(cfn, args.stack, "RobotNames") or "").split(",")
-    robots = [r.strip() for r in robots if r.strip()]
+    described = stack.describe(cfn, args.stack) or {}
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+    robots = [r.strip() for r in (values.get("RobotNames") or "").split(",") if r.strip()]
+    legacy = values.get("LegacyActionTopic") == "Enabled"
 
     settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
     emit(f"PyPortal: {settings} (add your Wi-Fi and copy it to CIRCUITPY, or run `python -m "
          f"tools.circuitpy install --api-url {outputs['ApiUrl']} --api-key <MARS_API_KEY from "
          "that file> --ssid ... --password ...`)")
     for name in robots:
-        files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out)
+        files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out,
+                                          legacy)
         kept = "new certificate" if files.created else "kept its certificate"
         emit(f"robot {name}: {files.bundle} ({kept}); copy it to the Pi and run, in "
              f"device/robot-pi: {files.install_command}")
@@ -206,7 +212,8 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
         emit(f"  emptying s3://{bucket}")
     for thing in things:
         emit(f"  detaching, deactivating and deleting the certificates of robot {thing}")
-    emit("  (the artifact bucket and the local files under out/deploy/ stay)")
+    emit("  (the artifact bucket, the local files under out/deploy/, the user pool with the "
+         "drivers' accounts, and the account's API Gateway log role stay)")
     if not args.yes and ask(f"type the stack name ({args.stack}) to delete it: ").strip() \
             != args.stack:
         raise stack.Declined(f"stack {args.stack} was not deleted")
@@ -221,6 +228,19 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
                                        account, aws.region)
     emit(f"stack {args.stack} removed" + (f"; the artifact bucket s3://{kept} stays for a "
                                           "redeploy" if kept else ""))
+    return 0
+
+
+def _cost(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
+    from tools.deploy import cost
+
+    if not (0 <= args.pyportals <= 1000 and 1 <= args.robots <= 100
+            and 0 <= args.drive_hours <= 24 and 0 <= args.http_share <= 1):
+        print("error: expected 0-1000 PyPortals, 1-100 robots, 0-24 drive hours and an HTTP "
+              "share of 0-1", file=sys.stderr)
+        return 2
+    emit(cost.report(cost.Usage(pyportals=args.pyportals, robots=args.robots,
+                                drive_hours=args.drive_hours, fallback_share=args.http_share)))
     return 0
 
 
@@ -239,6 +259,8 @@ def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = bo
     :param sleep: how the stack's events are polled; tests pass one that does not wait.
     """
     args = _parser().parse_args(argv)
+    if args.command == "cost":
+        return _cost(args, emit)
     try:
         _validate(args)
         asks = args.command == "destroy" or (args.command == "deploy" and not args.dry_run)

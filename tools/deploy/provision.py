@@ -83,8 +83,18 @@ def provision_pyportal(apigw: Any, outputs: Mapping[str, str], out: Path) -> Pat
                          pyportal_settings(outputs["ApiUrl"], key))
 
 
-def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, region: str) -> str:
-    """The agent's ``config.toml`` (format: ``device/robot-pi/config.example.toml``)."""
+#: Idle status is republished this often in AWS. Each is a billed IoT message (the agent's 5 s
+#: default is ~520,000 a month); the Last Will and IoT's keepalive report a lost robot anyway.
+HEARTBEAT_S = 60.0
+
+
+def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, region: str,
+                 legacy_topic: bool = False) -> str:
+    """The agent's ``config.toml`` (format: ``device/robot-pi/config.example.toml``).
+
+    :param legacy_topic: the stack lets robots take ``<name>/action`` (``LegacyActionTopic``);
+        off, the agent must not subscribe to it (IoT would close the connection).
+    """
     lines = [
         "# Written by python -m tools.deploy; installed by install.sh --bundle (certs/ goes to "
         f"{PI_CERTS}).",
@@ -96,6 +106,10 @@ def robot_config(name: str, endpoints: Mapping[str, str], role_alias: str, regio
         f"cert = {_toml(f'{PI_CERTS}/{CERT}')}",
         f"key = {_toml(f'{PI_CERTS}/{KEY}')}",
         f"ca = {_toml(f'{PI_CERTS}/{CA}')}",
+        f"legacy_topic = {_toml(legacy_topic)}",
+        "",
+        "[driving]",
+        f"heartbeat_s = {HEARTBEAT_S}",
         "",
         "[motors]",
         'driver = "explorer-hat"',
@@ -173,16 +187,18 @@ def _existing_certificate(iot: Any, certs: Path) -> str | None:
 
 
 def provision_robot(iot: Any, name: str, outputs: Mapping[str, str], endpoints: Mapping[str, str],
-                    region: str, out: Path) -> RobotFiles:
+                    region: str, out: Path, legacy_topic: bool = False) -> RobotFiles:
     """Give robot *name* a certificate bound to its thing and the robot policy, and write
     ``certs/`` and ``config.toml`` for ``install.sh``."""
     folder = out / "robots" / name
     certs = folder / "certs"
-    arn = _existing_certificate(iot, certs)
-    created = arn is None
-    if created:
+    kept = _existing_certificate(iot, certs)
+    created = kept is None
+    if kept is not None:
+        arn = kept
+    else:
         made = iot.create_keys_and_certificate(setAsActive=True)
-        arn = made["certificateArn"]
+        arn = str(made["certificateArn"])
         write_private(certs / KEY, made["keyPair"]["PrivateKey"])
         write_private(certs / CERT, made["certificatePem"])
         write_private(certs / CERT_ID, made["certificateId"] + "\n")
@@ -191,7 +207,7 @@ def provision_robot(iot: Any, name: str, outputs: Mapping[str, str], endpoints: 
     iot.attach_thing_principal(thingName=name, principal=arn)
     write_private(certs / CA, ROOT_CA.read_text())
     write_private(folder / "config.toml",
-                  robot_config(name, endpoints, outputs["RobotRoleAlias"], region))
+                  robot_config(name, endpoints, outputs["RobotRoleAlias"], region, legacy_topic))
     return RobotFiles(name, folder, arn, created, write_bundle(folder, name))
 
 

@@ -156,7 +156,7 @@ def outputs(cfn: Any, name: str) -> dict[str, str]:
 
 
 def _parameters(values: Mapping[str, str | None], updating: bool) -> list[dict[str, Any]]:
-    params = []
+    params: list[dict[str, Any]] = []
     for key, value in sorted(values.items()):
         if value is not None:
             params.append({"ParameterKey": key, "ParameterValue": value})

@@ -53,8 +53,22 @@ def _construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
 _Loader.add_multi_constructor("!", _construct)
 
 
+def with_command_models(template: dict[str, Any]) -> dict[str, Any]:
+    """*template* with the API's request models taken from the one command schema."""
+    from cloud.robot import schema
+
+    models = template.get("Resources", {}).get("Api", {}).get("Properties", {}).get("Models")
+    if isinstance(models, dict):
+        for name, model in schema.api_models().items():
+            if name not in models:
+                raise TemplateError(f"the template's Api has no model {name} for the schema")
+            models[name] = model
+    return template
+
+
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The template as plain data, with every short-form tag in its long form."""
+    """The template as plain data, with every short-form tag in its long form and the request
+    models from the command schema."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -65,7 +79,22 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
         raise TemplateError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "Resources" not in data:
         raise TemplateError(f"{path} has no Resources section")
-    return data
+    return with_command_models(data)
+
+
+def page_headers(region: str, template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The security headers CloudFront adds to the page (``WebSecurityHeaders``), for *region*;
+    the local stack sends the same ones, so a page that breaks them breaks on a laptop too."""
+    source = template if template is not None else load()
+    config = source["Resources"]["WebSecurityHeaders"]["Properties"][
+        "ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    return {
+        "Content-Security-Policy": " ".join(csp.replace("${AWS::Region}", region).split()),
+        "X-Frame-Options": config["FrameOptions"]["FrameOption"],
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": config["ReferrerPolicy"]["ReferrerPolicy"],
+    }
 
 
 def artifact_paths(template: Mapping[str, Any]) -> dict[str, str]:

@@ -23,10 +23,13 @@ configured legacy speed and duration.
 
 from __future__ import annotations
 
+import json
 import math
-import re
 import uuid
 from dataclasses import dataclass
+from importlib import resources
+
+import fastjsonschema
 
 from robot_agent import safe_json
 from robot_agent.config import CommandLimits
@@ -34,10 +37,13 @@ from robot_agent.errors import BadCommand, NotACommand
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 ALIASES = {"backwards": "backward"}  # the original web app's spelling
-FIELDS = {"id", "seq", "action", "speed", "duration_ms", "issued_ms", "left", "right",
-          "client", "user", "take_over"}
 STAMPED = ("id", "seq", "issued_ms", "user")  # set by the robot on the data channel
-CLIENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a KVS signaling client id fits
+ENVELOPE = STAMPED  # around the command: what the schema's body does not hold
+# The one command schema, shared with the API (its request model and the Lambda): what a
+# command may say is decided there; this module adds the envelope and the configured limits.
+SCHEMA = json.loads(resources.files("robot_agent").joinpath("command.schema.json")
+                    .read_text(encoding="utf-8"))
+_check_structure = fastjsonschema.compile({k: v for k, v in SCHEMA.items() if k != "definitions"})
 
 
 @dataclass(frozen=True)
@@ -98,24 +104,20 @@ def wheels(command: Command) -> tuple[float, float]:
     return values(command.action, command.speed)
 
 
-def _wheel(body: dict, key: str, cid: str | None) -> float:
-    if key not in body:
-        raise BadCommand("invalid", f'{key} is required with action "drive"', cid)
-    value = _number(body, key, cid)
-    if not -1.0 <= value <= 1.0:
-        raise BadCommand("invalid", f"{key} must be between -1 and 1", cid)
-    return value
-
-
-def _identity(body: dict, cid: str | None) -> tuple[str | None, str | None, bool]:
-    client, user, take_over = body.get("client"), body.get("user"), body.get("take_over", False)
-    if client is not None and not (isinstance(client, str) and CLIENT.match(client)):
-        raise BadCommand("invalid", "client must be 1-64 of [A-Za-z0-9_.-]", cid)
+def _structure(body: dict, cid: str | None) -> None:
+    """The command part of ``body`` against the shared schema."""
+    command = {k: v for k, v in body.items() if k not in ENVELOPE}
+    for key, value in command.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadCommand("invalid", f"{key} must be a finite number", cid)
+    try:
+        _check_structure(command)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise BadCommand("invalid", f"{exc.message.removeprefix('data.')} "
+                                    f"({exc.rule} in command.schema.json)", cid) from None
+    user = body.get("user")
     if user is not None and not (isinstance(user, str) and 0 < len(user) <= 128):
         raise BadCommand("invalid", "user must be a string of 1-128 characters", cid)
-    if not isinstance(take_over, bool):
-        raise BadCommand("invalid", "take_over must be true or false", cid)
-    return client, user, take_over
 
 
 def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
@@ -145,33 +147,18 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
                 "client": arrival.client}
     cid = body.get("id")
     cid = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise BadCommand("invalid", f"unknown field {unknown[0]!r}", cid)
-    client, user, take_over = _identity(body, cid)
-    action = body.get("action")
-    if not isinstance(action, str):
-        raise BadCommand("invalid", "action is required", cid)
-    action = ALIASES.get(action, action)
-    if action not in ACTIONS:
-        raise BadCommand("invalid", f"action must be one of {', '.join(ACTIONS)}", cid)
+    _structure(body, cid)
+    client, user, take_over = body.get("client"), body.get("user"), body.get("take_over", False)
+    action = ALIASES.get(body["action"], body["action"])
     default_speed = limits.legacy_speed if legacy else limits.default_speed
     default_ms = limits.legacy_duration_ms if legacy else limits.default_duration_ms
     left = right = 0.0
     if action == "drive":
-        if "speed" in body:
-            raise BadCommand("invalid", 'action "drive" takes left and right, not speed', cid)
-        left, right = _wheel(body, "left", cid), _wheel(body, "right", cid)
+        left, right = float(body["left"]), float(body["right"])
         speed = max(abs(left), abs(right))
     else:
-        for key in ("left", "right"):
-            if key in body:
-                raise BadCommand("invalid", f'{key} goes only with action "drive"', cid)
-        speed = _number(body, "speed", cid) if "speed" in body else default_speed
-        if not 0.0 <= speed <= 1.0:
-            raise BadCommand("invalid", "speed must be between 0 and 1", cid)
-    duration = (_number(body, "duration_ms", cid, integer=True) if "duration_ms" in body
-                else default_ms)
+        speed = float(body.get("speed", default_speed))
+    duration = int(body.get("duration_ms", default_ms))
     if not limits.min_duration_ms <= duration <= limits.max_duration_ms:
         raise BadCommand("invalid", f"duration_ms must be between {limits.min_duration_ms} "
                                     f"and {limits.max_duration_ms}", cid)

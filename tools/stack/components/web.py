@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tools.deploy.template import page_headers
 from tools.stack.component import Component, StackContext
 from tools.stack.signaling import LOCAL_ARN, SignalingRelay
 
@@ -44,11 +45,14 @@ class WebComponent(Component):
     def __init__(self) -> None:
         self.relay: SignalingRelay | None = None
         self.config: dict[str, Any] = {}
+        self.headers: dict[str, str] = {}
 
     def setup(self, ctx: StackContext) -> None:
         if not (WEB_ROOT / "index.html").is_file():
             raise FileNotFoundError(f"the web page is missing: {WEB_ROOT / 'index.html'}")
         self.config = local_config(ctx)
+        # the headers CloudFront adds in AWS (cloud/template.yaml), so the page meets them here
+        self.headers = {"Cache-Control": "no-cache", **page_headers("local")}
         # A robot is the master of its own channel only, signing in with its own secret (its
         # broker password); the page's token makes viewers.
         self.relay = SignalingRelay(self.config["robots"], ctx.robot_token,
@@ -66,10 +70,10 @@ class WebComponent(Component):
         path = WEB_ROOT / request.match_info["asset"]
         if not path.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+        return web.FileResponse(path, headers=self.headers)
 
     async def _index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_ROOT / "index.html", headers={"Cache-Control": "no-cache"})
+        return web.FileResponse(WEB_ROOT / "index.html", headers=self.headers)
 
     async def _config(self, request: web.Request) -> web.Response:
         return web.json_response(self.config, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,108 @@
+"""One command schema, three validators: the API's request model (API Gateway validates with
+JSON Schema draft 4; ``jsonschema``'s Draft4Validator stands in for it), the Lambda
+(``cloud.robot.commands``) and the robot agent (``robot_agent.commands``) judge every case of
+``command_cases.json`` alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from robot_agent import commands as agent_commands
+from robot_agent.config import CommandLimits
+from robot_agent.errors import BadCommand as AgentBadCommand
+
+from cloud.robot import commands as cloud_commands
+from cloud.robot import schema
+from cloud.robot.errors import BadCommand
+from tools.deploy import template
+
+CASES = json.loads((Path(__file__).with_name("command_cases.json")).read_text())
+COMMANDS = [(body, True) for body in CASES["command"]["valid"]] + \
+    [(body, False) for body in CASES["command"]["invalid"]]
+LEGACY = [(body, True) for body in CASES["legacy"]["valid"]] + \
+    [(body, False) for body in CASES["legacy"]["invalid"]]
+
+
+@pytest.fixture(scope="module")
+def models():
+    return template.load()["Resources"]["Api"]["Properties"]["Models"]
+
+
+def model_accepts(model: dict, body: dict) -> bool:
+    jsonschema.Draft4Validator.check_schema(model)
+    return jsonschema.Draft4Validator(model).is_valid(body)
+
+
+def lambda_accepts(body: dict, legacy: bool = False) -> bool:
+    raw = json.dumps(body)  # through the handler's own reading of the body
+    try:
+        cloud_commands.validate(cloud_commands.read_body(raw), legacy=legacy)
+    except BadCommand:
+        return False
+    return True
+
+
+def agent_accepts(body: dict) -> bool:
+    payload = {"id": "c1", "seq": 1, "issued_ms": 0, **body}
+    try:
+        agent_commands.parse(json.dumps(payload).encode(), CommandLimits())
+    except AgentBadCommand:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("body,valid", COMMANDS, ids=[json.dumps(b) for b, _ in COMMANDS])
+def test_the_model_the_lambda_and_the_agent_agree(body, valid, models):
+    assert (model_accepts(models["RobotCommand"], body), lambda_accepts(body),
+            agent_accepts(body)) == (valid, valid, valid)
+
+
+@pytest.mark.parametrize("body,valid", LEGACY, ids=[json.dumps(b) for b, _ in LEGACY])
+def test_the_legacy_publish_body_agrees_too(body, valid, models):
+    assert (model_accepts(models["PublishCommand"], body),
+            lambda_accepts(body, legacy=True)) == (valid, valid)
+
+
+def test_the_template_carries_the_schema_file_itself(models):
+    on_disk = json.loads(schema.path().read_text())
+    assert models["RobotCommand"] == {k: v for k, v in on_disk.items() if k != "definitions"}
+    assert models["PublishCommand"] == on_disk["definitions"]["legacy"]
+    assert models["RobotCommand"]["additionalProperties"] is False
+    assert models["PublishCommand"]["additionalProperties"] is False
+
+
+def test_the_agent_ships_the_same_file():
+    from importlib import resources
+
+    shipped = resources.files("robot_agent").joinpath("command.schema.json").read_text()
+    assert json.loads(shipped) == schema.schema() == agent_commands.SCHEMA
+
+
+def test_the_lambda_package_holds_the_schema(tmp_path):
+    import zipfile
+
+    from tools.deploy import build
+
+    with zipfile.ZipFile(build.build_code(tmp_path).path) as code:
+        assert json.loads(code.read("cloud/robot/command.schema.json")) == schema.schema()
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"action": "drive", "left": 0.5}, "action 'drive' needs left and right"),
+    ({"action": "forward", "left": 0.5}, "action 'forward' takes speed"),
+    ({"action": "fly"}, "action must be one of forward"),
+    ({"action": "forward", "speed": 2}, "speed must be between 0 and 1"),
+    ({"action": "forward", "colour": "red"}, "unknown field 'colour'"),
+    ({"speed": 0.5}, "action is required"),
+])
+def test_refusals_name_the_field_from_the_schema(body, message):
+    with pytest.raises(BadCommand, match=message):
+        cloud_commands.validate(body)
+
+
+def test_not_a_number_is_refused_everywhere():
+    assert not lambda_accepts({"action": "forward"} | {"speed": float("nan")})
+    assert not agent_accepts({"action": "forward", "speed": float("nan")})
