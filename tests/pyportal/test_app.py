@@ -174,15 +174,15 @@ def wait_ms(app, ms):
 def test_diagnostics_stay_their_time_and_until_a_photo_is_up(make_app, server):
     server.mode = "500"
     app = make_app(server.url)
-    app.diagnostics_ms = 200
+    app.diagnostics_ms = 100
     app.refresh()  # failed: no photo
     app.show_diagnostics(["diag: api failed: HTTP 500 internal"])
-    wait_ms(app, 500)
+    wait_ms(app, 300)
     assert app.screen.showing_diagnostics  # still what the maker needs to see
     server.mode = "ok"
     app.refresh()
     assert app.screen.has_photo and app.screen.showing_diagnostics
-    wait_ms(app, 500)
+    wait_ms(app, 300)
     assert not app.screen.showing_diagnostics
 
 

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.pyportal.mars_server import API_KEY
+from testing.fake_mars_api import API_KEY
 from tools.pyportal_sim import firmware
 from tools.pyportal_sim.runner import Options, Simulator, settings_from
 

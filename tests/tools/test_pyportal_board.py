@@ -12,12 +12,15 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.firmware import FIRMWARES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -132,8 +135,8 @@ def test_diagnostics_one_line_each(upgraded):
 def scenario(name, server, tmp_path):
     """Run :mod:`tests.tools.pyportal_scenarios` ``name``; returns (serial log, result)."""
     done = subprocess.run([sys.executable, "-m", "tests.tools.pyportal_scenarios", name,
-                           server.url, str(tmp_path)], capture_output=True, text=True,
-                          timeout=90)
+                           server.url, str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout, json.loads((tmp_path / "result.json").read_text())
 

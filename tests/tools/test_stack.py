@@ -28,7 +28,7 @@ from tests.tools.echo_routes import ALL_BYTES
 from tests.tools.mqtt_clients import Client
 from tools.circuitpy.__main__ import main as circuitpy_main
 from tools.stack import lan
-from tools.stack.runner import StackError, build_context, parse_args
+from tools.stack.runner import StackError, addresses, build_context, parse_args
 
 
 @pytest.fixture(scope="module")
@@ -378,6 +378,15 @@ def test_lan_without_a_lan_address_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(StackError, match="no LAN address"):
         build_context(parse_args(["--lan", "--data-dir", str(tmp_path)]), {})
     assert not (tmp_path / "local-credentials.json").exists()  # nothing written
+
+def test_every_interface_is_named_by_its_lan_address(monkeypatch):
+    monkeypatch.setattr(lan, "lan_address", lambda: "192.168.1.20")
+    assert addresses(parse_args(["--host", "0.0.0.0"])) == ("0.0.0.0", "192.168.1.20")
+    assert addresses(parse_args(["--lan"])) == ("192.168.1.20", "192.168.1.20")
+    assert addresses(parse_args([])) == ("127.0.0.1", "127.0.0.1")
+    monkeypatch.setattr(lan, "lan_address", lambda: None)
+    assert addresses(parse_args(["--host", "0.0.0.0"])) == ("0.0.0.0", "127.0.0.1")
+
 
 def test_lan_and_host_are_one_choice(capsys):
     with pytest.raises(SystemExit) as stop:
