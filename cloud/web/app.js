@@ -16,6 +16,7 @@ const $ = (id) => document.getElementById(id);
 const STATUS_EVERY_MS = 2000;
 const FAST_POLL_MS = 100;
 const SETTLE_MS = 1000; // keep polling fast this long after the last command
+const AFTER_POST_MS = 20; // without the channel, look at the motors this soon after a command
 // online: true, false, or null while unknown (e.g. no such robot); signedIn gates every call.
 const state = {
   robot: null, online: null, signedIn: false, shownMs: 0, status: null, lastSendAt: -Infinity,
@@ -129,6 +130,7 @@ async function main() {
         state.path = "http";
         state.rtt = performance.now() - started;
         renderLink(viewer);
+        schedulePoll(AFTER_POST_MS); // the robot has it within milliseconds: look then
         resolve();
       } catch (error) {
         reject(error);
@@ -238,9 +240,9 @@ async function main() {
     return busy && !channel ? FAST_POLL_MS : STATUS_EVERY_MS;
   };
   let pollDueAt = 0;
-  const schedulePoll = () => {
+  const schedulePoll = (delay = pollDelay()) => {
     if (!state.signedIn) return;
-    const due = performance.now() + pollDelay();
+    const due = performance.now() + delay;
     if (poller !== null && pollDueAt <= due) return; // one sooner is already planned
     clearTimeout(poller);
     pollDueAt = due;

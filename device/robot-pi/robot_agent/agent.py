@@ -301,7 +301,9 @@ class Agent:
         if wheels != current:
             self._wheels = wheels
             self.drive.set(*wheels)
-            self._stepped_at = now
+            # Timed after the pins moved, as t_ms is: a busy machine pausing us between the
+            # two must not let the next step count that pause twice.
+            self._stepped_at = time.monotonic()
             self._publish_motors(cause, command_id, via)
         if wheels != self._target:
             assert self._loop is not None
