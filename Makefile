@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml device/robot-pi/pyproject.toml tests/scanners/checkov-r
 	@# checkov pins its own boto3: it gets an environment of its own, for the template scan test
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r tests/scanners/checkov-requirements.txt
+	@# circuitpython-stubs' board module knows no pins until a board is chosen (make lint)
+	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -23,12 +25,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m tools.stack $(ARGS)
 
-test: $(STAMP)
-	$(PY) -m ruff check .
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
+# PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m mypy --config-file stubs/pyportal/mypy.ini
 
 # A newcomer's first run: clone the committed HEAD into a temporary folder and run `make test`
 # there from nothing (its own .venv, no activated virtualenv). CI does not need it: CI is
@@ -44,5 +49,5 @@ bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .local-data out .pytest_cache .ruff_cache
+	rm -rf $(VENV) .local-data out .pytest_cache .ruff_cache .mypy_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

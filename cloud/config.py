@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlparse
 
@@ -137,20 +137,39 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Config:
-    """Validated settings, keyed by lower-case attribute names (``config.mars_site_base``)."""
+    """Validated settings, one typed attribute per variable (``config.mars_site_base``).
 
-    values: Mapping[str, Any]
+    :data:`SETTINGS` is the one list of variables, defaults and parsers; a setting added there
+    needs its attribute here (the module refuses to import otherwise).
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    mars_site_base: str
+    nasa_api_base: str
+    nasa_api_key: str
+    mars_photos_api_base: str | None
+    mars_rovers: tuple[str, ...]
+    mars_store: str
+    image_ttl_s: int
+    weather_ttl_s: int
+    refresh_s: int
+    mars_offline_sample: bool
+    http_connect_timeout_s: float
+    http_read_timeout_s: float
+    http_max_bytes: int
+    robot_names: tuple[str, ...]
+    iot_data_endpoint: str
+    mqtt_url: str
+    log_level: str
 
     def redacted(self) -> dict[str, Any]:
         """The settings with secrets masked, safe to log."""
         secret = {s.env.lower() for s in SETTINGS if s.secret}
-        return {k: ("***" if k in secret and v else v) for k, v in self.values.items()}
+        return {k: ("***" if k in secret and v else v) for k, v in asdict(self).items()}
+
+
+_UNMATCHED = {f.name for f in fields(Config)} ^ {s.env.lower() for s in SETTINGS}
+if _UNMATCHED:
+    raise ImportError(f"cloud.config: SETTINGS and Config disagree on {sorted(_UNMATCHED)}")
 
 
 def load(environ: Mapping[str, str] | None = None) -> Config:
@@ -170,4 +189,4 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         except ValueError as exc:
             shown = "***" if setting.secret else repr(raw)
             raise ConfigError(f"{setting.env}={shown} is invalid: {exc}; {WHERE}") from None
-    return Config(values)
+    return Config(**values)

@@ -43,7 +43,7 @@ class Telemetry:
         self.client.on_connect = on_connect
         self.client.on_subscribe = lambda *a: ready.set()
         self.client.on_message = self._on_message
-        self.client.connect(parts.hostname, parts.port or 1883)
+        self.client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
         self.client.loop_start()
         assert ready.wait(10), "could not subscribe to the robot's telemetry"
 

@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
@@ -104,6 +105,7 @@ def generated(name: str, size: tuple[int, int] = (1280, 960)) -> Image.Image:
     base = tuple(rng.randint(60, 200) for _ in range(3))
     image = Image.new("RGB", size, base)
     pixels = image.load()
+    assert pixels is not None  # a new image always has pixels
     for y in range(0, size[1], 8):
         for x in range(0, size[0], 8):
             shade = (x * 255 // size[0] + y * 128 // size[1]) % 256
@@ -179,6 +181,11 @@ def route_of(path: str, query: dict[str, list[str]]) -> str | None:
     return None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hang up on purpose
+
+
 class FakeNasa:
     """The fake server. ``url`` is its base URL; ``counts`` counts requests per route."""
 
@@ -206,9 +213,8 @@ class FakeNasa:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._server.handle_error = lambda request, address: None  # clients hang up on purpose
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
         self._thread.start()
@@ -228,8 +234,9 @@ class FakeNasa:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        if self._server is None:
+            raise RuntimeError("the fake NASA server is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # scripting
     def script(self, route: str, *replies: Reply) -> None:

@@ -34,8 +34,11 @@ class StackProcess:
                  ready_timeout: float = 30.0) -> None:
         self.port = free_port()
         self.mqtt_port = free_port()
-        self._tmp = None if data_dir else tempfile.TemporaryDirectory(prefix="stack-")
-        self.data_dir = Path(data_dir or self._tmp.name)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="stack-")
+            data_dir = Path(self._tmp.name)
+        self.data_dir = Path(data_dir)
         self.api_key = "test-api-key"
         self.token = "test-robot-token"
         self.only = only

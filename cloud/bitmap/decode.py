@@ -148,8 +148,8 @@ def _normalise(image: Image.Image) -> Image.Image:
         # Pillow clips 16-bit values when converting to L; scale them down instead.
         return image.convert("I").point(lambda value: value * (1 / 256), "L")
     if mode in ("I", "F"):
-        low, high = image.getextrema()
-        factor = 1 / 256 if high > 255 else 1
+        high = image.getextrema()[1]  # one band: (low, high) numbers
+        factor = 1 / 256 if isinstance(high, int | float) and high > 255 else 1
         return image.convert("I").point(lambda value: value * factor, "L")
     if mode == "1":
         return image.convert("L")

@@ -20,7 +20,8 @@ def scale(source: tuple[int, int], target: tuple[int, int], fit: str) -> float:
     return max(ratios) if fit == "cover" else min(ratios)
 
 
-def crop_box(source: tuple[int, int], target: tuple[int, int]) -> tuple[float, ...]:
+def crop_box(source: tuple[int, int],
+             target: tuple[int, int]) -> tuple[float, float, float, float]:
     """The centred region of ``source`` that ``cover`` shows, in (fractional) source pixels."""
     factor = scale(source, target, "cover")
     width, height = target[0] / factor, target[1] / factor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-#: The keys of the payload's ``weather`` object, in DESIGN.md order.
+#: The keys of the payload's ``weather`` object, in the order the answer lists them.
 WEATHER_KEYS = ("source", "rover", "sol", "earth_date", "season", "ls", "min_temp_c",
                 "max_temp_c", "pressure_pa", "opacity", "sunrise", "sunset")
 

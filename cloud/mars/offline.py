@@ -54,7 +54,7 @@ def image(width: int = 1200, height: int = 900, seed: int = 4995) -> bytes:
     draw = ImageDraw.Draw(picture)
     label = "OFFLINE SAMPLE - NOT NASA DATA"
     box = draw.textbbox((0, 0), label, font_size=max(12, width // 22))
-    x, y = (width - (box[2] - box[0])) // 2, height // 12
+    x, y = int((width - (box[2] - box[0])) // 2), height // 12
     draw.rectangle([x - 12, y - 8, x + box[2] - box[0] + 12, y + box[3] - box[1] + 16],
                    fill=(0, 0, 0))
     draw.text((x, y), label, fill=(255, 255, 255), font_size=max(12, width // 22))

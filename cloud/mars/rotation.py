@@ -8,6 +8,7 @@ cold start cost a minute, not hours.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,12 +62,12 @@ class PhotoRotation:
                 if pending is None:  # one conversion at a time; a ready candidate meanwhile
                     pending = (photo, self.bitmaps.convert_later(
                         photo, request, self.background,
-                        lambda exc, p=photo: self._skip(p, exc, now)))
+                        functools.partial(self._skip, photo, now)))
                 continue
             try:
                 etag, size = self.bitmaps.ensure(photo, request)
             except (UpstreamError, BitmapError) as exc:
-                self._skip(photo, exc, now)  # the next candidate will do
+                self._skip(photo, now, exc)  # the next candidate will do
                 continue
             return photo, etag, size
         if pending is None:
@@ -82,7 +83,7 @@ class PhotoRotation:
             return None
         return photo, bitmap_etag(photo, request), size
 
-    def _skip(self, photo: Photo, exc: Exception, now: float) -> None:
+    def _skip(self, photo: Photo, now: float, exc: Exception) -> None:
         transient = isinstance(exc, UpstreamError) and exc.retryable
         wait_s = RETRY_PHOTO_S if transient else BROKEN_PHOTO_S
         log.warning("photo %s skipped for %d s: %s", photo.id, wait_s, exc)

@@ -157,7 +157,8 @@ class MqttPublisher(Publisher):
                                   protocol=mqtt.MQTTv311)
         if parts.username:  # the local broker's command publisher (tools/stack/mqtt_acl.py)
             self.client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-        self.client.reconnect_delay_set(0.2, 5)
+        # paho annotates whole seconds but takes any number: retry after 0.2 s at first
+        self.client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]
         self.client.on_socket_open = _no_delay
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *args: self._connected.clear()

@@ -165,6 +165,8 @@ class Hardware:
             from watchdog import WatchDogMode
         except ImportError:
             return  # a computer: nothing to reset
+        if watchdog is None:
+            return  # a board without one
         watchdog.timeout = WATCHDOG_S
         watchdog.mode = WatchDogMode.RESET
         self._watchdog = watchdog

@@ -151,7 +151,7 @@ def short_error(error):
     code = getattr(error, "errno", None)
     if code is None and getattr(error, "args", None) and isinstance(error.args[0], int):
         code = error.args[0]
-    text = ERRNO_WORDS.get(code) or str(error) or type(error).__name__
+    text = (code is not None and ERRNO_WORDS.get(code)) or str(error) or type(error).__name__
     if len(text) > 40:
         text = text[:39] + "~"
     return text

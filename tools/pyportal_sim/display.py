@@ -7,6 +7,8 @@ and keeps them in a framebuffer, so a snapshot shows the colour loss of the real
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, cast
 
 os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")  # silence Blinka's "not fully supported"
 
@@ -24,7 +26,8 @@ def stop_background_refresh() -> None:
     second for nothing, and spin hot wherever ``time.sleep`` is patched. It cannot be
     restarted, and nothing here needs it to be.
     """
-    displayio._stop_background()  # the public module has no other way to stop it
+    # Blinka's own function (no public way to stop it); CircuitPython's stubs do not know it.
+    cast(Any, displayio)._stop_background()
 
 
 stop_background_refresh()
@@ -44,12 +47,16 @@ class HeadlessDisplay(BusDisplay):
     """A ``width`` x ``height`` RGB565 display without a bus; :meth:`snapshot` reads it."""
 
     _table: list[bytes] | None = None
+    # What Blinka's BusDisplay has and CircuitPython's stubs (which mypy reads) do not:
+    _core: Any
+    _refresh_display: Callable[[], bool]
 
     def __init__(self, width: int = 320, height: int = 240) -> None:
         self._fb = bytearray(width * height * 2)
         self._changed = False
-        super().__init__(None, b"", width=width, height=height, color_depth=16,
-                         auto_refresh=True)
+        # Blinka takes no bus; the stubs describe the board's, where one is required.
+        super().__init__(None, b"", width=width, height=height,  # type: ignore[arg-type]
+                         color_depth=16, auto_refresh=True)
 
     def _background(self) -> None:
         # displayio's thread would otherwise redraw concurrently with the app and the snapshot

@@ -163,15 +163,16 @@ class ESP_SPIcontrol:  # noqa: N801 - the class name connection_manager dispatch
         return True
 
     def socket_write(self, socket_num, buffer, conn_mode=TCP_MODE) -> int:
-        sock = self._open(socket_num)
+        real = self._open(socket_num).real
+        assert real is not None  # _open refuses a closed socket
         data = bytes(buffer)
-        sock.real.setblocking(True)
+        real.setblocking(True)
         try:
-            sock.real.sendall(data)
+            real.sendall(data)
         except OSError:
             raise ConnectionError(f"Failed to send {len(data)} bytes") from None
         finally:
-            sock.real.setblocking(False)
+            real.setblocking(False)
         self._clock.advance(len(data) / self.link.rate)
         return len(data)
 

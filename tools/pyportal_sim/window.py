@@ -27,8 +27,8 @@ class Window:
         self._pygame = pygame
         self.surface = pygame.display.set_mode(size)
         pygame.display.set_caption("PyPortal simulator")
-        self._down = None  # where the button is held
-        self._tap = None  # a click the app has not read yet
+        self._down: tuple[int, ...] | None = None  # where the button is held
+        self._tap: tuple[int, ...] | None = None  # a click the app has not read yet
 
     @property
     def touch_point(self):

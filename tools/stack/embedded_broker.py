@@ -68,7 +68,7 @@ class PasswordAuth(BaseAuthPlugin):
         robots: list[str] = field(default_factory=list)
 
     async def authenticate(self, *, session: Session) -> bool | None:
-        users: dict[str, str] = self.context.config.users  # type: ignore[union-attr]
+        users: dict[str, str] = self.context.config.users
         user, password = session.username or "", session.password or ""
         expected = users.get(user)
         ok = expected is not None and secrets.compare_digest(password.encode(), expected.encode())

@@ -21,6 +21,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -86,7 +87,7 @@ def _credentials(data_dir: Path, environ: Mapping[str, str], robots: Sequence[st
              or secrets.token_urlsafe(18))
     kept = saved.get("MQTT_PASSWORDS")
     passwords = mqtt_acl.new_passwords(robots, kept if isinstance(kept, dict) else None)
-    record = {"MQTT_PASSWORDS": passwords}
+    record: dict[str, Any] = {"MQTT_PASSWORDS": passwords}
     if not environ.get("MARS_API_KEY"):
         record["MARS_API_KEY"] = api_key
     if not environ.get("ROBOT_API_TOKEN"):

@@ -378,7 +378,7 @@ class Doctor:
                              "plug the USB camera in, or set [camera] device")
             return _ok("camera", f"driver {driver}, {settings.device}")
         try:
-            from picamera2 import Picamera2  # type: ignore[import-not-found]
+            from picamera2 import Picamera2
         except ImportError:
             return _fail("camera", "picamera2 is not installed",
                          "sudo apt install python3-picamera2, then sudo ./install.sh --camera")

@@ -130,7 +130,9 @@ class PahoLink(Link):
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv311, clean_session=True)
         self.client.will_set(topics.status, encode(OFFLINE), qos=1, retain=True)
-        self.client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
+        # paho annotates whole seconds but takes any number (tests use fractions)
+        self.client.reconnect_delay_set(config.reconnect_min_s,  # type: ignore[arg-type]
+                                        config.reconnect_max_s)  # type: ignore[arg-type]
         if config.tls:
             self.client.tls_set_context(tls_context(config))
         if config.username is not None:
@@ -255,7 +257,7 @@ class MemoryLink(Link):
             self.published.append((topic, decoded, qos, retain))
         return True
 
-    def messages(self, topic: str) -> list[dict[str, Any]]:
+    def messages(self, topic: str) -> list[dict[str, Any] | bytes]:
         with self._lock:
             return [p for t, p, _, _ in self.published if t == topic]
 

@@ -73,7 +73,7 @@ def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bo
         client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
     client.on_connect = lambda c, *a: c.subscribe(f"robot/{name}/status", qos=1)
     client.on_message = on_message
-    client.connect_async(parts.hostname, parts.port or 1883)
+    client.connect_async(parts.hostname or "127.0.0.1", parts.port or 1883)
     client.loop_start()
     try:
         return seen.wait(timeout_s)

@@ -29,6 +29,8 @@ def make_track(settings: CameraSettings) -> MediaStreamTrack:
         player = MediaPlayer(settings.device, format="v4l2", options={
             "video_size": f"{settings.width}x{settings.height}",
             "framerate": str(settings.fps)})
+        if player.video is None:  # a device that opened but carries no video stream
+            raise OSError(f"{settings.device} has no video stream")
         return player.video
     return Picamera2Track(settings.width, settings.height, settings.fps)
 
