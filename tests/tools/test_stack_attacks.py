@@ -9,6 +9,7 @@ import signal
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,19 @@ def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
     finally:
         broker.terminate()
         broker.wait(10)
+
+
+def test_a_killed_stack_takes_its_agent_with_it(tmp_path):
+    """SIGKILL of the stack orphaned the agent; the next start ran two with one client id."""
+    running = StackProcess(only="broker,api,robot", data_dir=tmp_path).start()
+    agent = running.health()["components"]["robot"]["pid"]
+    running.stop(signal.SIGKILL)
+    wait_until(lambda: not _alive(agent), timeout=15, step=0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited
