@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the app's files (default: this repository's device/pyportal)")
     args = p.parse_args(argv)
     args.resolve = dict(_resolve(p, text) for text in args.resolve)
-    if not args.api_key:
+    if args.api_key is None:  # an empty key goes on: the app itself says what is wrong
         p.error("--api-key or the MARS_API_KEY environment variable is required")
     if args.once:
         args.frames = 1
