@@ -3,6 +3,7 @@ API, a crashed agent, listening beyond loopback."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -147,3 +148,30 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has exited
+
+
+def test_the_access_log_masks_keys_and_cannot_be_forged(stack):
+    connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    for target in ("/mars?x-api-key=SECRET-1&api_key=SECRET-2&access_token=SECRET-3&width=1",
+                   "/nothing%0a12:00:00%20stack.http%20FORGED%20GET%20/%20200",
+                   "/nothing%0d%0aFORGED-CRLF"):
+        connection.request("GET", target)
+        connection.getresponse().read()
+    connection.close()
+    wait_until(lambda: "FORGED-CRLF" in stack.log(), timeout=10, step=0.05)
+    log = stack.log()
+    assert "SECRET-" not in log and "x-api-key=***&api_key=***&access_token=***" in log
+    assert not [line for line in log.splitlines() if "FORGED" in line.split("/nothing")[0]]
+
+
+def test_refused_websocket_handshakes_are_logged_with_their_status(tmp_path):
+    with StackProcess(only="web", data_dir=tmp_path) as running:
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+        connection.request("GET", "/signaling?token=wrong", headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        assert connection.getresponse().status == 401
+        connection.close()
+        line = wait_until(lambda: next((x for x in running.log().splitlines()
+                                        if "GET /signaling" in x), None), timeout=10, step=0.05)
+    assert " 401 " in line and "token=***" in line

@@ -244,8 +244,15 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 SECRET_PARAMS = re.compile(
-    r"((?:^|&)(?:token|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&]*",
+    r"((?:^|&)(?:token|access_token|id_token|refresh_token|code|password|x-api-key|api_key|"
+    r"apikey|key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&]*",
     re.IGNORECASE)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: a ``%0a`` in a URL cannot forge a log line."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def redact_query(query: str) -> str:
@@ -262,8 +269,11 @@ async def access_log(request: web.Request, handler) -> web.StreamResponse:
         response = await handler(request)
         status = response.status
         return response
+    except web.HTTPException as exc:  # e.g. a refused WebSocket handshake: 401, not 500
+        status = exc.status
+        raise
     finally:
         ms = (time.perf_counter() - started) * 1000
         query = f"?{redact_query(request.query_string)}" if request.query_string else ""
-        logging.getLogger("stack.http").info("%s %s%s %d %.1fms", request.method, request.path,
-                                             query, status, ms)
+        logging.getLogger("stack.http").info("%s %s %d %.1fms", printable(request.method),
+                                             printable(request.path + query), status, ms)
