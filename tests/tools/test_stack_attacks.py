@@ -7,7 +7,9 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -28,7 +30,8 @@ ROBOT = "sts-pi"
 
 @pytest.fixture(scope="module")
 def stack():
-    with StackProcess(only="broker,api,robot", env={"STACK_AGENT_RESTART_S": "0.2"}) as running:
+    with StackProcess(only="broker,api,robot", env={"STACK_AGENT_RESTART_S": "0.2",
+                                                     "STACK_REQUEST_TIMEOUT_S": "1.5"}) as running:
         yield running
 
 
@@ -175,3 +178,19 @@ def test_refused_websocket_handshakes_are_logged_with_their_status(tmp_path):
         line = wait_until(lambda: next((x for x in running.log().splitlines()
                                         if "GET /signaling" in x), None), timeout=10, step=0.05)
     assert " 401 " in line and "token=***" in line
+
+
+@pytest.mark.parametrize("sent", [b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+                                  b"POST /robot/sts-pi/cmd HTTP/1.1\r\nHost: x\r\n"
+                                  b"Authorization: Bearer test-robot-token\r\n"
+                                  b"Content-Length: 100\r\n\r\n{\"action\""])
+def test_half_sent_requests_time_out(stack, sent):
+    """A request that stops half way (head or body) used to hold its connection forever."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=20) as conn:
+        conn.sendall(sent)
+        started = time.monotonic()
+        answer = b""
+        while chunk := conn.recv(4096):  # until the server closes the connection
+            answer += chunk
+        assert time.monotonic() - started < 10
+    assert answer == b"" or b" 408 " in answer.split(b"\r\n", 1)[0]

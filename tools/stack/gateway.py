@@ -35,6 +35,8 @@ from tools.stack.lambda_adapter import (
 )
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+# A request's head and body must arrive within this (API Gateway: 30 s for the whole call).
+REQUEST_TIMEOUT_S = 15.0
 CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,If-None-Match"
 LOCAL_CLAIMS = {"sub": "local", "cognito:username": "local", "token_use": "id"}
 
@@ -119,7 +121,9 @@ class Gateway:
     """
 
     def __init__(self, routes: Iterable[Route], api_key: str, token: str, cors_origin: str,
-                 workers: int = 32, containers: int = 10) -> None:
+                 workers: int = 32, containers: int = 10,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.request_timeout_s = request_timeout_s
         self.routes = tuple(routes)
         self.api_key = api_key
         self.token = token
@@ -159,10 +163,14 @@ class Gateway:
                 return error_response(413, "PAYLOAD_TOO_LARGE",
                                       f"request body over {MAX_PAYLOAD} bytes")
             try:
-                body = await request.read()
+                body = await asyncio.wait_for(request.read(), self.request_timeout_s)
             except web.HTTPRequestEntityTooLarge:
                 return error_response(413, "PAYLOAD_TOO_LARGE",
                                       f"request body over {MAX_PAYLOAD} bytes")
+            except TimeoutError:  # a body sent a byte at a time must not hold a worker
+                return error_response(408, "REQUEST_TIMEOUT",
+                                      f"the body did not arrive within "
+                                      f"{self.request_timeout_s:g} s", Connection="close")
             # aiohttp sends a HEAD answer's headers (Content-Length included) without its body.
             return await self._invoke(route, request, body)
 
