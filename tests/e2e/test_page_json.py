@@ -66,14 +66,14 @@ def test_the_page_parses_or_refuses_and_never_throws(origin, inputs):
 def test_a_hostile_robot_cannot_break_the_drive_channel(origin):
     outcome = origin.evaluate("""async () => {
       const { DriveChannel } = await import("/channel.js");
-      const dc = { readyState: "open", send() {}, close() {} };
       const states = [];
-      const channel = new DriveChannel({ createDataChannel: () => dc },
-                                       { onState: (s) => states.push(s) });
+      const pc = new RTCPeerConnection();  // a real one; what the robot sends is fed directly
+      const channel = new DriveChannel(pc, { onState: (s) => states.push(s) });
       for (const text of ["[".repeat(500000), '{"state":'.repeat(1000), "\\u0000", "null",
                           '{"state": {"online": true}}']) {
         channel.receive(text);
       }
+      pc.close();
       return states;
     }""")
     assert outcome == [{"online": True}]
