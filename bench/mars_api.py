@@ -7,6 +7,10 @@ local stack's ``api`` component pointed at it, then measures:
   the cache warm (metadata and bitmap already there);
 * ``cold``: p50 of the first ``GET /mars`` on a fresh stack with an empty data directory (feeds
   fetched, photo downloaded and converted), over several fresh stacks;
+* ``slow_upstream``: 500 ``GET /mars`` at concurrency 20 once the cache has expired and every
+  NASA feed and photo takes a minute to answer: latency p50 / p99 / max, upstream fetches
+  started and the most in flight for one source (the answer comes from the cache; one
+  refresh per source runs in the background);
 * ``bitmap``: ``bench/bitmap.py``'s ``run()`` (conversion time, SSIM, bytes), when present.
 
 Run: ``.venv/bin/python bench/mars_api.py``.
@@ -86,6 +90,47 @@ def measure() -> dict:
     return result
 
 
+SLOW_REQUESTS, SLOW_CONCURRENCY, SLOW_TTL_S = 500, 20, 2
+
+
+def slow_upstream() -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.fakes.nasa import DEFAULTS, Reply
+
+    with FakeNasa() as nasa:
+        stack = _stack(nasa)
+        stack.extra_env.update({"IMAGE_TTL_S": str(SLOW_TTL_S), "WEATHER_TTL_S": str(SLOW_TTL_S),
+                                "REFRESH_S": "86400"})
+        with stack:
+            connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=60)
+            _get(connection, stack.api_key)
+            connection.close()
+            warmed = time.monotonic()
+            for route, fixture in DEFAULTS.items():
+                nasa.script(route, Reply(fixture=fixture, delay_s=60))
+            nasa.script("image", Reply(body=b"", delay_s=60))
+            nasa.reset_counts()
+            time.sleep(max(0.0, SLOW_TTL_S + 0.2 - (time.monotonic() - warmed)))
+
+            def worker(count: int) -> list[float]:
+                conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=60)
+                try:
+                    return [_get(conn, stack.api_key)[0] for _ in range(count)]
+                finally:
+                    conn.close()
+
+            with ThreadPoolExecutor(SLOW_CONCURRENCY) as pool:
+                times = [ms for batch in pool.map(worker, [SLOW_REQUESTS // SLOW_CONCURRENCY]
+                                                  * SLOW_CONCURRENCY) for ms in batch]
+            return {"requests": len(times), "concurrency": SLOW_CONCURRENCY,
+                    "upstream_delay_s": 60, "p50_ms": round(_percentile(times, 50), 1),
+                    "p99_ms": round(_percentile(times, 99), 1), "max_ms": round(max(times), 1),
+                    "upstream_fetches": sum(nasa.counts.values()),
+                    "most_in_flight_per_source": max(nasa.most_in_flight.values(), default=0),
+                    "target_max_ms": 1000}
+
+
 def bitmap() -> dict | None:
     path = ROOT / "bench" / "bitmap.py"
     if not path.exists():
@@ -97,7 +142,7 @@ def bitmap() -> dict | None:
 
 
 def run() -> dict:
-    result = {"benchmark": "mars_api", **measure()}
+    result = {"benchmark": "mars_api", **measure(), "slow_upstream": slow_upstream()}
     bitmaps = bitmap()
     if bitmaps is not None:
         result["bitmap"] = bitmaps

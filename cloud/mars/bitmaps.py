@@ -39,6 +39,16 @@ def bitmap_etag(photo: Photo, request: ImageRequest) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
+def sound_bmp(data: bytes | None) -> bool:
+    """Whether a stored bitmap is whole: ``BM`` and the size its header declares.
+
+    A truncated or overwritten file is converted again rather than served for a year under an
+    ``immutable`` header.
+    """
+    return bool(data) and data[:2] == b"BM" and len(data) >= 54 and \
+        int.from_bytes(data[2:6], "little") == len(data)
+
+
 def _key(etag: str) -> str:
     return f"bmp/{etag}.bmp"
 
@@ -111,7 +121,7 @@ class BitmapStore:
         size = self._sizes.get(etag)
         if size is None:
             stored = self.store.get(_key(etag))
-            if stored is None:
+            if not sound_bmp(stored):
                 return None
             size = self._sizes[etag] = len(stored)
         return etag, size
@@ -144,6 +154,10 @@ class BitmapStore:
             data = self.store.get(_key(etag))
         if data is None:
             raise NotFound(f"no image {image_id[:80]!r}")
+        if not sound_bmp(data):
+            log.warning("bitmap %s in the store is damaged; converting it again", etag)
+            self._sizes.pop(etag, None)
+            raise NotFound(f"no image {image_id[:80]!r}")
         return data
 
     def url(self, etag: str, base_url: str | None) -> str:
@@ -154,7 +168,7 @@ class BitmapStore:
         """Convert and store the bitmap (or find it stored); its size in bytes."""
         etag = bitmap_etag(photo, request)
         stored = self.store.get(_key(etag))
-        if stored is not None:
+        if sound_bmp(stored):
             self._count(hit=True)
             size = len(stored)
         else:

@@ -76,6 +76,8 @@ class Feeds:
                 return source.fetch().to_dict()
             except (UpstreamError, BadData) as exc:
                 errors.append((source.name, exc))
+            except RecursionError:  # a hostile feed's "[[[[...": that source failed, no more
+                errors.append((source.name, BadData("JSON nested too deep")))
         raise all_failed("weather", errors)
 
     def _fetch_photos(self) -> dict[str, Any]:
@@ -85,6 +87,9 @@ class Feeds:
                 chosen = selection.candidates(source.fetch())
             except (UpstreamError, BadData) as exc:
                 errors.append((source.name, exc))
+                continue
+            except RecursionError:  # a hostile feed's "[[[[...": that source failed, no more
+                errors.append((source.name, BadData("JSON nested too deep")))
                 continue
             if chosen:
                 return {"source": source.name, "photos": [p.to_dict() for p in chosen]}

@@ -6,6 +6,8 @@ checked before this runs (API Gateway in AWS, the local gateway on a laptop).
 
 from __future__ import annotations
 
+import re
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -28,13 +30,22 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
                     body={"error": {"code": code, "message": message}})
 
 
+HOST = re.compile(r"^(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])"
+                  r"(?::[0-9]{1,5})?$")
+
+
 def _base_url() -> str:
-    """``scheme://host`` the client used, for image URLs the device can fetch back."""
+    """``scheme://host`` the client used, for image URLs the device can fetch back.
+
+    Both come from request headers, so only a well-formed host and ``http``/``https`` are
+    taken: nothing else a client sends is echoed into ``image.url``.
+    """
     headers = app.current_event.headers or {}
     lower = {k.lower(): v for k, v in headers.items()}
-    scheme = lower.get("x-forwarded-proto", "http").split(",")[0].strip() or "http"
-    host = lower.get("host", "localhost")
-    return f"{scheme}://{host}"
+    scheme = lower.get("x-forwarded-proto", "http").split(",")[0].strip().lower()
+    host = lower.get("host", "").strip()
+    return (f"{scheme if scheme in ('http', 'https') else 'http'}://"
+            f"{host if HOST.match(host) else 'localhost'}")
 
 
 @app.get("/mars")
@@ -55,6 +66,12 @@ def get_image(image_id: str) -> Response:
     if etag in [t.strip().removeprefix("W/") for t in match.split(",")] or match.strip() == "*":
         return Response(status_code=304, headers=headers, body=None)
     return Response(status_code=200, content_type="image/bmp", headers=headers, body=data)
+
+
+@app.not_found
+def no_route(exc: Exception) -> Response:
+    # Powertools' own 404 body has another shape; every error here has the same one.
+    return _error(404, "NOT_FOUND", "no such resource")
 
 
 @app.exception_handler(BadParameter)

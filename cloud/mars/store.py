@@ -7,6 +7,8 @@ URL instead.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -48,19 +50,51 @@ class LocalStore:
     """A directory; writes go through a temporary file and a rename, so readers never see half
     an object."""
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, max_bitmap_bytes: int = 64 * 1024 * 1024) -> None:
         self.root = Path(root)
+        self.max_bitmap_bytes = max_bitmap_bytes
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            # A symlink planted in the data directory is not followed (O_NOFOLLOW on the file,
+            # and no directory on the way may be one either).
+            if any((self.root / p).is_symlink() for p in path.relative_to(self.root).parents
+                   if p != Path(".")):
+                return None
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # the file itself is a symlink
+                return None
             raise StoreError(f"cannot read {key} from {self.root}: {exc}") from exc
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
+        if key.startswith("bmp/"):
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: evicted last
+        return data
+
+    def _evict_bitmaps(self) -> None:
+        """Keep ``bmp/`` under ``max_bitmap_bytes``, least recently used first (S3 has a
+        lifecycle rule; a laptop's disk has this)."""
+        folder = self.root / "bmp"
+        try:
+            files = [(f.stat().st_mtime, f.stat().st_size, f) for f in folder.iterdir()
+                     if f.is_file() and not f.name.startswith(".")]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bitmap_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
@@ -76,6 +110,8 @@ class LocalStore:
                 raise
         except OSError as exc:
             raise StoreError(f"cannot write {key} to {self.root}: {exc}") from exc
+        if key.startswith("bmp/"):
+            self._evict_bitmaps()
 
     def url(self, key: str, expires_s: int) -> str | None:
         return None

@@ -117,8 +117,16 @@ def robot_error(exc: RobotApiError) -> Response:
                     body={"error": {"code": exc.code, "message": str(exc)}})
 
 
+def no_route(exc: Exception) -> Response:
+    # Powertools' own 404 body has another shape; every error here has the same one.
+    return Response(status_code=404, content_type=JSON,
+                    body={"error": {"code": "NOT_FOUND", "message": "no such resource"}})
+
+
 command_app.exception_handler(RobotApiError)(robot_error)
 status_app.exception_handler(RobotApiError)(robot_error)
+command_app.not_found(no_route)
+status_app.not_found(no_route)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

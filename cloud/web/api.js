@@ -1,6 +1,7 @@
 // The robot API: POST /robot/{name}/cmd and GET /robot/{name}/status.
 
 import { SessionExpired } from "./auth.js";
+import { parse } from "./safejson.js";
 
 export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
@@ -24,7 +25,7 @@ export class RobotApi {
     } catch {
       throw new ApiError(0, "The API cannot be reached. Check your connection.");
     }
-    const data = await response.json().catch(() => null);
+    const data = parse(await response.text().catch(() => ""), 1 << 20);
     if (response.status === 401 || response.status === 403) {
       throw new SessionExpired(this.auth.local
         ? "Your session has expired: its token was refused. "

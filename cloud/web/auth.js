@@ -3,6 +3,8 @@
 // what the API's Cognito authorizer checks and what the identity pool trades for AWS
 // credentials (the video).
 
+import { parse } from "./safejson.js";
+
 const KEY = "robot-session";
 const PKCE_KEY = "robot-pkce";
 
@@ -27,7 +29,11 @@ export class Auth {
   session() {
     const raw = this.storage.getItem(KEY);
     if (!raw) return null;
-    const session = JSON.parse(raw);
+    const session = parse(raw, 16384);
+    if (!session || typeof session !== "object") { // damaged or planted: sign in again
+      this.storage.removeItem(KEY);
+      return null;
+    }
     if (session.expires && Date.now() >= session.expires) {
       this.storage.removeItem(KEY);
       throw new SessionExpired();
@@ -78,7 +84,7 @@ export class Auth {
   async completeHosted() {
     const params = new URLSearchParams(location.search);
     if (this.local || !params.has("code")) return false;
-    const pkce = JSON.parse(this.storage.getItem(PKCE_KEY) || "null");
+    const pkce = parse(this.storage.getItem(PKCE_KEY) || "null", 4096);
     this.storage.removeItem(PKCE_KEY);
     history.replaceState(null, "", location.pathname);
     if (!pkce || pkce.state !== params.get("state")) {

@@ -3,6 +3,8 @@
 // with {"reply": "applied"|"rejected", ...} in order (so the round trip is measured here) and
 // pushes {"state": {...}} (its status) on every change.
 
+import { parse } from "./safejson.js";
+
 export const LABEL = "drive";
 // Partially reliable: a command the network held back longer than this is dropped rather than
 // delivered late (the robot stamps commands on arrival); order is kept, so a stop is never
@@ -56,8 +58,7 @@ export class DriveChannel {
   }
 
   receive(text) {
-    let message;
-    try { message = JSON.parse(text); } catch { return; }
+    const message = parse(text, 16384); // the robot's messages are small and flat
     if (!message || typeof message !== "object") return;
     if (message.state) this.on.onState?.(message.state);
     if (message.reply) {

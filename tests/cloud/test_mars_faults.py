@@ -9,7 +9,7 @@ import sys
 from cloud.mars.query import ImageRequest
 from cloud.mars.rotation import RETRY_PHOTO_S
 from cloud.mars.store import LocalStore
-from testing.fake_nasa import error_page
+from testing.fake_nasa import Reply, error_page
 from testing.stack_process import ROOT
 
 BASE = "http://127.0.0.1:8080"
@@ -52,3 +52,12 @@ def test_an_unwritable_data_dir_is_one_line_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "cannot write to the data directory" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_hostile_feed_nesting_json_too_deep_is_a_failed_source(make_service, nasa):
+    """1000s of ``[`` from a feed raised RecursionError, which nothing caught."""
+    nasa.script("perseverance", Reply(body=b"[" * 100_000))
+    nasa.script("rems", Reply(body=b'{"soles": ' + b"[" * 100_000))
+    answer = make_service().payload(ImageRequest(), BASE)
+    assert answer["image"]["rover"] == "Curiosity"  # the next photo source
+    assert answer["weather"]["source"] != "REMS"  # the next weather source

@@ -278,3 +278,47 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
 
     logging.getLogger("aioice").setLevel(logging.WARNING)
     asyncio.run(scenario())
+
+
+def test_offers_that_never_connect_cannot_hold_the_viewer_slots():
+    """#12 item 6: ten bogus SDP offers filled every slot for over 70 s, refusing real viewers."""
+
+    async def bogus_offer(ws, client_id: str) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+        await pc.close()  # nobody will ever answer the robot's connectivity checks
+        await ws.send_str(json.dumps({"action": "SDP_OFFER", "messagePayload": b64(offer)}))
+
+    async def scenario():
+        relay = Relay()
+        await relay.start()
+        master = WebRtcMaster(LocalChannel(relay.url, TOKEN, "sts-pi"),
+                              lambda: TestPatternTrack(160, 120, fps=15), max_viewers=3,
+                              backoff=(0.2, 1.0), connect_s=2.0)
+        task = asyncio.create_task(master.run())
+        sockets = []
+        try:
+            await until(lambda: relay.relay.state()["sts-pi"]["master"])
+            async with aiohttp.ClientSession() as session:
+                for n in range(3):
+                    query = {"X-Amz-ChannelARN": channel_arn("sts-pi"),
+                             "X-Amz-ClientId": f"bogus-{n}", "token": TOKEN}
+                    ws = await session.ws_connect(relay.url, params=query)
+                    sockets.append(ws)
+                    await bogus_offer(ws, f"bogus-{n}")
+                await until(lambda: len(master.peers) == 3)
+                # Full of offers that will never connect: a real viewer still gets in at once.
+                assert await watch(relay, "real-viewer", frames=2) == [(160, 120)] * 2
+                # And the strangers' slots are freed once their time is up.
+                await until(lambda: not any(v.startswith("bogus") for v in master.peers), 10)
+                for ws in sockets:
+                    await ws.close()
+        finally:
+            await master.close()
+            await asyncio.wait_for(task, 5)
+            await relay.stop()
+
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    asyncio.run(scenario())

@@ -71,7 +71,8 @@ class AmqttBroker:
 
     def __init__(self, passwords: dict[str, str]) -> None:
         self.port = free_port()
-        self.broker = EmbeddedBroker("127.0.0.1", self.port, passwords, ROBOTS)
+        self.broker = EmbeddedBroker("127.0.0.1", self.port, passwords, ROBOTS,
+                                     keepalive_grace_s=1)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 

@@ -7,7 +7,9 @@ amqtt broker and against Mosquitto configured from the same rules (tools/stack/m
 from __future__ import annotations
 
 import json
+import time
 
+import paho.mqtt.client as mqtt
 import pytest
 
 from testing import system
@@ -125,3 +127,25 @@ def test_client_ids_are_pinned_and_strangers_cannot_kick_the_robot(connect, brok
     watcher = connect("observer")
     assert watcher.subscribe("robot/a/status")
     assert watcher.next()[1] == b'{"online": true}'
+
+
+def test_a_frozen_robot_is_declared_offline_by_its_last_will(broker):
+    """A 50 s frozen agent stayed "online": amqtt never enforced the keep-alive."""
+    watcher = Client(broker.port, "observer", PASSWORDS["observer"])
+    assert watcher.subscribe("robot/b/status")
+    frozen = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="b",
+                         protocol=mqtt.MQTTv311)
+    frozen.username_pw_set("b", PASSWORDS["b"])
+    frozen.will_set("robot/b/status", b'{"online": false}', qos=1, retain=True)
+    frozen.connect("127.0.0.1", broker.port, keepalive=2)
+    frozen.loop_start()
+    frozen.publish("robot/b/status", b'{"online": true}', qos=1, retain=True).wait_for_publish(5)
+    assert watcher.next()[1] == b'{"online": true}'
+    frozen.loop_stop()  # the process hangs: no more packets, the socket stays open
+    started = time.monotonic()
+    try:
+        assert watcher.next(15) == ("robot/b/status", b'{"online": false}', False)
+        assert time.monotonic() - started < 10  # keep-alive 2 s + grace (1 s here, 15 s live)
+    finally:
+        frozen.socket().close()
+        watcher.close()

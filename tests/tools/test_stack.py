@@ -450,6 +450,8 @@ def test_the_whole_stack_starts_and_ctrl_c_leaves_no_process_behind(tmp_path):
         children = [p for p in _processes_mentioning(str(tmp_path))
                     if not p.startswith(f"{stack.process.pid}:")]
         assert len(children) >= 2, children  # the simulated robot and the PyPortal simulator
+        assert _processes_mentioning(stack.api_key) == []  # secrets are not in ps (#12, low)
+        assert _processes_mentioning(stack.token) == []
         for url_label in ("Robot control page", "PyPortal screen", "Robot (simulated)"):
             assert url_label in stack.log()
     finally:

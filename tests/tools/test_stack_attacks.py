@@ -3,12 +3,16 @@ API, a crashed agent, listening beyond loopback."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +30,8 @@ ROBOT = "sts-pi"
 
 @pytest.fixture(scope="module")
 def stack():
-    with StackProcess(only="broker,api,robot", env={"STACK_AGENT_RESTART_S": "0.2"}) as running:
+    with StackProcess(only="broker,api,robot", env={"STACK_AGENT_RESTART_S": "0.2",
+                                                     "STACK_REQUEST_TIMEOUT_S": "1.5"}) as running:
         yield running
 
 
@@ -130,3 +135,62 @@ def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
     finally:
         broker.terminate()
         broker.wait(10)
+
+
+def test_a_killed_stack_takes_its_agent_with_it(tmp_path):
+    """SIGKILL of the stack orphaned the agent; the next start ran two with one client id."""
+    running = StackProcess(only="broker,api,robot", data_dir=tmp_path).start()
+    agent = running.health()["components"]["robot"]["pid"]
+    running.stop(signal.SIGKILL)
+    wait_until(lambda: not _alive(agent), timeout=15, step=0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited
+
+
+def test_the_access_log_masks_keys_and_cannot_be_forged(stack):
+    connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+    for target in ("/mars?x-api-key=SECRET-1&api_key=SECRET-2&access_token=SECRET-3&width=1",
+                   "/nothing%0a12:00:00%20stack.http%20FORGED%20GET%20/%20200",
+                   "/nothing%0d%0aFORGED-CRLF"):
+        connection.request("GET", target)
+        connection.getresponse().read()
+    connection.close()
+    wait_until(lambda: "FORGED-CRLF" in stack.log(), timeout=10, step=0.05)
+    log = stack.log()
+    assert "SECRET-" not in log and "x-api-key=***&api_key=***&access_token=***" in log
+    assert not [line for line in log.splitlines() if "FORGED" in line.split("/nothing")[0]]
+
+
+def test_refused_websocket_handshakes_are_logged_with_their_status(tmp_path):
+    with StackProcess(only="web", data_dir=tmp_path) as running:
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+        connection.request("GET", "/signaling?token=wrong", headers={
+            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+        assert connection.getresponse().status == 401
+        connection.close()
+        line = wait_until(lambda: next((x for x in running.log().splitlines()
+                                        if "GET /signaling" in x), None), timeout=10, step=0.05)
+    assert " 401 " in line and "token=***" in line
+
+
+@pytest.mark.parametrize("sent", [b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+                                  b"POST /robot/sts-pi/cmd HTTP/1.1\r\nHost: x\r\n"
+                                  b"Authorization: Bearer test-robot-token\r\n"
+                                  b"Content-Length: 100\r\n\r\n{\"action\""])
+def test_half_sent_requests_time_out(stack, sent):
+    """A request that stops half way (head or body) used to hold its connection forever."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=20) as conn:
+        conn.sendall(sent)
+        started = time.monotonic()
+        answer = b""
+        while chunk := conn.recv(4096):  # until the server closes the connection
+            answer += chunk
+        assert time.monotonic() - started < 10
+    assert answer == b"" or b" 408 " in answer.split(b"\r\n", 1)[0]

@@ -1,8 +1,9 @@
-"""``python -m tools.pyportal_sim --api URL --api-key KEY [...]``: see ``--help``."""
+"""``python -m tools.pyportal_sim --api URL [--api-key KEY] [...]``: see ``--help``."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.pyportal_sim",
         description="Run the PyPortal app on this computer and save its screen as a PNG.")
     p.add_argument("--api", required=True, help="Mars API base URL (MARS_API_URL)")
-    p.add_argument("--api-key", required=True, help="the x-api-key (MARS_API_KEY)")
+    p.add_argument("--api-key", default=os.environ.get("MARS_API_KEY"),
+                   help="the x-api-key (default: $MARS_API_KEY, which keeps it out of ps)")
     p.add_argument("--size", choices=sorted(SIZES), default="320x240",
                    help="320x240: PyPortal and Pynt; 480x320: Titano")
     p.add_argument("--out", type=Path, default=Path("out/pyportal.png"),
@@ -42,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the app's files (default: this repository's device/pyportal)")
     args = p.parse_args(argv)
     args.resolve = dict(_resolve(p, text) for text in args.resolve)
+    if args.api_key is None:  # an empty key goes on: the app itself says what is wrong
+        p.error("--api-key or the MARS_API_KEY environment variable is required")
     if args.once:
         args.frames = 1
     if args.frames is not None and args.frames < 1:

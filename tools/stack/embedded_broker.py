@@ -7,7 +7,10 @@ only do what the IoT policy lets its AWS counterpart do. Two of amqtt's behaviou
   agent subscribed to ``robot/a/cmd`` received ``robot/b/status``; here a retained message goes
   only to a subscription just made that matches it, and only if the user may receive it;
 - a refused client took over (disconnected) the session with its client id before its refusal
-  was sent; here a refused connection gets a client id of its own first.
+  was sent; here a refused connection gets a client id of its own first;
+- a client silent past its keep-alive was never disconnected, so a frozen agent stayed
+  "online"; here it is dropped after its keep-alive plus a grace period and its Last Will
+  (``{"online": false}``) is published, as MQTT 3.1.1 section 3.1.2.10 requires.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -27,6 +31,7 @@ from amqtt.session import Session
 from tools.stack.mqtt_acl import Rules, acl, may
 
 log = logging.getLogger("stack.broker")
+KEEPALIVE_GRACE_S = 15
 
 
 class PortInUse(OSError):
@@ -112,8 +117,18 @@ class HygienicBroker(Broker):
 
     def __init__(self, config: dict, robots: list[str]) -> None:
         super().__init__(config)
+        self._robots = robots
         self._rules = acl(robots)
         self._fresh: set[tuple[str | None, str]] = set()  # (client id, filter) just subscribed
+
+    async def _client_message_loop(self, client_session: Session, handler: Any) -> None:
+        def silent() -> None:  # amqtt's reader timed out: keep-alive plus grace, no packet
+            log.warning("MQTT: %s silent past its keep-alive; disconnected, Last Will sent",
+                        client_session.client_id)
+            asyncio.ensure_future(handler.handle_connection_closed())
+
+        handler.handle_read_timeout = silent
+        await super()._client_message_loop(client_session, handler)
 
     async def add_subscription(self, subscription: tuple[str, int], session: Session) -> int:
         code = await super().add_subscription(subscription, session)
@@ -159,11 +174,13 @@ class EmbeddedBroker:
     :param port: TCP port; 0 is not supported by amqtt, pick a free one.
     :param passwords: user -> password (:func:`tools.stack.mqtt_acl.new_passwords`).
     :param robots: the robot names, each a user with its own topics.
+    :param keepalive_grace_s: how long past its keep-alive a silent client is kept.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883,
-                 passwords: dict[str, str] | None = None, robots: list[str] | None = None
-                 ) -> None:
+                 passwords: dict[str, str] | None = None, robots: list[str] | None = None,
+                 keepalive_grace_s: int = KEEPALIVE_GRACE_S) -> None:
+        self.keepalive_grace_s = keepalive_grace_s
         self.host = host
         self.port = port
         self.passwords = dict(passwords or {})
@@ -178,7 +195,8 @@ class EmbeddedBroker:
         plugin = {"users": self.passwords, "robots": self.robots}
         return {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "timeout_disconnect_delay": 0,
+            # A client is dropped after its keep-alive plus this (1.5 x the agent's 30 s).
+            "timeout_disconnect_delay": self.keepalive_grace_s,
             "plugins": {
                 f"{__name__}.PasswordAuth": plugin,
                 f"{__name__}.TopicRules": plugin,

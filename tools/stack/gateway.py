@@ -35,6 +35,8 @@ from tools.stack.lambda_adapter import (
 )
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+# A request's head and body must arrive within this (API Gateway: 30 s for the whole call).
+REQUEST_TIMEOUT_S = 15.0
 CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,If-None-Match"
 LOCAL_CLAIMS = {"sub": "local", "cognito:username": "local", "token_use": "id"}
 
@@ -119,7 +121,9 @@ class Gateway:
     """
 
     def __init__(self, routes: Iterable[Route], api_key: str, token: str, cors_origin: str,
-                 workers: int = 32, containers: int = 10) -> None:
+                 workers: int = 32, containers: int = 10,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.request_timeout_s = request_timeout_s
         self.routes = tuple(routes)
         self.api_key = api_key
         self.token = token
@@ -159,10 +163,14 @@ class Gateway:
                 return error_response(413, "PAYLOAD_TOO_LARGE",
                                       f"request body over {MAX_PAYLOAD} bytes")
             try:
-                body = await request.read()
+                body = await asyncio.wait_for(request.read(), self.request_timeout_s)
             except web.HTTPRequestEntityTooLarge:
                 return error_response(413, "PAYLOAD_TOO_LARGE",
                                       f"request body over {MAX_PAYLOAD} bytes")
+            except TimeoutError:  # a body sent a byte at a time must not hold a worker
+                return error_response(408, "REQUEST_TIMEOUT",
+                                      f"the body did not arrive within "
+                                      f"{self.request_timeout_s:g} s", Connection="close")
             # aiohttp sends a HEAD answer's headers (Content-Length included) without its body.
             return await self._invoke(route, request, body)
 
@@ -244,8 +252,15 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 SECRET_PARAMS = re.compile(
-    r"((?:^|&)(?:token|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&]*",
+    r"((?:^|&)(?:token|access_token|id_token|refresh_token|code|password|x-api-key|api_key|"
+    r"apikey|key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&]*",
     re.IGNORECASE)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: a ``%0a`` in a URL cannot forge a log line."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def redact_query(query: str) -> str:
@@ -262,8 +277,11 @@ async def access_log(request: web.Request, handler) -> web.StreamResponse:
         response = await handler(request)
         status = response.status
         return response
+    except web.HTTPException as exc:  # e.g. a refused WebSocket handshake: 401, not 500
+        status = exc.status
+        raise
     finally:
         ms = (time.perf_counter() - started) * 1000
         query = f"?{redact_query(request.query_string)}" if request.query_string else ""
-        logging.getLogger("stack.http").info("%s %s%s %d %.1fms", request.method, request.path,
-                                             query, status, ms)
+        logging.getLogger("stack.http").info("%s %s %d %.1fms", printable(request.method),
+                                             printable(request.path + query), status, ms)

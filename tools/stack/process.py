@@ -17,6 +17,20 @@ from collections.abc import Mapping, Sequence
 log = logging.getLogger("stack")
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the stack dies, even by SIGKILL (Linux).
+
+    Otherwise a killed stack leaves the agent running, and the next start runs two agents
+    with one client id that keep taking over each other's session.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 class ChildProcess:
     """Run ``argv`` (a Python module by default) as a supervised child.
 
@@ -49,6 +63,7 @@ class ChildProcess:
             *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # our Ctrl-C reaches it only through stop()
+            preexec_fn=_die_with_parent,
         )
         self._pump = asyncio.create_task(self._copy_output())
 

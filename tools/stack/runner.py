@@ -30,7 +30,7 @@ from cloud.routes import Route
 from tools.stack import components, lan, mqtt_acl
 from tools.stack.component import Component, StackContext
 from tools.stack.embedded_broker import PortInUse, check_port_free
-from tools.stack.gateway import MAX_PAYLOAD, access_log, json_errors
+from tools.stack.gateway import MAX_PAYLOAD, REQUEST_TIMEOUT_S, access_log, json_errors
 from tools.stack.private import write_private
 from tools.stack.urls import with_user
 
@@ -95,6 +95,11 @@ def _credentials(data_dir: Path, environ: Mapping[str, str], robots: Sequence[st
     if record != saved:
         write_private(path, json.dumps(record, indent=1))
     return api_key, token, passwords
+
+
+def request_timeout(env: Mapping[str, str]) -> float:
+    """Seconds a request may take to arrive (``STACK_REQUEST_TIMEOUT_S``: tests shorten it)."""
+    return float(env.get("STACK_REQUEST_TIMEOUT_S") or REQUEST_TIMEOUT_S)
 
 
 def is_loopback(host: str) -> bool:
@@ -220,7 +225,13 @@ class Stack:
         for component in self.components:
             component.setup(self.ctx)
         self.ctx.app.router.add_get("/healthz", self._healthz)
-        self._runner = web.AppRunner(self.ctx.app, access_log=None, handle_signals=False)
+        # A connection that has not sent a whole request head within the timeout is closed
+        # (aiohttp's idle timer runs from the connection's start until a request arrives), so
+        # half-sent requests cannot pile up.
+        # After a 408 the unread rest of a body is drained for 2 s, not aiohttp's 10.
+        self._runner = web.AppRunner(self.ctx.app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=request_timeout(self.ctx.env),
+                                     lingering_time=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.ctx.host, self.ctx.port)
         try:

@@ -14,6 +14,7 @@ from cloud import config as cloud_config
 from cloud.routes import ROUTES
 from tools.stack.component import Component, StackContext
 from tools.stack.gateway import Gateway
+from tools.stack.runner import request_timeout
 
 log = logging.getLogger("stack.api")
 
@@ -45,7 +46,8 @@ class ApiComponent(Component):
         os.environ.update(ctx.env)
         cloud_config.load()  # fail fast, naming the bad variable
         self.gateway = Gateway(ROUTES + ctx.extra_routes, api_key=ctx.api_key,
-                               token=ctx.robot_token, cors_origin=ctx.base_url)
+                               token=ctx.robot_token, cors_origin=ctx.base_url,
+                               request_timeout_s=request_timeout(ctx.env))
         self.gateway.register(ctx.app)
 
     async def start(self, ctx: StackContext) -> None:

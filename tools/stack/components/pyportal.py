@@ -1,8 +1,8 @@
 """``pyportal``: the PyPortal simulator as a child process, drawing the screen to a PNG.
 
 It runs the unmodified ``device/pyportal`` app against the stack's own API
-(``python -m tools.pyportal_sim --api {base_url} --api-key {api key} --out
-{data_dir}/pyportal.png``); its serial log appears prefixed ``[pyportal]``. The PNG is
+(``python -m tools.pyportal_sim --api {base_url} --out {data_dir}/pyportal.png``, the API
+key in ``MARS_API_KEY``); its serial log appears prefixed ``[pyportal]``. The PNG is
 rewritten at every refresh (every ``REFRESH_MINUTES`` of the app, 10 by default).
 """
 
@@ -25,14 +25,17 @@ class PyPortalComponent(Component):
         self.png: Path | None = None
 
     def command(self, ctx: StackContext) -> list[str]:
-        """The simulator's arguments (after ``python -m tools.pyportal_sim``)."""
-        return ["--api", ctx.base_url, "--api-key", ctx.api_key, "--out", str(self.png)]
+        """The simulator's arguments (after ``python -m tools.pyportal_sim``); the API key goes
+        in its environment (``MARS_API_KEY``), where ``ps`` does not show it."""
+        return ["--api", ctx.base_url, "--out", str(self.png)]
 
     async def start(self, ctx: StackContext) -> None:
         self.png = ctx.data_dir / "pyportal.png"
         # The simulator shows the PyPortal booting, like the board; no need to wait for it.
         self.child = ChildProcess.python_module("pyportal", "tools.pyportal_sim",
-                                                *self.command(ctx), env=ctx.env, cwd=str(ROOT))
+                                                *self.command(ctx),
+                                                env=dict(ctx.env, MARS_API_KEY=ctx.api_key),
+                                                cwd=str(ROOT))
         await self.child.start()
 
     async def stop(self) -> None:

@@ -37,6 +37,7 @@ from robot_agent.camera.channel import Connection
 log = logging.getLogger("robot.camera")
 
 SESSION_S = 55 * 60  # reconnect before KVS's 60-minute connection limit
+CONNECT_S = 15.0  # ICE on a LAN or through STUN connects in a few seconds
 RECONNECT_TYPES = ("GO_AWAY", "RECONNECT_ICE_SERVER")
 
 
@@ -95,6 +96,9 @@ class WebRtcMaster:
     :param make_track: called once, at the first viewer, to open the camera.
     :param on_change: called with the new state dict whenever state or viewer count changes.
     :param max_viewers: offers beyond this many viewers are ignored (KVS allows 10).
+    :param connect_s: a viewer not connected this long after its answer is dropped, and a full
+        house makes room by dropping the oldest one not connected: offers that never connect
+        (a stranger's, a closed tab's) cannot hold the slots.
     :param session_s: seconds before the signaling connection is remade.
     :param backoff: first and longest wait between reconnection attempts, in seconds.
     """
@@ -102,7 +106,10 @@ class WebRtcMaster:
     def __init__(self, channel: Channel, make_track: Callable[[], MediaStreamTrack], *,
                  on_change: Callable[[dict[str, Any]], None] | None = None,
                  max_viewers: int = 10, session_s: float = SESSION_S,
-                 backoff: tuple[float, float] = (0.5, 30.0)) -> None:
+                 backoff: tuple[float, float] = (0.5, 30.0),
+                 connect_s: float = CONNECT_S) -> None:
+        self.connect_s = connect_s
+        self._expiries: set[asyncio.Task] = set()
         self.channel = channel
         self.make_track = make_track
         self.on_change = on_change
@@ -205,8 +212,8 @@ class WebRtcMaster:
                 await self._answer(ws, connection, sender, payload)
             elif kind == "ICE_CANDIDATE":
                 await self._candidate(sender, payload)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("camera: ignored a bad signaling message: %s", exc)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            log.warning("camera: ignored a bad signaling message: %s", str(exc)[:200])
         return None
 
     # -- peers -----------------------------------------------------------------------------
@@ -216,8 +223,14 @@ class WebRtcMaster:
         if viewer in self.peers:
             await self._drop(viewer)  # the same viewer starting over
         if len(self.peers) >= self.max_viewers:
-            log.warning("camera: refusing viewer %s: %d viewers already", viewer, len(self.peers))
-            return
+            waiting = [v for v, p in self.peers.items() if p.connectionState != "connected"]
+            if not waiting:
+                log.warning("camera: refusing viewer %s: %d viewers already", viewer,
+                            len(self.peers))
+                return
+            log.warning("camera: viewer %s never connected; making room for %s", waiting[0],
+                        viewer)
+            await self._drop(waiting[0])
         pc = RTCPeerConnection(RTCConfiguration(iceServers=list(connection.ice_servers)))
         self.peers[viewer] = pc
 
@@ -249,6 +262,16 @@ class WebRtcMaster:
         answer = {"type": pc.localDescription.type, "sdp": pc.localDescription.sdp}
         await ws.send(json.dumps({"action": "SDP_ANSWER", "recipientClientId": viewer,
                                   "messagePayload": encode(answer)}))
+        expiry = asyncio.create_task(self._expire(viewer, pc))
+        self._expiries.add(expiry)
+        expiry.add_done_callback(self._expiries.discard)
+
+    async def _expire(self, viewer: str, pc: RTCPeerConnection) -> None:
+        await asyncio.sleep(self.connect_s)
+        if self.peers.get(viewer) is pc and pc.connectionState != "connected":
+            log.warning("camera: viewer %s did not connect within %g s; dropped", viewer,
+                        self.connect_s)
+            await self._drop(viewer)
 
     def _attach_drive(self, viewer: str, pc: RTCPeerConnection, channel: Any) -> None:
         if channel.label != DRIVE_LABEL or self.peers.get(viewer) is not pc:
@@ -320,6 +343,8 @@ class WebRtcMaster:
     async def close(self) -> None:
         """Hang up every viewer, leave the channel, release the camera."""
         self._closing.set()
+        for expiry in list(self._expiries):
+            expiry.cancel()
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await self._ws.close()
