@@ -153,8 +153,10 @@ class Config:
     weather_ttl_s: int
     refresh_s: int
     mars_offline_sample: bool
+    mars_image_hosts: tuple[str, ...]
     http_connect_timeout_s: float
     http_read_timeout_s: float
+    http_deadline_s: float
     http_max_bytes: int
     robot_names: tuple[str, ...]
     iot_data_endpoint: str

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeGuard
 
 from aws_lambda_powertools import Logger
 
@@ -39,13 +40,13 @@ def bitmap_etag(photo: Photo, request: ImageRequest) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
-def sound_bmp(data: bytes | None) -> bool:
+def sound_bmp(data: bytes | None) -> TypeGuard[bytes]:
     """Whether a stored bitmap is whole: ``BM`` and the size its header declares.
 
     A truncated or overwritten file is converted again rather than served for a year under an
     ``immutable`` header.
     """
-    return bool(data) and data[:2] == b"BM" and len(data) >= 54 and \
+    return data is not None and data[:2] == b"BM" and len(data) >= 54 and \
         int.from_bytes(data[2:6], "little") == len(data)
 
 
