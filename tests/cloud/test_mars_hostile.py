@@ -7,10 +7,10 @@ import http.client
 import json
 
 import pytest
+from tests.fakes.nasa import FakeNasa
 
 from cloud.mars.store import LocalStore
-from tests.fakes.nasa import FakeNasa
-from tests.stackproc import StackProcess
+from testing.stack_process import StackProcess
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud import safejson
-from tests.stackproc import StackProcess
+from testing.stack_process import StackProcess
 
 scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12)
 documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from tests.stackproc import StackProcess
+from testing.stack_process import StackProcess
 from tools.stack import private
 
 
