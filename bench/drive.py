@@ -34,9 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry  # noqa: E402
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry, sign_in  # noqa: E402
 from testing.stack_process import StackProcess  # noqa: E402
-from tests.e2e.conftest import sign_in  # noqa: E402
 from tools.stack.components.robot import DRIVING  # noqa: E402
 
 PRESSES = 60

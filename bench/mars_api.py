@@ -96,7 +96,7 @@ SLOW_REQUESTS, SLOW_CONCURRENCY, SLOW_TTL_S = 500, 20, 2
 def slow_upstream() -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.fakes.nasa import DEFAULTS, Reply
+    from testing.fake_nasa import DEFAULTS, Reply
 
     with FakeNasa() as nasa:
         stack = _stack(nasa)

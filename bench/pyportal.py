@@ -5,7 +5,7 @@ prints one JSON object. Targets: an unchanged photo costs no bitmap download; a 
 most 2 requests; after the first refresh the app allocates (almost) nothing that stays.
 
 ``micropython``: the same modules' heap in the pinned MicroPython VM (``gc.mem_alloc()``),
-from ``tests/pyportal/micropython/heap.py``.
+from ``testing/micropython/heap.py``.
 """
 
 from __future__ import annotations
@@ -148,8 +148,8 @@ def micropython_heap() -> dict:
     included) and the peak while a full payload is parsed and formatted. The board adds
     displayio, the ESP32 driver and the network buffers to these."""
     from testing.fake_mars_api import load_payload
-    from tests.pyportal.cases import PURE
-    from tests.pyportal.micropython import vm
+    from testing.micropython import vm
+    from testing.pyportal_cases import PURE
 
     board = [name for name in vm.device_modules() if name not in PURE]
     return vm.heap_report(list(PURE), board, load_payload("full"))

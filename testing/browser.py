@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -69,3 +70,11 @@ class Telemetry:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def sign_in(page: Any, stack: Any, robot: str = ROBOT) -> None:
+    """Sign in on the control page of the stack's ``robot`` with the stack's token."""
+    page.goto(f"{stack.base_url}/?robot={robot}")
+    page.fill("#token", stack.token)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#console:not([hidden])")

@@ -7,9 +7,9 @@ import http.client
 import json
 
 import pytest
-from tests.fakes.nasa import FakeNasa
 
 from cloud.mars.store import LocalStore
+from testing.fake_nasa import FakeNasa
 from testing.stack_process import StackProcess
 
 

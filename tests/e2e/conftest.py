@@ -84,9 +84,3 @@ def publish_status(stack, name: str, status: dict | None) -> None:
                         client_id=name, protocol=mqtt.MQTTv311,
                         auth={"username": name, "password": stack.mqtt_password(name)})
 
-
-def sign_in(page, stack, robot: str = ROBOT):
-    page.goto(f"{stack.base_url}/?robot={robot}")
-    page.fill("#token", stack.token)
-    page.click("#token-form button[type=submit]")
-    page.wait_for_selector("#console:not([hidden])")

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, sign_in
+from testing.browser import sign_in
+from tests.e2e.conftest import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.conftest import PUPPET, ROBOT, SHOTS, publish_status, sign_in
+from testing.browser import ROBOT, sign_in
+from tests.e2e.conftest import PUPPET, SHOTS, publish_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

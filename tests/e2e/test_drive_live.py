@@ -11,8 +11,7 @@ import urllib.request
 
 import pytest
 
-from testing.browser import Telemetry
-from tests.e2e.conftest import ROBOT, sign_in
+from testing.browser import ROBOT, Telemetry, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

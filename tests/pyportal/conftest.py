@@ -106,12 +106,12 @@ def make_app(device, displays, tmp_path):
 
 @pytest.fixture
 def outcome(device, tmp_path):
-    """The outcome of a shared case (tests/pyportal/cases.py) on CPython, encoded as the
+    """The outcome of a shared case (testing/pyportal_cases.py) on CPython, encoded as the
     MicroPython run encodes it."""
     import builtins
 
-    from tests.pyportal.cases import PURE
-    from tests.pyportal.micropython import caserun
+    from testing.micropython import caserun
+    from testing.pyportal_cases import PURE
 
     modules = {name: getattr(device, name) for name in PURE}
     return lambda case: caserun.run(case.wire(), modules, str(tmp_path), vars(builtins))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pyportal.cases import BMP
+from testing.pyportal_cases import BMP
 
 
 @pytest.mark.parametrize("case", BMP, ids=lambda case: case.id)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.pyportal.cases import DIAGNOSTICS
+from testing.pyportal_cases import DIAGNOSTICS
 
 
 @pytest.mark.parametrize("case", DIAGNOSTICS, ids=lambda case: case.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pyportal.cases import ERRORS
+from testing.pyportal_cases import ERRORS
 
 
 @pytest.mark.parametrize("case", ERRORS, ids=lambda case: case.id)

@@ -2,7 +2,7 @@
 
 The VM is MicroPython's WebAssembly port (``micropython/``: the pinned npm package, run by
 Node): the board's parser, compiler, object model, integer, string and exception behaviour,
-without its hardware. Every case of ``cases.py`` runs in one VM process.
+without its hardware. Every case of ``testing/pyportal_cases.py`` runs in one VM process.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from tests.pyportal import cases
-from tests.pyportal.cases import PURE
-from tests.pyportal.micropython import vm
+from testing import pyportal_cases as cases
+from testing.micropython import vm
+from testing.pyportal_cases import PURE
 from tests.pyportal.test_imports import firmware
 
 SCRIPTS = ("code",)  # run by the firmware, not imported (boot.py neither: see vm.py)
@@ -74,7 +74,7 @@ def test_device_modules_import_in_the_vm():
     assert import_problems(failed, board_only) == []
     untested = set(names) - set(failed) - set(PURE)
     assert not untested, (f"{sorted(untested)} run in MicroPython: give each a table of cases in "
-                          "tests/pyportal/cases.py (TABLES), so both runtimes check it")
+                          "testing/pyportal_cases.py (TABLES), so both runtimes check it")
 
 
 def test_the_checks_can_fail():

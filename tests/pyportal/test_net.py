@@ -10,7 +10,7 @@ import adafruit_requests
 import pytest
 
 from testing.fake_mars_api import API_KEY, CLIENT_TIMEOUT_S
-from tests.pyportal.cases import NET
+from testing.pyportal_cases import NET
 
 
 @pytest.mark.parametrize("case", NET, ids=lambda case: case.id)

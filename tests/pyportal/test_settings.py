@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pyportal.cases import GOOD, SETTINGS
+from testing.pyportal_cases import GOOD, SETTINGS
 
 
 @pytest.mark.parametrize("case", SETTINGS, ids=lambda case: case.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pyportal.cases import VIEW
+from testing.pyportal_cases import VIEW
 
 
 @pytest.mark.parametrize("case", VIEW, ids=lambda case: case.id)

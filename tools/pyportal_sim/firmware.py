@@ -19,6 +19,7 @@ import sys
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 from tools.pyportal_sim import esp32
 
@@ -150,6 +151,12 @@ class DigitalInOut:
         self._pin.driven = None
 
 
+def _fake_module(name: str) -> Any:
+    """A module built here to stand in for the firmware's: its attributes are set one by one,
+    so it has no static type (CircuitPython's stubs describe the real one)."""
+    return types.ModuleType(name)
+
+
 class Board:
     """The simulated board's state: pins, SD card, drive, flash mode."""
 
@@ -162,10 +169,11 @@ class Board:
         self.mounts: dict[str, object] = {}
         self.watchdog = Watchdog(clock)
         clock.watchdog = self.watchdog
+        self.chips: list[Any] = []  # the ESP32s the app made (esp32.ESP_SPIcontrol)
 
 
 def _storage(board: Board) -> types.ModuleType:
-    mod = types.ModuleType("storage")
+    mod = _fake_module("storage")
 
     class VfsFat:
         def __init__(self, block_device) -> None:
@@ -199,7 +207,7 @@ def _storage(board: Board) -> types.ModuleType:
 
 
 def _sdcardio(board: Board) -> types.ModuleType:
-    mod = types.ModuleType("sdcardio")
+    mod = _fake_module("sdcardio")
 
     class SDCard:
         def __init__(self, spi, cs, baudrate=8000000) -> None:
@@ -216,10 +224,10 @@ def _sdcardio(board: Board) -> types.ModuleType:
 
 
 def _watchdog_modules(board: Board) -> tuple[types.ModuleType, types.ModuleType]:
-    micro = types.ModuleType("microcontroller")
+    micro = _fake_module("microcontroller")
     micro.watchdog = board.watchdog
     micro.cpu = types.SimpleNamespace(temperature=30.0, frequency=120_000_000)
-    wd = types.ModuleType("watchdog")
+    wd = _fake_module("watchdog")
     wd.WatchDogMode = types.SimpleNamespace(RAISE="RAISE", RESET="RESET")
 
     class WatchDogTimeout(Exception):
@@ -230,7 +238,7 @@ def _watchdog_modules(board: Board) -> tuple[types.ModuleType, types.ModuleType]
 
 
 def _supervisor(board: Board, version: str) -> types.ModuleType:
-    mod = types.ModuleType("supervisor")
+    mod = _fake_module("supervisor")
 
     def reload():
         raise BoardReset("supervisor.reload()")
@@ -290,15 +298,15 @@ def install(board: Board, firmware: str, link: esp32.Link, board_module, log) ->
     import terminalio
 
     esp_class, chips = esp32.factory(link, board.clock, log)
-    esp_module = types.ModuleType("adafruit_esp32spi.adafruit_esp32spi")
+    esp_module = _fake_module("adafruit_esp32spi.adafruit_esp32spi")
     for name in dir(esp32):
         if name.startswith("SOCKET_"):
             setattr(esp_module, name, getattr(esp32, name))
     esp_module.ESP_SPIcontrol = esp_class
     micro, wd = _watchdog_modules(board)
-    digitalio = types.ModuleType("digitalio")
+    digitalio = _fake_module("digitalio")
     digitalio.DigitalInOut = DigitalInOut
-    package = types.ModuleType("adafruit_esp32spi")
+    package = _fake_module("adafruit_esp32spi")
     package.__path__ = []
     package.adafruit_esp32spi = esp_module
     fakes = {"storage": _storage(board), "sdcardio": _sdcardio(board), "microcontroller": micro,
@@ -317,7 +325,8 @@ def install(board: Board, firmware: str, link: esp32.Link, board_module, log) ->
         spec.loader.exec_module(module)
         if name.startswith("adafruit_esp32spi."):
             setattr(package, name.split(".", 1)[1], module)
-    terminalio.FONT = BoardFont(saved_font)
+    # the board's glyph set in place of Blinka's (the stubs type FONT as the firmware's class)
+    terminalio.FONT = BoardFont(saved_font)  # type: ignore[assignment]
     for pin in board.pins.values():
         setattr(board_module, pin.name, pin)
     board_module.SPI = lambda: "SPI"

@@ -32,8 +32,13 @@ import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tools.pyportal_sim import esp32, firmware
+
+if TYPE_CHECKING:
+    from tools.pyportal_sim.display import HeadlessDisplay
+    from tools.pyportal_sim.window import Window
 
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "device" / "pyportal"
 # What the app reads from settings.toml: never taken from the computer's environment.
@@ -88,8 +93,8 @@ class Simulator:
         self.frames = 0
         self._seen_refreshes = 0
         self._idle = 0.0
-        self._window = None
-        self.display = None
+        self._window: Window | None = None
+        self.display: HeadlessDisplay | None = None
         self.clock = firmware.Clock(options.fast, options.uptime_s)
         self.resets: list[str] = []
         self.device_dir = options.device_dir.resolve()
@@ -113,7 +118,7 @@ class Simulator:
             self._real_sleep(seconds)
             return
         self.clock.advance(seconds)
-        if self._window is not None:
+        if self._window is not None and self.display is not None:
             self._window.poll()
             if self.display.update():  # e.g. the units a click just switched
                 self._window.show(self.display.image())
@@ -129,6 +134,8 @@ class Simulator:
     def save_frame(self) -> None:
         """Save the screen to ``out`` (atomically: the stack's page may be reading it)."""
         self.frames += 1
+        if self.display is None:
+            raise RuntimeError("save_frame before the board was made")
         image = self.display.snapshot()
         out = self.options.out
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +156,8 @@ class Simulator:
         from tools.pyportal_sim.display import HeadlessDisplay
 
         self.display = HeadlessDisplay(*self.options.size)
-        board = types.ModuleType("board")
+        # A module made here, not CircuitPython's board (whose stubs know no simulator).
+        board: Any = types.ModuleType("board")
         board.board_id = "pyportal_simulator"
         board.DISPLAY = self.display
         if self.options.window:
@@ -176,7 +184,8 @@ class Simulator:
         self.board = firmware.Board(drive, opts.sd_card, self.clock)
         saved_fakes = firmware.install(self.board, opts.firmware, opts.link, board, print)
         sys.path.append(str(self.device_dir))
-        time.sleep, os.getenv = self._sleep, self._getenv
+        # the simulated clock: the app sleeps and reads the time through it
+        time.sleep, os.getenv = self._sleep, self._getenv  # type: ignore[assignment]
         time.monotonic, time.monotonic_ns = self._monotonic, self._monotonic_ns
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _stop)

@@ -1,4 +1,4 @@
-"""Runs the shared cases (``tests/pyportal/cases.py``) and encodes what came out.
+"""Runs the shared cases (``testing/pyportal_cases.py``) and encodes what came out.
 
 The same file runs on CPython (the tests) and in the MicroPython VM (``vm.py``), so it is
 written for both: no f-strings, no dataclasses, only modules both have. Outcomes are encoded to

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from testing.fake_mars_api import bmp8, load_payload, photo, rle8
-from tests.pyportal.micropython.caserun import encode
+from testing.micropython.caserun import encode
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parent
-DEVICE_DIR = HARNESS.parents[2] / "device" / "pyportal"
+DEVICE_DIR = HARNESS.parents[1] / "device" / "pyportal"
 PACKAGE = "@micropython/micropython-webassembly-pyscript"
 RESULT = "RESULT "  # the line a program prints its JSON answer on
 
