@@ -30,6 +30,8 @@ class CameraSettings:
     max_viewers: int = 10
     # "auto": the model in /proc/device-tree/model; or pi-zero-2, pi-3, pi-4, pi-5, any
     model: str = "auto"
+    # "auto": the model's (h264_v4l2m2m on Zero 2 W/3/4, libx264 on a Pi 5); or an FFmpeg name
+    encoder: str = "auto"
     # local signaling relay (the local stack); when set, AWS is not used
     signaling_url: str = ""
     signaling_token: str = ""
@@ -88,6 +90,8 @@ def parse_settings(section: dict[str, Any] | None, robot_name: str, *,
     for key in ("width", "height", "fps", "max_viewers"):  # the model's preset by default
         if key not in data:
             values[key] = getattr(model, key)
+    if values["encoder"] == "auto":
+        values["encoder"] = model.encoder
     settings = CameraSettings(**values)
     _check(settings)
     _fits(settings, model)
