@@ -36,6 +36,7 @@ def test_status_on_connect(bot):
     assert status["online"] is True and status["name"] == "testbot"
     assert status["motors"]["driver"] == "explorer-hat" and status["camera"]["state"] == "off"
     assert {"version", "since_ms"} <= set(status)
+    assert status["heartbeat_s"] == 5.0 and status["clock"]["source"] == "wall"
 
 
 def test_drive_then_deadman(bot):

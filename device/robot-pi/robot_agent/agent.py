@@ -357,6 +357,9 @@ class Agent:
                 "motors": motors, "action": self._action, "seq": self._seq,
                 "driver": self.lease.describe(now), "camera": self.camera_state(),
                 "drive_channel": self.camera.drive_channel, "clock": self.gate.describe(),
+                # Republished at least this often: a reader can call a status older than a
+                # few heartbeats stale (a frozen agent keeps its connection for 1.5 keepalives).
+                "heartbeat_s": self.config.driving.heartbeat_s,
                 "since_ms": self.started_ms, "t_ms": now}
 
     def camera_state(self) -> dict[str, Any]:
