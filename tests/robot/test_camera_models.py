@@ -62,3 +62,12 @@ def test_more_than_the_model_can_do_is_refused_with_what_it_can(tmp_path):
 def test_the_pi_5_has_no_hardware_encoder():
     assert MODELS["pi-5"].encoder == "libx264"
     assert {MODELS[k].encoder for k in ("pi-zero-2", "pi-3", "pi-4")} == {"h264_v4l2m2m"}
+
+
+def test_an_encoder_that_cannot_open_falls_back_to_libx264(caplog):
+    from robot_agent.camera.encoder import open_codec
+
+    # No V4L2 M2M device here (as on a Pi 5, or PyAV's FFmpeg without it): software instead.
+    codec = open_codec("h264_v4l2m2m", 320, 240, 15, 500_000)
+    assert codec.name == "libx264" and (codec.width, codec.height) == (320, 240)
+    assert "h264_v4l2m2m unavailable" in caplog.text
