@@ -344,3 +344,27 @@ def test_missing_camera_module_is_a_camera_error_not_a_crash(monkeypatch):
         assert bot.link.messages(STATUS)[-1]["camera"]["state"] == "error"
     finally:
         bot.stop()
+
+
+@pytest.mark.parametrize("off", [HOUR, -HOUR])
+def test_data_channel_commands_on_an_unsynced_robot_lock_nobody_out(off):
+    """A viewer's command is stamped on arrival; with no trusted clock yet its stamp must not
+    anchor the window or raise the order floor above the cloud's commands."""
+    from tests.robot.test_agent_driving import ChannelCamera
+
+    bot = RunningAgent(agent_config("mqtt://127.0.0.1:1"), link=MemoryLink(),
+                       clock=FakeClock(off, synced=False))
+    camera = bot.agent.camera = ChannelCamera()
+    bot.start()
+    try:
+        bot.agent._loop.call_soon_threadsafe(
+            camera.on_drive, "viewer-1", json.dumps({"action": "forward", "speed": 0.5,
+                                                     "duration_ms": 100}))
+        wait_until(bot.moving, 1)
+        wait_until(lambda: not bot.moving(), 1)
+        assert bot.agent.gate.source == "unset"  # a local stamp teaches nothing
+        # the cloud's next command (the same driver: no lease in the way) drives at once
+        drives(bot, seq=now_ms() * 1000, client="viewer-1")
+        assert rejected(bot) == []
+    finally:
+        bot.stop()
