@@ -246,7 +246,7 @@ while [ $# -gt 0 ]; do
       BUNDLE="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
       shift ;;
     --bundle=*) BUNDLE="${1#--bundle=}" ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift
