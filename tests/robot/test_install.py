@@ -83,6 +83,12 @@ def test_bundle_install_twice_then_uninstall(tmp_path):
         version = subprocess.run([str(venv / "bin/robot-agent"), "--version"],
                                  capture_output=True, text=True)
         assert version.returncode == 0 and version.stdout.startswith("robot-agent ")
+        # The installed command runs doctor (no broker here: its TCP line fails, exit 1).
+        doctor = subprocess.run([str(venv / "bin/robot-agent"), "doctor", "--simulate",
+                                 "--config", str(etc / "config.toml")],
+                                capture_output=True, text=True, timeout=120)
+        assert doctor.returncode == 1 and "OK   config:" in doctor.stdout, doctor.stdout
+        assert "FAIL tcp: cannot reach 127.0.0.1:1" in doctor.stdout
         assert (etc / "config.toml").read_text().startswith('name = "sts-pi"')
         for name in ("certificate.pem.crt", "private.pem.key", "AmazonRootCA1.pem"):
             assert stat.S_IMODE((etc / "certs" / name).stat().st_mode) == 0o600
