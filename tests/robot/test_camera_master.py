@@ -256,7 +256,7 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
             viewer = asyncio.create_task(watch(relay, "viewer-1", frames=30))
             moved = 0
             while camera.state["state"] != "error":
-                link.inject("robot/sts-pi/cmd", command("forward", 0.5, 200))
+                link.inject("robot/sts-pi/cmd", command("forward", 0.5, 1000))
                 await until(lambda: factory.pin(20).state > 0, 2)
                 moved += 1
                 assert moved < 100, "the camera failure was never reported"
@@ -267,7 +267,7 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
             status = link.messages("robot/sts-pi/status")[-1]
             assert status["camera"]["state"] == "error" and "RuntimeError" in \
                 status["camera"]["error"]
-            link.inject("robot/sts-pi/cmd", command("left", 0.5, 200))
+            link.inject("robot/sts-pi/cmd", command("left", 0.5, 1000))
             await until(lambda: factory.pin(19).state > 0, 2)
             assert run.done() is False and agent.error is None
         finally:
