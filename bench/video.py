@@ -8,7 +8,11 @@ It starts the real local stack (broker, API, web page and relay, simulated robot
 * ``key_to_motor_ms``: from a key press in the page to the robot's motor-change telemetry
   arriving over MQTT (p50, p90), and the same from key release to the stop;
 * ``agent_cpu_percent``: CPU use of the agent process (one core = 100) while one viewer
-  watches, read from ``/proc``; ``frames_per_s`` is what the browser decoded meanwhile.
+  watches, read from ``/proc``; ``frames_per_s`` is what the browser decoded meanwhile;
+* ``agent_cpu_by_viewers``: the agent's CPU seconds per second with 1, 2 and 4 viewers
+  (separate pages) watching 640x480 at 15 fps, and the frames per second each decoded. With
+  the shared encoder it must stay nearly flat: frames are encoded once, only packetised and
+  encrypted per viewer.
 
 Run: ``.venv/bin/python bench/video.py`` (needs /usr/bin/chromium).
 """
@@ -31,6 +35,8 @@ from testing.stack_process import StackProcess  # noqa: E402
 PAGE_LOADS = 5
 PRESSES = 20
 CPU_WINDOW_S = 10.0
+VIEWERS = (1, 2, 4)
+VIEWER_WINDOW_S = 8.0
 TARGETS = {"first_frame_ms": 2000, "key_to_motor_p50_ms": 100}
 
 FIRST_FRAME = """() => new Promise((resolve) => {
@@ -49,6 +55,33 @@ def cpu_seconds(pid: int) -> float:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def viewers_cpu(browser, stack, first_page, pid: int) -> dict:
+    """The agent's CPU s/s and each page's decoded frames/s with 1, 2, 4 pages watching."""
+    pages = [first_page]
+    results = {}
+    for count in VIEWERS:
+        while len(pages) < count:
+            page = browser.new_context().new_page()
+            page.goto(stack.base_url + "/")
+            page.fill("#token", stack.token)
+            page.click("#token-form button[type=submit]")
+            page.evaluate(FIRST_FRAME)
+            pages.append(page)
+        time.sleep(1.0)  # the newest viewer's start-up is not steady state
+        frames0 = [p.evaluate(FRAMES) for p in pages]
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(VIEWER_WINDOW_S)
+        cpu1, t1 = cpu_seconds(pid), time.monotonic()
+        frames1 = [p.evaluate(FRAMES) for p in pages]
+        results[str(count)] = {
+            "cpu_s_per_s": round((cpu1 - cpu0) / (t1 - t0), 3),
+            "frames_per_s": [round((b - a) / (t1 - t0), 1) for a, b in zip(frames0, frames1,
+                                                                            strict=True)]}
+    for page in pages[1:]:
+        page.context.close()
+    return results
 
 
 def run() -> dict:
@@ -78,6 +111,8 @@ def run() -> dict:
         time.sleep(CPU_WINDOW_S)
         frames1, cpu1, t1 = page.evaluate(FRAMES), cpu_seconds(pid), time.monotonic()
 
+        by_viewers = viewers_cpu(browser, stack, page, pid)
+
         # key press -> motor change, key release -> stop
         press_ms, release_ms = [], []
         for _ in range(PRESSES):
@@ -103,6 +138,7 @@ def run() -> dict:
         "first_frame_ms": first,
         "key_to_motor_ms": keys,
         "agent_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
+        "agent_cpu_by_viewers": by_viewers,
         "stream": {"width": 640, "height": 480, "fps": 15, "viewers": 1,
                    "frames_per_s": round((frames1 - frames0) / (t1 - t0), 1)},
         "machine": {"cpus": os.cpu_count()},

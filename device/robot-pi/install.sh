@@ -43,7 +43,7 @@ ETC="$ROOT/etc/robot-agent"
 STATE="$ROOT/var/lib/robot-agent"
 UNIT_DIR="$ROOT/etc/systemd/system"
 BIN_LINK="$ROOT/usr/local/bin/robot-agent"
-PIP="${PIP:-$VENV/bin/python -m pip}"
+PIP="${PIP:-}"
 PLACEHOLDER="xxxxxxxxxxxxxx-ats"
 BUNDLE_FILES="config.toml certs/certificate.pem.crt certs/private.pem.key certs/AmazonRootCA1.pem"
 
@@ -121,11 +121,18 @@ install_venv() {
     say "recreating $VENV with the system's packages visible"
     rm -rf "$VENV"
   fi
+  # With python3-pip installed the venv sees the system's pip (--system-site-packages) and
+  # needs none of its own: that saves a slow ensurepip on a small Pi.
+  local venv_args="$VENV_ARGS"
+  if "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    venv_args="--without-pip $venv_args"
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
-    # shellcheck disable=SC2086  # VENV_ARGS is a list of options
-    "$PYTHON" -m venv --system-site-packages $VENV_ARGS "$VENV"
+    # shellcheck disable=SC2086  # a list of options
+    "$PYTHON" -m venv --system-site-packages $venv_args "$VENV"
   fi
+  PIP="${PIP:-$VENV/bin/python -m pip}"
   if want_camera; then
     extras="pi,camera"
     camera_system_packages
@@ -239,7 +246,7 @@ while [ $# -gt 0 ]; do
       BUNDLE="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
       shift ;;
     --bundle=*) BUNDLE="${1#--bundle=}" ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift

@@ -256,7 +256,7 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
             viewer = asyncio.create_task(watch(relay, "viewer-1", frames=30))
             moved = 0
             while camera.state["state"] != "error":
-                link.inject("robot/sts-pi/cmd", command("forward", 0.5, 200))
+                link.inject("robot/sts-pi/cmd", command("forward", 0.5, 1000))
                 await until(lambda: factory.pin(20).state > 0, 2)
                 moved += 1
                 assert moved < 100, "the camera failure was never reported"
@@ -267,7 +267,7 @@ def test_camera_failure_is_reported_while_commands_keep_driving(failure, monkeyp
             status = link.messages("robot/sts-pi/status")[-1]
             assert status["camera"]["state"] == "error" and "RuntimeError" in \
                 status["camera"]["error"]
-            link.inject("robot/sts-pi/cmd", command("left", 0.5, 200))
+            link.inject("robot/sts-pi/cmd", command("left", 0.5, 1000))
             await until(lambda: factory.pin(19).state > 0, 2)
             assert run.done() is False and agent.error is None
         finally:
@@ -315,6 +315,34 @@ def test_offers_that_never_connect_cannot_hold_the_viewer_slots():
                 await until(lambda: not any(v.startswith("bogus") for v in master.peers), 10)
                 for ws in sockets:
                     await ws.close()
+        finally:
+            await master.close()
+            await asyncio.wait_for(task, 5)
+            await relay.stop()
+
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    asyncio.run(scenario())
+
+
+def test_three_viewers_share_one_encoder():
+    """Each frame is encoded once whatever the number of viewers, in H.264 for all."""
+
+    async def scenario():
+        relay = Relay()
+        await relay.start()
+        master = WebRtcMaster(LocalChannel(relay.url, TOKEN, "sts-pi"),
+                              lambda: TestPatternTrack(160, 120, fps=30), backoff=(0.2, 1.0))
+        task = asyncio.create_task(master.run())
+        try:
+            await until(lambda: relay.relay.state()["sts-pi"]["master"])
+            sizes = await asyncio.gather(*(watch(relay, f"viewer-{n}", frames=20)
+                                           for n in range(3)))
+            assert sizes == [[(160, 120)] * 20] * 3
+            encoder = master._encoder
+            assert encoder is not None
+            # 3 x 20 frames watched; each viewer joined a little later than the first.
+            assert 20 <= encoder.frames < 40
+            # The packets are H.264: a viewer that negotiated anything else decodes nothing.
         finally:
             await master.close()
             await asyncio.wait_for(task, 5)

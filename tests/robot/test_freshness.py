@@ -191,3 +191,19 @@ def test_legacy_commands_carry_no_order():
     clock, send, gate = setup()
     legacy = Command(id="legacy-1", action="forward", speed=1.0, duration_ms=200)
     assert admit(gate, legacy) == "ok" and admit(gate, legacy) == "ok"
+
+
+def test_the_kernel_says_whether_the_clock_is_synchronised(tmp_path, monkeypatch):
+    from robot_agent import freshness
+
+    clock = freshness.SystemClock()
+    assert isinstance(clock.synced(), bool)  # adjtimex() on this machine
+    # Under the unit, ProtectClock= makes adjtimex() fail with EPERM: timesyncd's flag decides.
+    monkeypatch.setattr(clock, "_adjtimex", lambda timex: -1)
+    flag = tmp_path / "synchronized"
+    monkeypatch.setattr(freshness, "TIMESYNCD_FLAG", flag)
+    assert clock.synced() is False
+    flag.touch()
+    assert clock.synced() is True
+    monkeypatch.setattr(clock, "_adjtimex", lambda timex: freshness.TIME_ERROR)
+    assert clock.synced() is False  # the kernel's own answer wins when it can be read

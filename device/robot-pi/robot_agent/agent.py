@@ -203,8 +203,7 @@ class Agent:
     def _channel_message(self, viewer: str, payload: str | bytes) -> None:
         """A viewer's drive data channel: stamped on arrival, then the same path as MQTT."""
         # Stamped on the clock MQTT commands are judged on, so both kinds order together.
-        now = self.gate.sender_now(self.gate.clock.mono_ms()) or self.clock_ms()
-        seq = max((self.gate.last_seq or 0) + 1, now * 1000)  # the API's scheme: ms * 1000
+        seq, now = self.gate.stamp(self.gate.clock.mono_ms(), self.clock_ms())
         arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
                                    client=viewer)
         refused = self._command(payload, arrival=arrival)
@@ -227,7 +226,7 @@ class Agent:
             command = commands.parse(payload, self.config.commands, legacy=legacy,
                                      arrival=arrival)
             now = self.clock_ms()
-            self.gate.check(command, received)
+            self.gate.check(command, received, local=arrival is not None)
             change = self.lease.claim(command.driver, command.user,
                                       driving=command.action != "stop",
                                       take_over=command.take_over, now_ms=now,
@@ -245,7 +244,7 @@ class Agent:
             self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
                              "detail": exc.detail, "t_ms": self.clock_ms(), "via": via})
             return exc
-        self.gate.applied(command, received)
+        self.gate.applied(command, received, local=arrival is not None)
         if self.gate.source != source:
             self._publish_status()  # what command age is judged on changed: say so
         if change is not None:
@@ -357,6 +356,9 @@ class Agent:
                 "motors": motors, "action": self._action, "seq": self._seq,
                 "driver": self.lease.describe(now), "camera": self.camera_state(),
                 "drive_channel": self.camera.drive_channel, "clock": self.gate.describe(),
+                # Republished at least this often: a reader can call a status older than a
+                # few heartbeats stale (a frozen agent keeps its connection for 1.5 keepalives).
+                "heartbeat_s": self.config.driving.heartbeat_s,
                 "since_ms": self.started_ms, "t_ms": now}
 
     def camera_state(self) -> dict[str, Any]:

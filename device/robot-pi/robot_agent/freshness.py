@@ -141,11 +141,18 @@ class Gate:
 
     # -- the gate ----------------------------------------------------------------------------
 
-    def check(self, command: Command, received_mono_ms: int | None = None) -> None:
-        """:raises BadCommand: ``ahead``, ``stale``, ``replayed`` or ``out_of_order``."""
+    def check(self, command: Command, received_mono_ms: int | None = None, *,
+              local: bool = False) -> None:
+        """:param local: stamped by the robot on arrival (the data channel): fresh by
+            construction, so only its order is checked and it teaches nothing about the clock.
+        :raises BadCommand: ``ahead``, ``stale``, ``replayed`` or ``out_of_order``.
+        """
         if command.action == "stop" or (command.seq is None and command.issued_ms is None):
             return  # stopping is always safe; legacy commands carry no order or age
         assert command.seq is not None and command.issued_ms is not None
+        if local:
+            self._check_order(command)
+            return
         mono = self.clock.mono_ms() if received_mono_ms is None else received_mono_ms
         seq, issued = command.seq, command.issued_ms
         if seq > (issued + self.max_age_ms) * SEQ_PER_MS:
@@ -169,6 +176,16 @@ class Gate:
             return
         self._check_order(command)
         self._suspects.clear()
+
+    def stamp(self, mono_ms: int, wall_ms: int) -> tuple[int, int]:
+        """``(seq, issued_ms)`` for a command the robot stamps on arrival: on the sender's
+        clock when it is known; before that, the next ``seq`` only, so that a wrong wall clock
+        cannot raise the floor above the sender's commands."""
+        now = self.sender_now(mono_ms)
+        last = self.last_seq or 0
+        if now is None:
+            return last + 1, wall_ms
+        return max(last + 1, now * SEQ_PER_MS), now
 
     def _check_order(self, command: Command) -> None:
         seq = command.seq
@@ -205,12 +222,15 @@ class Gate:
         log.warning("judging command age on the sender's clock learned from %s; the robot's "
                     "wall clock is off by %+.1f s", why, wall_off / 1000)
 
-    def applied(self, command: Command, received_mono_ms: int | None = None) -> None:
+    def applied(self, command: Command, received_mono_ms: int | None = None, *,
+                local: bool = False) -> None:
         """Record an applied command: raise the order floor, refine the clock estimate."""
         if command.action == "stop" or command.seq is None or command.issued_ms is None:
             return
         mono = self.clock.mono_ms() if received_mono_ms is None else received_mono_ms
         self.last_seq = command.seq
+        if local:
+            return
         self._samples.append((mono, command.issued_ms - mono))
         while self._samples and self._samples[0][0] < mono - WINDOW_MS:
             self._samples.popleft()

@@ -53,7 +53,8 @@ class AiortcCamera(Camera):
         channel = self.channel or make_channel(self.settings)
         self.master = WebRtcMaster(channel, lambda: make_track(self.settings),
                                    on_change=lambda _state: self._changed(),
-                                   max_viewers=self.settings.max_viewers)
+                                   max_viewers=self.settings.max_viewers,
+                                   fps=self.settings.fps, codec=self.settings.encoder)
         self.master.on_drive = lambda viewer, data: self.on_drive and self.on_drive(viewer, data)
         self.master.on_viewer_gone = (
             lambda viewer: self.on_viewer_gone and self.on_viewer_gone(viewer))

@@ -3,7 +3,7 @@
 The robot is the master of the signaling channel named after it. Each viewer (a browser) sends
 an SDP offer; the master answers it with a new peer connection that carries the camera track,
 and takes the viewer's trickled ICE candidates. Up to ``max_viewers`` watch at once, all fed
-from one camera through a :class:`~aiortc.contrib.media.MediaRelay`.
+from one camera through one shared H.264 encoder (:mod:`robot_agent.camera.encoder`).
 
 The signaling connection is remade, with fresh credentials and a fresh URL, when KVS says
 ``GO_AWAY`` or ``RECONNECT_ICE_SERVER``, before KVS's one-hour connection limit, and (with
@@ -27,12 +27,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 from robot_agent.camera import DRIVE_LABEL
 from robot_agent.camera.channel import Connection
+from robot_agent.camera.encoder import SharedEncoder, prefer_h264
 
 log = logging.getLogger("robot.camera")
 
@@ -59,7 +59,7 @@ def decode(text: str) -> dict[str, Any]:
 class GuardedTrack(MediaStreamTrack):
     """The camera track as viewers get it: a driver error ends it cleanly and is reported.
 
-    Unguarded, an exception from the source's ``recv`` ends aiortc's relay task silently:
+    Unguarded, an exception from the source's ``recv`` ends the encoder's reading task silently:
     viewers freeze on the last frame and the status still says ``streaming``.
     """
 
@@ -107,10 +107,11 @@ class WebRtcMaster:
                  on_change: Callable[[dict[str, Any]], None] | None = None,
                  max_viewers: int = 10, session_s: float = SESSION_S,
                  backoff: tuple[float, float] = (0.5, 30.0),
-                 connect_s: float = CONNECT_S) -> None:
+                 connect_s: float = CONNECT_S, fps: int = 15, codec: str = "libx264") -> None:
         self.connect_s = connect_s
         self._expiries: set[asyncio.Task] = set()
         self.channel = channel
+        self.fps, self.codec = fps, codec
         self.make_track = make_track
         self.on_change = on_change
         self.max_viewers = max_viewers
@@ -122,8 +123,8 @@ class WebRtcMaster:
         self.on_drive: Callable[[str, str | bytes], None] | None = None
         self.on_viewer_gone: Callable[[str], None] | None = None
         self.connections = 0  # successful signaling connections so far
-        self._relay = MediaRelay()
         self._source: MediaStreamTrack | None = None
+        self._encoder: SharedEncoder | None = None
         self._ws: Any = None
         self._closing = asyncio.Event()
 
@@ -248,13 +249,17 @@ class WebRtcMaster:
         if self._source is None:
             try:  # no camera, a busy one, a driver that cannot start: video only is lost
                 self._source = GuardedTrack(self.make_track(), self._source_failed)
+                self._encoder = SharedEncoder(self._source, self.fps, codec=self.codec)
             except Exception as exc:  # noqa: BLE001 - any driver error: report, keep serving
                 log.error("camera: cannot open the camera: %s: %s", type(exc).__name__, exc)
                 self._set("error", error=f"camera: {type(exc).__name__}: {exc}"[:200])
                 await self._drop(viewer)
                 return
             self._set("streaming")
-        pc.addTrack(self._relay.subscribe(self._source, buffered=False))
+        assert self._encoder is not None
+        track = self._encoder.subscribe()  # encoded once for all viewers
+        pc.addTrack(track)
+        prefer_h264(pc, track)
         await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
         await pc.setLocalDescription(await pc.createAnswer())
         # aiortc gathers its candidates before setLocalDescription returns: they are all in
@@ -328,7 +333,7 @@ class WebRtcMaster:
 
     def _source_failed(self, error: BaseException) -> None:
         """The camera died mid-stream: say so; the next viewer opens it again."""
-        self._source = None
+        self._source = self._encoder = None
         self._set("error", error=f"camera: {type(error).__name__}: {error}"[:200])
 
     async def _drop(self, viewer: str) -> None:
@@ -350,6 +355,9 @@ class WebRtcMaster:
                 await self._ws.close()
         for viewer in list(self.peers):
             await self._drop(viewer)
+        if self._encoder is not None:
+            self._encoder.stop()
+            self._encoder = None
         if self._source is not None:
             self._source.stop()
             self._source = None

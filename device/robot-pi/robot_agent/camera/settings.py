@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robot_agent.camera.models import MODEL_FILE, MODELS, Model, detect
 from robot_agent.errors import ConfigError
 
 DRIVERS = ("none", "aiortc", "kvs-c-sdk")
@@ -27,6 +28,10 @@ class CameraSettings:
     height: int = 480
     fps: int = 15
     max_viewers: int = 10
+    # "auto": the model in /proc/device-tree/model; or pi-zero-2, pi-3, pi-4, pi-5, any
+    model: str = "auto"
+    # "auto": the model's (h264_v4l2m2m on Zero 2 W/3/4, libx264 on a Pi 5); or an FFmpeg name
+    encoder: str = "auto"
     # local signaling relay (the local stack); when set, AWS is not used
     signaling_url: str = ""
     signaling_token: str = ""
@@ -54,7 +59,7 @@ def _fail(key: str, message: str, value: Any = None) -> ConfigError:
 
 
 def parse_settings(section: dict[str, Any] | None, robot_name: str, *,
-                   simulate: bool = False) -> CameraSettings:
+                   simulate: bool = False, model_file: Path = MODEL_FILE) -> CameraSettings:
     """Validate a ``[camera]`` table.
 
     :param simulate: with ``--simulate`` the default source is the test pattern.
@@ -79,9 +84,33 @@ def parse_settings(section: dict[str, Any] | None, robot_name: str, *,
     if "source" not in data and simulate:
         values["source"] = "test-pattern"
     values["channel"] = values["channel"] or robot_name
+    if values["model"] != "auto" and values["model"] not in MODELS:
+        raise _fail("model", f"expected auto or one of {', '.join(MODELS)}", values["model"])
+    model = detect(model_file) if values["model"] == "auto" else MODELS[values["model"]]
+    for key in ("width", "height", "fps", "max_viewers"):  # the model's preset by default
+        if key not in data:
+            values[key] = getattr(model, key)
+    if values["encoder"] == "auto":
+        values["encoder"] = model.encoder
     settings = CameraSettings(**values)
     _check(settings)
+    _fits(settings, model)
     return settings
+
+
+def _fits(s: CameraSettings, model: Model) -> None:
+    """Refuse what the model cannot encode, saying what it can."""
+    if s.driver == "none":
+        return
+    if (s.width > model.max_width or s.height > model.max_height or s.fps > model.max_fps
+            or s.width * s.height * s.fps > model.max_width * model.max_height * model.max_fps):
+        raise ConfigError(
+            f"[camera] {s.width}x{s.height} at {s.fps} fps is more than a {model.name} can "
+            f"stream (at most {model.limit}; its preset is {model.preset}); lower width, "
+            f"height or fps, or set model = \"any\" to lift the limit; {WHERE}")
+    if s.max_viewers > model.max_viewers:
+        raise _fail("max_viewers", f"a {model.name} serves at most {model.max_viewers} "
+                                   f"viewers", s.max_viewers)
 
 
 def _check(s: CameraSettings) -> None:
