@@ -144,6 +144,18 @@ class WeatherSource:
         :raises BadData: it answered nothing usable."""
         return self.parse(self.http.get_json(self.url, source=self.name))
 
+    def fetch_report(self) -> dict[str, Any]:
+        """The newest report as a dict, with ``history``: this feed's series of recent sols,
+        parsed from the same download.
+
+        :raises UpstreamError: the feed could not be fetched.
+        :raises BadData: it answered nothing usable."""
+        from cloud.mars import history  # history builds on this module's parsers
+
+        doc = self.http.get_json(self.url, source=self.name)
+        series = history.series_for(self.name, doc)
+        return {**self.parse(doc).to_dict(), "history": [series] if series else []}
+
 
 def weather_sources(config: Any, http: HttpClient) -> list[WeatherSource]:
     """REMS, then MEDA, then InSight: the order failover tries them in."""
