@@ -67,6 +67,6 @@ def strip_line(payload, units, degree="°"):
     w = view.weather(payload)
     if not w:
         return "No weather report"
-    text = "%s  %s  %s" % (today_line(w, units, degree), pressure_text(w), sol_line(w))
-    lmst = local_time_line(payload)
-    return text + ("  " + lmst[:5] if lmst else "")
+    parts = (today_line(w, units, degree), pressure_text(w), sol_line(w),
+             local_time_line(payload)[:5])
+    return "  ".join([p for p in parts if p])
