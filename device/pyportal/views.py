@@ -8,13 +8,13 @@ Drawn with what the firmware has: ``vectorio`` shapes for the strip and the temp
 
 import bitmaptools
 import displayio
-import terminalio
 import vectorio
 from adafruit_display_text import label
 
 import chart
 import view
 import viewtext
+from screen import screen_font
 
 BACKGROUND = 0x000000
 TEXT = 0xFFFFFF
@@ -40,7 +40,7 @@ def _rect(width, height, x, y, color):
 
 
 def _label(x, y, color, scale=1, font=None, anchor=(0, 0), background=None):
-    return label.Label(font or terminalio.FONT, text=" ", color=color, scale=scale,
+    return label.Label(font or screen_font(), text=" ", color=color, scale=scale,
                        anchor_point=anchor, anchored_position=(x, y),
                        background_color=background)
 
@@ -53,7 +53,7 @@ def _set(item, text):
 
 def degree_sign(font):
     """``"°"`` when ``font`` can draw it; the board's built-in font cannot."""
-    return "°" if (font or terminalio.FONT).get_glyph(0xB0) is not None else ""
+    return "°" if (font or screen_font()).get_glyph(0xB0) is not None else ""
 
 
 def scale_for(width):
@@ -257,3 +257,96 @@ class WeatherView(displayio.Group):
         for run in lows:
             self._line(run, 3, 2)
         self.drawn = {"high": highs, "low": lows, "pressure": spark}
+
+
+STATUS_COLORS = {"ok": 0x80FF80, "busy": 0xC0C0FF, "stale": 0xFFD040, "error": 0xFF6060}
+
+
+class Views(displayio.Group):
+    """The app's root group: the three views, one shown at a time, and a status line shown
+    only when something is not right (busy, stale, error).
+
+    It answers the calls :class:`app.App` makes on its screen (``show_photo``,
+    ``show_caption``, ``show_status``...): the photo ones go to the Photo view.
+
+    :param font: the app's font (``screen.screen_font()``, with the degree sign, by default).
+    """
+
+    def __init__(self, width, height, font=None):
+        super().__init__()
+        self.width, self.height = width, height
+        self.photo = PhotoView(width, height, font)
+        self.weather = WeatherView(width, height, font)
+        self.gallery = GalleryView(width, height, font)
+        self.views = {"photo": self.photo, "weather": self.weather, "gallery": self.gallery}
+        for name in VIEWS:
+            self.views[name].hidden = True
+            self.append(self.views[name])
+        self.status = _label(width - 2, height - 2, STATUS_COLORS["busy"], 1, font,
+                             anchor=(1, 1), background=STRIP)
+        self.append(self.status)
+        self.current = "photo"
+        self.select("photo")
+
+    def select(self, name):
+        """Show view ``name`` (one of :data:`VIEWS`)."""
+        if name not in self.views:
+            raise ValueError("no view %r" % name)
+        self.views[self.current].hidden = True
+        self.current = name
+        self.views[name].hidden = False
+
+    def next_view(self):
+        self.select(VIEWS[(VIEWS.index(self.current) + 1) % len(VIEWS)])
+        return self.current
+
+    def show_payload(self, payload, units):
+        """Texts and chart of the shown view (the others are filled when selected)."""
+        if self.current == "weather":
+            self.weather.show(payload, units)
+        elif self.current == "photo":
+            self.photo.show(payload, units)
+
+    def tap(self, x, y):
+        """What a tap at ``(x, y)`` means: ``"next"`` (upper two thirds: the next view) or
+        the view's own action below (``"strip"``, ``"units"``, ``"advance"``)."""
+        if y < self.height * 2 // 3:
+            return "next"
+        return {"photo": "strip", "weather": "units", "gallery": "advance"}[self.current]
+
+    # -- what App calls on its screen ------------------------------------------------------
+    def show_status(self, text, kind="ok"):
+        _set(self.status, text)
+        self.status.color = STATUS_COLORS[kind]
+        self.status.hidden = kind == "ok"
+
+    def show_photo(self, path):
+        self.photo.show_photo(path)
+
+    def clear_photo(self):
+        self.photo.clear_photo()
+
+    @property
+    def has_photo(self):
+        return self.photo.has_photo
+
+    def show_caption(self, text):
+        self.photo.show_caption(text)
+
+    def show_weather(self, lines):
+        """Four lines of text (the setup message): on the Weather view, without a chart."""
+        self.select("weather")
+        w = self.weather
+        _set(w.today, lines[0])
+        _set(w.when[0], "")
+        _set(w.when[1], "")
+        _set(w.lines[0], " ".join(lines[1:3]).strip())
+        _set(w.lines[1], lines[3])
+
+    def in_panel(self, y):
+        return y >= self.height * 2 // 3
+
+    def show_diagnostics(self, lines):
+        """The diagnostic lines (a long press) on the Weather view, until the next refresh."""
+        words = [line.replace("diag: ", "") for line in lines]
+        self.show_weather([" | ".join(words[i:i + 2]) for i in range(0, 8, 2)])

@@ -70,3 +70,17 @@ def strip_line(payload, units, degree="°"):
     parts = (today_line(w, units, degree), pressure_text(w), sol_line(w),
              local_time_line(payload)[:5])
     return "  ".join([p for p in parts if p])
+
+
+def gallery_items(payload):
+    """The ``photos`` list as ``(url, etag, size, caption)`` tuples, unusable items left out."""
+    items = []
+    photos = payload.get("photos")
+    for p in photos if isinstance(photos, list) else ():
+        if not isinstance(p, dict) or not isinstance(p.get("url"), str) or not p.get("url"):
+            continue
+        etag = p.get("etag") if isinstance(p.get("etag"), str) else None
+        size = view._num(p.get("bytes"))
+        items.append((p["url"], etag, None if size is None else int(size),
+                      view.caption({"image": p})))
+    return items
