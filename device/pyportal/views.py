@@ -3,7 +3,7 @@ once for the screen size; a refresh changes texts, points and pixels, not the ob
 
 Drawn with what the firmware has: ``vectorio`` shapes for the strip and the temperature band,
 ``bitmaptools`` lines into one 2-bit bitmap for the chart (4 colours, transparent background:
-11 KB at 320x240, 24 KB at 480x320), and labels in the app's font.
+12.8 KB at 320x240, 21.8 KB at 480x320, allocated once), and labels in the app's font.
 """
 
 import bitmaptools
