@@ -8,6 +8,9 @@ References:
 * NASA's InSight raw-image record 11378 (mars.nasa.gov ``raw_image_items``, ICC image
   C000M0190_613408865EDR): taken 2019-06-10T03:21:57.044Z on sol 190 at local mean solar time
   16:22:28.916.
+* NASA's Curiosity raw-image record 1523343 (``raw_image_items``, ChemCam, as quoted in a public
+  scraper's documentation of the API): taken 2025-10-06T17:16:46Z, ``extended.lmst``
+  "Sol-04681M10:40:32.355".
 * NASA's Curiosity REMS weather feed (mars.nasa.gov ``feed=weather&category=msl``): sol 1 on
   2012-08-07 at Ls 150, sol 10 on 2012-08-16 at Ls 155, sol 4995 on 2026-08-25 at Ls 341
   ("Month 12"). REMS rounds Ls down to whole degrees.
@@ -42,6 +45,14 @@ def test_insight_image_record_lmst_and_sol():
     assert seconds == pytest.approx(16 * 3600 + 22 * 60 + 28.916, abs=3)
     assert marstime.mission_sol(moment, site) == 190
     assert marstime.now_at("InSight", moment)["lmst"] == "16:22:29"
+
+
+def test_curiosity_image_record_lmst_and_sol():
+    moment = at("2025-10-06T17:16:46Z")
+    site = marstime.SITES["Curiosity"]
+    seconds = marstime.lmst_h(moment, site.lon_east) * 3600
+    assert seconds == pytest.approx(10 * 3600 + 40 * 60 + 32.355, abs=15)  # 9 s apart
+    assert marstime.mission_sol(moment, site) == 4681
 
 
 @pytest.mark.parametrize(("day", "sol", "ls"), [("2012-08-07", 1, 150), ("2012-08-16", 10, 155),
