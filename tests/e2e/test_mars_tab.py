@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import SHOTS
-from tests.fakes.nasa import FakeNasa, Reply
-from tests.stackproc import StackProcess
+from testing.fake_nasa import FakeNasa, Reply
+from testing.stack_process import StackProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

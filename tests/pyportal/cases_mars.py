@@ -5,7 +5,7 @@ and in the MicroPython VM alike."""
 from __future__ import annotations
 
 from tests.pyportal.cases import Case
-from tests.pyportal.mars_server import load_payload
+from testing.fake_mars_api import load_payload
 
 HISTORY = load_payload("history")
 SWITCH = load_payload("history_switch")

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from tests.pyportal.conftest import Touch
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 
 
 @pytest.fixture

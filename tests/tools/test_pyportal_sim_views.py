@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from tests.pyportal.mars_server import API_KEY, MarsServer
+from testing.fake_mars_api import API_KEY, MarsServer
 
 HIGH, LOW = (255, 142, 66), (90, 170, 231)  # views.HIGH / views.LOW through RGB565
 
