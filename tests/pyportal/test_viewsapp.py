@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from tests.pyportal.conftest import Touch
 from testing.fake_mars_api import API_KEY, MarsServer
+from tests.pyportal.conftest import Touch
 
 
 @pytest.fixture
