@@ -58,8 +58,14 @@ async function renderPhoto(photo, key) {
   if (!photo) return;
   const img = $("mars-photo");
   img.alt = `${photo.rover} ${photo.camera} photo, sol ${photo.sol}`;
+  // NASA's original; where the page may not load it (a mirror the page's CSP does not
+  // list), the device bitmap stands in
+  img.onerror = async () => {
+    img.onerror = null;
+    img.src = await bitmapUrl(photo, key);
+  };
   img.src = photo.full_url || await bitmapUrl(photo, key);
-  $("mars-full").href = img.src;
+  $("mars-full").href = photo.full_url || img.src;
   $("mars-caption").textContent = `${photo.rover} · ${photo.camera} · sol ${photo.sol}`
     + (photo.taken_utc ? ` · ${photo.taken_utc.replace("T", " ").replace("Z", " UTC")}` : "");
   $("mars-credit").textContent = `Credit: ${photo.credit}`;

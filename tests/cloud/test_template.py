@@ -223,6 +223,8 @@ def test_the_page_gets_security_headers(translated):
         "ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    # the Mars tab shows NASA's originals, from NASA's image hosts only
+    assert "img-src 'self' data: blob: https://mars.nasa.gov https://mars.jpl.nasa.gov;" in csp
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
 

@@ -35,7 +35,9 @@ def mars_stack():
 
 def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_stack):
     stack, nasa = mars_stack
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    # The fake NASA is on loopback, which the page's CSP (the template's, NASA's https hosts
+    # only) rightly refuses: this context lets it through; the next test keeps the CSP.
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -88,3 +90,22 @@ def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_sta
     finally:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_a_photo_the_csp_refuses_falls_back_to_the_device_bitmap(browser, mars_stack):
+    stack, _ = mars_stack
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.base_url}/#mars")
+        page.wait_for_function("() => document.getElementById('mars-photo').src"
+                               ".startsWith('blob:') && document.getElementById('mars-photo')"
+                               ".naturalWidth > 0", timeout=20000)
+        size = page.evaluate("() => [document.getElementById('mars-photo').naturalWidth,"
+                             " document.getElementById('mars-photo').naturalHeight]")
+        assert size == [480, 320]  # the bitmap the tab asks for
+        photo = page.evaluate("() => window.marsTab.answer.photos[0]")
+        assert page.get_attribute("#mars-full", "href") == photo["full_url"]  # still linked
+        assert page.inner_text("#mars-credit") == f"Credit: {photo['credit']}"
+    finally:
+        context.close()
