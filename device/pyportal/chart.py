@@ -45,16 +45,11 @@ def series(payload):
 
 def temperature_range(points, step=10):
     """``(low, high)`` in whole ``step`` degrees around every value; ``None`` without any."""
-    low = high = None
-    for _, a, b, _ in points:
-        for v in (a, b):
-            if v is not None:
-                low = v if low is None or v < low else low
-                high = v if high is None or v > high else high
-    if low is None:
+    values = [v for p in points for v in (p[1], p[2]) if v is not None]
+    if not values:
         return None
-    low = int(low // step) * step
-    high = int(-(-high // step)) * step
+    low = int(min(values) // step) * step
+    high = int(-(-max(values) // step)) * step
     if high <= low:
         high = low + step
     return low, high
@@ -77,7 +72,7 @@ def runs(points, index):
     """Runs of consecutive sols where field ``index`` (1 low, 2 high, 3 pressure) has a
     value: ``[[(sol, value), ...], ...]``."""
     out = []
-    run = []
+    run = []  # type: list
     last = None
     for p in points:
         value = p[index]

@@ -42,11 +42,10 @@ def main():
     print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, free))
 
     if error is not None:
-        e = error
-        print("settings: %s" % e)
-        screen.show_weather(("Setup needed", "", "%s %s" % (e.name, e.problem),
+        print("settings: %s" % error)
+        screen.show_weather(("Setup needed", "", "%s %s" % (error.name, error.problem),
                              "set it in settings.toml"))
-        screen.show_status("%s: see settings.toml" % e.name, "error")
+        screen.show_status("%s: see settings.toml" % error.name, "error")
         while True:  # nothing to do until the file is fixed; saving it restarts the board
             time.sleep(60)
 

@@ -184,7 +184,7 @@ class WeatherView(displayio.Group):
                       _label(4, height - line, TEXT, s, font)]
         for item in self.when + self.lines:
             self.append(item)
-        self.drawn = {"high": [], "low": [], "pressure": []}
+        self.drawn = {"high": [], "low": [], "pressure": []}  # type: dict
 
     # -- drawing ---------------------------------------------------------------------------
     def _line(self, points, color, thick=1):
