@@ -155,6 +155,65 @@ def micropython_heap() -> dict:
     return vm.heap_report(list(PURE), board, load_payload("full"))
 
 
+def views() -> dict:
+    """Bytes and requests per refresh of each view (``VIEW``), at both screen sizes, against
+    the test API serving a 30-sol history and three photos; the gallery's first round and a
+    second one, with an SD card (kept) and on the flash (two files alternate)."""
+    import displayio
+
+    out: dict = {}
+    for width, height in ((320, 240), (480, 320)):
+        displayio.release_displays()
+        display = HeadlessDisplay(width, height)
+        board = sys.modules["board"]
+        board.DISPLAY = display
+        mods = {n: importlib.import_module(n) for n in ("hardware", "settings", "views",
+                                                        "viewsapp")}
+        size: dict = {}
+        for view, storage in (("photo", "SD card"), ("weather", "SD card"),
+                              ("gallery", "SD card"), ("gallery", "flash")):
+            with MarsServer(payload="history") as server, TemporaryDirectory() as drive:
+                values = {"CIRCUITPY_WIFI_SSID": "bench", "MARS_API_URL": server.url,
+                          "MARS_API_KEY": API_KEY, "VIEW": view}
+                hw = mods["hardware"].Hardware(log=lambda line: None)
+                hw.storage, hw.storage_note = drive, storage
+                root = mods["views"].Views(hw.width, hw.height)
+                display.root_group = root
+                cfg = mods["settings"].load(getenv=lambda k, d=None, v=values: v.get(k, d))
+                app = mods["viewsapp"].ViewsApp(hw, root, cfg, log=lambda line: None)
+                entry = {"first_refresh": measure(app, app.refresh),
+                         "unchanged_refresh": measure(app, app.refresh)}
+                # what steady refreshes leave allocated (device code only), after 10 and 40:
+                # one traced refresh first, so state a refresh replaces is traced both sides;
+                # growth from 10 to 40 would be a leak, the rest is CPython allocator noise
+                gc.collect()
+                tracemalloc.start(10)
+                app.refresh()
+                gc.collect()
+                before = tracemalloc.take_snapshot()
+                kept = []
+                for count in (10, 30):
+                    for _ in range(count):
+                        app.refresh()
+                    gc.collect()
+                    kept.append(device_allocations(before, tracemalloc.take_snapshot())[1])
+                tracemalloc.stop()
+                entry["device_bytes_kept_after_10_and_40_refreshes"] = kept
+                if view == "gallery":
+                    def round_of_three(a=app):
+                        for _ in range(3):
+                            a.advance()
+                    entry["first_round_of_3"] = measure(app, round_of_three)
+                    entry["second_round_of_3"] = measure(app, round_of_three)
+                size[view if view != "gallery" else f"gallery_{storage.split()[0].lower()}"] \
+                    = entry
+        canvas = root.weather.canvas
+        # 2 bits per pixel in 32-bit words per row, as displayio stores a Bitmap
+        size["weather_chart_bitmap_bytes"] = (canvas.width * 2 + 31) // 32 * 4 * canvas.height
+        out[f"{width}x{height}"] = size
+    return out
+
+
 if __name__ == "__main__":
     result = main()
     result["power_on_to_first_photo_simulated"] = power_on_to_first_photo()
@@ -162,4 +221,5 @@ if __name__ == "__main__":
     result["requests_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["requests"]
     result["bytes_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["bytes"]
     result["micropython"] = micropython_heap()
+    result["views"] = views()
     print(json.dumps(result))

@@ -94,6 +94,7 @@ class MarsServer:
         self.stall: str | None = None
         self.stall_s = 120.0
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.queries: list[str] = []  # the query of each request, in order
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self.port = 0
@@ -169,6 +170,7 @@ class MarsServer:
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlparse(h.path)
         self.requests.append((url.path, {k.lower(): v for k, v in h.headers.items()}))
+        self.queries.append(url.query)
         if h.headers.get("x-api-key") != self.api_key:
             return self._error(h, 403, "forbidden")
         if url.path == "/mars":
@@ -203,6 +205,17 @@ class MarsServer:
             payload["image_url"] = base + path
         elif payload.get("image_url"):
             payload["image_url"] = f"{self.url}/mars/image/{self.image_id}.bmp"
+        if "history" in query and isinstance(payload.get("history"), list):  # as the API cuts
+            keep = int(query["history"][0])
+            payload["history"] = [dict(s, sols=s["sols"][-keep:]) for s in payload["history"]
+                                  if keep and s.get("sols")]
+        if isinstance(payload.get("photos"), list):
+            keep = int(query["photos"][0]) if "photos" in query else len(payload["photos"])
+            for item in payload["photos"][:keep]:
+                image_id = item["etag"]
+                item.update(url=f"{self.url}/mars/image/{image_id}.bmp", width=width,
+                            height=height, bytes=len(self.image_bytes(width, height, image_id)))
+            payload["photos"] = payload["photos"][:keep]
         self._last_size = (width, height)
         self._send(h, 200, json.dumps(payload).encode())
 

@@ -116,6 +116,15 @@ class BitmapStore:
             return etag, size
         return etag, self._conversions.do(etag, lambda: self._produce(photo, request))
 
+    def known(self, etag: str) -> int | None:
+        """The size of a bitmap known to be stored, without asking the store."""
+        return self._sizes.get(etag)
+
+    @property
+    def known_count(self) -> int:
+        """How many bitmaps are known to be stored (grows as conversions finish)."""
+        return len(self._sizes)
+
     def ready(self, photo: Photo, request: ImageRequest) -> tuple[str, int] | None:
         """``(etag, size)`` when the bitmap is already stored, without converting."""
         etag = bitmap_etag(photo, request)

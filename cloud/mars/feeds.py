@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cloud.mars import selection
+from cloud.mars import history, selection
 from cloud.mars.cache import Cache, CacheObserver, Entry
 from cloud.mars.errors import BadData, UpstreamError
 from cloud.mars.models import Weather
@@ -73,11 +73,17 @@ class Feeds:
         errors: list[tuple[str, Exception]] = []
         for source in self.weather_sources:
             try:
-                return source.fetch().to_dict()
+                report = source.fetch_report()  # the newest report and the feed's history
             except (UpstreamError, BadData) as exc:
                 errors.append((source.name, exc))
             except RecursionError:  # a hostile feed's "[[[[...": that source failed, no more
                 errors.append((source.name, BadData("JSON nested too deep")))
+            else:
+                # after a source switch the previous source's series stays beside the new one
+                previous = self.cache.peek(WEATHER)
+                report["history"] = history.carry_over(
+                    report["history"], previous.value.get("history") if previous else None)
+                return report
         raise all_failed("weather", errors)
 
     def _fetch_photos(self) -> dict[str, Any]:

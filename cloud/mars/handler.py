@@ -17,6 +17,7 @@ from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
 from cloud.mars import runtime
 from cloud.mars.errors import BadParameter, NoData, NotFound
+from cloud.mars.extras import parse_extras
 from cloud.mars.query import parse_query
 from cloud.mars.store import StoreError
 
@@ -48,17 +49,30 @@ def _base_url() -> str:
             f"{host if HOST.match(host) else 'localhost'}")
 
 
+STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def _api_base() -> str:
+    """:func:`_base_url` plus the API Gateway stage when called on an ``execute-api`` host
+    (``.../prod``), so this API's own routes can be linked from the answer."""
+    base = _base_url()
+    stage = (app.current_event.request_context.stage or "") if base.endswith(
+        ".amazonaws.com") else ""
+    return f"{base}/{stage}" if STAGE.match(stage) else base
+
+
 @app.get("/mars")
 def get_mars() -> Response:
-    request = parse_query(app.current_event.query_string_parameters)
-    payload = runtime.service().payload(request, _base_url())
+    params = app.current_event.query_string_parameters
+    request, more = parse_query(params), parse_extras(params)
+    payload = runtime.service().payload(request, _api_base(), more)
     return Response(status_code=200, content_type=JSON, body=payload,
                     headers={"Cache-Control": "no-store"})
 
 
 @app.get("/mars/image/<image_id>")
 def get_image(image_id: str) -> Response:
-    data = runtime.service().bitmap(image_id)
+    data = runtime.service().bitmap(image_id, app.current_event.query_string_parameters)
     etag = '"' + (image_id[:-4] if image_id.endswith(".bmp") else image_id) + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
     wanted = (app.current_event.headers or {})

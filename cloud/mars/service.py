@@ -10,19 +10,20 @@ clock, converter) are passed in, so tests build it with fakes or a fake NASA ser
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError, convert
-from cloud.mars import offline, payload
+from cloud.mars import extras, history, offline, payload
 from cloud.mars.bitmaps import BitmapStore, Originals
 from cloud.mars.cache import Cache, Entry
-from cloud.mars.errors import NoData, UpstreamError
+from cloud.mars.errors import NoData, NotFound, UpstreamError
 from cloud.mars.feeds import PHOTOS, WEATHER, Feeds
 from cloud.mars.http import HttpClient
 from cloud.mars.models import Photo, Weather
+from cloud.mars.photolist import PhotoList
 from cloud.mars.photos import ImageSource
 from cloud.mars.query import ImageRequest
 from cloud.mars.rotation import PhotoRotation
@@ -67,17 +68,21 @@ class MarsService:
         self.bitmaps = BitmapStore(store, Originals(http), converter=converter,
                                    telemetry=telemetry)
         self.rotation = PhotoRotation(self.bitmaps, clock, refresh_s, background, wait_s)
+        self.photo_list = PhotoList(self.bitmaps, clock)
 
     @property
     def cache(self) -> Cache:
         return self.feeds.cache
 
-    def payload(self, request: ImageRequest, base_url: str | None = None) -> dict[str, Any]:
+    def payload(self, request: ImageRequest, base_url: str | None = None,
+                more: extras.Extras = extras.DEFAULT) -> dict[str, Any]:
         """The ``GET /mars`` answer.
 
         :param base_url: ``scheme://host`` the device reached us at (local image URLs).
+        :param more: how much ``history`` and how many ``photos`` to include.
         :raises NoData: nothing was ever obtained (and the offline sample is off).
         """
+        weather_entry = photos_entry = None
         entries: list[Entry] = []
         weather: Weather | None = None
         image: dict[str, Any] | None = None
@@ -102,30 +107,58 @@ class MarsService:
             retry_after = min(retry_after, exc.retry_after_s)
         if not entries:
             if self.offline_sample:
-                return self.offline_payload(request, base_url)
+                return self.offline_payload(request, base_url, more)
             raise NoData("no Mars data has been obtained yet; try again shortly", retry_after)
         stale = missing_image or any(e.stale for e in entries)
         if self.telemetry:
             self.telemetry.answer(stale=stale, offline=False)
-        return payload.answer(image, weather, stale=stale,
-                              updated=min(e.fetched_at for e in entries),
-                              refresh_s=self.refresh_s)
+        answer = payload.answer(image, weather, stale=stale,
+                                updated=min(e.fetched_at for e in entries),
+                                refresh_s=self.refresh_s)
+        answer["history"] = [] if weather_entry is None else self.photo_list.memo(
+            ("history", id(weather_entry.value), weather_entry.fetched_at, more.history),
+            lambda: history.window(weather_entry.value.get("history"), more.history))
+        answer["photos"] = self.photo_list.listed(photos_entry, request, base_url, more.photos)
+        return self._mars_extras(answer, weather, image)
 
-    def offline_payload(self, request: ImageRequest, base_url: str | None) -> dict[str, Any]:
+    def _mars_extras(self, answer: dict[str, Any], weather: Weather | None,
+                     image: dict[str, Any] | None) -> dict[str, Any]:
+        """``weather.season_name`` and ``mars_time`` (at the weather's rover, else the photo's)."""
+        if answer["weather"] is not None and weather is not None:
+            answer["weather"] = extras.weather_public(weather)
+        rover = weather.rover if weather else image["rover"] if image else None
+        answer["mars_time"] = extras.mars_time(rover, self.clock())
+        return answer
+
+    def offline_payload(self, request: ImageRequest, base_url: str | None,
+                        more: extras.Extras = extras.DEFAULT) -> dict[str, Any]:
         """The labelled sample served when no NASA data was ever obtained."""
         etag, size = self.bitmaps.ensure(offline.PHOTO, request)
         image = payload.image_object(offline.PHOTO, etag, size, request,
                                      self.bitmaps.url(etag, base_url))
         if self.telemetry:
             self.telemetry.answer(stale=True, offline=True)
-        return payload.answer(image, offline.WEATHER, stale=True, updated=self.clock(),
-                              refresh_s=self.refresh_s, offline=True)
+        answer = payload.answer(image, offline.WEATHER, stale=True, updated=self.clock(),
+                                refresh_s=self.refresh_s, offline=True)
+        answer["history"] = []
+        answer["photos"] = [extras.photo_entry(offline.PHOTO, image["url"], request, size, etag)
+                            ][:more.photos]
+        return self._mars_extras(answer, offline.WEATHER, image)
 
-    def bitmap(self, image_id: str) -> bytes:
+    def bitmap(self, image_id: str, params: Mapping[str, str] | None = None) -> bytes:
         """The stored bitmap ``image_id`` (``<etag>`` or ``<etag>.bmp``).
+
+        A ``photos`` list URL carries ``photo`` and the size in ``params``: a listed bitmap not
+        converted yet is converted then (see :class:`~cloud.mars.photolist.PhotoList`).
 
         :raises NotFound: no such bitmap.
         """
+        try:
+            return self.bitmaps.read(image_id)
+        except NotFound:
+            if not (params and params.get("photo")) or not self.photo_list.convert(
+                    image_id.removesuffix(".bmp"), params, self.feeds.cached_photos()):
+                raise
         return self.bitmaps.read(image_id)
 
     def refresh(self, sizes: Sequence[tuple[int, int]] = PRESET_SIZES,

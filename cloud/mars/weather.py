@@ -73,22 +73,35 @@ def _sol_report(row: dict, source: str, rover: str) -> Weather | None:
         wind_speed_ms=number(row.get("wind_speed")))
 
 
+def _newest_of_rows(rows: list, source: str, rover: str, feed: str) -> Weather:
+    # Whole-mission feeds have ~5,000 rows: order them by sol and build reports from the newest
+    # down, stopping at the first usable one.
+    numbered = []
+    for row in rows:
+        if isinstance(row, dict):
+            sol = number(row.get("sol"))
+            if isinstance(sol, int):
+                numbered.append((sol, row))
+    numbered.sort(key=lambda pair: pair[0], reverse=True)
+    for _, row in numbered:
+        report = _sol_report(row, source, rover)
+        if report is not None and _usable(report):
+            return report
+    raise BadData(f"{feed}: no sol with temperature or pressure ({len(numbered)} sols)")
+
+
 def parse_rems(doc: Any) -> Weather:
     """The newest usable sol of Curiosity's REMS feed (``{"soles": [...]}``, all strings)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("soles"), list):
         raise BadData("REMS feed: no 'soles' list")
-    reports = [r for row in doc["soles"] if isinstance(row, dict)
-               and (r := _sol_report(row, "REMS", "Curiosity")) is not None]
-    return _newest(reports, "REMS feed")
+    return _newest_of_rows(doc["soles"], "REMS", "Curiosity", "REMS feed")
 
 
 def parse_meda(doc: Any) -> Weather:
     """The newest usable sol of Perseverance's MEDA feed (``{"sols": [...]}``)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("sols"), list):
         raise BadData("MEDA feed: no 'sols' list")
-    reports = [r for row in doc["sols"] if isinstance(row, dict)
-               and (r := _sol_report(row, "MEDA", "Perseverance")) is not None]
-    return _newest(reports, "MEDA feed")
+    return _newest_of_rows(doc["sols"], "MEDA", "Perseverance", "MEDA feed")
 
 
 def _stat(block: Any, key: str) -> float | int | None:
@@ -130,6 +143,18 @@ class WeatherSource:
         """:raises UpstreamError: the feed could not be fetched.
         :raises BadData: it answered nothing usable."""
         return self.parse(self.http.get_json(self.url, source=self.name))
+
+    def fetch_report(self) -> dict[str, Any]:
+        """The newest report as a dict, with ``history``: this feed's series of recent sols,
+        parsed from the same download.
+
+        :raises UpstreamError: the feed could not be fetched.
+        :raises BadData: it answered nothing usable."""
+        from cloud.mars import history  # history builds on this module's parsers
+
+        doc = self.http.get_json(self.url, source=self.name)
+        series = history.series_for(self.name, doc)
+        return {**self.parse(doc).to_dict(), "history": [series] if series else []}
 
 
 def weather_sources(config: Any, http: HttpClient) -> list[WeatherSource]:

@@ -121,10 +121,9 @@ class App:
         try:
             net = self._client()
             before = net.bytes
-            payload = net.fetch(self.hw.width, self.hw.height, DEPTH)
+            payload = self._fetch(net)
             self.payload = payload
-            self.screen.show_weather(view.weather_lines(payload, self.units))
-            note = self._update_photo(net, payload)
+            note = self._show(net, payload)
             status = view.status_updated(payload)
             self.last_ok = view.hhmm(payload.get("updated_utc")) or "earlier"
             self.screen.show_status(status + note, "stale" if payload.get("stale") else "ok")
@@ -149,6 +148,14 @@ class App:
         refresh_s = self.settings.refresh_minutes * 60
         self.next_at = now_ms() + view.refresh_delay(self.failures, refresh_s) * 1000
         gc.collect()
+
+    def _fetch(self, net):
+        return net.fetch(self.hw.width, self.hw.height, DEPTH)
+
+    def _show(self, net, payload):
+        """Show a new payload; returns a note for the status line."""
+        self.screen.show_weather(view.weather_lines(payload, self.units))
+        return self._update_photo(net, payload)
 
     def _failed(self, error):
         self.failures += 1

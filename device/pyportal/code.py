@@ -18,21 +18,34 @@ from settings import load
 RESTART_AFTER_S = 10  # time to read the error on the serial console before a restart
 
 
+def make_screen(hw, settings):
+    """The classic screen, or with ``VIEW`` set the Photo, Weather and Gallery views (only
+    then imported: heap), and the app class that drives it."""
+    if settings is not None and settings.view:
+        from views import Views
+        from viewsapp import ViewsApp
+
+        return Views(hw.width, hw.height), ViewsApp
+    return Screen(hw.width, hw.height), App
+
+
 def main():
     hw = Hardware()
-    screen = Screen(hw.width, hw.height)
+    try:
+        settings, error = load(), None
+    except SettingError as e:
+        settings, error = None, e
+    screen, app_class = make_screen(hw, settings)
     hw.display.root_group = screen
     gc.collect()
     free = mem_free()
     print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, free))
 
-    try:
-        settings = load()
-    except SettingError as e:
-        print("settings: %s" % e)
-        screen.show_weather(("Setup needed", "", "%s %s" % (e.name, e.problem),
+    if error is not None:
+        print("settings: %s" % error)
+        screen.show_weather(("Setup needed", "", "%s %s" % (error.name, error.problem),
                              "set it in settings.toml"))
-        screen.show_status("%s: see settings.toml" % e.name, "error")
+        screen.show_status("%s: see settings.toml" % error.name, "error")
         while True:  # nothing to do until the file is fixed; saving it restarts the board
             time.sleep(60)
 
@@ -44,7 +57,7 @@ def main():
                 print(line)
         app.show_diagnostics(found)
 
-    app = App(hw, screen, settings, on_long_press=show_diagnostics)
+    app = app_class(hw, screen, settings, on_long_press=show_diagnostics)
     show_diagnostics(to_serial=False)  # what is known before Wi-Fi, on screen at once
     hw.start_watchdog()
     gc.collect()

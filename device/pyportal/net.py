@@ -157,12 +157,15 @@ class Net:
         self.requests = 0
         self.bytes = 0
 
-    def fetch(self, width, height, depth):
+    def fetch(self, width, height, depth, extra=""):
         """``GET /mars`` for this screen; returns the parsed JSON object.
+
+        :param extra: more query, e.g. ``"&history=30&photos=0"`` (what a view needs).
 
         :raises FetchError: on an HTTP error or a body that is not a JSON object.
         """
-        url = "%s/mars?width=%d&height=%d&depth=%d" % (self.api_url, width, height, depth)
+        url = "%s/mars?width=%d&height=%d&depth=%d%s" % (self.api_url, width, height, depth,
+                                                          extra)
         self.requests += 1
         with self.session.get(url, headers=self._key_headers, timeout=self.timeout) as r:
             self.bytes += int(r.headers.get("content-length", 0))

@@ -12,13 +12,16 @@ from errors import SettingError
 class Settings:
     """The validated settings; build it with :func:`load`."""
 
-    def __init__(self, ssid, password, api_url, api_key, refresh_minutes, units):
+    def __init__(self, ssid, password, api_url, api_key, refresh_minutes, units,
+                 view=None, gallery_seconds=30):
         self.ssid = ssid
         self.password = password
         self.api_url = api_url
         self.api_key = api_key
         self.refresh_minutes = refresh_minutes
         self.units = units
+        self.view = view
+        self.gallery_seconds = gallery_seconds
 
     def __repr__(self):
         # the password and the key never reach the serial log
@@ -69,6 +72,30 @@ def _units(getenv):
     return units
 
 
+VIEWS = ("photo", "weather", "gallery")
+
+
+def _view(getenv):
+    """The first view, or None (unset): the classic single screen."""
+    name = _text(getenv, "VIEW", "-").lower()
+    if name == "-":
+        return None
+    if name not in VIEWS:
+        raise SettingError("VIEW", "must be photo, weather or gallery")
+    return name
+
+
+def _gallery_seconds(getenv):
+    raw = _text(getenv, "GALLERY_SECONDS", "30")
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise SettingError("GALLERY_SECONDS", "must be a whole number of seconds") from None
+    if not 5 <= seconds <= 3600:
+        raise SettingError("GALLERY_SECONDS", "must be between 5 and 3600")
+    return seconds
+
+
 def load(getenv=os.getenv):
     """Read and check every setting.
 
@@ -82,4 +109,6 @@ def load(getenv=os.getenv):
         api_key=_text(getenv, "MARS_API_KEY"),
         refresh_minutes=_minutes(getenv),
         units=_units(getenv),
+        view=_view(getenv),
+        gallery_seconds=_gallery_seconds(getenv),
     )

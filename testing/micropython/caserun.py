@@ -181,8 +181,15 @@ def diagnostics_lines(modules, scratch, *args):
     return (out[0] == "diag: firmware " + diagnostics.firmware(), out[1:])
 
 
+def chart_run_spans(modules, scratch, payload, index):
+    """The first and last sol of each run of the shown series' field ``index``."""
+    points = modules["chart"].series(payload)[0]
+    return [(run[0][0], run[-1][0]) for run in modules["chart"].runs(points, index)]
+
+
 HELPERS = {"net_fetch": net_fetch, "net_download": net_download, "settings_load": settings_load,
-           "setting_error": setting_error, "diagnostics_lines": diagnostics_lines}
+           "setting_error": setting_error, "diagnostics_lines": diagnostics_lines,
+           "chart_run_spans": chart_run_spans}
 
 
 def run(case, modules, scratch, exceptions):

@@ -14,7 +14,7 @@ from tests.bmpcheck import check
 
 BASE = "http://127.0.0.1:8080"
 PAYLOAD_KEYS = {"image", "weather", "stale", "updated_utc", "refresh_s", "offline", "image_url",
-                "insight"}
+                "insight", "history", "photos", "mars_time"}
 IMAGE_KEYS = {"url", "width", "height", "depth", "bytes", "etag", "rover", "camera", "sol",
               "taken_utc", "source_url", "credit"}
 

@@ -189,6 +189,10 @@ def test_the_page_reaches_the_robot_routes_through_its_own_distribution(translat
             prefix = route.path.split("{")[0]
             assert any(prefix.startswith(p.rstrip("*")) or p == route.path for p in routed), \
                 route.path
+    mars = routed.pop("/mars*")  # the Mars tab: read-only, never cached, x-api-key passed on
+    assert "AllowedMethods" not in mars  # CloudFront's default: GET and HEAD
+    assert mars["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert mars["OriginRequestPolicyId"]
     for behaviour in routed.values():
         assert "POST" in behaviour["AllowedMethods"]
         assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -219,6 +223,8 @@ def test_the_page_gets_security_headers(translated):
         "ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    # the Mars tab shows NASA's originals, from NASA's image hosts only
+    assert "img-src 'self' data: blob: https://mars.nasa.gov https://mars.jpl.nasa.gov;" in csp
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
 

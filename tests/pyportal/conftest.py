@@ -17,7 +17,7 @@ from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.runner import DEVICE_DIR
 
 DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "screen",
-                  "app", "diagnostics")
+                  "app", "diagnostics", "chart", "viewtext", "views", "viewsapp")
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def test_page_assets_config_and_relay_are_served(tmp_path):
         got = {}
         try:
             async with aiohttp.ClientSession() as session:
-                for path in ("/", "/app.js", "/web/app.js", "/style.css",
+                for path in ("/", "/app.js", "/web/app.js", "/style.css", "/mars.js",
                              "/vendor/kvs-webrtc.min.js", "/web/vendor/kvs-webrtc.min.js",
                              "/config.json", "/nothing.js", "/vendor/..%2F..%2Fconfig.py",
                              "/web/../../pyproject.toml"):
@@ -43,7 +43,7 @@ def test_page_assets_config_and_relay_are_served(tmp_path):
     got, component = asyncio.run(scenario())
     assert got["/"][0] == 200 and b"<title>Robot control</title>" in got["/"][1]
     assert got["/app.js"] == got["/web/app.js"] == (200, (WEB_ROOT / "app.js").read_bytes())
-    assert got["/style.css"][0] == 200
+    assert got["/style.css"][0] == 200 and got["/mars.js"][0] == 200
     assert got["/vendor/kvs-webrtc.min.js"][1].startswith(b"/* Amazon Kinesis Video Streams")
     assert got["/web/vendor/kvs-webrtc.min.js"][0] == 200
     assert got["/nothing.js"][0] == 404
@@ -55,7 +55,7 @@ def test_page_assets_config_and_relay_are_served(tmp_path):
         "mode": "local", "apiBase": "http://127.0.0.1:8123", "region": "local",
         "signalingUrl": "ws://127.0.0.1:8123/signaling",
         "channelArn": "arn:aws:kinesisvideo:local:000000000000:channel/{name}/0",
-        "robots": ["sts-pi", "rover-2"],
+        "robots": ["sts-pi", "rover-2"], "marsApiKey": "k",  # the Mars tab needs no sign-in
     }
     assert "tok" not in got["/config.json"][1].decode()  # the token is typed, never served
     assert component.health()["channels"] == {"sts-pi": {"master": False, "viewers": 0},

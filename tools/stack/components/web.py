@@ -36,6 +36,9 @@ def local_config(ctx: StackContext) -> dict[str, Any]:
         "signalingUrl": f"ws://{ctx.public_host}:{ctx.port}/signaling",
         "channelArn": LOCAL_ARN,
         "robots": robot_names(ctx.env),
+        # The Mars tab needs no sign-in locally: the key is printed at start and only served
+        # to this loopback (or --lan) page. In AWS the tab asks for it instead.
+        "marsApiKey": ctx.api_key,
     }
 
 
