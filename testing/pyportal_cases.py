@@ -373,7 +373,7 @@ DIAGNOSTICS = [
 
 # The modules that do not touch the board, each with its table: CPython and MicroPython both.
 # In import order, a module after those it imports (the bench counts each one's own heap).
-from tests.pyportal.cases_mars import CHART, VIEWTEXT  # noqa: E402 - needs Case above
+from testing.pyportal_cases_mars import CHART, VIEWTEXT  # noqa: E402 - needs Case above
 
 TABLES = {"errors": ERRORS, "settings": SETTINGS, "view": VIEW, "bmp": BMP, "net": NET,
           "diagnostics": DIAGNOSTICS, "chart": CHART, "viewtext": VIEWTEXT}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pyportal.cases import CHART, VIEWTEXT
+from testing.pyportal_cases import CHART, VIEWTEXT
 
 
 @pytest.mark.parametrize("case", CHART + VIEWTEXT, ids=lambda case: case.id)

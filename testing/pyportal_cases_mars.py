@@ -5,7 +5,7 @@ and in the MicroPython VM alike."""
 from __future__ import annotations
 
 from testing.fake_mars_api import load_payload
-from tests.pyportal.cases import Case
+from testing.pyportal_cases import Case
 
 HISTORY = load_payload("history")
 SWITCH = load_payload("history_switch")
