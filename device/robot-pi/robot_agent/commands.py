@@ -149,7 +149,8 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
     cid = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None
     _structure(body, cid)
     client, user, take_over = body.get("client"), body.get("user"), body.get("take_over", False)
-    action = str(ALIASES.get(body["action"], body["action"]))  # the schema made it a string
+    named: str = body["action"]  # _structure checked it against the schema
+    action = ALIASES.get(named, named)
     default_speed = limits.legacy_speed if legacy else limits.default_speed
     default_ms = limits.legacy_duration_ms if legacy else limits.default_duration_ms
     left = right = 0.0
