@@ -14,7 +14,6 @@ included (:mod:`cloud.mars.allowlist`).
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import socket
 import threading
@@ -39,6 +38,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from cloud import safejson
 from cloud.mars.allowlist import Allowlist
 from cloud.mars.errors import BadData, UpstreamError
 
@@ -280,8 +280,12 @@ class HttpClient:
         response = self.get(url, source=source, accept="application/json", max_bytes=max_bytes)
         text = response.body.decode("utf-8", errors="replace")
         try:
-            return json.loads(text)
-        except ValueError:
+            # The size was capped by get(); the depth check keeps a hostile feed from
+            # recursing the parser ("replace" may grow each bad byte to three).
+            return safejson.loads(text, max_bytes=3 * len(response.body) + 16)
+        except safejson.UnsafeJson as exc:
+            if "nested deeper" in str(exc):
+                raise BadData(f"{source}: {redact(response.url)}: {exc}") from None
             start = text.lstrip()[:40].replace("\n", " ")
             raise BadData(f"{source}: {redact(response.url)} did not answer JSON "
                           f"({len(response.body)} bytes starting {start!r})") from None

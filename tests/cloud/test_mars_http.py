@@ -108,6 +108,13 @@ def test_truncated_json_without_length_is_bad_data(nasa):
         http.get_json(nasa.url + REMS)
 
 
+def test_a_feed_nested_too_deep_is_bad_data_not_a_recursion_crash(nasa):
+    nasa.script("rems", Reply(body=b"[" * 5000 + b"]" * 5000))
+    http, _, _ = client()
+    with pytest.raises(BadData, match="nested deeper"):
+        http.get_json(nasa.url + REMS)
+
+
 def test_html_error_page_with_200_is_bad_data_not_a_crash(nasa):
     nasa.script("rems", Reply(body=b"<!DOCTYPE html><html>Maintenance</html>",
                               content_type="text/html"))
