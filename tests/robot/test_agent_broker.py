@@ -166,7 +166,7 @@ def test_retained_commands_never_drive(broker, observer, caplog):
         observer.client.publish(topic, json.dumps(payload), qos=1,
                                 retain=True).wait_for_publish(5)
     caplog.set_level("INFO", logger="robot_agent")
-    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+    with RunningAgent(agent_config(broker.url, NAME, mqtt={"legacy_topic": True})) as bot:
         # Both are delivered (amqtt delivers them once per topic filter of the SUBSCRIBE).
         wait_until(lambda: {r.args[0] for r in caplog.records
                             if "ignored a retained message" in r.msg} == {CMD, f"{NAME}/action"},

@@ -37,7 +37,7 @@ class MqttConfig:
     ca: Path | None = None
     alpn: bool = False
     keepalive_s: int = 30
-    legacy_topic: bool = True
+    legacy_topic: bool = False
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     username: str | None = None  # a local broker's user and password (the local stack's)
@@ -192,7 +192,7 @@ def _mqtt(table: dict[str, Any], source: str) -> MqttConfig:
         raise ConfigError(f"{source}: [mqtt] needs exactly one of url (mqtt://host:port for a "
                           f"local broker) or endpoint (your AWS IoT Core ATS endpoint)")
     keepalive = r.number("keepalive_s", 30, 5, 1200, integer=True)
-    legacy = r.get("legacy_topic", bool, True)
+    legacy = r.get("legacy_topic", bool, False)
     if url:
         parts = urlparse(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
