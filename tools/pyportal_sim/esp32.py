@@ -235,7 +235,7 @@ class ESP_SPIcontrol:  # noqa: N801 - the class name connection_manager dispatch
         return len(self._sockets)
 
 
-def factory(link: Link, clock, log=None):
+def factory(link: Link, clock, log=None) -> tuple[type[ESP_SPIcontrol], list[ESP_SPIcontrol]]:
     """The ``ESP_SPIcontrol(spi, cs, ready, reset)`` the app builds, on this link and clock."""
     chips: list[ESP_SPIcontrol] = []
 

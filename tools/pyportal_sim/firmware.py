@@ -19,9 +19,14 @@ import sys
 import time
 import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tools.pyportal_sim import esp32
+
+if TYPE_CHECKING:  # not at run time: importing displayio starts Blinka's refresh thread
+    from collections.abc import Callable
+
+    import fontio
 
 FROZEN = Path(__file__).parent / "frozen"
 # CircuitPython version -> folder of the libraries it freezes for the PyPortal (None: this
@@ -151,10 +156,16 @@ class DigitalInOut:
         self._pin.driven = None
 
 
-def _fake_module(name: str) -> Any:
-    """A module built here to stand in for the firmware's: its attributes are set one by one,
-    so it has no static type (CircuitPython's stubs describe the real one)."""
-    return types.ModuleType(name)
+def fake_module(name: str, **attrs: object) -> types.ModuleType:
+    """A module named ``name`` holding ``attrs``, to stand in for one of the firmware's."""
+    return add_attributes(types.ModuleType(name), **attrs)
+
+
+def add_attributes(module: types.ModuleType, **attrs: object) -> types.ModuleType:
+    """``module`` with ``attrs`` set: through setattr, as a ModuleType declares none."""
+    for attr, value in attrs.items():
+        setattr(module, attr, value)
+    return module
 
 
 class Board:
@@ -169,12 +180,10 @@ class Board:
         self.mounts: dict[str, object] = {}
         self.watchdog = Watchdog(clock)
         clock.watchdog = self.watchdog
-        self.chips: list[Any] = []  # the ESP32s the app made (esp32.ESP_SPIcontrol)
+        self.chips: list[esp32.ESP_SPIcontrol] = []  # the ESP32s the app made (install)
 
 
 def _storage(board: Board) -> types.ModuleType:
-    mod = _fake_module("storage")
-
     class VfsFat:
         def __init__(self, block_device) -> None:
             self.block_device = block_device
@@ -202,13 +211,11 @@ def _storage(board: Board) -> types.ModuleType:
         if mount_path.strip("/") == "":
             board.flash_readonly = readonly
 
-    mod.VfsFat, mod.mount, mod.getmount, mod.remount = VfsFat, mount, getmount, remount
-    return mod
+    return fake_module("storage", VfsFat=VfsFat, mount=mount, getmount=getmount,
+                       remount=remount)
 
 
 def _sdcardio(board: Board) -> types.ModuleType:
-    mod = _fake_module("sdcardio")
-
     class SDCard:
         def __init__(self, spi, cs, baudrate=8000000) -> None:
             if not board.sd_card:
@@ -219,36 +226,30 @@ def _sdcardio(board: Board) -> types.ModuleType:
                 raise OSError(19, "no SD card")
             self.cs = cs
 
-    mod.SDCard = SDCard
-    return mod
+    return fake_module("sdcardio", SDCard=SDCard)
 
 
 def _watchdog_modules(board: Board) -> tuple[types.ModuleType, types.ModuleType]:
-    micro = _fake_module("microcontroller")
-    micro.watchdog = board.watchdog
-    micro.cpu = types.SimpleNamespace(temperature=30.0, frequency=120_000_000)
-    wd = _fake_module("watchdog")
-    wd.WatchDogMode = types.SimpleNamespace(RAISE="RAISE", RESET="RESET")
+    micro = fake_module("microcontroller", watchdog=board.watchdog,
+                        cpu=types.SimpleNamespace(temperature=30.0, frequency=120_000_000))
 
     class WatchDogTimeout(Exception):
         pass
 
-    wd.WatchDogTimeout = WatchDogTimeout
+    wd = fake_module("watchdog", WatchDogMode=types.SimpleNamespace(RAISE="RAISE", RESET="RESET"),
+                     WatchDogTimeout=WatchDogTimeout)
     return micro, wd
 
 
 def _supervisor(board: Board, version: str) -> types.ModuleType:
-    mod = _fake_module("supervisor")
-
     def reload():
         raise BoardReset("supervisor.reload()")
 
     def ticks_ms():
         return int(board.clock.monotonic() * 1000) % TICKS_PERIOD
 
-    mod.reload, mod.ticks_ms = reload, ticks_ms
-    mod.runtime = types.SimpleNamespace(usb_connected=True, serial_connected=True)
-    return mod
+    return fake_module("supervisor", reload=reload, ticks_ms=ticks_ms,
+                       runtime=types.SimpleNamespace(usb_connected=True, serial_connected=True))
 
 
 class BoardFont:
@@ -259,13 +260,13 @@ class BoardFont:
     and adafruit_display_text then leaves the character out.
     """
 
-    def __init__(self, host_font) -> None:
+    def __init__(self, host_font: fontio.FontProtocol) -> None:
         self._host = host_font
 
-    def get_bounding_box(self):
+    def get_bounding_box(self) -> tuple[int, int] | tuple[int, int, int, int]:
         return self._host.get_bounding_box()
 
-    def get_glyph(self, codepoint):
+    def get_glyph(self, codepoint: int) -> fontio.Glyph | None:
         if 0x20 <= codepoint <= 0x7E:
             return self._host.get_glyph(codepoint)
         return None
@@ -293,22 +294,19 @@ def load_frozen(firmware: str) -> dict:
     return modules
 
 
-def install(board: Board, firmware: str, link: esp32.Link, board_module, log) -> dict:
+def install(board: Board, firmware: str, link: esp32.Link, board_module: types.ModuleType,
+            log: Callable[[str], object]) -> dict:
     """Put the board's modules in ``sys.modules``; returns what to restore afterwards."""
     import terminalio
 
     esp_class, chips = esp32.factory(link, board.clock, log)
-    esp_module = _fake_module("adafruit_esp32spi.adafruit_esp32spi")
-    for name in dir(esp32):
-        if name.startswith("SOCKET_"):
-            setattr(esp_module, name, getattr(esp32, name))
-    esp_module.ESP_SPIcontrol = esp_class
+    socket_constants = {name: getattr(esp32, name) for name in dir(esp32)
+                        if name.startswith("SOCKET_")}
+    esp_module = fake_module("adafruit_esp32spi.adafruit_esp32spi", ESP_SPIcontrol=esp_class,
+                             **socket_constants)
     micro, wd = _watchdog_modules(board)
-    digitalio = _fake_module("digitalio")
-    digitalio.DigitalInOut = DigitalInOut
-    package = _fake_module("adafruit_esp32spi")
-    package.__path__ = []
-    package.adafruit_esp32spi = esp_module
+    digitalio = fake_module("digitalio", DigitalInOut=DigitalInOut)
+    package = fake_module("adafruit_esp32spi", __path__=[], adafruit_esp32spi=esp_module)
     fakes = {"storage": _storage(board), "sdcardio": _sdcardio(board), "microcontroller": micro,
              "watchdog": wd, "supervisor": _supervisor(board, firmware), "digitalio": digitalio,
              "adafruit_esp32spi": package, "adafruit_esp32spi.adafruit_esp32spi": esp_module}
@@ -325,11 +323,11 @@ def install(board: Board, firmware: str, link: esp32.Link, board_module, log) ->
         spec.loader.exec_module(module)
         if name.startswith("adafruit_esp32spi."):
             setattr(package, name.split(".", 1)[1], module)
-    # the board's glyph set in place of Blinka's (the stubs type FONT as the firmware's class)
-    terminalio.FONT = BoardFont(saved_font)  # type: ignore[assignment]
-    for pin in board.pins.values():
-        setattr(board_module, pin.name, pin)
-    board_module.SPI = lambda: "SPI"
+    # The board's glyph set in place of Blinka's. The stubs declare the firmware's class,
+    # BuiltinFont; the app and adafruit_display_text use it only as a FontProtocol, as here.
+    board_font: fontio.FontProtocol = BoardFont(saved_font)
+    setattr(terminalio, "FONT", board_font)  # noqa: B010 - a different class than declared
+    add_attributes(board_module, SPI=lambda: "SPI", **{p.name: p for p in board.pins.values()})
     board.chips = chips
     return {"modules": saved, "font": saved_font}
 

@@ -32,7 +32,7 @@ import traceback
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, SupportsIndex
 
 from tools.pyportal_sim import esp32, firmware
 
@@ -113,10 +113,11 @@ class Simulator:
             return default
         return self._real_getenv(key, default)
 
-    def _sleep(self, seconds: float) -> None:
+    def _sleep(self, seconds: float | SupportsIndex) -> None:  # time.sleep's signature
         if threading.current_thread() is not threading.main_thread():
             self._real_sleep(seconds)
             return
+        seconds = float(seconds)
         self.clock.advance(seconds)
         if self._window is not None and self.display is not None:
             self._window.poll()
@@ -156,16 +157,14 @@ class Simulator:
         from tools.pyportal_sim.display import HeadlessDisplay
 
         self.display = HeadlessDisplay(*self.options.size)
-        # A module made here, not CircuitPython's board (whose stubs know no simulator).
-        board: Any = types.ModuleType("board")
-        board.board_id = "pyportal_simulator"
-        board.DISPLAY = self.display
+        board = firmware.fake_module("board", board_id="pyportal_simulator",
+                                     DISPLAY=self.display)
         if self.options.window:
             from tools.pyportal_sim.window import open_window
 
             self._window = open_window(self.options.size)
             if self._window is not None:
-                board.TOUCH = self._window
+                firmware.add_attributes(board, TOUCH=self._window)
         return board
 
     def run(self) -> int:
@@ -184,8 +183,7 @@ class Simulator:
         self.board = firmware.Board(drive, opts.sd_card, self.clock)
         saved_fakes = firmware.install(self.board, opts.firmware, opts.link, board, print)
         sys.path.append(str(self.device_dir))
-        # the simulated clock: the app sleeps and reads the time through it
-        time.sleep, os.getenv = self._sleep, self._getenv  # type: ignore[assignment]
+        time.sleep, os.getenv = self._sleep, self._getenv
         time.monotonic, time.monotonic_ns = self._monotonic, self._monotonic_ns
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _stop)
@@ -198,7 +196,7 @@ class Simulator:
         try:
             return self._power_on()
         finally:
-            chips = getattr(self.board, "chips", [])
+            chips = self.board.chips
             print(f"simulator: {self.clock.monotonic() - self._started:.1f} s simulated, "
                   f"watchdog longest gap {self.board.watchdog.longest_gap:.1f} s, "
                   f"{len(self.resets)} resets, "

@@ -28,11 +28,14 @@ QUEUE = 8  # packets a slow viewer may lag before it skips to the next keyframe
 TIME_BASE = fractions.Fraction(1, 90000)  # the RTP video clock
 
 
-def open_codec(name: str, width: int, height: int, fps: int, bitrate: int) -> Any:
+def open_codec(name: str, width: int, height: int, fps: int,
+               bitrate: int) -> av.VideoCodecContext:
     """An H.264 encoder context: ``name`` (e.g. the Pi's ``h264_v4l2m2m``), else libx264."""
     for candidate in dict.fromkeys((name, "libx264")):
         try:
             codec = av.CodecContext.create(candidate, "w")
+            if not isinstance(codec, av.VideoCodecContext):  # a name is not known statically
+                raise ValueError(f"{candidate} is not a video encoder")
             codec.width, codec.height = width, height
             codec.pix_fmt = "yuv420p"
             codec.bit_rate = bitrate
@@ -146,6 +149,8 @@ class SharedEncoder:
         try:
             while self.viewers:
                 frame = await self.source.recv()  # MediaStreamError ends the stream
+                if not isinstance(frame, av.VideoFrame):  # a track may carry audio or packets
+                    raise TypeError(f"camera: the source gave a {type(frame).__name__}")
                 if self._codec is None:  # sized by the first frame
                     self._codec = await loop.run_in_executor(
                         None, open_codec, self.codec_name, frame.width, frame.height, self.fps,
