@@ -88,6 +88,8 @@ def test_the_lambda_package_holds_the_schema(tmp_path):
 
     with zipfile.ZipFile(build.build_code(tmp_path).path) as code:
         assert json.loads(code.read("cloud/robot/command.schema.json")) == schema.schema()
+        shared = Path(agent_commands.__file__).with_name("schema_text.py").read_bytes()
+        assert code.read("cloud/robot/schema_text.py") == shared
 
 
 @pytest.mark.parametrize("body,message", [
@@ -101,6 +103,25 @@ def test_the_lambda_package_holds_the_schema(tmp_path):
 def test_refusals_name_the_field_from_the_schema(body, message):
     with pytest.raises(BadCommand, match=message):
         cloud_commands.validate(body)
+
+
+# Without an action the robot does not take it for a command at all (it ignores it quietly).
+WORDED = [b for b in CASES["command"]["invalid"] if isinstance(b, dict) and "action" in b]
+
+
+@pytest.mark.parametrize("body", WORDED, ids=[json.dumps(b) for b in WORDED])
+def test_the_lambda_and_the_agent_refuse_in_the_same_words(body):
+    """The page shows whichever answered (the API, or the robot over the data channel)."""
+    try:
+        cloud_commands.validate(cloud_commands.read_body(json.dumps(body)))
+    except BadCommand as exc:
+        said_by_the_api = str(exc)
+    try:
+        agent_commands.parse(json.dumps({"id": "c1", "seq": 1, "issued_ms": 0, **body}).encode(),
+                             CommandLimits())
+    except AgentBadCommand as exc:
+        said_by_the_robot = exc.detail
+    assert said_by_the_robot == said_by_the_api
 
 
 def test_not_a_number_is_refused_everywhere():

@@ -40,7 +40,8 @@ LAYER_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing-extensions", "pil
 CODE_SUFFIXES = (".py", ".json")
 # Shared with the robot agent, which ships it: the Lambda finds it next to cloud.robot.schema.
 SHARED_FILES = {"cloud/robot/command.schema.json":
-                "device/robot-pi/robot_agent/command.schema.json"}
+                "device/robot-pi/robot_agent/command.schema.json",
+                "cloud/robot/schema_text.py": "device/robot-pi/robot_agent/schema_text.py"}
 # Installed as dependencies of the above but already in the Lambda runtime: 20+ MB saved.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for function + layers

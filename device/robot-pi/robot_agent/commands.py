@@ -34,6 +34,7 @@ import fastjsonschema
 from robot_agent import safe_json
 from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand, NotACommand
+from robot_agent.schema_text import explain
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 ALIASES = {"backwards": "backward"}  # the original web app's spelling
@@ -43,7 +44,8 @@ ENVELOPE = STAMPED  # around the command: what the schema's body does not hold
 # command may say is decided there; this module adds the envelope and the configured limits.
 SCHEMA = json.loads(resources.files("robot_agent").joinpath("command.schema.json")
                     .read_text(encoding="utf-8"))
-_check_structure = fastjsonschema.compile({k: v for k, v in SCHEMA.items() if k != "definitions"})
+_STRUCTURE = {k: v for k, v in SCHEMA.items() if k != "definitions"}
+_check_structure = fastjsonschema.compile(_STRUCTURE)
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,7 @@ def _structure(body: dict, cid: str | None) -> None:
     try:
         _check_structure(command)
     except fastjsonschema.JsonSchemaValueException as exc:
-        raise BadCommand("invalid", f"{exc.message.removeprefix('data.')} "
-                                    f"({exc.rule} in command.schema.json)", cid) from None
+        raise BadCommand("invalid", explain(_STRUCTURE, command, exc), cid) from None
     user = body.get("user")
     if user is not None and not (isinstance(user, str) and 0 < len(user) <= 128):
         raise BadCommand("invalid", "user must be a string of 1-128 characters", cid)
