@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 
 import pytest
 
 from cloud.mars import handler, refresh, runtime
+from cloud.mars.http import HttpClient
 from testing.fake_nasa import error_page
 from tests.bmpcheck import check
 from tests.cloud.conftest import load_event
@@ -133,13 +135,16 @@ def test_logs_carry_the_request_id_as_correlation_id(handler_env, nasa, lambda_c
 
 
 def test_a_refresh_that_cannot_reach_nasa_fails_the_invocation(handler_env, nasa,
-                                                                lambda_context):
+                                                                lambda_context, monkeypatch):
     handler_env()
+    backoffs: list[float] = []  # the retries' waits, recorded rather than slept through
+    monkeypatch.setattr(runtime, "HttpClient", functools.partial(HttpClient, sleep=backoffs.append))
     for route in ALL_ROUTES:
         nasa.script(route, error_page(503))
     # the Lambda Errors metric (free) is what the refresh alarm watches
     with pytest.raises(refresh.RefreshFailed, match="could not refresh weather and photos"):
         refresh.lambda_handler(load_event("scheduled_refresh.json"), lambda_context)
+    assert backoffs, "the 503s were not retried"
 
 
 def test_a_refresh_starts_no_photo_it_could_not_finish(handler_env, nasa, lambda_context):

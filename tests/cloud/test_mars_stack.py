@@ -62,7 +62,8 @@ def test_the_console_says_nasa_is_live(stack):
 
 def test_the_console_says_when_it_serves_the_offline_sample():
     closed = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
-    env = {"MARS_SITE_BASE": closed, "NASA_API_BASE": closed, "MARS_OFFLINE_SAMPLE": "1"}
+    env = {"MARS_SITE_BASE": closed, "NASA_API_BASE": closed, "MARS_OFFLINE_SAMPLE": "1",
+           "HTTP_DEADLINE_S": "1"}  # refused: no 1 s backoff per feed
     with StackProcess(only="api", env=env) as stack:
         _wait_for_line(stack, "NASA feeds unreachable: serving the clearly labelled offline sample")
         with _get(stack.url("/mars"), **{"x-api-key": stack.api_key}) as answer:

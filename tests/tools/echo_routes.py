@@ -6,6 +6,7 @@ import threading
 import time
 
 from cloud.routes import Route
+from tests.tools.echo_gate import gate
 
 ALL_BYTES = bytes(range(256)) * 4
 
@@ -57,10 +58,20 @@ def malformed(event, context):
 
 
 def nap(event, context):
-    """Sleep ``?s=`` seconds (at most 5), then answer: one slow call of a function."""
-    seconds = min(5.0, float((event.get("queryStringParameters") or {}).get("s", "0")))
+    """Sleep ``?s=`` seconds (at most 5), or until ``/wake?gate=`` opens ``?gate=`` (at most
+    20 s), then answer: one slow call of a function, as slow as the test needs."""
+    query = event.get("queryStringParameters") or {}
+    if "gate" in query:
+        return {"statusCode": 200, "body": json.dumps({"woken": gate(query["gate"]).wait(20)})}
+    seconds = min(5.0, float(query.get("s", "0")))
     time.sleep(seconds)
     return {"statusCode": 200, "body": json.dumps({"slept": seconds})}
+
+
+def wake(event, context):
+    """Open the gate ``?gate=`` that a napping call waits on."""
+    gate((event.get("queryStringParameters") or {})["gate"]).set()
+    return {"statusCode": 200, "body": "{}"}
 
 
 ROUTES = (
@@ -73,4 +84,5 @@ ROUTES = (
     Route("GET", "/crash", "tests.tools.echo_routes:crash"),
     Route("GET", "/malformed", "tests.tools.echo_routes:malformed"),
     Route("GET", "/nap", "tests.tools.echo_routes:nap"),
+    Route("GET", "/wake", "tests.tools.echo_routes:wake"),
 )

@@ -137,13 +137,15 @@ def test_one_slow_call_does_not_hold_up_the_same_functions_other_calls(stack):
 
     invoked = stack.health()["components"]["api"]["requests"]
     with ThreadPoolExecutor(2) as pool:
-        slow = pool.submit(request, stack, "GET", "/nap?s=5")
+        slow = pool.submit(request, stack, "GET", "/nap?gate=slow-call")
         wait_until(lambda: stack.health()["components"]["api"]["requests"] > invoked,
                    timeout=10, step=0.02)  # the slow call is inside its container now
         quick = [request(stack, "GET", "/nap?s=0") for _ in range(3)]
         # All three answered while the slow call of the same function still runs.
         assert not slow.done() and all(response.status == 200 for response, _ in quick)
-        assert slow.result()[0].status == 200
+        assert request(stack, "GET", "/wake?gate=slow-call")[0].status == 200
+        response, body = slow.result()
+        assert response.status == 200 and json.loads(body) == {"woken": True}
 
 
 def test_unknown_route_is_404_json(stack):

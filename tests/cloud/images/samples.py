@@ -36,6 +36,12 @@ def photo(name: str) -> Image.Image:
     return Image.fromarray(getattr(data, name)()).convert("RGB")
 
 
+@functools.cache
+def photo_png(name: str) -> bytes:
+    """``photo(name)`` as a PNG, encoded once per run (about 0.2 s a photo)."""
+    return encode(photo(name))
+
+
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     """``image`` saved in ``fmt`` (a Pillow format name), as bytes."""
     buffer = io.BytesIO()
