@@ -25,8 +25,13 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m tools.stack $(ARGS)
 
+# Four workers on two cores: most of the suite waits on brokers, browsers and simulated links,
+# so two per core keep both busy. Each file stays in one worker (its module fixtures are built
+# once). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 4
+
 test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
 # PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
