@@ -12,6 +12,8 @@ from cloud.mars.errors import BadData, UpstreamError
 from cloud.mars.http import USER_AGENT, HttpClient, HttpPolicy, redact
 from testing.fake_nasa import Reply, error_page, json_error
 
+pytestmark = pytest.mark.slow  # deadlines and retries on loopback servers
+
 REMS = "/rss/api/?feed=weather&category=msl&feedtype=json"
 
 

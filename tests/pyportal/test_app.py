@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the app against a live server
+
 
 def due_s(app):
     """Seconds until the app's next refresh (it keeps milliseconds of uptime)."""

@@ -16,6 +16,8 @@ from testing import system
 from tests.tools.mqtt_clients import AmqttBroker, Client, MosquittoBroker
 from tools.stack import mqtt_acl
 
+pytestmark = pytest.mark.slow  # two brokers, Last Wills after keep-alives
+
 PASSWORDS = mqtt_acl.new_passwords(["a", "b"])
 QUIET = 0.5  # how long "nothing arrives" is watched; a delivery takes milliseconds here
 

@@ -19,6 +19,8 @@ from moto import mock_aws
 
 from tools.deploy import cli, provision
 
+pytestmark = pytest.mark.slow  # whole deploys against moto
+
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)

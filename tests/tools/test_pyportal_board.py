@@ -20,6 +20,8 @@ from PIL import Image
 from testing.fake_mars_api import API_KEY, MarsServer
 from tools.pyportal_sim.firmware import FIRMWARES
 
+pytestmark = pytest.mark.slow  # whole simulated boards on modelled links
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

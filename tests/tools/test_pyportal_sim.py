@@ -16,6 +16,8 @@ from testing.fake_mars_api import API_KEY, MarsServer
 from tools.stack.component import StackContext
 from tools.stack.components.pyportal import PyPortalComponent
 
+pytestmark = pytest.mark.slow  # simulator processes on a modelled ESP32 link
+
 PANEL = (33, 32, 66)  # 0x202040 through RGB565
 
 

@@ -25,6 +25,8 @@ from testing.waiting import wait_until
 from tests.tools.mqtt_clients import Client
 from tools.stack.runner import build_context, parse_args
 
+pytestmark = pytest.mark.slow  # a running stack
+
 ROBOT = "sts-pi"
 
 
