@@ -112,6 +112,7 @@ def shared(driving):
     errors: list[str] = []
     driving.on("pageerror", lambda e: errors.append(str(e)))
     yield driving
+    driving.mouse.up()  # a test that failed mid-drag must not drive on into the next one
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
@@ -188,13 +189,12 @@ def near(left: float, right: float, tolerance: float = 0.02):
 
 def test_joystick_drag_gives_proportional_wheel_speeds(shared, events):
     page = shared
-    stick = page.locator("#joystick")
-    stick.scroll_into_view_if_needed()
-    box = stick.bounding_box()
-    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / 2
-    page.mouse.move(cx, cy)
+    page.locator("#joystick").hover()  # its centre now: a status line may have moved it
     t0 = time.monotonic()
     page.mouse.down()
+    # offsets from the centre the stick took at the press, as a finger's would be
+    origin = page.evaluate("robotPage.joystick.origin")
+    cx, cy, r = origin["x"], origin["y"], origin["radius"]
     page.mouse.move(cx, cy - r / 2, steps=4)  # half way forward: half the top speed 0.5
     events.wait_for(near(0.25, 0.25), t0)
     t1 = time.monotonic()
