@@ -66,6 +66,7 @@ class Telemetry:
             self._add("OfflineAnswers", MetricUnit.Count, 1)
 
     def flush(self) -> None:
-        """Write the batched metrics (one EMF line) and start a new batch."""
+        """Write the batched metrics (one EMF line), if there are any, and start a new batch."""
         with self._lock:
-            self.metrics.flush_metrics()
+            if self.metrics.metric_set:  # Powertools warns on an empty flush: log noise
+                self.metrics.flush_metrics()

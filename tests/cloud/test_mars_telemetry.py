@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 from cloud.mars.telemetry import Telemetry
 
@@ -38,3 +39,16 @@ def test_disabled_metrics_print_nothing_but_still_count(monkeypatch, capsys):
     telemetry.flush()
     assert _emf(capsys.readouterr().out) == []
     assert telemetry.counts["CacheHits"] == 1 and telemetry.counts["upstream:rems"] == 1
+
+
+def test_an_invocation_with_nothing_to_report_writes_and_warns_nothing(monkeypatch, capsys):
+    """A refresh that failed before any metric was added ended with Powertools' "No application
+    metrics to publish" warning in its log."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    telemetry = Telemetry()
+    telemetry.metrics.clear_metrics()  # Powertools shares one metric set per process
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        telemetry.flush()
+    assert _emf(capsys.readouterr().out) == []
