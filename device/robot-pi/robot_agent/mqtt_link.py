@@ -5,7 +5,8 @@ Topics (robot name = IoT thing name = client id):
 - ``robot/{name}/cmd``: drive commands (QoS 1, subscribed)
 - ``{name}/action``: the original web app's commands (QoS 1, subscribed unless disabled)
 - ``robot/{name}/status``: retained liveness and state; Last Will ``{"online": false}``
-- ``robot/{name}/telemetry``: events (motor changes, rejected commands)
+- ``robot/{name}/telemetry``: events (motor changes, rejected commands, lease changes), one per
+  message or several in a batch (:mod:`robot_agent.report`)
 
 The link calls ``on_connect()``, ``on_disconnect(reason)`` and ``on_message(topic, payload)``
 from its own network thread; the agent hands them over to its event loop. Retained messages
@@ -257,9 +258,17 @@ class MemoryLink(Link):
             self.published.append((topic, decoded, qos, retain))
         return True
 
-    def messages(self, topic: str) -> list[dict[str, Any] | bytes]:
+    def raw(self, topic: str) -> list[dict[str, Any] | bytes]:
+        """Every message published on ``topic``, as sent."""
         with self._lock:
             return [p for t, p, _, _ in self.published if t == topic]
+
+    def messages(self, topic: str) -> list[Any]:
+        """What a reader of ``topic`` gets: telemetry batches opened into their events."""
+        from robot_agent.report import events
+
+        return [e for p in self.raw(topic)
+                for e in (events(p) if isinstance(p, dict) else [p])]
 
     def close(self) -> None:
         self._connected = False
