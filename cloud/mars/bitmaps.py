@@ -171,8 +171,11 @@ class BitmapStore:
         return data
 
     def url(self, etag: str, base_url: str | None) -> str:
-        """Where a device fetches the bitmap: a presigned URL, or this API's image route."""
-        return self.store.url(_key(etag), PRESIGN_S) or f"{base_url or ''}/mars/image/{etag}.bmp"
+        """Where a device fetches the bitmap: a presigned URL, or this API's image route
+        (always when ``base_url`` is ``""``: a link relative to a caching CDN, see
+        :mod:`cloud.mars.cdn`)."""
+        presigned = self.store.url(_key(etag), PRESIGN_S) if base_url != "" else None
+        return presigned or f"{base_url or ''}/mars/image/{etag}.bmp"
 
     def _produce(self, photo: Photo, request: ImageRequest) -> int:
         """Convert and store the bitmap (or find it stored); its size in bytes."""
