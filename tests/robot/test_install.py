@@ -17,6 +17,7 @@ import pytest
 
 from testing.stack_process import ROOT
 from testing.system import needs
+from tests.robot.test_install_key import sign
 from tests.robot.test_service import FAKE_SYSTEMCTL, FAKE_USERADD, _fake
 from tools.deploy.provision import write_bundle
 
@@ -30,13 +31,16 @@ pytestmark = [
 ]
 
 
-def make_bundle(tmp_path: Path) -> Path:
+def make_bundle(tmp_path: Path, csr: Path) -> Path:
+    """The deploy's bundle for the robot whose CSR is ``csr`` (install.sh --csr made it)."""
     folder = tmp_path / "robots" / "sts-pi"
     (folder / "certs").mkdir(parents=True)
     (folder / "config.toml").write_text('name = "sts-pi"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
                                         '[camera]\ndriver = "aiortc"\n')
-    for name in ("certificate.pem.crt", "private.pem.key", "AmazonRootCA1.pem"):
-        (folder / "certs" / name).write_text(f"-----BEGIN {name}-----\n")
+    signer = tmp_path / "ca"
+    signer.mkdir()
+    (folder / "certs" / "certificate.pem.crt").write_text(sign(csr, signer))
+    (folder / "certs" / "AmazonRootCA1.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     return write_bundle(folder, "sts-pi")
 
 
@@ -60,7 +64,9 @@ def test_bundle_install_twice_then_uninstall(tmp_path):
     root, bin_dir = tmp_path / "root", tmp_path / "bin"
     root.mkdir()
     bin_dir.mkdir()
-    bundle = make_bundle(tmp_path)
+    made = run(root, bin_dir, "--csr", "sts-pi")  # the key is made here and stays here
+    assert made.returncode == 0, made.stderr
+    bundle = make_bundle(tmp_path, root / "etc/robot-agent/certs/sts-pi.csr")
     before = untracked(AGENT_DIR)
     venv = root / "opt/robot-agent/venv"
     etc = root / "etc/robot-agent"
