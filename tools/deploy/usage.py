@@ -48,8 +48,10 @@ SIGNALING_PER_SESSION = 20
 #: ``GET /mars`` answer, bytes (a photo and the weather; measured on the local stack).
 MARS_JSON_BYTES = 3_000
 #: Messages of each kind (status, telemetry) a hold of the controls adds to the report
-#: interval's pace: the first change goes at once, and so does the stop at the end.
-PER_HOLD = 2
+#: interval's pace: the first change goes at once, and the stop at the end takes the place of
+#: the interval it falls in (measured on the local stack: a hold of H seconds is 1 + floor(H)
+#: + 1 messages of each kind, H + 1.5 on average).
+PER_HOLD = 1.5
 #: Status and telemetry messages a video session causes at once: the viewer joins and leaves,
 #: the lease is granted and lapses (measured on the local stack).
 STATUS_PER_SESSION = 4
