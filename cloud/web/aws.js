@@ -49,13 +49,16 @@ async function identityCall(region, target, body) {
   return response.json();
 }
 
-/** Temporary AWS credentials for the signed-in user from the identity pool. */
-export async function identityCredentials(cognito, region, idToken) {
+/**
+ * Temporary AWS credentials for the signed-in user from the identity pool; `roleArn`: the
+ * viewer role of the robot to watch, for someone who owns several (one role per robot).
+ */
+export async function identityCredentials(cognito, region, idToken, roleArn = null) {
   const logins = { [`cognito-idp.${region}.amazonaws.com/${cognito.userPoolId}`]: idToken };
   const { IdentityId } = await identityCall(region, "GetId",
     { IdentityPoolId: cognito.identityPoolId, Logins: logins });
   const { Credentials: c } = await identityCall(region, "GetCredentialsForIdentity",
-    { IdentityId, Logins: logins });
+    { IdentityId, Logins: logins, ...(roleArn ? { CustomRoleArn: roleArn } : {}) });
   return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken };
 }
 

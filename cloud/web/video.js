@@ -45,7 +45,7 @@ export class Viewer {
     }
     const region = this.config.region;
     const credentials = await identityCredentials(this.config.cognito, region,
-      this.auth.session().idToken);
+      this.auth.session().idToken, (this.config.viewerRoles || {})[robot]);
     const found = await viewerEndpoints(robot, region, credentials,
       (this.config.channels || {})[robot]);
     return { ...found, region, credentials, signer: undefined };
