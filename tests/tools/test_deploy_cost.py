@@ -38,14 +38,18 @@ def test_it_prices_what_deploy_ships(source, monkeypatch):
     assert rates.rotation_s == usage.rotation_s(source) >= rates.refresh_s
     assert rates.bitmap_bytes == 77_878  # 320x240 at the device's 8 bits (DESIGN.md)
     video = cost.total(cost.Usage(), source)
+    # retried refreshes: /mars again (not the photo)
+    retried = usage.events(cost.activity(cost.Usage(failed_refreshes=0.5), rates), rates)
+    assert retried.mars == 2 * retried.bitmaps * rates.rotation_s / rates.refresh_s
     # a robot shipped without video drives over HTTP: API Gateway, Lambda and IoT per command
     monkeypatch.setattr(provision, "CAMERA_DRIVER", "none")
     assert cost.http_share(cost.Usage()) == 1.0
     assert cost.total(cost.Usage(), source) > video + 5
-    before = line(cost.estimate(cost.Usage(pyportals=1000), source), "CloudFront")
+    fleet = cost.Usage(pyportals=1000, failed_refreshes=0)
+    before = line(cost.estimate(fleet, source), "CloudFront")
     assert "1,440,000 /mars" in before.usage  # every 30 minutes
     monkeypatch.setattr(provision, "PYPORTAL_REFRESH_MINUTES", 10)
-    after = line(cost.estimate(cost.Usage(pyportals=1000), source), "CloudFront")
+    after = line(cost.estimate(fleet, source), "CloudFront")
     assert "4,320,000 /mars" in after.usage and after.usd > before.usd
 
 

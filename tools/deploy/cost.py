@@ -56,6 +56,8 @@ class Usage:
     releases_per_minute: float = 4.0  # controls let go (a stop each) per minute of driving
     turn_share: float = 0.2  # of video time relayed by TURN (peers that cannot meet directly)
     idle_page_hours: float = 0.0  # per robot per day, a visible page without video
+    failed_refreshes: float = 0.02  # of PyPortal refreshes (Wi-Fi, the network): each tried
+    # again after a jittered back-off until one works
     drivers: int | None = None  # monthly active Cognito users (default: one per robot)
     # average billed duration per invocation, ms, and INIT of a new environment
     duration_ms: Mapping[str, float] = field(default_factory=lambda: {
@@ -175,6 +177,8 @@ def activity(u: Usage, rates: usage.Rates) -> usage.Activity:
     held = drive_s * u.held_share
     return usage.Activity(
         refreshes=u.pyportals * MONTH_S / rates.refresh_s,
+        retries=u.pyportals * MONTH_S / rates.refresh_s * u.failed_refreshes
+        / (1 - u.failed_refreshes),
         held_s=held * (1 - fallback),
         held_http_s=held * fallback,
         releases=drive_s / 60 * u.releases_per_minute,

@@ -123,6 +123,7 @@ class Activity:
     """What happened in a stretch of time, summed over devices."""
 
     refreshes: float = 0  # PyPortal refreshes
+    retries: float = 0  # ... tried again after a failure (the board's jittered back-off)
     held_s: float = 0  # seconds a stick was moving, commands over the data channel
     held_http_s: float = 0  # ... over HTTP (no data channel)
     releases: float = 0  # controls let go (each a stop)
@@ -185,7 +186,7 @@ def events(activity: Activity, rates: Rates) -> Events:
     reads = activity.held_http_s / (PAGE_STATUS["driving_ms"] / 1000)
     reads += idle_reads(activity.polled_idle_s) + activity.sessions * PAGE_READS_BEFORE_CHANNEL
     return Events(
-        mars=activity.refreshes,
+        mars=activity.refreshes + activity.retries,
         bitmaps=activity.refreshes * rates.bitmaps_per_refresh,
         status_reads=reads,
         http_commands=activity.held_http_s * rates.commands_per_s + activity.releases * http_share,
