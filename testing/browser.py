@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
+from contracts.topics import Topics
 from testing.waiting import wait_until
 
 ROBOT = "sts-pi"  # the local stack's simulated robot
@@ -37,7 +38,7 @@ class Telemetry:
                                   protocol=mqtt.MQTTv311)
 
         def on_connect(client, *args):
-            client.subscribe(f"robot/{name}/telemetry", qos=0)
+            client.subscribe(Topics.for_robot(name).telemetry, qos=0)
 
         if parts.username:
             self.client.username_pw_set(parts.username, parts.password)

@@ -16,9 +16,10 @@ import paho.mqtt.client as mqtt
 from robot_agent.agent import Agent
 from robot_agent.config import AgentConfig, parse
 from robot_agent.drive import Drive, mock_factory
-from robot_agent.mqtt_link import Link, PahoLink, Topics
+from robot_agent.mqtt_link import Link, PahoLink
 from robot_agent.service import Notifier
 
+from contracts.topics import Topics
 from testing.waiting import wait_until
 
 

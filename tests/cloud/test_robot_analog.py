@@ -1,6 +1,6 @@
 """The analog drive form through the API: published with the signed-in user and the page's
 client id, and what is published the agent takes (the validity of every form is one table:
-``command_cases.json``, judged by test_command_schema.py)."""
+``testing/data/cases/command.json``, judged by ``tests/contracts/test_command.py``)."""
 
 from __future__ import annotations
 

@@ -161,7 +161,9 @@ def test_invalid_analog_moves_nothing_on_either_path(bot, body):
     bot.channel("viewer-1", text)
     wait_until(lambda: len(bot.events("rejected")) == 2, 1)
     assert {e["via"] for e in bot.events("rejected")} == {"mqtt", "channel"}
-    assert all(e["reason"] == "invalid" for e in bot.events("rejected"))
+    # NaN and Infinity are not JSON: the one JSON guard refuses them before the schema does
+    reason = "malformed" if isinstance(body, str) else "invalid"
+    assert all(e["reason"] == reason for e in bot.events("rejected"))
     assert bot.replies("viewer-1")[-1]["reply"] == "rejected"
     time.sleep(0.05)
     assert not bot.moving() and bot.events() == []

@@ -71,10 +71,13 @@ def test_bundle_install_twice_then_uninstall(tmp_path):
         assert "include-system-site-packages = true" in (venv / "pyvenv.cfg").read_text()
         probe = subprocess.run(
             [str(venv / "bin/python"), "-c", "import numpy, robot_agent, gpiozero, lgpio; "
-             "print(numpy.__file__, numpy.__version__)"],
-            capture_output=True, text=True)
+             "from contracts import command; print(numpy.__file__, numpy.__version__, "
+             "command.__file__, len(command.schema()))"],
+            capture_output=True, text=True, cwd=tmp_path)
         assert probe.returncode == 0, probe.stderr
-        numpy_file, numpy_version = probe.stdout.split()
+        numpy_file, numpy_version, contracts_file, _ = probe.stdout.split()
+        # The agent's install carries the shared contracts package, schema included.
+        assert contracts_file.startswith(str(venv)), contracts_file
         system = subprocess.run([SYSTEM_PYTHON, "-c", "import numpy; print(numpy.__version__)"],
                                 capture_output=True, text=True).stdout.strip()
         # The system's numpy is seen (picamera2 is built against it), and not replaced.
