@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,3 @@ DATA = Path(__file__).resolve().parent
 def load(relative: str) -> Any:
     """A JSON file of this folder: ``load("cases/command.json")``."""
     return json.loads((DATA / relative).read_text(encoding="utf-8"))
-
-
-def load_event(name: str, **changes: Any) -> dict[str, Any]:
-    """A recorded event from ``events/`` (``"mars/get_mars.json"``), top-level keys replaced."""
-    event = copy.deepcopy(load(f"events/{name}"))
-    event.update(changes)
-    return event

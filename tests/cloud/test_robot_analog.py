@@ -9,8 +9,7 @@ import json
 from robot_agent import commands as agent_commands
 from robot_agent.config import CommandLimits
 
-from tests.cloud.test_robot_handler import call, sent  # noqa: F401 - the fixture
-from tests.robot.events import load_event
+from testing.robot_events import call, load_event
 
 
 def test_analog_command_is_published_with_the_user(sent):  # noqa: F811

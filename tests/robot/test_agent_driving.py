@@ -7,36 +7,17 @@ import json
 import time
 
 import pytest
-from robot_agent.camera import Camera
 from robot_agent.lease import DriverLease
 from robot_agent.motion import step, towards
 from robot_agent.mqtt_link import MemoryLink
 
-from testing.robot_harness import RunningAgent, agent_config, command
+from testing.robot_harness import ChannelCamera, RunningAgent, agent_config, command
 from testing.waiting import wait_until
 
 TOPIC = "robot/testbot/cmd"
 TELEMETRY = "robot/testbot/telemetry"
 STATUS = "robot/testbot/status"
 
-
-class ChannelCamera(Camera):
-    """A camera whose viewers drive over a data channel: records what the agent sends."""
-
-    drive_channel = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[tuple[str, dict]] = []
-        self.broadcasts: list[dict] = []
-
-    def send_drive(self, viewer, payload):
-        self.sent.append((viewer, payload))
-        return True
-
-    def broadcast_drive(self, payload):
-        self.broadcasts.append(payload)
-        return 1
 
 
 class Bot(RunningAgent):

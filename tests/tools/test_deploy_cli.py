@@ -247,7 +247,7 @@ def _fake_pip(args, emit=None):
 
 @pytest.fixture
 def world(monkeypatch):
-    from tests.tools.s3_owner import enforce
+    from testing.s3_owner import enforce
 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr("tools.deploy.build.run_pip", _fake_pip)
