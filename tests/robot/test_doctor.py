@@ -105,7 +105,7 @@ def test_a_stopped_broker(tmp_path):
 
 
 @pytest.mark.mosquitto
-def test_a_wrong_certificate(tls_broker, pki, tmp_path):  # noqa: F811
+def test_a_wrong_certificate(tls_broker, pki, tmp_path):
     def config(cert: str, key: str) -> str:
         path = tmp_path / f"{cert}-{key}.toml"
         path.write_text(f'name = "testbot"\n[mqtt]\nurl = "mqtts://localhost:{tls_broker.port}"'

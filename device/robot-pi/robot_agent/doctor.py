@@ -339,7 +339,7 @@ class Doctor:
             return _ok("motor pins", "held by the running robot-agent service")
         try:
             drive = Drive(self.config.motors, mock_factory() if self.simulate else None)
-        except Exception as exc:  # noqa: BLE001 - gpiozero/lgpio raise many kinds
+        except Exception as exc:  # gpiozero/lgpio raise many kinds
             return _fail("motor pins", f"cannot claim them: {type(exc).__name__}: {exc}",
                          "another program uses them (sudo lsof /dev/gpiochip*); check the "
                          "[motors] driver matches your board")
@@ -418,7 +418,7 @@ class Doctor:
                                               s.cert, s.key, s.ca)
             session = provider.boto3_session(s.region)
             session.client("kinesisvideo").describe_signaling_channel(ChannelName=s.channel)
-        except Exception as exc:  # noqa: BLE001 - credentials, network or AWS refusals
+        except Exception as exc:  # credentials, network or AWS refusals
             return _fail("video channel", f"KVS channel not reachable: {_reason(exc)}",
                          "deploy again so the role alias and channel exist; check "
                          "[camera] credentials_endpoint and region")
@@ -432,7 +432,7 @@ class Doctor:
 
         try:
             drive = Drive(self.config.motors, mock_factory() if self.simulate else None)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _fail("motors", f"cannot claim the pins: {exc}",
                          "sudo systemctl stop robot-agent, then run doctor --motors again")
         try:
