@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv check-fresh
+.PHONY: run test lint bench clean clean-secrets venv check-fresh lock
 
 # Creates the virtualenv and installs the pinned development environment. The stamp makes a
 # second run instant; it is rebuilt whenever a pyproject.toml changes.
@@ -55,6 +55,22 @@ bench: $(STAMP)
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; \
 	    $(PY) -m bench.$$m || exit 1; done
 
+# What cannot be rebuilt: the deploy's state, robot keys and device files (out/deploy), the
+# local stack's API key, token and MQTT passwords (.local-data). Only clean-secrets deletes them.
+SECRETS := out/deploy .local-data
+
+# The environment, caches and rebuildable output; what cannot be rebuilt stays.
 clean:
-	rm -rf $(VENV) .local-data out .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache out/e2e build .local-data/mars \
+	    .local-data/pyportal.png
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	@for p in $(SECRETS); do if [ -e "$$p" ]; then \
+	    echo "kept $$p (deploy state, keys, local credentials: make clean-secrets deletes it)"; fi; done
+
+# Deletes the deploy's state and robot keys and the local credentials: an installed PyPortal
+# or robot must then be set up again. Lists each file first.
+clean-secrets:
+	@found=; for p in $(SECRETS); do if [ -e "$$p" ]; then found=1; \
+	    echo "clean-secrets: deleting $$p:"; find "$$p" -type f | sed 's/^/  /'; fi; done; \
+	    if [ -z "$$found" ]; then echo "clean-secrets: nothing to delete"; fi
+	rm -rf $(SECRETS)
