@@ -117,7 +117,7 @@ install_bundle() {
 }
 
 install_venv() {
-  local extras="pi" numpy build stamp
+  local extras="pi" lock="$SRC/requirements.lock" numpy build stamp
   if [ -x "$VENV/bin/python" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
     say "recreating $VENV with the system's packages visible"
     rm -rf "$VENV"
@@ -136,12 +136,14 @@ install_venv() {
   PIP="${PIP:-$VENV/bin/python -m pip}"
   if want_camera; then
     extras="pi,camera"
+    lock="$SRC/requirements-camera.lock"
     camera_system_packages
   fi
   # The same source and extras as last time: nothing to do (pip would rebuild it all).
-  stamp="$( (cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
-    | LC_ALL=C sort | xargs sha256sum; cd "$CONTRACTS" && find . -name '*.py' -o -name '*.json' \
-    | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
+  stamp="$( (cd "$SRC" && find pyproject.toml ./*.lock robot_agent \
+      -name '*.py' -o -name '*.toml' -o -name '*.lock' | LC_ALL=C sort | xargs sha256sum
+    cd "$CONTRACTS" && find . -name '*.py' -o -name '*.json' | LC_ALL=C sort | xargs sha256sum) \
+    | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
   if [ -x "$VENV/bin/robot-agent" ] && [ "$(cat "$PREFIX/installed" 2>/dev/null)" = "$stamp" ]; then
     say "the agent [$extras] in $VENV is up to date"
     return
@@ -156,9 +158,11 @@ install_venv() {
     echo "numpy==$numpy" > "$build/constraints.txt"
   fi
   say "installing the agent [$extras] into $VENV"
+  # Its dependencies exactly as locked (versions and hashes), then the agent itself.
   # shellcheck disable=SC2086  # PIP and PIP_ARGS are lists of words
-  if ! $PIP install --quiet --upgrade $PIP_ARGS \
-      --constraint "$build/constraints.txt" "${PIP_SPEC:-$build[$extras]}"; then
+  if ! { $PIP install --quiet $PIP_ARGS --require-hashes --constraint "$build/constraints.txt" \
+           -r "$lock" \
+         && $PIP install --quiet --upgrade --no-deps $PIP_ARGS "${PIP_SPEC:-$build[$extras]}"; }; then
     rm -rf "$build"
     die "pip could not install the agent (see above)"
   fi
