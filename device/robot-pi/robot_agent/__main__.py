@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load(args.config)
         logging.getLogger().setLevel(config.log_level)
-        camera = build_camera(config.camera, config.name, simulate=args.simulate)
+        camera = build_camera(config.camera, config.name, simulate=args.simulate,
+                              config_file=config.source)
         link = PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         drive = Drive(config.motors, mock_factory() if args.simulate else None)
         agent = Agent(config, drive, link, camera, notifier=Notifier(),
