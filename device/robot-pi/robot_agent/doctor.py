@@ -209,6 +209,8 @@ class Doctor:
         assert self.config is not None
         import paho.mqtt.client as mqtt
 
+        from robot_agent.mqtt_link import login_fix
+
         m, name = self.config.mqtt, self.config.name
         topic = f"robot/{name}/cmd"
         events: dict[str, Any] = {}
@@ -249,11 +251,10 @@ class Doctor:
             client.loop_stop()
         if "connect" not in events:
             return _fail("mqtt", "the broker did not answer CONNECT",
-                         "the certificate may not be attached to the robot's policy and thing")
+                         login_fix(m, name, self.config_path))
         if events["connect"].is_failure:
             return _fail("mqtt", f"the broker refused the robot: {events['connect']}",
-                         "check [mqtt] username/password (local stack: its robot-agent.toml) "
-                         "or the certificate's policy (AWS)")
+                         login_fix(m, name, self.config_path))
         reasons = events.get("suback")
         if reasons is None or any(code.is_failure for code in reasons):
             return _fail("mqtt", f"subscribing to {topic} was refused",
