@@ -25,6 +25,14 @@ MAX_DURATION_MS = 1000  # the deadman bound: no command may run longer than this
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
+def name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a robot's name, or ``None`` (the local stack asks too)."""
+    if not name or len(name) > 128 or not all(c.isalnum() or c in "-_" for c in name):
+        return ("use 1-128 letters, digits, '-' or '_' (it is the IoT thing, MQTT client id and "
+                "video channel name)")
+    return None
+
+
 @dataclass(frozen=True)
 class MqttConfig:
     """Where and how the agent connects: ``url`` (a local broker) or ``endpoint`` (AWS IoT).
@@ -185,10 +193,9 @@ class AgentConfig:
     source: str = setting("<memory>", internal=True)
 
     def check(self, where: Where) -> AgentConfig:
-        name = self.name
-        if not name or len(name) > 128 or not all(c.isalnum() or c in "-_" for c in name):
-            raise where.invalid("name", "use 1-128 letters, digits, '-' or '_' (it is the IoT "
-                                        "thing, MQTT client id and video channel name)")
+        problem = name_problem(self.name)
+        if problem:
+            raise where.invalid("name", problem)
         level = self.log_level.upper()
         if level not in LOG_LEVELS:
             raise where.invalid("log_level", f"expected {', '.join(LOG_LEVELS)}")
