@@ -155,6 +155,9 @@ class _Client(mqtt.Client):
 class PahoLink(Link):
     """paho-mqtt 2.x with a retained Last Will, resubscription and reconnect backoff.
 
+    ``nodelay`` (on) turns Nagle's algorithm off on each connection (:func:`no_delay`);
+    ``bench/robot.py`` turns it off to measure what it is worth.
+
     :param config: the ``[mqtt]`` section.
     :param client_id: the robot name (AWS IoT policies pin the client id to the thing).
     :param topics: the robot's topics.
@@ -164,6 +167,7 @@ class PahoLink(Link):
         super().__init__()
         self.config = config
         self.topics = topics
+        self.nodelay = True
         # Clean session: commands queued while we were away would be stale anyway.
         self.client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                               protocol=mqtt.MQTTv311, clean_session=True)
@@ -212,7 +216,8 @@ class PahoLink(Link):
 
     def _socket_open(self, client, userdata, sock) -> None:
         self._opened, self._answered, self._accepted = True, False, False
-        no_delay(client, userdata, sock)
+        if self.nodelay:
+            no_delay(client, userdata, sock)
 
     def _connect_failed(self, client, userdata) -> None:
         error = getattr(client, "last_error", None)
