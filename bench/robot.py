@@ -32,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cloud.robot.publisher import MqttPublisher  # noqa: E402
 from gpiozero.pins.mock import MockFactory, MockPWMPin  # noqa: E402
+
+from cloud.robot.publisher import MqttPublisher  # noqa: E402
 from testing.mqtt_brokers import BrokerProcess, mosquitto_path  # noqa: E402
 from testing.robot_harness import Observer, RunningAgent, agent_config, command  # noqa: E402
 from testing.stack_process import StackProcess  # noqa: E402
