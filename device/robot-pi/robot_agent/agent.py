@@ -205,8 +205,8 @@ class Agent:
         """The broker will not take us as we are: say so once, with the fix, and keep trying
         (the fix may be on the broker's side). Not a lost link: it was never up."""
         if reason != self.refused:
-            log.error("the broker refused the login as %s: %s; fix: %s; retrying at least "
-                      "every %g s",
+            log.error("the broker refused the login as %s: %s; fix: %s; check with: sudo "
+                      "robot-agent doctor; retrying at least every %g s",
                       self.config.name, reason,
                       login_fix(self.config.mqtt, self.config.name, self.config.source),
                       self.config.mqtt.reconnect_max_s)

@@ -43,16 +43,15 @@ def login_fix(config: MqttConfig, name: str, config_file: str) -> str:
     if config.username is not None:
         return (f"[mqtt] username and password in {config_file} must be the broker's for "
                 f"{name} (the local stack: run it with --robot {name} and install the bundle "
-                f"it writes); check with: sudo robot-agent doctor")
+                f"it writes)")
     if config.tls and not config.endpoint:
         return (f"the broker must accept [mqtt] cert in {config_file} (issued by a CA it "
-                f"trusts, with its key); check with: sudo robot-agent doctor")
+                f"trusts, with its key)")
     if config.tls:
         return (f"the certificate must be active and attached to the thing {name} and a policy "
                 f"that allows iot:Connect as {name}: install the bundle of python -m "
-                f"tools.deploy deploy --robot {name}; check with: sudo robot-agent doctor")
-    return (f"the broker wants a login: set [mqtt] username and password in {config_file}; "
-            f"check with: sudo robot-agent doctor")
+                f"tools.deploy deploy --robot {name}")
+    return f"the broker wants a login: set [mqtt] username and password in {config_file}"
 
 
 @dataclass(frozen=True)
