@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from contracts import command as contract
 from robot_agent.camera.settings import CameraSettings
 from robot_agent.errors import ConfigError
 from robot_agent.toml_reader import Where, read, setting
@@ -21,7 +22,7 @@ from robot_agent.toml_reader import Where, read, setting
 DRIVERS = ("explorer-hat", "ryanteck", "camjam", "pololu-drv8835", "custom")
 IOT_PORTS = (8883, 443)
 ALPN_IOT = "x-amzn-mqtt-ca"
-MAX_DURATION_MS = 1000  # the deadman bound: no command may run longer than this
+MIN_DURATION_MS, MAX_DURATION_MS = contract.duration_range_ms()  # the schema's; the deadman's
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -150,14 +151,16 @@ class MotorConfig:
 @dataclass(frozen=True)
 class CommandLimits:
     max_command_age_ms: int = setting(1000, low=50, high=60000)
-    min_duration_ms: int = setting(50, low=10, high=MAX_DURATION_MS)
+    min_duration_ms: int = setting(MIN_DURATION_MS, low=10, high=MAX_DURATION_MS)
     max_duration_ms: int = setting(MAX_DURATION_MS, low=10, high=MAX_DURATION_MS)
     max_payload_bytes: int = setting(1024, low=64, high=1024)
-    default_speed: float = setting(0.5, low=0.0, high=1.0)
-    default_duration_ms: int = setting(250, low=10, high=MAX_DURATION_MS)
+    default_speed: float = setting(contract.DEFAULT_SPEED, low=0.0, high=1.0)
+    default_duration_ms: int = setting(contract.DEFAULT_DURATION_MS, low=10,
+                                      high=MAX_DURATION_MS)
     # The original web app sends only {"action": ...}; the original agent ran 0.2 s at full speed.
-    legacy_speed: float = setting(1.0, low=0.0, high=1.0)
-    legacy_duration_ms: int = setting(200, low=10, high=MAX_DURATION_MS)
+    legacy_speed: float = setting(contract.LEGACY_SPEED, low=0.0, high=1.0)
+    legacy_duration_ms: int = setting(contract.LEGACY_DURATION_MS, low=10,
+                                     high=MAX_DURATION_MS)
 
     def check(self, where: Where) -> CommandLimits:
         if self.min_duration_ms > self.max_duration_ms:

@@ -2,7 +2,7 @@
 
 A decoder can start only at a key frame that it has the parameter sets for. libx264 repeats
 them before each key frame; the Pi's hardware encoder, as FFmpeg drives it, does not:
-FFmpeg's ``h264_v4l2m2m`` (``libavcodec/v4l2_m2m_enc.c``) asks the driver for
+``h264_v4l2m2m`` (FFmpeg's libavcodec/v4l2_m2m_enc.c) asks the driver for
 ``V4L2_MPEG_VIDEO_HEADER_MODE_SEPARATE`` and never sets ``V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER``,
 whose default in the Pi's ``bcm2835-codec`` driver is 0, and it has no option to set it (the
 control belongs to FFmpeg's own file handle). The parameter sets then come once, as the first
