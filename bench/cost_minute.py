@@ -14,14 +14,9 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testing.scripted_minute import Script, run  # noqa: E402
-from tools.deploy import cost  # noqa: E402
+from testing.scripted_minute import Script, run
+from tools.deploy import cost
 
 
 def monthly() -> dict:

@@ -106,7 +106,7 @@ class PyPortal(threading.Thread):
             for n in range(self.count):
                 time.sleep(max(0.0, started + n * self.every_s - time.monotonic()))
                 self.refresh()
-        except BaseException as exc:  # noqa: BLE001 - reported by the script
+        except BaseException as exc:
             self.error = exc
 
 

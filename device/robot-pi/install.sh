@@ -9,10 +9,11 @@
 #   sudo ./install.sh --purge       also remove /etc/robot-agent, the state and the user
 #
 #   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME
-#                   --csr NAME=NAME.csr`: its config.toml and certificate are installed (0600,
-#                   owned by the service user), checked against this Pi's key, and the service
-#                   is started. Nothing else to edit. On a Pi with no camera, video is turned
-#                   off in the config (and said so); attach one and run it again to turn it on.
+#                   --csr NAME=NAME.csr` (config.toml and certificate, checked against this Pi's
+#                   key), or from the local stack's `--robot NAME` (config.toml alone: its
+#                   broker, relay and password): installed (0600, owned by the service user) and
+#                   the service is started. Nothing to edit. On a Pi with no camera, video is
+#                   turned off in the config (and said so); attach one and run it again.
 #   --camera        install the video support (aiortc) on top of Pi OS's own picamera2,
 #                   libcamera and numpy; the default when picamera2 is installed or the
 #                   config asks for a camera. --no-camera: driving only.
@@ -42,6 +43,7 @@ PIP_ARGS="${PIP_ARGS:-}"
 SERVICE_USER="robot-agent"
 UNIT="robot-agent.service"
 SRC="$(cd "$(dirname "$0")" && pwd)"
+CONTRACTS="$(cd "$SRC/../../contracts" 2>/dev/null && pwd || true)"  # shared with the cloud
 PREFIX="$ROOT/opt/robot-agent"
 VENV="$PREFIX/venv"
 ETC="$ROOT/etc/robot-agent"
@@ -50,10 +52,11 @@ UNIT_DIR="$ROOT/etc/systemd/system"
 BIN_LINK="$ROOT/usr/local/bin/robot-agent"
 PIP="${PIP:-}"
 PLACEHOLDER="xxxxxxxxxxxxxx-ats"
-BUNDLE_FILES="config.toml certs/certificate.pem.crt certs/AmazonRootCA1.pem"
+BUNDLE_CERTS="certificate.pem.crt AmazonRootCA1.pem"  # never a key: the robot keeps its own
+REMAKE="make it again (python -m tools.deploy, or the local stack's --robot)"
 OPENSSL="${OPENSSL:-openssl}"
 KEY_FILE="private.pem.key"
-# what doctor reads to say why video is off (robot_agent/camera/settings.py, NO_CAMERA)
+# what doctor reads to say why video is off (robot_agent/camera/__init__.py, NO_CAMERA)
 NO_CAMERA="no camera found on this Pi"
 
 say() { echo "install.sh: $*"; }
@@ -90,22 +93,30 @@ camera_system_packages() {
   fi
 }
 
-# The bundle's files, checked before anything is touched: exactly the expected names.
+# The bundle's files, checked before anything is touched: only the expected names, config.toml
+# always, and every certificate file its config names (a local stack's bundle names none).
 unpack_bundle() {
-  local bundle="$1" name
+  local bundle="$1" name allowed="config.toml certs certs/"
   [ -f "$bundle" ] || die "bundle $bundle not found"
   WORK="$(mktemp -d)"
+  for name in $BUNDLE_CERTS; do allowed="$allowed certs/$name"; done
   while IFS= read -r name; do
     name="${name#./}"
-    case " $BUNDLE_FILES certs certs/ " in
+    case " $allowed " in
       *" $name "*) ;;
-      *) die "bundle $bundle holds an unexpected entry '$name'; make it again with python -m tools.deploy" ;;
+      *) die "bundle $bundle holds an unexpected entry '$name'; $REMAKE" ;;
     esac
   done < <(tar -tzf "$bundle" | grep -v '^\.\?/\?$')
   tar -xzf "$bundle" -C "$WORK" --no-same-owner --no-same-permissions
-  for name in $BUNDLE_FILES; do
-    [ -L "$WORK/$name" ] && die "bundle $bundle: $name is a link; make it again with python -m tools.deploy"
-    [ -f "$WORK/$name" ] || die "bundle $bundle lacks $name; make it again with python -m tools.deploy"
+  for name in config.toml $BUNDLE_CERTS; do
+    case "$name" in config.toml) ;; *) name="certs/$name" ;; esac
+    [ -L "$WORK/$name" ] && die "bundle $bundle: $name is a link; $REMAKE"
+  done
+  [ -f "$WORK/config.toml" ] || die "bundle $bundle lacks config.toml; $REMAKE"
+  for name in $BUNDLE_CERTS; do
+    if grep -q "/etc/robot-agent/certs/$name" "$WORK/config.toml" && [ ! -f "$WORK/certs/$name" ]; then
+      die "bundle $bundle lacks certs/$name, which its config.toml names; $REMAKE"
+    fi
   done
 }
 
@@ -197,14 +208,18 @@ install_bundle() {
   fi
   install -m 0640 "$WORK/config.toml" "$ETC/config.toml"
   "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
-  for name in certificate.pem.crt AmazonRootCA1.pem; do
-    install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"
+  for name in $BUNDLE_CERTS; do
+    if [ -f "$WORK/certs/$name" ]; then install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"; fi
   done
-  say "installed the bundle's config and certificate (for this Pi's own key)"
+  if [ -d "$WORK/certs" ]; then
+    say "installed the bundle's config and certificate (for this Pi's own key)"
+  else
+    say "installed the bundle's config (a local stack's: no certificates)"
+  fi
 }
 
 install_venv() {
-  local extras="pi" numpy build stamp
+  local extras="pi" lock="$SRC/requirements.lock" numpy build stamp
   if [ -x "$VENV/bin/python" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
     say "recreating $VENV with the system's packages visible"
     rm -rf "$VENV"
@@ -223,18 +238,21 @@ install_venv() {
   PIP="${PIP:-$VENV/bin/python -m pip}"
   if want_camera; then
     extras="pi,camera"
+    lock="$SRC/requirements-camera.lock"
     camera_system_packages
   fi
   # The same source and extras as last time: nothing to do (pip would rebuild it all).
-  stamp="$(cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
-    | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
+  stamp="$( (cd "$SRC" && find pyproject.toml ./*.lock robot_agent \
+      -name '*.py' -o -name '*.toml' -o -name '*.lock' | LC_ALL=C sort | xargs sha256sum
+    cd "$CONTRACTS" && find . -name '*.py' -o -name '*.json' | LC_ALL=C sort | xargs sha256sum) \
+    | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
   if [ -x "$VENV/bin/robot-agent" ] && [ "$(cat "$PREFIX/installed" 2>/dev/null)" = "$stamp" ]; then
     say "the agent [$extras] in $VENV is up to date"
     return
   fi
   # pip builds in the source folder (build/, *.egg-info): build from a copy instead.
   build="$(mktemp -d)"
-  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$build/"
+  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$CONTRACTS" "$build/"
   find "$build" -name __pycache__ -prune -exec rm -rf {} +
   # Never a pip numpy over the system's: picamera2 is built against the apt one.
   : > "$build/constraints.txt"
@@ -242,9 +260,11 @@ install_venv() {
     echo "numpy==$numpy" > "$build/constraints.txt"
   fi
   say "installing the agent [$extras] into $VENV"
+  # Its dependencies exactly as locked (versions and hashes), then the agent itself.
   # shellcheck disable=SC2086  # PIP and PIP_ARGS are lists of words
-  if ! $PIP install --quiet --upgrade $PIP_ARGS \
-      --constraint "$build/constraints.txt" "${PIP_SPEC:-$build[$extras]}"; then
+  if ! { $PIP install --quiet $PIP_ARGS --require-hashes --constraint "$build/constraints.txt" \
+           -r "$lock" \
+         && $PIP install --quiet --upgrade --no-deps $PIP_ARGS "${PIP_SPEC:-$build[$extras]}"; }; then
     rm -rf "$build"
     die "pip could not install the agent (see above)"
   fi
@@ -256,6 +276,8 @@ install_agent() {
   local bundle="$1"
   [ -n "$ROOT" ] || [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0"
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (apt install python3-venv)"
+  [ -f "$CONTRACTS/command.schema.json" ] \
+    || die "the repository's contracts/ folder is missing: run this from a clone of the repository"
   if [ -n "$bundle" ]; then unpack_bundle "$bundle"; check_bundle_key; fi
 
   ensure_user

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cloud.mars import cdn, handler
-from tests.cloud.conftest import load_event
+from testing.mars_events import load_event
 
 
 def _get(event: dict, context) -> tuple[dict, str]:

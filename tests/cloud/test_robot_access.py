@@ -12,8 +12,7 @@ from moto import mock_aws
 
 from cloud import config as cloud_config
 from cloud.robot import access, handler
-from tests.cloud.test_robot_handler import RecordingPublisher, call
-from tests.robot.events import load_event
+from testing.robot_events import RecordingPublisher, call, load_event
 
 REGION = "eu-west-1"
 

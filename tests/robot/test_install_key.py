@@ -14,26 +14,13 @@ import pytest
 from robot_agent.camera import NO_CAMERA
 from robot_agent.doctor import Doctor
 
-from tests.robot.test_service import run_install
+from testing.fake_commands import run_install
+from testing.pki import robot_csr, sign_csr
 from tools.deploy.provision import write_bundle
 
 CONFIG = ('name = "sts-pi"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n\n[motors]\n'
           'driver = "explorer-hat"\n\n[camera]\n# video and the drive channel\n'
           'driver = "aiortc"\nregion = "eu-west-1"\n')
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def sign(csr: Path, folder: Path) -> str:
-    """What IoT Core's CreateCertificateFromCsr does: a certificate for the CSR's key."""
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Test IoT CA", "-days", "2",
-            cwd=folder)
-    openssl("x509", "-req", "-in", str(csr), "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "robot.pem", "-days", "2", cwd=folder)
-    return (folder / "robot.pem").read_text()
 
 
 def bundle(tmp_path: Path, certificate: str, name: str = "b") -> Path:
@@ -75,17 +62,16 @@ def test_the_key_is_made_on_the_pi_and_the_bundle_must_fit_it(pi, tmp_path, monk
     # a certificate for some other key: refused before anything changes
     other = tmp_path / "other"
     other.mkdir()
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "k.pem", "-out", "o.csr", "-subj", "/CN=rover", cwd=other)
+    (other / "o.csr").write_text(robot_csr("rover"))
     refused = run_install(root, bin_dir, "--bundle", str(bundle(
-        tmp_path, sign(other / "o.csr", other), "wrong")))
+        tmp_path, sign_csr(other / "o.csr", other), "wrong")))
     assert refused.returncode == 1 and "not for this Pi's key" in refused.stderr
     assert not (etc / "config.toml").exists()
 
     # IoT's certificate for this Pi's CSR: installed; no camera here, so video goes off
     signer = tmp_path / "ca"
     signer.mkdir()
-    right = bundle(tmp_path, sign(csr, signer))
+    right = bundle(tmp_path, sign_csr(csr, signer))
     monkeypatch.setenv("CAMERA_PROBE", "false")
     done = run_install(root, bin_dir, "--bundle", str(right))
     assert done.returncode == 0, done.stderr

@@ -8,10 +8,28 @@ import json
 import time
 
 from robot_agent import report
+from robot_agent.mqtt_link import MemoryLink
 from robot_agent.report import REPORT_S, Reporter
 
+from testing.robot_harness import ChannelCamera, RunningAgent, agent_config
 from testing.waiting import wait_until
-from tests.robot.test_agent_driving import STATUS, TELEMETRY, Bot
+
+STATUS, TELEMETRY = "robot/testbot/status", "robot/testbot/telemetry"
+
+
+class Bot(RunningAgent):
+    """The agent on mock pins, driven from a viewer's data channel."""
+
+    def __init__(self, **sections) -> None:
+        super().__init__(agent_config("mqtt://127.0.0.1:1", **sections), link=MemoryLink())
+        self.camera = ChannelCamera()
+        self.agent.camera = self.camera
+
+    def channel(self, viewer: str, body: dict) -> None:
+        self.agent._loop.call_soon_threadsafe(self.camera.on_drive, viewer, json.dumps(body))
+
+    def events(self) -> list[dict]:
+        return [m for m in self.link.messages(TELEMETRY) if m["event"] == "motors"]
 
 
 class Loop:

@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from tests.tools.test_deploy_provision import make_csr
+from testing.pki import robot_csr
 from tools.deploy import cli, provision, template
 
 pytestmark = pytest.mark.slow  # whole deploys against moto
@@ -73,8 +73,9 @@ def test_the_code_zip_holds_only_tracked_modules(tmp_path):
 
     root = tmp_path / "repo"
     (root / "cloud" / "web").mkdir(parents=True)
+    (root / "contracts").mkdir()
     for name in ("cloud/__init__.py", "cloud/app.py", "cloud/schema.json", "cloud/notes.txt",
-                 "cloud/template.yaml", "cloud/web/app.js"):
+                 "cloud/template.yaml", "cloud/web/app.js", "contracts/__init__.py"):
         (root / name).write_text("x = 1\n")
     git = ["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -84,7 +85,7 @@ def test_the_code_zip_holds_only_tracked_modules(tmp_path):
     artifact = build.build_code(tmp_path / "out", root=root)
     with zipfile.ZipFile(artifact.path) as code:
         assert sorted(code.namelist()) == ["cloud/__init__.py", "cloud/app.py",
-                                           "cloud/schema.json"]
+                                           "cloud/schema.json", "contracts/__init__.py"]
 
 
 def test_skip_deps_is_refused_for_a_real_deploy(tmp_path):
@@ -250,7 +251,7 @@ def _fake_pip(args, emit=None):
 
 @pytest.fixture
 def world(monkeypatch):
-    from tests.tools.s3_owner import enforce
+    from testing.s3_owner import enforce
 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr("tools.deploy.build.run_pip", _fake_pip)
@@ -296,7 +297,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     cloudfront = boto3.client("cloudfront", region_name=REGION)
     lines: list[str] = []
     csr = tmp_path / "sts-pi.csr"
-    csr.write_text(make_csr())
+    csr.write_text(robot_csr())
     args = ["deploy", "--stack", "mars", "--region", REGION, "--robot", "sts-pi",
             "--nasa-api-key", "K3Y", "--out", str(tmp_path), "--csr", f"sts-pi={csr}",
             "--owner", "ann@example.com", "--mfa", "optional"]
@@ -406,7 +407,7 @@ def test_removing_a_robot_releases_its_certificate_before_the_update(world, tmp_
     endpoints = provision.iot_endpoints(iot)
     for name in ("sts-pi", "rover-2"):
         provision.provision_robot(iot, name, outputs, endpoints, REGION, tmp_path,
-                                  csr=make_csr(name))
+                                  csr=robot_csr(name))
     cfn = boto3.client("cloudformation", region_name=REGION)
     lines: list[str] = []
     with Stubber(cfn) as stub:
@@ -523,7 +524,7 @@ def test_destroy_shows_what_goes_asks_for_the_name_and_deletes(world, tmp_path, 
     s3.put_object(Bucket="someone-elses-bucket", Key="precious", Body=b"data")
     iot = session.client("iot")
     provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot), REGION,
-                              tmp_path, csr=make_csr())
+                              tmp_path, csr=robot_csr())
     tagged = _stack("UPDATE_COMPLETE", outputs)
     tagged["Stacks"][0]["Tags"] = [{"Key": "project", "Value": "mars-robot"}]
     cfn = boto3.client("cloudformation", region_name=REGION)

@@ -36,7 +36,7 @@ def test_it_prices_what_deploy_ships(source, monkeypatch):
     assert rates.refresh_s == provision.PYPORTAL_REFRESH_MINUTES * 60
     assert rates.heartbeat_s == provision.HEARTBEAT_S
     assert rates.rotation_s == usage.rotation_s(source) >= rates.refresh_s
-    assert rates.bitmap_bytes == 77_878  # 320x240 at the device's 8 bits (DESIGN.md)
+    assert rates.bitmap_bytes == 77_878  # 320x240 at the device's 8 bits (cloud/mars/README.md)
     video = cost.total(cost.Usage(), source)
     # retried refreshes: /mars again (not the photo)
     retried = usage.events(cost.activity(cost.Usage(failed_refreshes=0.5), rates), rates)

@@ -17,22 +17,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from testing.pki import robot_csr
 from tools.deploy import provision
 
 REGION = "eu-west-1"
-
-
-def make_csr(name: str = "sts-pi") -> str:
-    """What install.sh --csr makes on the Pi: an EC P-256 key's CSR (the key stays here)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    request = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])).sign(key, hashes.SHA256())
-    return request.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @pytest.fixture
@@ -81,7 +69,7 @@ def test_a_robot_gets_a_certificate_bound_to_its_thing_and_policy(aws, outputs, 
     endpoints = provision.iot_endpoints(iot)
     assert endpoints["data"].endswith(f"-ats.iot.{REGION}.amazonaws.com")
     files = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                                      csr=make_csr())
+                                      csr=robot_csr())
     assert files.created
     assert iot.list_thing_principals(thingName="sts-pi")["principals"] == [files.certificate_arn]
     assert iot.list_thing_principals(thingName="rover_2")["principals"] == []
@@ -104,7 +92,7 @@ def test_a_second_deploy_keeps_the_certificate_and_a_new_key_replaces_it(aws, ou
                                                                           tmp_path):
     iot = aws.client("iot")
     endpoints = provision.iot_endpoints(iot)
-    csr = make_csr()
+    csr = robot_csr()
     first = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
                                       csr=csr)
     cert = (first.folder / "certs" / "certificate.pem.crt").read_text()
@@ -116,7 +104,7 @@ def test_a_second_deploy_keeps_the_certificate_and_a_new_key_replaces_it(aws, ou
     assert len(iot.list_certificates()["certificates"]) == 1
     # the robot made a new key: its certificate replaces the old one, which goes
     third = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                                      csr=make_csr())
+                                      csr=robot_csr())
     assert third.created and third.certificate_arn != first.certificate_arn
     assert [c["certificateArn"] for c in iot.list_certificates()["certificates"]] == [
         third.certificate_arn]
@@ -127,7 +115,7 @@ def test_a_csr_file_must_be_a_csr_and_never_a_key(tmp_path):
     from tools.deploy.errors import DeployError
 
     good = tmp_path / "sts-pi.csr"
-    good.write_text(make_csr())
+    good.write_text(robot_csr())
     assert provision.read_csr(good, "sts-pi").startswith("-----BEGIN CERTIFICATE REQUEST")
     key = tmp_path / "key.pem"
     key.write_text("-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n")
@@ -145,13 +133,13 @@ def test_a_revoked_certificate_is_replaced(aws, outputs, tmp_path):
     iot = aws.client("iot")
     endpoints = provision.iot_endpoints(iot)
     first = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                                      csr=make_csr())
+                                      csr=robot_csr())
     iot.update_certificate(certificateId=first.certificate_arn.rsplit("/", 1)[-1],
                            newStatus="REVOKED")
     lost = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path)
     assert lost.bundle is None  # revoked: a new CSR from the robot is needed
     second = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                                       csr=make_csr())
+                                       csr=robot_csr())
     assert second.created and second.certificate_arn != first.certificate_arn
 
 
@@ -162,7 +150,7 @@ def test_the_robot_config_is_accepted_by_the_agent(aws, outputs, tmp_path):
     iot = aws.client("iot")
     endpoints = provision.iot_endpoints(iot)
     files = provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                                      csr=make_csr())
+                                      csr=robot_csr())
     data = tomllib.loads((files.folder / "config.toml").read_text())
     assert data["name"] == "sts-pi"
     assert data["mqtt"]["endpoint"] == endpoints["data"]
@@ -243,7 +231,7 @@ def test_release_detaches_and_deletes_certificates(aws, outputs, tmp_path):
     iot = aws.client("iot")
     endpoints = provision.iot_endpoints(iot)
     provision.provision_robot(iot, "sts-pi", outputs, endpoints, REGION, tmp_path,
-                              csr=make_csr())
+                              csr=robot_csr())
     assert provision.release_robots(iot, ["sts-pi", "gone"], "mars-robot") == 1
     assert iot.list_thing_principals(thingName="sts-pi")["principals"] == []
     assert iot.list_certificates()["certificates"] == []
@@ -271,7 +259,7 @@ def test_each_robot_gets_one_bundle_and_one_install_command(aws, outputs, tmp_pa
     import tarfile
 
     iot = aws.client("iot")
-    csr = make_csr()
+    csr = robot_csr()
     files = provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot),
                                       REGION, tmp_path, csr=csr)
     assert files.bundle == tmp_path / "robots" / "sts-pi.tar.gz" and _mode(files.bundle) == 0o600

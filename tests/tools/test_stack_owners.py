@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
+import urllib.request
 
 import aiohttp
 import pytest
 
 from testing.stack_process import StackProcess
-from tests.robot.test_stack_robot import request
 from tools.stack.signaling import channel_arn
 
 
@@ -19,6 +20,17 @@ def stack():
     with StackProcess(only="broker,api,web", env={"ROBOT_NAMES": "sts-pi,rover-2",
                                                   "STACK_USERS": "bob=rover-2"}) as running:
         yield running
+
+
+def request(stack, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(stack.url(path), data=data, method=method, headers={
+        "Authorization": f"Bearer {token or stack.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
 
 
 def _bob(stack) -> str:
