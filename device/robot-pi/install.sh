@@ -159,11 +159,14 @@ make_key_and_csr() {
   say "and install the bundle it writes here: sudo $0 --bundle $name.tar.gz"
 }
 
-# The bundle's certificate must be for this Pi's key, checked before anything changes.
+# A bundle whose config uses this Pi's key needs the key here, and its certificate must be for
+# that key: both checked before anything changes.
 check_bundle_key() {
   local key="$ETC/certs/$KEY_FILE" cert="$WORK/certs/certificate.pem.crt"
+  if grep -q "/etc/robot-agent/certs/$KEY_FILE" "$WORK/config.toml" || [ -f "$cert" ]; then
+    [ -f "$key" ] || die "this Pi has no key yet: run sudo $0 --csr NAME, deploy with the CSR it makes, then install the new bundle"
+  fi
   [ -f "$cert" ] || return 0
-  [ -f "$key" ] || die "this Pi has no key yet: run sudo $0 --csr NAME, deploy with the CSR it makes, then install the new bundle"
   if [ "$("$OPENSSL" x509 -in "$cert" -noout -pubkey 2>/dev/null)" != \
        "$("$OPENSSL" pkey -in "$key" -pubout 2>/dev/null)" ]; then
     die "the bundle's certificate is not for this Pi's key (another robot's, or an older key's): deploy again with this Pi's CSR ($ETC/certs/*.csr)"

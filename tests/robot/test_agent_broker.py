@@ -28,6 +28,8 @@ NAME = "testbot"
 CMD = f"robot/{NAME}/cmd"
 STATUS = f"robot/{NAME}/status"
 TELEMETRY = f"robot/{NAME}/telemetry"
+# a signed-in owner of the robot (cloud/robot/access.py), as the Cognito authorizer passes them
+OWNER = {"sub": "owner", "cognito:username": "owner", "cognito:groups": f"robot-{NAME}"}
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def api(broker):
 
 
 def post(body) -> dict:
-    event = load_event(robot=NAME, body=body)
+    event = load_event(robot=NAME, body=body, claims=OWNER)
     return handler.command_handler(event, FakeContext())
 
 
@@ -64,7 +66,8 @@ def test_http_command_to_pins(broker, api, invert):
         assert post({"action": "stop"})["statusCode"] == 202
         wait_until(lambda: not bot.moving(), 1)
         # The original web app's body, on POST /publish
-        legacy = load_event(path="/publish", resource="/publish", body={"action": "backwards"})
+        legacy = load_event(path="/publish", resource="/publish", body={"action": "backwards"},
+                            claims=OWNER)
         assert handler.command_handler(legacy, FakeContext())["statusCode"] == 202
         wait_until(bot.moving, 2)
 

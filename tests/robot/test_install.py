@@ -158,10 +158,19 @@ def test_a_bundle_with_other_names_is_refused_before_anything_changes(tmp_path):
     # A config that names a certificate the bundle lacks (a deploy's, cut short).
     cut = tmp_path / "cut.tar.gz"
     (tmp_path / "config.toml").write_text(
-        'name = "x"\n[mqtt]\nendpoint = "e"\nkey = "/etc/robot-agent/certs/private.pem.key"\n')
+        'name = "x"\n[mqtt]\nendpoint = "e"\n'
+        'cert = "/etc/robot-agent/certs/certificate.pem.crt"\n')
     with tarfile.open(cut, "w:gz") as tar:
         tar.add(tmp_path / "config.toml", arcname="config.toml")
     result = run(root, bin_dir, "--bundle", str(cut))
     assert result.returncode == 1
-    assert "lacks certs/private.pem.key, which its config.toml names" in result.stderr
+    assert "lacks certs/certificate.pem.crt, which its config.toml names" in result.stderr
+    assert not (root / "etc").exists()
+    # A deploy's config for a Pi that has not made its key yet (install.sh --csr NAME).
+    (tmp_path / "config.toml").write_text(
+        'name = "x"\n[mqtt]\nendpoint = "e"\nkey = "/etc/robot-agent/certs/private.pem.key"\n')
+    with tarfile.open(cut, "w:gz") as tar:
+        tar.add(tmp_path / "config.toml", arcname="config.toml")
+    result = run(root, bin_dir, "--bundle", str(cut))
+    assert result.returncode == 1 and "this Pi has no key yet" in result.stderr
     assert not (root / "etc").exists()
