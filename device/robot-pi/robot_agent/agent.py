@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
@@ -44,6 +45,40 @@ log = logging.getLogger("robot_agent")
 
 HEALTH_CHECK_S = 1.0
 OFFLINE_GRACE_S = 120.0  # cut off longer than this: stop feeding the watchdog (restart helps)
+# A joystick sends 20 commands a second (the page's ANALOG_MS = 50); beyond this a viewer's
+# data channel is flooding, and each command would cost MQTT messages (status, telemetry).
+CHANNEL_RATE_PER_S = 30
+CHANNEL_BURST = 15
+
+
+class RateLimit:
+    """A token bucket: ``rate`` a second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at: float | None = None
+
+    def allow(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _is_stop(payload: str | bytes) -> bool:
+    """Whether a data-channel message asks to stop (checked before the rate limit: a stop
+    always gets through; anything unreadable is not one)."""
+    if len(payload) > 1024:  # no stop is that long
+        return False
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("action") == "stop"
 
 
 def wall_ms() -> int:
@@ -85,6 +120,10 @@ class Agent:
         self._ramp: asyncio.TimerHandle | None = None
         self._lease_timer: asyncio.TimerHandle | None = None
         self.lease = DriverLease(int(config.driving.lease_s * 1000))
+        self.last_stop: dict[str, Any] | None = None  # who sent the last stop (anyone may)
+        self._rates: dict[str, RateLimit] = {}  # per viewer's data channel
+        self.rate_dropped = 0
+        self._rate_logged = -math.inf
         self._target = self._wheels = (0.0, 0.0)  # logical values, before the speed cap
         self._stepped_at = -math.inf
         self._action: str | None = None
@@ -202,6 +241,9 @@ class Agent:
 
     def _channel_message(self, viewer: str, payload: str | bytes) -> None:
         """A viewer's drive data channel: stamped on arrival, then the same path as MQTT."""
+        if not self._channel_rate(viewer).allow(time.monotonic()) and not _is_stop(payload):
+            self._too_fast(viewer)
+            return  # beyond what a joystick sends: dropped unanswered (a stop never is)
         # Stamped on the clock MQTT commands are judged on, so both kinds order together.
         seq, now = self.gate.stamp(self.gate.clock.mono_ms(), self.clock_ms())
         arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
@@ -212,6 +254,20 @@ class Agent:
         if refused is not None:
             reply.update(reason=refused.reason, detail=refused.detail)
         self.camera.send_drive(viewer, reply)
+
+    def _channel_rate(self, viewer: str) -> RateLimit:
+        bucket = self._rates.get(viewer)
+        if bucket is None:
+            bucket = self._rates[viewer] = RateLimit(CHANNEL_RATE_PER_S, CHANNEL_BURST)
+        return bucket
+
+    def _too_fast(self, viewer: str) -> None:
+        self.rate_dropped += 1
+        now = time.monotonic()
+        if now - self._rate_logged >= 1.0:  # one line a second, however fast the flood
+            self._rate_logged = now
+            log.warning("viewer %s sends more than %d commands a second; dropping the excess "
+                        "(%d so far)", viewer[:64], CHANNEL_RATE_PER_S, self.rate_dropped)
 
     def _command(self, payload: bytes | str, *, legacy: bool = False,
                  arrival: commands.Arrival | None = None) -> BadCommand | None:
@@ -227,8 +283,8 @@ class Agent:
                                      arrival=arrival)
             now = self.clock_ms()
             self.gate.check(command, received, local=arrival is not None)
-            change = self.lease.claim(command.driver, command.user,
-                                      driving=command.action != "stop",
+            driver = command.driver
+            change = self.lease.claim(driver, driving=command.action != "stop",
                                       take_over=command.take_over, now_ms=now,
                                       command_id=command.id)
         except NotACommand as exc:
@@ -249,17 +305,23 @@ class Agent:
             self._publish_status()  # what command age is judged on changed: say so
         if change is not None:
             previous = self.lease.previous
-            log.info("driver %s: %s", change, command.driver)
-            self._telemetry({"event": "lease", "cause": change, "client": command.driver,
-                             "user": command.user, "t_ms": now,
-                             "previous": previous.client if previous else None})
+            log.info("driver %s: %s", change, driver.key)
+            self._telemetry({"event": "lease", "cause": change, **driver.describe(),
+                             "t_ms": now,
+                             "previous": previous.driver.client if previous else None})
+        if command.action == "stop":
+            self.last_stop = {**driver.describe(), "via": via, "t_ms": now}
         self._arm_lease_timer()
         self.apply(command, via)
         return None
 
     def _viewer_gone(self, viewer: str) -> None:
-        if self.lease.release(viewer):
-            log.info("driver %s left; the lease is free", viewer)
+        """A viewer's drive channel or video connection closed: if it was driving, the
+        motors stop now, not at the deadman, and the lease is free."""
+        self._rates.pop(viewer, None)
+        if self.lease.release(f"viewer:{viewer}"):
+            log.info("driver %s left; motors stopped, the lease is free", viewer)
+            self._halt("driver left")
             self._telemetry({"event": "lease", "cause": "left", "client": viewer,
                              "t_ms": self.clock_ms()})
             self._publish_status()
@@ -354,7 +416,8 @@ class Agent:
         motors = {**self.drive.describe(), "t_ms": self._motors_ms}
         return {"online": True, "name": self.config.name, "version": __version__,
                 "motors": motors, "action": self._action, "seq": self._seq,
-                "driver": self.lease.describe(now), "camera": self.camera_state(),
+                "driver": self.lease.describe(now), "last_stop": self.last_stop,
+                "camera": self.camera_state(),
                 "drive_channel": self.camera.drive_channel, "clock": self.gate.describe(),
                 # Republished at least this often: a reader can call a status older than a
                 # few heartbeats stale (a frozen agent keeps its connection for 1.5 keepalives).

@@ -12,7 +12,7 @@ flows peer to peer, not through signaling.
 
 A viewer may open a data channel labelled ``drive`` on its peer connection (any other label
 is closed): its messages go to ``on_drive(viewer, message)``; ``send``/``broadcast`` answer
-on it. Only viewers whose offer came through the signaling channel, which admitted them
+on it. When the channel or the connection closes, ``on_viewer_gone(viewer)`` says so. Only viewers whose offer came through the signaling channel, which admitted them
 (KVS: IAM credentials from Cognito; locally: the token), have a peer connection to open one.
 """
 
@@ -294,10 +294,13 @@ class WebRtcMaster:
 
         @channel.on("close")
         def closed() -> None:
-            # The viewer still watches (and may drive over HTTP): its lease stays.
+            # The viewer may still watch (and drive over HTTP, as its signed-in user), but
+            # this connection no longer speaks for it: if it drove, the motors stop now.
             if self.drive_channels.get(viewer) is channel:
                 del self.drive_channels[viewer]
                 log.info("camera: viewer %s closed the drive channel", viewer)
+                if self.on_viewer_gone is not None:
+                    self.on_viewer_gone(viewer)
 
     def send(self, viewer: str, payload: dict[str, Any]) -> bool:
         """Send ``payload`` as JSON on ``viewer``'s drive channel, if it is open."""
