@@ -38,9 +38,33 @@ def api(broker):
     handler.use()
 
 
-def post(body) -> dict:
-    event = load_event(robot=NAME, body=body)
+def post(body, claims=...) -> dict:
+    event = load_event(robot=NAME, body=body, claims=claims)
     return handler.command_handler(event, FakeContext())
+
+
+def test_the_driver_is_the_signed_in_user_not_the_bodys_client(broker, api, observer):
+    """Any signed-in user drove inside someone else's lease by sending the driver's ``client``
+    id, which the status shows; nobody was told."""
+    ann = {"cognito:username": "ann-id", "name": "Ann", "token_use": "id"}
+    mallory = {"cognito:username": "mallory-id", "email": "m@example.com", "token_use": "id"}
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        assert post({"action": "forward", "speed": 0.3, "duration_ms": 1000, "client": "page-a"},
+                    ann)["statusCode"] == 202
+        wait_until(bot.moving, 3)
+        status = observer.wait_json(STATUS, lambda m: m.get("driver"), 3)
+        assert status["driver"] == {"client": "page-a", "user": "ann-id", "name": "Ann",
+                                    "until_ms": status["driver"]["until_ms"]}
+        answer = post({"action": "backward", "speed": 1.0, "client": "page-a"}, mallory)
+        refused = observer.wait_json(TELEMETRY, lambda m: m.get("event") == "rejected", 3)
+        assert refused["id"] == json.loads(answer["body"])["id"]
+        assert refused["reason"] == "busy" and "Ann is driving" in refused["detail"]
+        assert bot.pins()[19] == 0 and bot.pins()[20] == 0.3  # still ann's forward
+        post({"action": "stop", "client": "page-a"}, mallory)  # but anyone may stop it
+        wait_until(lambda: not bot.moving(), 3)
+        stopped = observer.wait_json(STATUS, lambda m: (m.get("last_stop") or {}).get("user")
+                                     == "mallory-id", 3)
+        assert stopped["last_stop"]["name"] == "m@example.com"
 
 
 @pytest.mark.parametrize("invert", [(False, False), (True, True), (True, False)])
