@@ -4,8 +4,9 @@ It speaks the same JSON over a WebSocket as KVS does, so the robot's master and 
 viewer run unchanged against it:
 
 - connect: ``ws://HOST:PORT/signaling?X-Amz-ChannelARN=<arn>[&X-Amz-ClientId=<id>]&token=<t>``.
-  Without ``X-Amz-ClientId`` the socket is the channel's master (one per channel; the newest
-  connection wins, as with ``ConnectAsMaster``); with it, a viewer.
+  Without ``X-Amz-ClientId`` the socket is the channel's master (one per channel, the robot's
+  own secret; the newest connection wins, as with ``ConnectAsMaster``); with it, a viewer. A
+  ClientId in use is refused (409) until its viewer leaves: nobody takes over a viewer.
 - send: ``{"action": "SDP_OFFER|SDP_ANSWER|ICE_CANDIDATE", "recipientClientId": ...,
   "messagePayload": base64(json), "correlationId"?}``. Viewers' messages always go to the master;
   the master names the viewer in ``recipientClientId``.
@@ -46,7 +47,6 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
 MAX_MESSAGE = 10 * 1024  # KVS's payload limit
 MASTER_REPLACED = 4000  # close code a master sees when a newer master takes its place
-VIEWER_REPLACED = 4001
 
 
 class SignalingError(ValueError):
@@ -182,18 +182,26 @@ class SignalingRelay:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         channel, client_id = self._authorise(request)  # refused before the upgrade
+        if client_id is not None:
+            current = channel.viewers.get(client_id)
+            if current is not None and not getattr(current, "closed", False):
+                # A second connection with a ClientId in use would take over the viewer's
+                # messages (its video and drive channel go with them): refused.
+                log.warning("signaling %s: refused a second viewer as %s", channel.name,
+                            client_id[:64])
+                raise web.HTTPConflict(text=f"X-Amz-ClientId {client_id!r} is in use on this "
+                                            "channel; choose another")
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         self._sockets.add(ws)
         role = "master" if client_id is None else f"viewer {client_id}"
-        previous = channel.master if client_id is None else channel.viewers.get(client_id)
+        previous = channel.master if client_id is None else None
         if client_id is None:
             channel.master = ws
         else:
             channel.viewers[client_id] = ws
-        if isinstance(previous, web.WebSocketResponse):
-            code = MASTER_REPLACED if client_id is None else VIEWER_REPLACED
-            await previous.close(code=code, message=b"replaced by a newer connection")
+        if isinstance(previous, web.WebSocketResponse):  # only the robot may be master
+            await previous.close(code=MASTER_REPLACED, message=b"replaced by a newer connection")
         log.info("signaling %s: %s connected", channel.name, role)
         try:
             async for msg in ws:
