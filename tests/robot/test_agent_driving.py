@@ -13,7 +13,7 @@ from robot_agent.lease import Driver, DriverLease
 from robot_agent.motion import step, towards
 from robot_agent.mqtt_link import MemoryLink
 
-from testing.robot_harness import RunningAgent, agent_config, command
+from testing.robot_harness import RunningAgent, agent_config, command, now_ms
 from testing.waiting import wait_until
 
 TOPIC = "robot/testbot/cmd"
@@ -38,6 +38,9 @@ class ChannelCamera(Camera):
     def broadcast_drive(self, payload):
         self.broadcasts.append(payload)
         return 1
+
+    def drive_open(self, viewer):
+        return True  # every viewer's channel stays open here; closing is on_drive_closed's
 
 
 class Bot(RunningAgent):
@@ -296,6 +299,28 @@ def test_a_driver_whose_connection_closes_stops_at_once(bot):
     bot.channel("page-b", {"action": "stop"})
     wait_until(lambda: len(bot.replies("page-b")) == 2 and not bot.moving(), 1)
     assert [e["cause"] for e in bot.events()].count("driver left") == 1
+
+
+def test_a_page_falls_back_from_its_channel_to_http_without_a_gap(bot):
+    """Its first HTTP command can arrive before its channel's close: held back, not busy."""
+    bot.channel("page-a", {"action": "forward", "speed": 0.5, "duration_ms": 300})
+    wait_until(bot.moving, 1)
+    bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann",
+                                   seq=now_ms() * 1000 + 999))
+    bot.agent._loop.call_soon_threadsafe(bot.camera.on_drive_closed, "page-a")
+    wait_until(lambda: bot.agent.lease.holder and bot.agent.lease.holder.driver.user == "ann",
+               1)
+    assert bot.agent.applied == 2 and bot.moving()
+    assert [e["cause"] for e in bot.events()] == ["command"]  # the same speed: never stopped
+    assert not bot.events("rejected")
+    # someone else naming that viewer while its channel stays open: busy, a moment later
+    bot.channel("page-b", {"action": "forward", "speed": 0.5, "duration_ms": 300,
+                           "take_over": True})
+    wait_until(lambda: bot.agent.lease.holder.driver.client == "page-b", 1)
+    bot.link.inject(TOPIC, command("left", 0.5, 300, client="page-b", user="mallory",
+                                   seq=now_ms() * 1000 + 999))
+    refused = wait_until(lambda: bot.events("rejected"), 2)[0]
+    assert refused["reason"] == "busy" and bot.pins()[19] == 0
 
 
 # -- the data channel path -----------------------------------------------------------------

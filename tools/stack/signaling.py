@@ -47,6 +47,7 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
 MAX_MESSAGE = 10 * 1024  # KVS's payload limit
 MASTER_REPLACED = 4000  # close code a master sees when a newer master takes its place
+REUSE_WAIT_S = 1.0  # how long a ClientId in use may take to be released before a 409
 
 
 class SignalingError(ValueError):
@@ -147,6 +148,7 @@ class SignalingRelay:
         self.token = token
         self.master_tokens = dict(master_tokens) if master_tokens is not None else None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._left: dict[web.WebSocketResponse, asyncio.Event] = {}  # set when a socket ends
         self.messages = 0
 
     def register(self, app: web.Application, path: str = "/signaling") -> None:
@@ -182,15 +184,13 @@ class SignalingRelay:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         channel, client_id = self._authorise(request)  # refused before the upgrade
-        if client_id is not None:
-            current = channel.viewers.get(client_id)
-            if current is not None and not getattr(current, "closed", False):
-                # A second connection with a ClientId in use would take over the viewer's
-                # messages (its video and drive channel go with them): refused.
-                log.warning("signaling %s: refused a second viewer as %s", channel.name,
-                            client_id[:64])
-                raise web.HTTPConflict(text=f"X-Amz-ClientId {client_id!r} is in use on this "
-                                            "channel; choose another")
+        if client_id is not None and not await self._free(channel, client_id):
+            # A second connection with a ClientId in use would take over the viewer's
+            # messages (its video and drive channel go with them): refused.
+            log.warning("signaling %s: refused a second viewer as %s", channel.name,
+                        client_id[:64])
+            raise web.HTTPConflict(text=f"X-Amz-ClientId {client_id!r} is in use on this "
+                                        "channel; choose another")
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         self._sockets.add(ws)
@@ -210,12 +210,24 @@ class SignalingRelay:
                 await self._relay(channel, client_id, ws, msg.data)
         finally:
             self._sockets.discard(ws)
+            self._left.pop(ws, asyncio.Event()).set()
             if client_id is None and channel.master is ws:
                 channel.master = None
             elif client_id is not None and channel.viewers.get(client_id) is ws:
                 del channel.viewers[client_id]
             log.info("signaling %s: %s left", channel.name, role)
         return ws
+
+    async def _free(self, channel: Channel, client_id: str) -> bool:
+        """Whether ``client_id`` is free: nobody uses it, or its viewer is leaving (a page that
+        restarts its video closes the old socket and opens the new one at once)."""
+        current = channel.viewers.get(client_id)
+        if not isinstance(current, web.WebSocketResponse):
+            return current is None
+        left = self._left.setdefault(current, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(left.wait(), REUSE_WAIT_S)
+        return channel.viewers.get(client_id) is not current
 
     async def _relay(self, channel: Channel, client_id: str | None,
                      ws: web.WebSocketResponse, text: str) -> None:

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from robot_agent import __version__, commands, freshness, motion
+from robot_agent import __version__, commands, freshness, motion, safe_json
 from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
@@ -49,6 +49,8 @@ OFFLINE_GRACE_S = 120.0  # cut off longer than this: stop feeding the watchdog (
 # data channel is flooding, and each command would cost MQTT messages (status, telemetry).
 CHANNEL_RATE_PER_S = 30
 CHANNEL_BURST = 15
+FALLBACK_WAIT_S = 0.25  # a page's first HTTP command after its channel closed waits this long
+FALLBACK_STEP_S = 0.01
 
 
 class RateLimit:
@@ -147,6 +149,7 @@ class Agent:
         self.camera.on_change = lambda state: self._publish_status()
         self.camera.on_drive = self._channel_message
         self.camera.on_viewer_gone = self._viewer_gone
+        self.camera.on_drive_closed = self._drive_closed
         log.info("starting %s", self.config.redacted())
         health = self._health = asyncio.create_task(self._health_loop())
         try:
@@ -270,9 +273,12 @@ class Agent:
                         "(%d so far)", viewer[:64], CHANNEL_RATE_PER_S, self.rate_dropped)
 
     def _command(self, payload: bytes | str, *, legacy: bool = False,
-                 arrival: commands.Arrival | None = None) -> BadCommand | None:
+                 arrival: commands.Arrival | None = None,
+                 fallback_until: float | None = None) -> BadCommand | None:
         """Validate, gate, check the lease, apply: one path for every way a command comes.
 
+        :param fallback_until: a command held back (see :meth:`_held_for_fallback`) is
+            decided by this monotonic time at the latest.
         :returns: ``None`` when applied, else why it was refused (also sent as telemetry).
         """
         via = "channel" if arrival is not None else "mqtt"
@@ -284,6 +290,7 @@ class Agent:
             now = self.clock_ms()
             self.gate.check(command, received, local=arrival is not None)
             driver = command.driver
+            self._forget_closed_driver(now)
             change = self.lease.claim(driver, driving=command.action != "stop",
                                       take_over=command.take_over, now_ms=now,
                                       command_id=command.id)
@@ -295,6 +302,8 @@ class Agent:
             self.rejected += 1
             return exc
         except BadCommand as exc:
+            if self._held_for_fallback(exc, payload, legacy, arrival, fallback_until):
+                return None
             self.rejected += 1
             log.info("rejected command %s (%s): %s", exc.command_id, via, exc)
             self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
@@ -315,13 +324,53 @@ class Agent:
         self.apply(command, via)
         return None
 
+    def _held_for_fallback(self, refusal: BadCommand, payload: bytes | str, legacy: bool,
+                           arrival: commands.Arrival | None, until: float | None) -> bool:
+        """A page whose drive channel closes goes on over HTTP at once, as its signed-in user:
+        its first commands can reach the robot before the channel's close does. A command from
+        the API naming the channel driver's viewer id is held back (for at most
+        :data:`FALLBACK_WAIT_S`, within the last channel command's deadman) and decided again
+        once that channel has closed; anyone else's is ``busy`` as before, just later."""
+        holder = self.lease.holder
+        if refusal.reason != "busy" or arrival is not None or holder is None:
+            return False
+        if not holder.driver.key.startswith("viewer:"):
+            return False
+        try:
+            client = safe_json.loads(payload if isinstance(payload, bytes)
+                                     else payload.encode(), 1024).get("client")
+        except (ValueError, AttributeError):
+            return False
+        now = time.monotonic()
+        until = now + FALLBACK_WAIT_S if until is None else until
+        if client != holder.driver.client or now >= until or self._loop is None:
+            return False
+        self._loop.call_later(FALLBACK_STEP_S, lambda: self._command(
+            payload, legacy=legacy, fallback_until=until))
+        return True
+
+    def _forget_closed_driver(self, now_ms: int) -> None:
+        """A viewer holding the lease whose drive channel is no longer open has left, even if
+        the channel's close has not completed yet (its page goes on over HTTP at once)."""
+        holder = self.lease.current(now_ms)
+        if holder is not None and holder.driver.key.startswith("viewer:") and (
+                self.camera.drive_channel and not self.camera.drive_open(holder.driver.client)):
+            self._drive_closed(holder.driver.client)
+
     def _viewer_gone(self, viewer: str) -> None:
-        """A viewer's drive channel or video connection closed: if it was driving, the
-        motors stop now, not at the deadman, and the lease is free."""
+        """A viewer's video connection closed: if it was driving, the motors stop now, not
+        at the deadman, and the lease is free."""
+        self._drive_closed(viewer, halt=True)
+
+    def _drive_closed(self, viewer: str, halt: bool = False) -> None:
+        """A viewer's drive channel closed: the lease it held is free (the page goes on over
+        HTTP, as its signed-in user, with no gap; the deadman bounds the last command)."""
         self._rates.pop(viewer, None)
         if self.lease.release(f"viewer:{viewer}"):
-            log.info("driver %s left; motors stopped, the lease is free", viewer)
-            self._halt("driver left")
+            log.info("driver %s left%s; the lease is free", viewer,
+                     ", motors stopped" if halt else "")
+            if halt:
+                self._halt("driver left")
             self._telemetry({"event": "lease", "cause": "left", "client": viewer,
                              "t_ms": self.clock_ms()})
             self._publish_status()
