@@ -17,12 +17,13 @@ from robot_agent.freshness import RELEARN_AFTER
 from cloud import config as cloud_config
 from cloud.robot import handler
 from cloud.robot.publisher import MqttPublisher
+from testing.lambda_context import FakeContext
 from testing.mqtt_brokers import BrokerProcess
+from testing.robot_events import load_event
 from testing.robot_harness import Observer
 from testing.stack_process import ROOT
 from testing.system import needs
 from testing.waiting import wait_until
-from tests.robot.events import FakeContext, load_event
 
 NAME = "clockbot"
 TELEMETRY = f"robot/{NAME}/telemetry"
@@ -61,7 +62,8 @@ import sys, time
 from cloud import config
 from cloud.robot import handler
 from cloud.robot.publisher import MqttPublisher
-from tests.robot.events import FakeContext, load_event
+from testing.lambda_context import FakeContext
+from testing.robot_events import load_event
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 handler.use(MqttPublisher(url), config=config.load({"ROBOT_NAMES": name, "MQTT_URL": url}))
 for _ in range(count):

@@ -13,8 +13,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from testing import system
+from testing.mqtt_clients import TIMEOUT, AmqttBroker, Client, MosquittoBroker, RawClient
 from testing.waiting import wait_until
-from tests.tools.mqtt_clients import TIMEOUT, AmqttBroker, Client, MosquittoBroker, RawClient
 from tools.stack import mqtt_acl
 from tools.stack.embedded_broker import MAX_INFLIGHT, MAX_QUEUED
 
