@@ -1,0 +1,95 @@
+// @ts-check
+// The robot's status as the page should show it. It arrives by two paths (pushed on the data
+// channel, polled from GET /robot/{name}/status), so an older one must not replace a newer
+// one; but the robot's clock is only the robot's word: a status dated in the future (a clock
+// that jumped) holds the readout for HOLD_MS at most, never until reload. How old the shown
+// status is keeps counting while nothing new arrives, so an outage is never a frozen "online".
+
+/**
+ * @typedef {object} Status  what GET /robot/{name}/status and the channel's state pushes carry
+ * @property {boolean} [online]
+ * @property {boolean} [reported]  false: the robot never reported
+ * @property {number} [t_ms]  when the robot made it (its clock)
+ * @property {{left: number, right: number}} [motors]
+ * @property {{state: string, viewers?: number}} [camera]
+ * @property {string} [action]
+ * @property {import("./lease.js").Lease|null} [driver]
+ * @property {boolean} [drive_channel]
+ */
+
+export const HOLD_MS = 1000;
+/** Older than this, "online" is no longer known: the idle poll (10 s) plus the agent's
+ * republish (5 s) plus room for a slow answer. */
+export const STALE_MS = 20000;
+
+export class StatusFeed {
+  constructor() {
+    /** @type {{t: number|null, at: number, lagMs: number}|null} */
+    this.latest = null;
+  }
+
+  /**
+   * Whether `status`, arriving now, should replace the one shown (and remember it if so).
+   * @param {Status} status
+   * @param {number} now  the page's monotonic clock (performance.now())
+   * @param {number} wall  the page's wall clock (Date.now())
+   */
+  accept(status, now, wall) {
+    const t = typeof status.t_ms === "number" && Number.isFinite(status.t_ms) ? status.t_ms : null;
+    const last = this.latest;
+    if (status.online && last && last.t !== null && t !== null && t < last.t
+        && now - last.at < HOLD_MS) return false;
+    // how old it already was on arrival; a date in the future counts as new
+    this.latest = { t, at: now, lagMs: t === null ? 0 : Math.max(0, wall - t) };
+    return true;
+  }
+
+  forget() { this.latest = null; }
+
+  /** Milliseconds since the robot made the shown status, or null without one. @param {number} now */
+  age(now) {
+    const last = this.latest;
+    return last && last.t !== null ? last.lagMs + Math.max(0, now - last.at) : null;
+  }
+}
+
+/** @param {number} ms */
+export function ago(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago`
+    : `${Math.round(s / 3600)} h ago`;
+}
+
+/** @param {{left: number, right: number}} m */
+export const wheels = (m) => `L ${Number(m.left).toFixed(2)} · R ${Number(m.right).toFixed(2)}`;
+
+/**
+ * The panel's words for a status (null: the API could not say) of age `ageMs`.
+ * `online` is true, false, "stale" (online when last heard, but not heard from for STALE_MS)
+ * or "unknown".
+ * @param {Status|null} status
+ * @param {number|null} ageMs
+ */
+export function describe(status, ageMs) {
+  const stale = ageMs !== null && ageMs > STALE_MS;
+  const online = status === null ? "unknown" : !status.online ? false : stale ? "stale" : true;
+  const onlineText = online === "unknown" ? "unknown"
+    : online === "stale" ? `not heard from for ${ago(/** @type {number} */ (ageMs)).replace(" ago", "")}`
+      : online ? "online"
+        : status && status.reported === false ? "offline (never reported)" : "offline";
+  const live = online === true;
+  const cam = status && status.camera;
+  const motors = status && status.motors;
+  return {
+    online,
+    onlineText,
+    camera: cam && live ? `${cam.state}${cam.viewers ? ` · ${cam.viewers} watching` : ""}` : "—",
+    // Offline, the motors are stopped (the agent stops them when its link drops); unheard
+    // from, what they do is not known.
+    motors: motors && "left" in motors
+      ? (live ? wheels(motors) : online === false ? wheels({ left: 0, right: 0 }) : "—") : "—",
+    action: (live && status && status.action) || "—",
+    seen: ageMs === null ? "—" : ago(ageMs),
+    lease: live && status ? status.driver || null : null,
+  };
+}
