@@ -55,8 +55,8 @@ export function runs(points, key) {
  */
 export function temperatureRange(values, step = STEP) {
   if (!values.length) return null;
-  const low = Math.floor(Math.min(...values) / step) * step;
-  let high = Math.ceil(Math.max(...values) / step) * step;
+  const low = Math.floor(Math.min(...values) / step) * step || 0; // no -0
+  let high = Math.ceil(Math.max(...values) / step) * step || 0;
   if (high <= low) high = low + step;
   return [low, high];
 }

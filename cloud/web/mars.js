@@ -5,6 +5,7 @@
 
 import { $, $input } from "./dom.js";
 import { chartModel } from "./mars-chart.js";
+import { solAge, temperature as temp } from "./mars-words.js";
 import { nasaUrl } from "./urls.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -32,20 +33,6 @@ function svg(tag, attrs, parent) {
 const pts = (list) => list.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" ");
 /** @param {number|null|undefined} v @param {string} unit */
 const num = (v, unit) => (v === null || v === undefined ? "—" : `${v}${unit}`);
-/** @param {number|null|undefined} c @param {Unit} unit */
-const temp = (c, unit) => (c === null || c === undefined ? "—"
-  : `${Math.round(unit === "F" ? c * 9 / 5 + 32 : c)} °${unit}`);
-
-/**
- * How old a report of sol `sol` is, at the rover's sol `now`: "today", "1 sol ago", ...
- * @param {number} sol @param {number} now
- */
-export function solAge(sol, now) {
-  const age = now - sol;
-  if (!Number.isFinite(age) || age < 0) return "";
-  return age === 0 ? "today" : age === 1 ? "1 sol ago" : `${age} sols ago`;
-}
-
 /**
  * Draw one series as an SVG chart into `holder`, `width` user units wide (the holder's pixel
  * width: text stays its CSS size on a phone); returns the <svg> or null with no data.
