@@ -157,7 +157,10 @@ class ControlPage {
   render() {
     const status = this.state.status;
     const view = describe(status, this.feed.age(performance.now()));
-    const lease = driverView(view.lease, { client: this.viewer.clientId,
+    // Locally every page signs in with the one token (user "local"): only a name tells
+    // people apart there.
+    const held = view.lease && this.auth.local ? { ...view.lease, user: null } : view.lease;
+    const lease = driverView(held, { client: this.viewer.clientId,
       user: this.auth.whoAmI().user, tabs: this.tabs.others() });
     const change = leaseChange(this.state.holder, lease.holder);
     this.state.holder = lease.holder;

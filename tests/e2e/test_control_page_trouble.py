@@ -77,8 +77,9 @@ def test_two_viewers_both_play_and_the_robot_counts_two(browser, stack):
 # -- expired session ---------------------------------------------------------------------------
 
 def test_an_old_token_kept_by_the_tab_is_an_expired_session(page, stack, telemetry):
+    # a session the API took yesterday (the page marks it accepted), whose token changed since
     page.add_init_script("sessionStorage.setItem('robot-session', "
-                         "JSON.stringify({token: 'yesterdays-token'}))")
+                         "JSON.stringify({token: 'yesterdays-token', accepted: true}))")
     calls = Calls(page)
     page.goto(f"{stack.base_url}/")
     text = expect_signed_out(page)
@@ -101,7 +102,8 @@ def test_a_token_refused_mid_drive_stops_driving_and_asks_to_sign_in(page, stack
     sign_in(page, stack)
     page.wait_for_function(ONLINE)
     calls = Calls(page)
-    page.evaluate("sessionStorage.setItem('robot-session', JSON.stringify({token: 'revoked'}))")
+    page.evaluate("sessionStorage.setItem('robot-session', "
+                  "JSON.stringify({token: 'revoked', accepted: true}))")
     page.locator("[data-action=forward]").hover()
     t0 = time.monotonic()
     page.mouse.down()
@@ -163,26 +165,46 @@ def test_a_command_refused_as_invalid_names_the_problem(page, stack, telemetry):
 
 # -- touch -------------------------------------------------------------------------------------
 
-def test_touch_and_hold_drives_and_lifting_stops_within_500_ms(browser, stack, telemetry):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+# Every drive control of the phone layout, and the video: all must be on screen at once.
+CONTROLS = ["#video", "[data-action=forward]", "[data-action=backward]", "[data-action=left]",
+            "[data-action=right]", "[data-action=stop]", "#joystick", "#speed"]
+INSIDE = """(selectors) => selectors.filter((s) => { const r = document.querySelector(s)
+  .getBoundingClientRect(); return !(r.width > 0 && r.top >= 0 && r.left >= 0
+  && r.bottom <= innerHeight && r.right <= innerWidth); })"""
+
+
+@pytest.mark.parametrize("size", [(390, 844), (844, 390)], ids=["upright", "sideways"])
+def test_a_phone_drives_by_touch_with_the_video_and_every_control_on_screen(
+        browser, stack, telemetry, size):
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True,
                                   is_mobile=True, device_scale_factor=2)
     try:
         page = context.new_page()
         sign_in(page, stack)
         page.wait_for_function(ONLINE)
+        assert page.evaluate(INSIDE, CONTROLS) == [], "controls outside the screen"
+        assert page.evaluate("scrollY") == 0
+        assert "user-scalable=no" not in page.get_attribute("meta[name=viewport]", "content")
+        # the status in one line over the video
+        assert "online" in page.inner_text("#status-line")
         button = page.locator("[data-action=forward]")
-        button.scroll_into_view_if_needed()
         box = button.bounding_box()
+        # a message appearing moves nothing under the finger
+        page.evaluate("robotPage.banner.set('command', 'Command failed: a test message')")
+        page.wait_for_selector("#message:not([hidden])")
+        assert button.bounding_box() == box
+        page.evaluate("robotPage.banner.clear('command')")
         point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
         cdp = context.new_cdp_session(page)  # real touch input, as a finger on a screen
         t0 = time.monotonic()
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
         telemetry.wait_for(lambda e: e["left"] == e["right"] == 0.5, t0)
-        time.sleep(1.0)  # a long press: no context menu, no cancel, still driving
+        time.sleep(0.7)  # a long press: no context menu, no cancel, still driving
         assert not [e for _, e in telemetry.since(t0) if stopped(e)]
         assert "active" in button.get_attribute("class")
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "phone-driving.png"))
+        page.screenshot(path=str(SHOTS / f"phone-driving-{width}x{height}.png"))
         lifted = time.monotonic()
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         at, _ = telemetry.wait_for(stopped, lifted, timeout=2)
