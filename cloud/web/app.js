@@ -40,6 +40,7 @@ class ControlPage {
     this.state = { robot: config.robots[0], signedIn: false, status: null, rtt: null,
                    path: null, holder: null, driverLabel: "nobody" };
     this.takeOver = false;
+    this.takenFrom = false; // someone took the lease from this page; it has not driven since
     this.driver = new Driver((cmd) => this.send(cmd), () => Number($input("speed").value),
       (action) => this.showHeld(action));
     this.viewer = new Viewer(/** @type {HTMLVideoElement} */ ($("video")), config, auth,
@@ -87,6 +88,7 @@ class ControlPage {
     /** @type {Record<string, unknown>} */
     const body = { ...cmd, client: this.viewer.clientId };
     if (this.takeOver) { body.take_over = true; this.takeOver = false; }
+    if (cmd && /** @type {{action?: string}} */ (cmd).action !== "stop") this.takenFrom = false;
     this.poller.replan();
     try {
       if (!await this.link.send(robot, body)) this.banner.clear("command");
@@ -105,7 +107,8 @@ class ControlPage {
     if (rtt !== null) this.state.rtt = rtt;
     if (reply.reply === "applied") this.banner.clear("command");
     else if (reply.reason === "busy") {
-      if (this.state.holder !== "me") {
+      // refusals of commands sent before a take-over must not hide who took over
+      if (this.state.holder !== "me" && !this.takenFrom) {
         const who = this.state.holder && this.state.holder !== "none" ? this.state.driverLabel
           : "someone else";
         this.banner.set("lease", `${who} is driving; take over, or wait.`, "info");
@@ -167,8 +170,12 @@ class ControlPage {
     this.state.driverLabel = lease.label;
     if (change === "took-over") {
       this.driver.release(); // our keys no longer drive: do not keep sending
+      this.takenFrom = true;
       this.banner.set("lease", `${lease.label} took over driving.`, "info");
-    } else if (change === "clear") this.banner.clear("lease");
+    } else if (change === "clear") {
+      this.takenFrom = false;
+      this.banner.clear("lease");
+    }
     if (view.online === false) {
       this.banner.set("offline", `${this.state.robot} is offline: it is not connected or not running.`);
     } else if (view.online === true) this.banner.clear("offline");

@@ -1,8 +1,8 @@
 // @ts-check
 // The robot's status as the page should show it. It arrives by two paths (pushed on the data
 // channel, polled from GET /robot/{name}/status), so an older one must not replace a newer
-// one; but the robot's clock is only the robot's word: a status dated in the future (a clock
-// that jumped) holds the readout for HOLD_MS at most, never until reload. How old the shown
+// one; but the robot's clock is only the robot's word: a status dated well in the future (a
+// clock that jumped) never holds back the next one, and any other holds it for HOLD_MS at most. How old the shown
 // status is keeps counting while nothing new arrives, so an outage is never a frozen "online".
 
 /**
@@ -18,13 +18,15 @@
  */
 
 export const HOLD_MS = 1000;
+/** Further ahead of this page's clock than this, a status's date is no anchor for ordering. */
+export const AHEAD_MS = 5000;
 /** Older than this, "online" is no longer known: the idle poll (10 s) plus the agent's
  * republish (5 s) plus room for a slow answer. */
 export const STALE_MS = 20000;
 
 export class StatusFeed {
   constructor() {
-    /** @type {{t: number|null, at: number, lagMs: number}|null} */
+    /** @type {{t: number|null, at: number, lagMs: number, anchor: boolean}|null} */
     this.latest = null;
   }
 
@@ -37,10 +39,11 @@ export class StatusFeed {
   accept(status, now, wall) {
     const t = typeof status.t_ms === "number" && Number.isFinite(status.t_ms) ? status.t_ms : null;
     const last = this.latest;
-    if (status.online && last && last.t !== null && t !== null && t < last.t
+    if (status.online && last && last.anchor && last.t !== null && t !== null && t < last.t
         && now - last.at < HOLD_MS) return false;
     // how old it already was on arrival; a date in the future counts as new
-    this.latest = { t, at: now, lagMs: t === null ? 0 : Math.max(0, wall - t) };
+    this.latest = { t, at: now, lagMs: t === null ? 0 : Math.max(0, wall - t),
+                    anchor: t !== null && t <= wall + AHEAD_MS };
     return true;
   }
 
@@ -56,7 +59,7 @@ export class StatusFeed {
 /** @param {number} ms */
 export function ago(ms) {
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago`
+  return s < 120 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago`
     : `${Math.round(s / 3600)} h ago`;
 }
 

@@ -215,6 +215,9 @@ def test_a_phone_drives_by_touch_with_the_video_and_every_control_on_screen(
 
 # -- a robot going offline while watched -------------------------------------------------------
 
+READ_NOW = "document.dispatchEvent(new Event('visibilitychange'))"  # the page reads at once
+
+
 def test_a_robot_going_offline_is_shown_and_cannot_be_driven(page, stack):
     publish_status(stack, PUPPET, {"online": True, "name": PUPPET, "version": "test",
                                    "camera": {"state": "off", "viewers": 0},
@@ -225,6 +228,7 @@ def test_a_robot_going_offline_is_shown_and_cannot_be_driven(page, stack):
     assert page.get_attribute("#pad", "aria-disabled") == "false"
     gone = time.monotonic()
     publish_status(stack, PUPPET, {"online": False})  # what the agent's Last Will says
+    page.evaluate(READ_NOW)
     page.wait_for_function(OFFLINE, timeout=5000)
     assert time.monotonic() - gone < 4
     assert page.inner_text("#status-online").startswith("offline")
@@ -243,8 +247,46 @@ def test_a_robot_going_offline_is_shown_and_cannot_be_driven(page, stack):
     assert [c for c in calls.since(t0) if c[0] == "POST"] == [], "commands sent to an offline robot"
     publish_status(stack, PUPPET, {"online": True, "name": PUPPET, "version": "test",
                                    "t_ms": int(time.time() * 1000)})
+    page.evaluate(READ_NOW)
     page.wait_for_function(ONLINE, timeout=5000)  # back again: driving is allowed again
     assert page.get_attribute("#pad", "aria-disabled") == "false"
+    assert page.is_hidden("#message")
+
+
+def test_what_the_panel_says_is_true_now(page, stack):
+    """A status dated in the future does not freeze the readout; an old one is not "online";
+    the age counts on between reads; an outage message goes when the API answers again."""
+    motors = lambda left: {"online": True, "name": PUPPET, "version": "test",  # noqa: E731
+                           "motors": {"left": left, "right": left}}
+    # a status 60 s old: the robot is not known to be online now, and the age keeps counting
+    publish_status(stack, PUPPET, {**motors(0.1), "t_ms": int(time.time() * 1000) - 60_000})
+    sign_in(page, stack, robot=PUPPET)
+    page.wait_for_function("() => document.getElementById('status-online').textContent"
+                           ".startsWith('not heard from')", timeout=5000)
+    assert page.get_attribute("#status", "data-online") == "stale"
+    seen = page.inner_text("#status-seen")
+    page.wait_for_function("seen => document.getElementById('status-seen').textContent"
+                           " !== seen", arg=seen, timeout=3000)
+    # a clock that jumped years ahead, then right again: the readout follows both
+    publish_status(stack, PUPPET, {**motors(0.3),
+                                   "t_ms": int(time.time() * 1000) + 3 * 365 * 86400 * 1000})
+    page.evaluate(READ_NOW)
+    page.wait_for_function("() => document.getElementById('status-motors').textContent"
+                           " === 'L 0.30 · R 0.30'", timeout=5000)
+    publish_status(stack, PUPPET, {**motors(0.6), "t_ms": int(time.time() * 1000)})
+    page.evaluate(READ_NOW)
+    page.wait_for_function("() => document.getElementById('status-motors').textContent"
+                           " === 'L 0.60 · R 0.60'", timeout=5000)
+    assert page.get_attribute("#status", "data-online") == "true"
+    # the API out of reach, then back: the message goes with the outage
+    page.route("**/status", lambda route: route.abort())
+    page.evaluate(READ_NOW)
+    page.wait_for_function("() => document.getElementById('message').textContent"
+                           ".startsWith('Status unavailable')", timeout=5000)
+    page.unroute("**/status")
+    publish_status(stack, PUPPET, {**motors(0), "t_ms": int(time.time() * 1000)})
+    page.evaluate(READ_NOW)
+    page.wait_for_function(ONLINE, timeout=5000)
     assert page.is_hidden("#message")
 
 

@@ -266,6 +266,9 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         events.wait_for(lambda e: e.get("left") == -0.5 and e.get("right") == 0.5, t2)
         first.wait_for_function(f"() => document.getElementById('status-driver').textContent"
                                 f" === {json.dumps(me_b)}")
+        first.keyboard.press("ArrowDown")  # refused: the message names who drives
+        first.wait_for_function(f"() => document.getElementById('message').textContent"
+                                f" === {json.dumps(me_b + ' is driving; take over, or wait.')}")
         # the first page takes over at once; the second sees it happen and stops sending
         t3 = time.monotonic()
         first.click("#take-over")
@@ -277,6 +280,9 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         second.wait_for_function("() => document.getElementById('message').textContent"
                                  ".includes('took over')")
         assert second.inner_text("#status-driver") == me_a
+        # the new driver's page no longer says someone else drives
+        first.wait_for_function("() => document.getElementById('message').hidden")
+        assert first.inner_text("#status-driver") == "you"
         time.sleep(0.4)  # ArrowLeft is still down on the second page: nothing of it runs
         assert not [e for e in events.motors(at) if e["left"] < 0]
         second.keyboard.up("ArrowLeft")
@@ -286,6 +292,22 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         first.keyboard.up("ArrowUp")
     finally:
         context_b.close()
+
+
+def test_a_lease_held_by_another_tab_of_this_browser_reads_you_other_tab(shared, stack):
+    other = shared.context.new_page()  # shares the browser's storage, as a tab does
+    try:
+        sign_in(other, stack)
+        # the shared page (in the background now) takes the lease with one short command
+        shared.evaluate("robotPage.viewer.channel.send({action: 'forward', speed: 0.1, "
+                        "duration_ms: 100, client: robotPage.viewer.clientId})")
+        other.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # read now
+        other.wait_for_function("() => document.getElementById('status-driver').textContent"
+                                " === 'you (other tab)'", timeout=5000)
+        assert other.get_attribute("#status-driver", "data-holder") == "mine"
+    finally:
+        other.close()
+        shared.bring_to_front()
 
 
 INVALID = ['{"action": "drive", "left": NaN, "right": 0}',
