@@ -14,7 +14,7 @@ import { GamepadInput } from "./gamepad.js";
 import { Joystick } from "./joystick.js";
 import { driverView, leaseChange } from "./lease.js";
 import { showLink, showMessage, showStatus, showWho } from "./panel.js";
-import { Poller, pollDelay } from "./poll.js";
+import { Poller, pollDelay, sameness } from "./poll.js";
 import { StatusFeed, describe } from "./status.js";
 import { Tabs } from "./tabs.js";
 import { Viewer } from "./video.js";
@@ -51,8 +51,10 @@ class ControlPage {
         onOpen: () => this.renderLink(),
         onState: (/** @type {Status} */ status) => {
           if (!this.state.signedIn || this.viewer.robot !== this.state.robot) return;
+          const first = !this.viewer.channelState;
           this.viewer.channelState = true;
           this.receive({ online: true, ...status });
+          if (first) this.poller.replan(); // reads stop while the channel brings the state
         },
         onReply: (/** @type {any} */ reply, /** @type {number|null} */ rtt) => this.reply(reply, rtt),
         onClose: () => {
@@ -66,11 +68,14 @@ class ControlPage {
     this.link = new CommandLink(this.api, this.viewer,
       () => Boolean(this.state.status && this.state.status.drive_channel),
       (rtt) => { this.state.path = "http"; this.state.rtt = rtt; this.renderLink(); });
+    this.lastSendAt = -Infinity;
+    this.unchanged = 0; // status answers in a row that changed nothing (the poll backs off)
+    this.readFailed = false; // the last status read failed: what is shown may be out of date
+    this.lastAnswer = "";
     this.poller = new Poller(() => this.poll(), () => pollDelay({
-      visible: document.visibilityState === "visible",
-      driving: this.driver.active || this.state.holder === "other" || this.state.holder === "mine",
-      channelState: Boolean(this.viewer.channelState && this.viewer.channel
-                            && this.viewer.channel.open),
+      visible: document.visibilityState === "visible", channelState: this.channelLive(),
+      driving: this.driver.active, sinceCommandMs: performance.now() - this.lastSendAt,
+      unchanged: this.unchanged,
     }));
     this.joystick = new Joystick($("joystick"), (x, y) => this.driver.stick(x, y));
     this.gamepad = new GamepadInput(this.driver, (name) => {
@@ -88,6 +93,8 @@ class ControlPage {
     /** @type {Record<string, unknown>} */
     const body = { ...cmd, client: this.viewer.clientId };
     if (this.takeOver) { body.take_over = true; this.takeOver = false; }
+    this.lastSendAt = performance.now();
+    this.unchanged = 0;
     if (cmd && /** @type {{action?: string}} */ (cmd).action !== "stop") this.takenFrom = false;
     this.poller.replan();
     try {
@@ -134,6 +141,10 @@ class ControlPage {
     try {
       const status = await this.api.status(robot);
       if (!this.state.signedIn || robot !== this.state.robot) return; // a past view's answer
+      const answer = sameness(status);
+      this.unchanged = answer === this.lastAnswer ? this.unchanged + 1 : 0;
+      this.lastAnswer = answer;
+      this.readFailed = false;
       this.banner.clear("unreachable", "robot");
       this.receive(status);
     } catch (error) {
@@ -146,6 +157,8 @@ class ControlPage {
         this.banner.set("robot", `Unknown robot: ${error.message}. Pick one from the list.`);
         return;
       }
+      this.readFailed = true;
+      this.render();
       this.banner.set("unreachable", `Status unavailable: ${message(error)}`);
     }
   }
@@ -157,9 +170,19 @@ class ControlPage {
     this.render();
   }
 
+  /** The data channel is open and brings the robot's state (no reads needed meanwhile). */
+  channelLive() {
+    const channel = this.viewer.channel;
+    return Boolean(this.viewer.channelState && channel && channel.open
+                   && this.viewer.robot === this.state.robot);
+  }
+
   render() {
     const status = this.state.status;
-    const view = describe(status, this.feed.age(performance.now()));
+    // An open channel is the robot's own connection: it is there, however quiet. Otherwise a
+    // status that was old on arrival, or a read that failed since, is no longer "online".
+    const stale = !this.channelLive() && (this.feed.silent(status) || this.readFailed);
+    const view = describe(status, this.feed.age(performance.now()), stale);
     // Locally every page signs in with the one token (user "local"): only a name tells
     // people apart there.
     const held = view.lease && this.auth.local ? { ...view.lease, user: null } : view.lease;
@@ -218,6 +241,8 @@ class ControlPage {
 
   async showConsole() {
     this.state.signedIn = true;
+    this.readFailed = false;
+    this.unchanged = 0;
     this.feed.forget();
     this.state.status = null;
     this.state.holder = null;
@@ -271,8 +296,10 @@ class ControlPage {
     });
     document.addEventListener("visibilitychange", () => {
       if (!this.state.signedIn) return;
-      if (document.visibilityState === "visible") this.poller.plan(0); // catch up at once
-      else this.poller.replan();
+      if (document.visibilityState === "visible") {
+        this.unchanged = 0;
+        this.poller.plan(0); // catch up at once
+      } else this.poller.replan();
     });
     window.addEventListener("pagehide", () => this.tabs.write(null));
   }

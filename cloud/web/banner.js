@@ -7,9 +7,10 @@
 /** @typedef {"session"|"start"|"robot"|"offline"|"unreachable"|"command"|"lease"} Kind */
 /** @typedef {{kind: Kind, text: string, tone: "error"|"info"}} Message */
 
-/** Most important first: a refused session hides everything else. */
+/** Most important first: a refused session hides everything else; what the user just did
+ * comes next. */
 export const PRIORITY = /** @type {Kind[]} */ (
-  ["session", "start", "robot", "offline", "unreachable", "command", "lease"]);
+  ["session", "start", "command", "robot", "offline", "unreachable", "lease"]);
 
 export class Banner {
   /** @param {(message: Message|null) => void} render  shows the message (null: none) */

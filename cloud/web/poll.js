@@ -1,23 +1,37 @@
 // @ts-check
 // When the page reads GET /robot/{name}/status (each read is an API Gateway request, a Lambda
-// call and an IoT GetRetainedMessage): every DRIVING_POLL_MS while the page is visible, someone
-// drives and no data channel brings the robot's state; every IDLE_POLL_MS while visible
-// otherwise (the channel's pushes carry every change; the read confirms the robot is still
-// there); never while the page is hidden. This is the schedule the deploy tool's cost model
-// assumes (tools/deploy/README.md).
+// call and an IoT GetRetainedMessage). Never while the tab is hidden, nor while the video
+// connection's data channel brings the robot's state. Otherwise: every DRIVING_POLL_MS while
+// this page drives or within SETTLE_MS of its last command; else every IDLE_MIN_MS, doubling
+// after each unchanged answer up to IDLE_MAX_MS, back to the minimum on a change, a command or
+// the tab becoming visible. The deploy tool's cost model counts this same schedule.
 
-export const DRIVING_POLL_MS = 2000;
-export const IDLE_POLL_MS = 10000;
+export const DRIVING_POLL_MS = 1000;
+export const SETTLE_MS = 1000;
+export const IDLE_MIN_MS = 2000;
+export const IDLE_MAX_MS = 60000;
 
 /**
- * @param {{visible: boolean, driving: boolean, channelState: boolean}} now
- *   visible: the page can be seen; driving: this page drives or the robot reports a driver;
- *   channelState: the data channel is open and pushes the robot's state
+ * @param {{visible: boolean, channelState: boolean, driving: boolean, sinceCommandMs: number,
+ *          unchanged: number}} now
+ *   visible: the tab can be seen; channelState: the data channel is open and pushes the
+ *   robot's state; driving: this page drives; sinceCommandMs: since its last command;
+ *   unchanged: answers in a row that changed nothing
  * @returns {number|null}  ms until the next read, null for none
  */
-export function pollDelay({ visible, driving, channelState }) {
-  if (!visible) return null;
-  return driving && !channelState ? DRIVING_POLL_MS : IDLE_POLL_MS;
+export function pollDelay({ visible, channelState, driving, sinceCommandMs, unchanged }) {
+  if (!visible || channelState) return null;
+  if (driving || sinceCommandMs < SETTLE_MS) return DRIVING_POLL_MS;
+  return Math.min(IDLE_MAX_MS, IDLE_MIN_MS * 2 ** Math.max(0, unchanged));
+}
+
+/**
+ * What makes two answers the same for the backoff: everything but the times they carry (the
+ * robot republishes an unchanged status on its heartbeat).
+ * @param {unknown} status
+ */
+export function sameness(status) {
+  return JSON.stringify(status, (key, value) => (key === "t_ms" ? undefined : value));
 }
 
 /** Runs `read` on the schedule `delay` gives, one read at a time. */

@@ -15,14 +15,16 @@
  * @property {string} [action]
  * @property {import("./lease.js").Lease|null} [driver]
  * @property {boolean} [drive_channel]
+ * @property {number} [heartbeat_s]  the robot republishes its status at least this often
  */
 
 export const HOLD_MS = 1000;
 /** Further ahead of this page's clock than this, a status's date is no anchor for ordering. */
 export const AHEAD_MS = 5000;
-/** Older than this, "online" is no longer known: the idle poll (10 s) plus the agent's
- * republish (5 s) plus room for a slow answer. */
-export const STALE_MS = 20000;
+/** A status this many of the robot's heartbeats old when it arrived says the robot has stopped
+ * reporting (the agent republishes at least once a heartbeat, `heartbeat_s` in its status). */
+export const SILENT_HEARTBEATS = 3;
+export const DEFAULT_HEARTBEAT_S = 5;
 
 export class StatusFeed {
   constructor() {
@@ -49,6 +51,16 @@ export class StatusFeed {
 
   forget() { this.latest = null; }
 
+  /**
+   * The shown status was already old when it arrived: the robot has stopped reporting.
+   * @param {Status|null} status
+   */
+  silent(status) {
+    const beat = status && typeof status.heartbeat_s === "number" && status.heartbeat_s > 0
+      ? status.heartbeat_s : DEFAULT_HEARTBEAT_S;
+    return Boolean(this.latest && this.latest.lagMs > SILENT_HEARTBEATS * beat * 1000);
+  }
+
   /** Milliseconds since the robot made the shown status, or null without one. @param {number} now */
   age(now) {
     const last = this.latest;
@@ -67,17 +79,17 @@ export function ago(ms) {
 export const wheels = (m) => `L ${Number(m.left).toFixed(2)} · R ${Number(m.right).toFixed(2)}`;
 
 /**
- * The panel's words for a status (null: the API could not say) of age `ageMs`.
- * `online` is true, false, "stale" (online when last heard, but not heard from for STALE_MS)
- * or "unknown".
+ * The panel's words for a status (null: the API could not say) of age `ageMs`. `stale`: it
+ * can no longer be taken as now (the robot stopped reporting, or the API stopped answering).
+ * `online` is true, false, "stale" (online when last heard, not since) or "unknown".
  * @param {Status|null} status
  * @param {number|null} ageMs
+ * @param {boolean} stale
  */
-export function describe(status, ageMs) {
-  const stale = ageMs !== null && ageMs > STALE_MS;
+export function describe(status, ageMs, stale = false) {
   const online = status === null ? "unknown" : !status.online ? false : stale ? "stale" : true;
   const onlineText = online === "unknown" ? "unknown"
-    : online === "stale" ? `not heard from for ${ago(/** @type {number} */ (ageMs)).replace(" ago", "")}`
+    : online === "stale" ? `not heard from for ${ago(ageMs || 0).replace(" ago", "")}`
       : online ? "online"
         : status && status.reported === false ? "offline (never reported)" : "offline";
   const live = online === true;

@@ -6,8 +6,8 @@ import { test } from "node:test";
 
 import { Banner } from "../../cloud/web/banner.js";
 import { driverView, leaseChange } from "../../cloud/web/lease.js";
-import { DRIVING_POLL_MS, IDLE_POLL_MS, pollDelay } from "../../cloud/web/poll.js";
-import { HOLD_MS, STALE_MS, StatusFeed, describe } from "../../cloud/web/status.js";
+import { DRIVING_POLL_MS, IDLE_MAX_MS, IDLE_MIN_MS, SETTLE_MS, pollDelay, sameness } from "../../cloud/web/poll.js";
+import { HOLD_MS, StatusFeed, describe } from "../../cloud/web/status.js";
 import { FORGET_MS, updateTabs } from "../../cloud/web/tabs.js";
 
 test("the banner shows the most important message that is still true", () => {
@@ -87,20 +87,25 @@ test("the age keeps counting while nothing arrives; a future date counts as new"
   feed.accept({ online: true, t_ms: 10_000 }, 0, 14_000); // already 4 s old on arrival
   assert.equal(feed.age(0), 4000);
   assert.equal(feed.age(30_000), 34_000);
+  assert.ok(!feed.silent({ heartbeat_s: 5 })); // within three heartbeats
+  assert.ok(feed.silent({ heartbeat_s: 1 }));
   feed.accept({ online: true, t_ms: 99_000 }, 31_000, 40_000);
   assert.equal(feed.age(31_500), 500);
+  feed.accept({ online: true, t_ms: 0 }, 40_000, 60_000); // a robot silent for a minute
+  assert.ok(feed.silent({}));
 });
 
-test("describe: online, offline, never reported, unknown, and not heard from", () => {
+test("describe: online, offline, never reported, unknown, and no longer known", () => {
   const status = { online: true, motors: { left: 0.5, right: 0.5 }, action: "forward",
                    camera: { state: "streaming", viewers: 2 }, driver: { client: "x" } };
   const live = describe(status, 1000);
   assert.deepEqual([live.online, live.onlineText, live.motors, live.seen, live.camera],
     [true, "online", "L 0.50 · R 0.50", "1 s ago", "streaming · 2 watching"]);
   assert.deepEqual(live.lease, { client: "x" });
-  const stale = describe(status, STALE_MS + 5000);
+  const stale = describe(status, 25_000, true);
   assert.equal(stale.online, "stale");
   assert.equal(stale.onlineText, "not heard from for 25 s");
+  assert.equal(stale.seen, "25 s ago");
   assert.equal(stale.motors, "—"); // not known, rather than frozen at the last value
   assert.equal(stale.lease, null);
   assert.equal(describe({ online: false, motors: { left: 1, right: 1 } }, null).motors,
@@ -110,10 +115,20 @@ test("describe: online, offline, never reported, unknown, and not heard from", (
   assert.equal(describe(null, null).online, "unknown");
 });
 
-test("the status is read every 2 s while someone drives without the channel, 10 s else, never hidden", () => {
-  assert.equal(pollDelay({ visible: true, driving: true, channelState: false }), DRIVING_POLL_MS);
-  assert.equal(pollDelay({ visible: true, driving: true, channelState: true }), IDLE_POLL_MS);
-  assert.equal(pollDelay({ visible: true, driving: false, channelState: false }), IDLE_POLL_MS);
-  assert.equal(pollDelay({ visible: false, driving: true, channelState: false }), null);
-  assert.deepEqual([DRIVING_POLL_MS, IDLE_POLL_MS], [2000, 10000]);
+const idle = { visible: true, channelState: false, driving: false, sinceCommandMs: 1e9, unchanged: 0 };
+
+test("status reads: none hidden or with the channel; 1 s driving and just after; 2 s doubling to 60 s idle", () => {
+  assert.equal(pollDelay({ ...idle, visible: false }), null);
+  assert.equal(pollDelay({ ...idle, channelState: true, driving: true }), null);
+  assert.equal(pollDelay({ ...idle, driving: true }), DRIVING_POLL_MS);
+  assert.equal(pollDelay({ ...idle, sinceCommandMs: SETTLE_MS - 1 }), DRIVING_POLL_MS);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 9].map((unchanged) => pollDelay({ ...idle, unchanged })),
+    [2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  assert.deepEqual([DRIVING_POLL_MS, SETTLE_MS, IDLE_MIN_MS, IDLE_MAX_MS], [1000, 1000, 2000, 60000]);
+});
+
+test("an answer that differs only in its times is unchanged", () => {
+  const a = { online: true, motors: { left: 0, right: 0, t_ms: 5 }, t_ms: 10 };
+  assert.equal(sameness(a), sameness({ ...a, motors: { ...a.motors, t_ms: 9 }, t_ms: 99 }));
+  assert.notEqual(sameness(a), sameness({ ...a, motors: { left: 0.5, right: 0, t_ms: 5 } }));
 });
