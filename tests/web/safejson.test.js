@@ -1,4 +1,4 @@
-// The page's JSON guard (cloud/web/safejson.js) on the cases the Python guards answer too
+// The page's JSON guard (cloud/web/safejson.js) on the cases the Python guard answers too
 // (testing/data/cases/json_guard.json).
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -17,7 +17,7 @@ for (const c of guard.cases) {
 }
 
 for (const c of guard.diverging) {
-  test(`JSON guard, still diverging: ${c.id} (${c.why})`, () => {
+  test(`JSON guard, where the page answers otherwise: ${c.id} (${c.why})`, () => {
     const found = parse(c.text, c.max_bytes, c.max_depth);
     assert.equal(found === null ? "refused" : "accepted", c.answers.page);
   });
