@@ -183,9 +183,10 @@ class ControlPage {
     // status that was old on arrival, or a read that failed since, is no longer "online".
     const stale = !this.channelLive() && (this.feed.silent(status) || this.readFailed);
     const view = describe(status, this.feed.age(performance.now()), stale);
-    // Locally every page signs in with the one token (user "local"): only a name tells
-    // people apart there.
-    const held = view.lease && this.auth.local ? { ...view.lease, user: null } : view.lease;
+    // Locally every page signs in with the one token (user "local"): only the name a page
+    // carries in its id tells people apart there.
+    const held = view.lease && this.auth.local
+      ? { client: view.lease.client, user: null, name: null } : view.lease;
     const lease = driverView(held, { client: this.viewer.clientId,
       user: this.auth.whoAmI().user, tabs: this.tabs.others() });
     const change = leaseChange(this.state.holder, lease.holder);
@@ -253,6 +254,8 @@ class ControlPage {
     const who = this.auth.whoAmI();
     showWho(who.name || (this.auth.local ? "the local token" : who.user));
     this.driver.setEnabled(true);
+    if (this.auth.local) this.viewer.rename(this.auth.nickname());
+    this.tabs = new Tabs(this.viewer.clientId);
     this.tabs.write(Date.now());
     await this.poll();
     if (!this.state.signedIn) return; // the first status call found the session refused

@@ -14,6 +14,12 @@
  */
 /** @typedef {"none"|"me"|"mine"|"other"} Holder */
 
+/** A name carried in a page's id (`Sam.k3x9a0b1`, see video.js), or null. @param {string} client */
+export function nameInId(client) {
+  const found = /^([A-Za-z0-9_-]{1,24})\.[a-z0-9]{8}$/.exec(client);
+  return found ? found[1] : null;
+}
+
 /**
  * @param {Lease|null|undefined} lease
  * @param {Me} me
@@ -25,7 +31,8 @@ export function driverView(lease, me) {
   if (me.tabs.has(lease.client) || (me.user && lease.user === me.user)) {
     return { holder: "mine", label: "you (other tab)" };
   }
-  return { holder: "other", label: lease.name || lease.user || lease.client };
+  const named = lease.name && lease.name !== lease.client ? lease.name : null;
+  return { holder: "other", label: named || nameInId(lease.client) || lease.user || lease.client };
 }
 
 /**

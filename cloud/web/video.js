@@ -34,7 +34,8 @@ export class Viewer {
     /** @type {import("./channel.js").DriveChannel|null} the current connection's channel */
     this.channel = null;
     this.channelState = false; // the current channel has pushed the robot's state
-    this.clientId = `viewer-${Math.random().toString(36).slice(2, 10)}`;
+    this.tag = Math.random().toString(36).slice(2, 10).padEnd(8, "0");
+    this.clientId = `viewer-${this.tag}`;
     this.attempt = 0;
     this.generation = 0;
     /** @type {number|null} */
@@ -79,6 +80,17 @@ export class Viewer {
     const found = await viewerEndpoints(robot, region, credentials,
       (config.channels || {})[robot], config.endpoints);
     return { ...found, region, credentials, signer: undefined };
+  }
+
+  /**
+   * Carry a name in this viewer's id (locally, where no account names people): the robot
+   * shows the driver by this id, and other pages read the name from it (lease.js).
+   * @param {string|null} name
+   */
+  rename(name) {
+    const slug = (name || "").trim().replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "")
+      .slice(0, 24);
+    this.clientId = slug ? `${slug}.${this.tag}` : `viewer-${this.tag}`;
   }
 
   /** Watch `robot`; replaces any previous connection. @param {string} robot */

@@ -39,6 +39,9 @@ test("the driver is named: you, you (other tab), a name, a user, an id", () => {
   assert.equal(driverView({ client: "viewer-x", user: "alice", name: "Alice" }, me).label, "Alice");
   assert.equal(driverView({ client: "viewer-x", user: "alice" }, me).label, "alice");
   assert.equal(driverView({ client: "viewer-x" }, me).label, "viewer-x");
+  // the robot names a channel's driver by its id; a local page carries its nickname there
+  assert.equal(driverView({ client: "Sam.k3x9a0b1", name: "Sam.k3x9a0b1" }, me).label, "Sam");
+  assert.equal(driverView({ client: "viewer-x", user: null, name: "viewer-x" }, me).label, "viewer-x");
   const signedIn = { client: "viewer-a", user: "alice", tabs: new Set() };
   assert.equal(driverView({ client: "viewer-b", user: "alice" }, signedIn).label, "you (other tab)");
   assert.equal(driverView({ client: "viewer-b", user: "bob" }, signedIn).holder, "other");
