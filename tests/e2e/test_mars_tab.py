@@ -103,7 +103,7 @@ def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_sta
 TICKS = "() => [...document.querySelectorAll('svg.mars-chart text.tick')].map((t) => t.textContent)"
 
 
-def test_on_a_phone_the_chart_is_legible_with_units_and_degrees_f_on_round_lines(browser, mars_stack):
+def test_on_a_phone_the_chart_is_legible_with_units_and_round_degrees_f(browser, mars_stack):
     stack, _ = mars_stack
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
