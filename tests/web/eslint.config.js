@@ -10,7 +10,7 @@ export default [
     languageOptions: { sourceType: "module", globals: { ...globals.browser } },
   },
   {
-    files: ["tests/web/**/*.js"],
+    files: ["tests/web/**/*.js", "tests/web/**/*.mjs"],
     languageOptions: { sourceType: "module", globals: { ...globals.node } },
   },
   {
