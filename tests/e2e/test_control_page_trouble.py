@@ -230,8 +230,8 @@ def test_a_robot_going_offline_is_shown_and_cannot_be_driven(page, stack):
     sign_in(page, stack, robot=PUPPET)
     page.wait_for_function(ONLINE)
     assert page.get_attribute("#pad", "aria-disabled") == "false"
-    gone = time.monotonic()
     publish_status(stack, PUPPET, {"online": False})  # what the agent's Last Will says
+    gone = time.monotonic()
     page.evaluate(READ_NOW)
     page.wait_for_function(OFFLINE, timeout=5000)
     assert time.monotonic() - gone < 4
