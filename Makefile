@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean clean-secrets venv check-fresh lock
+.PHONY: run test lint lint-web test-web bench clean clean-secrets venv check-fresh lock
 
 # `make run` installs what running needs (requirements/run.txt); `make test` (and lint, bench)
 # adds the test and scan tools (requirements/test.txt, and checkov in an environment of its
@@ -32,6 +32,18 @@ $(TEST_STAMP): $(RUN_STAMP) requirements/test.txt requirements/checkov.txt
 
 venv: $(TEST_STAMP)
 
+# The control page's checks (tests/web): ESLint, tsc over its JSDoc types and node --test, with
+# the dev dependencies pinned by tests/web/package-lock.json. The page itself has no build step
+# and no runtime dependency: none of this is served.
+WEB    := tests/web
+WEBBIN := $(WEB)/node_modules/.bin
+WEBSTAMP := $(WEB)/node_modules/.installed
+
+$(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the page's checks (Node.js 20 or newer)"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(WEBSTAMP)
+
 run: $(RUN_STAMP)
 	$(PY) -m tools.stack $(ARGS)
 
@@ -59,15 +71,22 @@ lock:
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
 
-test: lint
+test: lint test-web
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
 # PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
-lint: $(TEST_STAMP)
+lint: $(TEST_STAMP) lint-web
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m mypy --config-file stubs/pyportal/mypy.ini
+
+lint-web: $(WEBSTAMP)
+	$(WEBBIN)/eslint --config $(WEB)/eslint.config.js --max-warnings 0 cloud/web $(WEB)
+	$(WEBBIN)/tsc -p $(WEB)/tsconfig.json
+
+test-web: $(WEBSTAMP)
+	cd $(WEB) && node --test --test-reporter=spec
 
 # A newcomer's first run: clone the committed HEAD into a temporary folder and run `make test`
 # there from nothing (its own .venv, no activated virtualenv). CI does not need it: CI is
