@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The libraries each CircuitPython release freezes into the PyPortal firmware, one folder per
+# release (tools/pyportal_sim/firmwares/*.txt, hash-pinned): the simulator's --firmware and the
+# tests on CircuitPython's own core run them.
+FIRMWARE_LIBS := $(patsubst tools/pyportal_sim/firmwares/%.txt,$(VENV)/circuitpython-libs/%/.installed,$(wildcard tools/pyportal_sim/firmwares/*.txt))
 
 .PHONY: run test lint bench clean venv check-fresh
 
@@ -20,9 +24,15 @@ $(STAMP): pyproject.toml device/robot-pi/pyproject.toml tests/scanners/checkov-r
 	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(VENV)/circuitpython-libs/%/.installed: tools/pyportal_sim/firmwares/%.txt | $(STAMP)
+	@rm -rf $(VENV)/circuitpython-libs/$*
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --require-hashes \
+	    --only-binary=:all: --target $(VENV)/circuitpython-libs/$* -r $<
+	@touch $@
 
-run: $(STAMP)
+venv: $(STAMP) $(FIRMWARE_LIBS)
+
+run: $(STAMP) $(FIRMWARE_LIBS)
 	$(PY) -m tools.stack $(ARGS)
 
 # Four workers on two cores: most of the suite waits on brokers, browsers and simulated links,
@@ -31,7 +41,7 @@ run: $(STAMP)
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
 
-test: lint
+test: lint $(FIRMWARE_LIBS)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
@@ -51,7 +61,7 @@ check-fresh:
 	    $(MAKE) --no-print-directory -C "$$tmp/clone" test && \
 	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
-bench: $(STAMP)
+bench: $(STAMP) $(FIRMWARE_LIBS)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
