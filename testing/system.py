@@ -18,6 +18,7 @@ import pytest
 
 from testing.browser import CHROMIUM
 from testing.mqtt_brokers import mosquitto_path
+from tools.circuitpy.mpy import core_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -38,8 +39,11 @@ PRESENT: dict[str, Callable[[], bool]] = {
     "python3": SYSTEM_PYTHON.exists,
     "python3-venv": lambda: _system_python_has("ensurepip"),
     "python3-numpy": lambda: _system_python_has("numpy"),
+    # not a Debian package: CircuitPython's core kit, $CIRCUITPYTHON_CORE or beside the clone
+    "circuitpython-core": lambda: core_folder() is not None,
 }
-"""Debian package name -> whether it is installed (the names .ci/apt-packages lists)."""
+"""Debian package name (or the core kit) -> whether it is installed (the names
+.ci/apt-packages lists)."""
 
 
 def missing(*packages: str) -> list[str]:
