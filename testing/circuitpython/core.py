@@ -30,9 +30,9 @@ API_URL = "http://api.test"  # MARS_API_URL on the core's drive; the stand-in ES
 # what the app may ask GET /mars for (the views' queries), each answered as the test API does
 QUERIES = ("", "&history=0&photos=0", "&history=30&photos=0", "&history=0&photos=6")
 SIZES = ((320, 240), (480, 320))
-# the frozen libraries a refresh imports (the rest of their packages are never imported)
-PRELOAD = ("adafruit_connection_manager", "adafruit_requests", "adafruit_display_text",
-           "adafruit_display_text.label", "adafruit_esp32spi.adafruit_esp32spi_socketpool",
+# the frozen libraries a refresh imports (the socket pool's name before ESP32SPI 8.0 too)
+PRELOAD = ("adafruit_connection_manager", "adafruit_requests",
+           "adafruit_esp32spi.adafruit_esp32spi_socketpool",
            "adafruit_esp32spi.adafruit_esp32spi_socket")
 
 
