@@ -10,14 +10,18 @@ test API's recorded answer. Without the kit every test here is skipped with one 
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import sys
+from types import SimpleNamespace
 
 import pytest
 
 from testing import pyportal_cases as cases
 from testing.circuitpython import core, memory
 from testing.system import needs
+from tools.pyportal_sim.runner import DEVICE_DIR
 
 pytestmark = [needs(core.MISSING), pytest.mark.slow]
 TAGS = core.tags() or ["no-kit"]
@@ -82,6 +86,18 @@ def test_every_module_imports_as_the_installer_compiled_it(run, board):
     assert run["imports"]["failed"] == {}
 
 
+@pytest.fixture(scope="module")
+def texts():
+    """The app's pure text modules on CPython (``view``, ``viewtext``), which say what each
+    view must show."""
+    sys.path.append(str(DEVICE_DIR))  # last, as in the simulator
+    try:
+        yield SimpleNamespace(view=importlib.import_module("view"),
+                              viewtext=importlib.import_module("viewtext"))
+    finally:
+        sys.path.remove(str(DEVICE_DIR))
+
+
 def expected_texts(device, view: str, payload: dict) -> list[str]:
     """What the view shows for ``payload``, computed by the same modules on CPython."""
     if view == "classic":
@@ -97,7 +113,7 @@ def expected_texts(device, view: str, payload: dict) -> list[str]:
 
 @pytest.mark.parametrize(("task_id", "view", "size", "payload"), screens(),
                          ids=[s[0] for s in screens()])
-def test_code_py_shows_the_configured_view(run, board, device, task_id, view, size, payload):
+def test_code_py_shows_the_configured_view(run, board, texts, task_id, view, size, payload):
     """code.py starts (on 10.1 and later too: nothing imports adafruit_ticks), refreshes
     with only what the view shows, and after the diagnostics the configured view is on
     screen with its texts; no chart corner raises (a lone first sol, a null after it)."""
@@ -110,7 +126,7 @@ def test_code_py_shows_the_configured_view(run, board, device, task_id, view, si
     assert report["diagnostics_after_refresh"] is True  # the maker's lines, over the view...
     assert report["diagnostics_settled"] is False  # ...put away after their 10 s
     answer = board.answers.answer(size, QUERY[view], payload)
-    missing = [t for t in expected_texts(device, view, answer) if t not in report["settled"]]
+    missing = [t for t in expected_texts(texts, view, answer) if t not in report["settled"]]
     assert missing == [], report["settled"]
     assert report["watchdog_longest_gap_ms"] < 16000
 
