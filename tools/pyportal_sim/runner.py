@@ -221,7 +221,7 @@ class Simulator:
             old_term = signal.signal(signal.SIGTERM, _stop)
         os.chdir(drive)
         # The frozen socket pool collects garbage after every send (adafruit_esp32spi_
-        # socketpool.py), cheap on a 185 KB heap but ~50 ms over this process's Blinka and
+        # socketpool.py), cheap on the board's heap but ~50 ms over this process's Blinka and
         # Pillow objects: they are set aside from collections (the app's objects are not).
         gc.freeze()
         self._started = self.clock.monotonic()
