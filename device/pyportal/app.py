@@ -123,7 +123,7 @@ class App:
         if self.pool is not None:
             try:
                 close_sockets(self.pool)
-            except Exception as e:  # noqa: BLE001 - the next refresh starts afresh anyway
+            except Exception as e:  # the next refresh starts afresh anyway
                 self.log("wifi: closing sockets: %s" % e)
 
     def refresh(self):
@@ -155,7 +155,7 @@ class App:
             if self.memory_errors >= 2:
                 self.hw.reload()
             self._failed(MemoryError("out of memory"))
-        except Exception as e:  # noqa: BLE001 - any failure must leave the app running
+        except Exception as e:  # any failure must leave the app running
             self._failed(e)
         stats.refreshes += 1
         if self.net is not None:
@@ -186,7 +186,7 @@ class App:
             self.net = self.pool = None  # a new session after the radio comes back
             try:
                 self.hw.reset_radio()
-            except Exception as e:  # noqa: BLE001 - the next refresh tries again
+            except Exception as e:  # the next refresh tries again
                 self.log("wifi: reset failed: %s" % e)
 
     def _update_photo(self, net, payload):
@@ -268,7 +268,7 @@ class App:
             note = self._slide(self._client(), self.payload)
             if note:
                 self.screen.show_status(note.lstrip(", "), "stale")
-        except Exception as e:  # noqa: BLE001 - the next refresh tries again
+        except Exception as e:  # the next refresh tries again
             self.log("gallery: %s" % e)
             self.next_slide_at = now_ms() + self.settings.gallery_seconds * 1000
 

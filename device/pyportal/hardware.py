@@ -155,7 +155,7 @@ class Hardware:
         except TimeoutError:
             self.radio_stuck = True
             version = version or "not responding"
-        except Exception:  # noqa: BLE001 - a diagnostic must not stop the app
+        except Exception:  # a diagnostic must not stop the app
             pass
         self.feed()
         return version, ssid, rssi

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from testing.fake_mars_api import MarsServer
-from tests.pyportal.test_screen import DIAG, rgb565
+from testing.pyportal_device import DIAG, rgb565
 
 
 @pytest.fixture

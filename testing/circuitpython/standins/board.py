@@ -9,5 +9,5 @@ ESP_RESET = "ESP_RESET"
 SD_CS = "SD_CS"
 
 
-def SPI():  # noqa: N802 - the board's name
+def SPI():  # the board's name
     return "SPI"

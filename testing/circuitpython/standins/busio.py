@@ -2,5 +2,5 @@
 
 
 class SPI:
-    def __init__(self, clock, MOSI=None, MISO=None):  # noqa: N803 - the firmware's names
+    def __init__(self, clock, MOSI=None, MISO=None):  # the firmware's names
         pass

@@ -42,7 +42,7 @@ class _Network:
         return -58
 
 
-class ESP_SPIcontrol:  # noqa: N801 - the name the connection manager dispatches on
+class ESP_SPIcontrol:  # the name the connection manager dispatches on
     TCP_MODE, UDP_MODE, TLS_MODE = 0, 1, 2
 
     def __init__(self, spi, cs_dio, ready_dio, reset_dio, *args, **kwargs):
@@ -68,7 +68,7 @@ class ESP_SPIcontrol:  # noqa: N801 - the name the connection manager dispatches
             self.reset()
             return False
 
-    def connect_AP(self, ssid, password, timeout_s=10):  # noqa: N802
+    def connect_AP(self, ssid, password, timeout_s=10):
         self._command()
         harness.advance(2)
         self._joined = True

@@ -88,7 +88,7 @@ def task_imports(task, report):
     for name in task["modules"]:
         try:
             __import__(name)
-        except Exception as e:  # noqa: BLE001 - every failure is the report
+        except Exception as e:  # every failure is the report
             failed[name] = "%s: %s" % (type(e).__name__, e)
     report["failed"] = failed
 
@@ -167,7 +167,7 @@ def task_start(task, report):
         report["outcome"] = "running"
     except harness.BoardReset as e:
         report["outcome"] = "reset: %s" % e
-    except Exception as e:  # noqa: BLE001 - code.py stopped: the board would print this
+    except Exception as e:  # code.py stopped: the board would print this
         report["outcome"] = "stopped: %s: %s" % (type(e).__name__, e)
     finally:
         harness.probing[0] = False
@@ -212,7 +212,7 @@ def main():
         report = {}
         try:
             TASKS[task["kind"]](task, report)
-        except Exception as e:  # noqa: BLE001 - the next task still runs
+        except Exception as e:  # the next task still runs
             report["error"] = "%s: %s" % (type(e).__name__, e)
         emit("@@END %s %s" % (task["id"], json.dumps(report)))
 
