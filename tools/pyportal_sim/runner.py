@@ -139,6 +139,9 @@ class Simulator:
         refreshes = getattr(stats, "refreshes", 0)
         now = self.clock.monotonic()
         if refreshes != self._seen_refreshes:
+            if self._seen_refreshes == 0:
+                print(f"simulator: first refresh done {now - self._started:.1f} s after "
+                      "power-on (simulated)", flush=True)
             self._seen_refreshes = refreshes
             self._refreshed_at = now
             if not self.options.fast:
