@@ -39,6 +39,7 @@ PRESENT: dict[str, Callable[[], bool]] = {
     "python3": SYSTEM_PYTHON.exists,
     "python3-venv": lambda: _system_python_has("ensurepip"),
     "python3-numpy": lambda: _system_python_has("numpy"),
+    "faketime": lambda: shutil.which("faketime") is not None,
 }
 """Debian package name -> whether it is installed (the names .ci/apt-packages lists)."""
 
