@@ -12,6 +12,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# The libraries each CircuitPython release freezes into the PyPortal firmware, one folder per
+# set of releases (tools/pyportal_sim/firmwares/*.txt, hash-pinned): the simulator's --firmware
+# and the tests on CircuitPython's own core run them.
+FIRMWARE_LIBS := $(patsubst tools/pyportal_sim/firmwares/%.txt,$(VENV)/circuitpython-libs/%/.installed,$(wildcard tools/pyportal_sim/firmwares/*.txt))
 
 $(RUN_STAMP): requirements/run.txt pyproject.toml device/robot-pi/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -30,7 +34,11 @@ $(TEST_STAMP): $(RUN_STAMP) requirements/test.txt requirements/checkov.txt
 	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
 	@touch $(TEST_STAMP)
 
-venv: $(TEST_STAMP)
+$(VENV)/circuitpython-libs/%/.installed: tools/pyportal_sim/firmwares/%.txt | $(RUN_STAMP)
+	@rm -rf $(VENV)/circuitpython-libs/$*
+	$(PIP) --no-deps --no-compile --require-hashes --only-binary=:all: \
+	    --target $(VENV)/circuitpython-libs/$* -r $<
+	@touch $@
 
 # The control page's checks (tests/web): ESLint, tsc over its JSDoc types and node --test, with
 # the dev dependencies pinned by tests/web/package-lock.json. The page itself has no build step
@@ -44,7 +52,9 @@ $(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(WEBSTAMP)
 
-run: $(RUN_STAMP)
+venv: $(TEST_STAMP) $(WEBSTAMP) $(FIRMWARE_LIBS)
+
+run: $(RUN_STAMP) $(FIRMWARE_LIBS)
 	$(PY) -m tools.stack $(ARGS)
 
 # Resolves the declared pins, with every dependency of theirs, into hash-locked files: for
@@ -71,7 +81,7 @@ lock:
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
 
-test: lint test-web
+test: lint test-web $(FIRMWARE_LIBS)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
@@ -98,7 +108,7 @@ check-fresh:
 	    $(MAKE) --no-print-directory -C "$$tmp/clone" test && \
 	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) $(FIRMWARE_LIBS)
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; \
 	    $(PY) -m bench.$$m || exit 1; done
 
