@@ -126,6 +126,13 @@ SETTINGS: tuple[Setting, ...] = (
             "timeout)."),
     Setting("HTTP_MAX_BYTES", "26214400", _positive_int,
             "Largest NASA response or photo downloaded, in bytes."),
+    Setting("CONVERT_WORKERS", "2", _positive_int,
+            "Bitmap conversions one process runs at once (each keeps a core busy)."),
+    Setting("CONVERT_QUEUE", "8", _positive_int,
+            "Bitmap conversions that may wait for a turn; more are refused until one ends."),
+    Setting("CONVERT_MEMORY_MB", "512", _positive_int,
+            "Memory the conversions running at once may take together, estimated from each "
+            "photo's header (the Mars functions have 1024 MB)."),
     Setting("ROBOT_NAMES", "sts-pi", _robot_names,
             "Robots the robot routes accept (comma-separated)."),
     Setting("IOT_DATA_ENDPOINT", "", _text,
@@ -158,6 +165,9 @@ class Config:
     http_read_timeout_s: float
     http_deadline_s: float
     http_max_bytes: int
+    convert_workers: int
+    convert_queue: int
+    convert_memory_mb: int
     robot_names: tuple[str, ...]
     iot_data_endpoint: str
     mqtt_url: str

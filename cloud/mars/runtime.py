@@ -10,6 +10,7 @@ from cloud import config as cloud_config
 from cloud.lazy import Lazy
 from cloud.mars.allowlist import Allowlist
 from cloud.mars.cache import in_thread
+from cloud.mars.conversions import MB, Gate
 from cloud.mars.http import HttpClient, HttpPolicy
 from cloud.mars.photos import image_sources
 from cloud.mars.service import MarsService
@@ -31,7 +32,8 @@ def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> Ma
         open_store(config.mars_store), http, image_sources(config, http),
         weather_sources(config, http), image_ttl_s=config.image_ttl_s,
         weather_ttl_s=config.weather_ttl_s, refresh_s=config.refresh_s,
-        offline_sample=config.mars_offline_sample, telemetry=telemetry, background=in_thread)
+        offline_sample=config.mars_offline_sample, telemetry=telemetry, background=in_thread,
+        gate=Gate(config.convert_workers, config.convert_queue, config.convert_memory_mb * MB))
 
 
 _service = Lazy(lambda: build(cloud_config.load(), telemetry))
