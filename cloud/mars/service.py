@@ -23,6 +23,7 @@ from cloud.mars.conversions import Busy, Gate
 from cloud.mars.errors import NoData, NotFound, UpstreamError
 from cloud.mars.feeds import PHOTOS, WEATHER, Feeds
 from cloud.mars.http import HttpClient
+from cloud.mars.links import Links
 from cloud.mars.models import Photo, Weather
 from cloud.mars.photolist import PhotoList
 from cloud.mars.photos import ImageSource
@@ -70,7 +71,8 @@ class MarsService:
         self.bitmaps = BitmapStore(store, Originals(http), converter=converter,
                                    telemetry=telemetry, gate=gate, wait_s=wait_s)
         self.rotation = PhotoRotation(self.bitmaps, clock, refresh_s, background, wait_s)
-        self.photo_list = PhotoList(self.bitmaps, clock)
+        self.links = Links(http.allowlist)  # feed URLs an answer may carry
+        self.photo_list = PhotoList(self.bitmaps, clock, self.links)
 
     @property
     def cache(self) -> Cache:
@@ -204,4 +206,5 @@ class MarsService:
         if current is None:
             return None
         photo, etag, size = current
-        return payload.image_object(photo, etag, size, request, self.bitmaps.url(etag, base_url))
+        image = payload.image_object(photo, etag, size, request, self.bitmaps.url(etag, base_url))
+        return self.links.clean(image, ("source_url",))
