@@ -132,8 +132,9 @@ GIANT = re.compile(r"^giant_(\d+)x(\d+)_(rgba|rgb|l)(?:_\w+)?$")
 def giant_png(width: int, height: int, mode: str) -> bytes:
     """A PNG of ``width`` x ``height`` that compresses to a few hundred KB and decodes to
     4 bytes a pixel (RGB, RGBA) or 1 (L): what a hostile feed sends to exhaust memory."""
-    image = Image.new(mode, (width, height), {"RGB": (90, 60, 40), "RGBA": (90, 60, 40, 200),
-                                              "L": 90}[mode])
+    fills: dict[str, int | tuple[int, ...]] = {"RGB": (90, 60, 40), "RGBA": (90, 60, 40, 200),
+                                               "L": 90}
+    image = Image.new(mode, (width, height), fills[mode])
     ramp = Image.linear_gradient("L").resize((max(1, width // 4), max(1, height // 4)))
     image.paste(ramp.convert(mode), (0, 0))
     out = io.BytesIO()
