@@ -80,6 +80,13 @@ def _text(value: str) -> str:
     return value
 
 
+def _parameter_name(value: str) -> str:
+    # SSM's own rule for names: letters, digits and _.-/ (a path starts with /)
+    if value and not all(c.isascii() and (c.isalnum() or c in "_.-/") for c in value):
+        raise ValueError("expected an SSM parameter name such as /mars-robot/nasa-api-key")
+    return value
+
+
 def _log_level(value: str) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -103,7 +110,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Base URL of the live mars.nasa.gov feeds (raw images, REMS/MEDA weather)."),
     Setting("NASA_API_BASE", "https://api.nasa.gov", _url,
             "Base URL of api.nasa.gov (InSight weather, legacy)."),
-    Setting("NASA_API_KEY", "DEMO_KEY", _text, "api.nasa.gov key.", secret=True),
+    Setting("NASA_API_KEY", "DEMO_KEY", _text,
+            "api.nasa.gov key (the local stack; AWS reads NASA_API_KEY_PARAMETER).", secret=True),
+    Setting("NASA_API_KEY_PARAMETER", "", _parameter_name,
+            "SSM SecureString holding the api.nasa.gov key, read once per container; "
+            "empty = NASA_API_KEY."),
     Setting("MARS_PHOTOS_API_BASE", "", _optional_url,
             "Base URL of a Mars-Rover-Photos-shaped mirror; empty = off."),
     Setting("MARS_ROVERS", "perseverance,curiosity", _names(ROVERS),
@@ -153,6 +164,7 @@ class Config:
     mars_site_base: str
     nasa_api_base: str
     nasa_api_key: str
+    nasa_api_key_parameter: str
     mars_photos_api_base: str | None
     mars_rovers: tuple[str, ...]
     mars_store: str

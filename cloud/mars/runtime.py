@@ -6,9 +6,12 @@ on the first request with the message naming the setting.
 
 from __future__ import annotations
 
+import dataclasses
+
 from cloud import config as cloud_config
 from cloud.lazy import Lazy
 from cloud.mars.allowlist import Allowlist
+from cloud.mars.apikey import nasa_api_key
 from cloud.mars.cache import in_thread
 from cloud.mars.conversions import MB, Gate
 from cloud.mars.http import HttpClient, HttpPolicy
@@ -23,6 +26,7 @@ telemetry = Telemetry()
 
 def build(config: cloud_config.Config, telemetry: Telemetry | None = None) -> MarsService:
     """A service wired to the real feeds, store and clock named by ``config``."""
+    config = dataclasses.replace(config, nasa_api_key=nasa_api_key(config))
     policy = HttpPolicy(connect_timeout_s=config.http_connect_timeout_s,
                         read_timeout_s=config.http_read_timeout_s,
                         deadline_s=config.http_deadline_s, max_bytes=config.http_max_bytes)
