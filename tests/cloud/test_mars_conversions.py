@@ -92,6 +92,7 @@ def _memory_kb(pid: int, field: str) -> int:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
+@pytest.mark.slow  # a stack and six conversions of 6 M pixels
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="reads /proc (Linux)")
 def test_giant_photos_from_a_hostile_feed_stay_within_the_memory_budget():
     """Six clients at once, each a screen size never asked for (a conversion each), of photos
