@@ -52,7 +52,8 @@ check-fresh:
 	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; \
+	    $(PY) -m bench.$$m || exit 1; done
 
 clean:
 	rm -rf $(VENV) .local-data out .pytest_cache .ruff_cache .mypy_cache

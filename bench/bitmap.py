@@ -12,27 +12,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 import statistics
 import time
 
 import numpy as np
 from PIL import Image
-from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
 from cloud.bitmap import convert, fit, panel_view
+from testing.sample_images import NATURAL_PHOTOS, encode, photo
 
-PHOTOS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "immunohistochemistry",
-    "hubble_deep_field",
-    "retina",
-)
+PHOTOS = NATURAL_PHOTOS
 SOURCES = {"1650x1200": ("coffee", (1650, 1200)), "5000x3800": ("chelsea", (5000, 3800))}
 SCREENS = ((320, 240), (480, 320))
 DEPTHS = (8, 16)
@@ -43,16 +34,6 @@ TARGETS = {
     "mean_ssim_depth16": 0.97,
     "bytes_depth8_320x240": 78 * 1024,
 }
-
-
-def _photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(skdata, name)()).convert("RGB")
-
-
-def _encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def _median_ms(function, runs: int = RUNS) -> float:
@@ -68,7 +49,7 @@ def _median_ms(function, runs: int = RUNS) -> float:
 def conversion_ms() -> dict:
     results = {}
     for label, (name, size) in SOURCES.items():
-        jpeg = _encode(_photo(name).resize(size, Image.Resampling.LANCZOS), "JPEG", quality=90)
+        jpeg = encode(photo(name).resize(size, Image.Resampling.LANCZOS), "JPEG", quality=90)
         for width, height in SCREENS:
             for depth in DEPTHS:
                 key = f"{label}->{width}x{height}/d{depth}"
@@ -87,14 +68,14 @@ def _ssim(photo: Image.Image, bmp: bytes, size: tuple[int, int]) -> float:
 
 def fidelity() -> dict:
     results = {}
-    photos = {name: _photo(name) for name in PHOTOS}
+    photos = {name: photo(name) for name in PHOTOS}
     for width, height in SCREENS:
         for depth in DEPTHS:
             per_photo = {}
-            for name, photo in photos.items():
-                bmp = convert(_encode(photo, "PNG"), width, height, depth)
+            for name, image in photos.items():
+                bmp = convert(encode(image, "PNG"), width, height, depth)
                 per_photo[name] = {
-                    "ssim": round(_ssim(photo, bmp, (width, height)), 4),
+                    "ssim": round(_ssim(image, bmp, (width, height)), 4),
                     "bytes": len(bmp),
                 }
             results[f"{width}x{height}/d{depth}"] = {

@@ -31,21 +31,17 @@ Run: ``.venv/bin/python bench/mars_api.py``.
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import statistics
-import sys
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cloud.mars import history, weather  # noqa: E402
-from testing.fake_nasa import FakeNasa  # noqa: E402
-from testing.rems_mission import mission_bytes  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
+from bench import bitmap
+from cloud.mars import history, weather
+from testing.fake_nasa import FakeNasa
+from testing.rems_mission import mission_bytes
+from testing.stack_process import StackProcess
 
 WARM_REQUESTS = 500
 COLD_STACKS = 5
@@ -251,22 +247,10 @@ def hostile_images() -> dict | None:
                 "lambda_memory_mb": 1024}
 
 
-def bitmap() -> dict | None:
-    path = ROOT / "bench" / "bitmap.py"
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("bench_bitmap", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.run() if hasattr(module, "run") else None
-
-
 def run() -> dict:
     result = {"benchmark": "mars_api", **measure(), "slow_upstream": slow_upstream(),
               "rems_feed": rems_feed(), "hostile_images": hostile_images()}
-    bitmaps = bitmap()
-    if bitmaps is not None:
-        result["bitmap"] = bitmaps
+    result["bitmap"] = bitmap.run()
     return result
 
 

@@ -17,18 +17,13 @@ from __future__ import annotations
 import http.client
 import json
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testing.mqtt_brokers import BrokerProcess  # noqa: E402
-from testing.robot_harness import Observer, RunningAgent, agent_config, command  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
-from testing.waiting import wait_until  # noqa: E402
+from testing.mqtt_brokers import BrokerProcess
+from testing.robot_harness import Observer, RunningAgent, agent_config, command
+from testing.stack_process import StackProcess
+from testing.waiting import wait_until
 
 COMMANDS = 300
 LOSS_TRIALS = 10

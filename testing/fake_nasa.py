@@ -24,13 +24,14 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "cloud" / "fixtures"
+from testing.data import DATA
+
+FIXTURES = DATA / "nasa"
 NATURAL = ("astronaut", "coffee", "chelsea", "rocket", "camera")
 
 DEFAULTS = {
@@ -43,6 +44,11 @@ DEFAULTS = {
 }
 
 
+def load_fixture(name: str, base: str = "http://nasa.test") -> Any:
+    """A feed fixture as the fake server would serve it (``{base}`` becomes ``base``)."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8").replace("{base}", base))
+
+
 def html_page(status: int) -> bytes:
     return (f"<!DOCTYPE html><html><head><title>{status} Error</title></head><body>"
             f"<h1>{status}</h1><p>The server encountered a problem.</p></body></html>").encode()
@@ -52,7 +58,7 @@ def html_page(status: int) -> bytes:
 class Reply:
     """One scripted answer.
 
-    :param fixture: a JSON file under ``tests/cloud/fixtures`` (``{base}`` becomes the server URL).
+    :param fixture: a JSON file under ``testing/data/nasa`` (``{base}`` becomes the server URL).
     :param body: raw bytes instead of a fixture.
     :param delay_s: wait this long before answering (beyond a client's read timeout = slow).
     :param truncate: send only this many bytes of the body while declaring its full length.

@@ -31,9 +31,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from cloud import safejson
 from cloud.mars.errors import BadData, NoData, UpstreamError
 from cloud.mars.store import Store, StoreError
+from contracts import safejson
 
 # a child of the handler's Powertools logger: JSON lines with its correlation id
 log = Logger(service="mars", child=True)
@@ -268,7 +268,7 @@ class Cache:
             if check is not None and not check(value):
                 raise ValueError("not the shape of a cached value")
             return Entry(value, float(fetched_at))
-        except (ValueError, KeyError, TypeError) as exc:  # UnsafeJson is a ValueError
+        except (safejson.UnsafeJson, ValueError, KeyError, TypeError) as exc:
             log.warning("cache %s discarded, fetching again: %s", name, str(exc)[:200])
             return None
 

@@ -37,6 +37,7 @@ PIP_ARGS="${PIP_ARGS:-}"
 SERVICE_USER="robot-agent"
 UNIT="robot-agent.service"
 SRC="$(cd "$(dirname "$0")" && pwd)"
+CONTRACTS="$(cd "$SRC/../../contracts" 2>/dev/null && pwd || true)"  # shared with the cloud
 PREFIX="$ROOT/opt/robot-agent"
 VENV="$PREFIX/venv"
 ETC="$ROOT/etc/robot-agent"
@@ -138,15 +139,16 @@ install_venv() {
     camera_system_packages
   fi
   # The same source and extras as last time: nothing to do (pip would rebuild it all).
-  stamp="$(cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
-    | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
+  stamp="$( (cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
+    | LC_ALL=C sort | xargs sha256sum; cd "$CONTRACTS" && find . -name '*.py' -o -name '*.json' \
+    | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
   if [ -x "$VENV/bin/robot-agent" ] && [ "$(cat "$PREFIX/installed" 2>/dev/null)" = "$stamp" ]; then
     say "the agent [$extras] in $VENV is up to date"
     return
   fi
   # pip builds in the source folder (build/, *.egg-info): build from a copy instead.
   build="$(mktemp -d)"
-  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$build/"
+  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$CONTRACTS" "$build/"
   find "$build" -name __pycache__ -prune -exec rm -rf {} +
   # Never a pip numpy over the system's: picamera2 is built against the apt one.
   : > "$build/constraints.txt"
@@ -168,6 +170,8 @@ install_agent() {
   local bundle="$1"
   [ -n "$ROOT" ] || [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0"
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (apt install python3-venv)"
+  [ -f "$CONTRACTS/command.schema.json" ] \
+    || die "the repository's contracts/ folder is missing: run this from a clone of the repository"
   if [ -n "$bundle" ]; then unpack_bundle "$bundle"; fi
 
   if has_user; then

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cloud.bitmap import convert, panel_view
-from tests import bmpcheck
-from tests.cloud.images import samples
+from testing import bmpcheck
+from testing import sample_images as samples
 
 os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")
 displayio = pytest.importorskip("displayio")

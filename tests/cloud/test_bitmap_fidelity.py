@@ -16,7 +16,7 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from cloud.bitmap import convert, fit, panel_view
-from tests.cloud.images import samples
+from testing import sample_images as samples
 
 TARGETS = {8: 0.93, 16: 0.97}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from cloud.mars import handler
-from testing.fake_nasa import Reply
-from tests.cloud.conftest import load_event, load_fixture
+from testing.fake_nasa import Reply, load_fixture
+from testing.mars_events import load_event
 
 HOSTILE = {  # imageid prefix -> image_files changes
     "ZL0_1994": {"full_res": "javascript:alert(document.domain)"},

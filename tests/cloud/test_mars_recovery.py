@@ -19,9 +19,9 @@ import pytest
 from cloud.mars import handler, runtime
 from cloud.mars.query import ImageRequest
 from cloud.mars.store import LocalStore
+from testing.bmpcheck import check
+from testing.mars_events import load_event
 from testing.waiting import wait_until
-from tests.bmpcheck import check
-from tests.cloud.conftest import load_event
 
 DAY_S = 86_400
 

@@ -17,8 +17,8 @@ from cloud.mars import handler, refresh, runtime
 from cloud.mars.allowlist import Allowlist
 from cloud.mars.http import HttpClient, HttpPolicy
 from testing.fake_nasa import FakeNasa, Reply, error_page
+from testing.mars_events import load_event
 from testing.ports import free_port
-from tests.cloud.conftest import load_event
 
 KEY = "nasa-key-8f3c1d9e2b7a4c6f0e5d"  # what deploy puts into the SecureString
 PARAMETER = "/mars-robot-test/nasa-api-key"

@@ -14,7 +14,6 @@ from robot_agent import doctor
 from testing.mqtt_brokers import BrokerProcess
 from testing.robot_harness import FakeClock
 from testing.stack_process import StackProcess
-from tests.robot.test_tls import pki, tls_broker  # noqa: F401 - fixtures
 
 HOUR = 3_600_000
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.fake_commands import FAKE_SYSTEMCTL, FAKE_USERADD, fake_command
 from testing.stack_process import ROOT
 from testing.system import needs
-from tests.robot.test_service import FAKE_SYSTEMCTL, FAKE_USERADD, _fake
 from tools.deploy.provision import write_bundle
 
 AGENT_DIR = ROOT / "device/robot-pi"
@@ -42,9 +42,10 @@ def make_bundle(tmp_path: Path) -> Path:
 
 def run(root: Path, bin_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ROOT=str(root), PYTHON=SYSTEM_PYTHON, CHOWN="true",
-               SYSTEMCTL=_fake(bin_dir / "systemctl", FAKE_SYSTEMCTL.format(log=bin_dir / "sc")),
-               USERADD=_fake(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
-               USERDEL=_fake(bin_dir / "userdel", "#!/bin/sh\n"))
+               SYSTEMCTL=fake_command(bin_dir / "systemctl",
+                                      FAKE_SYSTEMCTL.format(log=bin_dir / "sc")),
+               USERADD=fake_command(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
+               USERDEL=fake_command(bin_dir / "userdel", "#!/bin/sh\n"))
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(["bash", str(AGENT_DIR / "install.sh"), *args], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -71,10 +72,13 @@ def test_bundle_install_twice_then_uninstall(tmp_path):
         assert "include-system-site-packages = true" in (venv / "pyvenv.cfg").read_text()
         probe = subprocess.run(
             [str(venv / "bin/python"), "-c", "import numpy, robot_agent, gpiozero, lgpio; "
-             "print(numpy.__file__, numpy.__version__)"],
-            capture_output=True, text=True)
+             "from contracts import command; print(numpy.__file__, numpy.__version__, "
+             "command.__file__, len(command.schema()))"],
+            capture_output=True, text=True, cwd=tmp_path)
         assert probe.returncode == 0, probe.stderr
-        numpy_file, numpy_version = probe.stdout.split()
+        numpy_file, numpy_version, contracts_file, _ = probe.stdout.split()
+        # The agent's install carries the shared contracts package, schema included.
+        assert contracts_file.startswith(str(venv)), contracts_file
         system = subprocess.run([SYSTEM_PYTHON, "-c", "import numpy; print(numpy.__version__)"],
                                 capture_output=True, text=True).stdout.strip()
         # The system's numpy is seen (picamera2 is built against it), and not replaced.

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import getpass
 import socket
 import threading
 
 import pytest
 from robot_agent.config import parse
 
-from testing.mqtt_brokers import BrokerProcess
-from testing.pki import write_pki
-from testing.ports import free_port
 from testing.robot_harness import RunningAgent, command
 from testing.system import needs
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto, needs("mosquitto")]
 
-
-@pytest.fixture
-def pki(tmp_path):
-    return write_pki(tmp_path / "pki", server="localhost", client="testbot")
-
-
-@pytest.fixture
-def tls_broker(tmp_path, pki):
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    # Started as root, mosquitto would switch to its own user, which cannot read tmp_path.
-    conf.write_text(f"user {getpass.getuser()}\nper_listener_settings true\n"
-                    f"listener {port} 127.0.0.1\n"
-                    f"cafile {pki['ca']}\ncertfile {pki['server_cert']}\n"
-                    f"keyfile {pki['server_key']}\nrequire_certificate true\n"
-                    "allow_anonymous true\n")
-    broker = BrokerProcess("mosquitto", port=port, conf=conf).start()
-    yield broker
-    broker.close()
 
 
 def _config(port, pki, cert="client_cert", key="client_key", alpn=False):

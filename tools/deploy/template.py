@@ -57,11 +57,11 @@ _Loader.add_multi_constructor("!", _construct)
 
 def with_command_models(template: dict[str, Any]) -> dict[str, Any]:
     """*template* with the API's request models taken from the one command schema."""
-    from cloud.robot import schema
+    from contracts import command
 
     models = template.get("Resources", {}).get("Api", {}).get("Properties", {}).get("Models")
     if isinstance(models, dict):
-        for name, model in schema.api_models().items():
+        for name, model in command.api_models().items():
             if name not in models:
                 raise TemplateError(f"the template's Api has no model {name} for the schema")
             models[name] = model

@@ -16,13 +16,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from contracts.topics import Topics
 from robot_agent import __version__
 from robot_agent.agent import Agent
 from robot_agent.camera import build_camera
 from robot_agent.config import load
 from robot_agent.drive import Drive, mock_factory
 from robot_agent.errors import ConfigError, LinkError
-from robot_agent.mqtt_link import PahoLink, Topics
+from robot_agent.mqtt_link import PahoLink
 from robot_agent.service import Notifier
 
 log = logging.getLogger("robot_agent")

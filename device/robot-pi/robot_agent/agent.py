@@ -31,13 +31,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contracts.topics import Topics
 from robot_agent import __version__, commands, freshness, motion
 from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
 from robot_agent.errors import BadCommand, NotACommand
 from robot_agent.lease import DriverLease
-from robot_agent.mqtt_link import OFFLINE, Link, Topics
+from robot_agent.mqtt_link import OFFLINE, Link
 from robot_agent.service import Notifier
 
 log = logging.getLogger("robot_agent")

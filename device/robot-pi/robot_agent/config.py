@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from contracts import command as contract
 from robot_agent.errors import ConfigError
 
 DRIVERS = ("explorer-hat", "ryanteck", "camjam", "pololu-drv8835", "custom")
 IOT_PORTS = (8883, 443)
 ALPN_IOT = "x-amzn-mqtt-ca"
-MAX_DURATION_MS = 1000  # the deadman bound: no command may run longer than this
+MIN_DURATION_MS, MAX_DURATION_MS = contract.duration_range_ms()  # the schema's; the deadman's
 
 
 @dataclass(frozen=True)
@@ -80,14 +81,13 @@ class MotorConfig:
 @dataclass(frozen=True)
 class CommandLimits:
     max_command_age_ms: int = 1000
-    min_duration_ms: int = 50
+    min_duration_ms: int = MIN_DURATION_MS
     max_duration_ms: int = MAX_DURATION_MS
     max_payload_bytes: int = 1024
-    default_speed: float = 0.5
-    default_duration_ms: int = 250
-    # The original web app sends only {"action": ...}; the original agent ran 0.2 s at full speed.
-    legacy_speed: float = 1.0
-    legacy_duration_ms: int = 200
+    default_speed: float = contract.DEFAULT_SPEED
+    default_duration_ms: int = contract.DEFAULT_DURATION_MS
+    legacy_speed: float = contract.LEGACY_SPEED
+    legacy_duration_ms: int = contract.LEGACY_DURATION_MS
 
 
 @dataclass(frozen=True)
@@ -268,16 +268,17 @@ def _commands(table: dict[str, Any], source: str) -> CommandLimits:
     r = _Reader(table, "commands", source)
     limits = CommandLimits(
         max_command_age_ms=r.number("max_command_age_ms", 1000, 50, 60000, integer=True),
-        min_duration_ms=r.number("min_duration_ms", 50, 10, MAX_DURATION_MS, integer=True),
+        min_duration_ms=r.number("min_duration_ms", MIN_DURATION_MS, 10, MAX_DURATION_MS,
+                                 integer=True),
         max_duration_ms=r.number("max_duration_ms", MAX_DURATION_MS, 10, MAX_DURATION_MS,
                                  integer=True),
         max_payload_bytes=r.number("max_payload_bytes", 1024, 64, 1024, integer=True),
-        default_speed=r.number("default_speed", 0.5, 0.0, 1.0),
-        default_duration_ms=r.number("default_duration_ms", 250, 10, MAX_DURATION_MS,
-                                     integer=True),
-        legacy_speed=r.number("legacy_speed", 1.0, 0.0, 1.0),
-        legacy_duration_ms=r.number("legacy_duration_ms", 200, 10, MAX_DURATION_MS,
-                                    integer=True),
+        default_speed=r.number("default_speed", contract.DEFAULT_SPEED, 0.0, 1.0),
+        default_duration_ms=r.number("default_duration_ms", contract.DEFAULT_DURATION_MS, 10,
+                                     MAX_DURATION_MS, integer=True),
+        legacy_speed=r.number("legacy_speed", contract.LEGACY_SPEED, 0.0, 1.0),
+        legacy_duration_ms=r.number("legacy_duration_ms", contract.LEGACY_DURATION_MS, 10,
+                                    MAX_DURATION_MS, integer=True),
     )
     if limits.min_duration_ms > limits.max_duration_ms:
         raise r.fail("min_duration_ms", "must not exceed max_duration_ms")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
+from contracts.topics import Topics
 from robot_agent.config import ALPN_IOT, AgentConfig, load
 from robot_agent.errors import ConfigError
 from robot_agent.freshness import Clock, SystemClock
@@ -210,7 +211,7 @@ class Doctor:
         import paho.mqtt.client as mqtt
 
         m, name = self.config.mqtt, self.config.name
-        topic = f"robot/{name}/cmd"
+        topic = Topics.for_robot(name).cmd
         events: dict[str, Any] = {}
         done = threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name,

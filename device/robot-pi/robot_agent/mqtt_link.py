@@ -1,11 +1,8 @@
 """The MQTT link: a small interface, paho-mqtt 2.x behind it, and an in-memory fake.
 
-Topics (robot name = IoT thing name = client id):
-
-- ``robot/{name}/cmd``: drive commands (QoS 1, subscribed)
-- ``{name}/action``: the original web app's commands (QoS 1, subscribed unless disabled)
-- ``robot/{name}/status``: retained liveness and state; Last Will ``{"online": false}``
-- ``robot/{name}/telemetry``: events (motor changes, rejected commands)
+Topics (:mod:`contracts.topics`): commands on ``robot/{name}/cmd`` and, unless disabled, the
+original web app's ``{name}/action`` (QoS 1, subscribed); the retained ``robot/{name}/status``
+with its Last Will ``{"online": false}``; events on ``robot/{name}/telemetry``.
 
 The link calls ``on_connect()``, ``on_disconnect(reason)`` and ``on_message(topic, payload)``
 from its own network thread; the agent hands them over to its event loop. Retained messages
@@ -20,30 +17,17 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contracts.topics import Topics
 from robot_agent.config import ALPN_IOT, MqttConfig
 from robot_agent.errors import LinkError
 
 log = logging.getLogger("robot_agent.mqtt")
 
 OFFLINE = {"online": False}
-
-
-@dataclass(frozen=True)
-class Topics:
-    cmd: str
-    legacy: str
-    status: str
-    telemetry: str
-
-    @classmethod
-    def for_robot(cls, name: str) -> Topics:
-        return cls(cmd=f"robot/{name}/cmd", legacy=f"{name}/action",
-                   status=f"robot/{name}/status", telemetry=f"robot/{name}/telemetry")
 
 
 def encode(payload: dict[str, Any] | bytes) -> bytes:

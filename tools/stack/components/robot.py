@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 
-from cloud import safejson
+from contracts import safejson
+from contracts.topics import Topics
 from tools.stack.component import Component, StackContext
 from tools.stack.mqtt_acl import OBSERVER
 from tools.stack.private import write_private
@@ -71,7 +72,7 @@ def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bo
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
     if parts.username:
         client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-    client.on_connect = lambda c, *a: c.subscribe(f"robot/{name}/status", qos=1)
+    client.on_connect = lambda c, *a: c.subscribe(Topics.for_robot(name).status, qos=1)
     client.on_message = on_message
     client.connect_async(parts.hostname or "127.0.0.1", parts.port or 1883)
     client.loop_start()
