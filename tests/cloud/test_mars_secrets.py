@@ -24,24 +24,32 @@ KEY = "nasa-key-8f3c1d9e2b7a4c6f0e5d"  # what deploy puts into the SecureString
 PARAMETER = "/mars-robot-test/nasa-api-key"
 
 
-@pytest.fixture
-def ssm(monkeypatch):
+@pytest.fixture(scope="module")
+def ssm_module():
+    """One moto SSM for the module (starting moto costs about a second a test)."""
     moto = pytest.importorskip("moto")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"),
+                            ("AWS_SECRET_ACCESS_KEY", "testing"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        with moto.mock_aws():
+            import boto3
+
+            client = boto3.client("ssm", region_name="us-east-1")
+            client.put_parameter(Name=PARAMETER, Value=KEY, Type="SecureString")
+            yield client
+
+
+@pytest.fixture
+def ssm(ssm_module):
     from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters import base
 
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     base.DEFAULT_PROVIDERS.pop("ssm", None)  # a provider holds its boto3 client and values
     parameters.clear_caches()
-    with moto.mock_aws():
-        import boto3
-
-        client = boto3.client("ssm", region_name="us-east-1")
-        client.put_parameter(Name=PARAMETER, Value=KEY, Type="SecureString")
-        yield client
+    yield ssm_module
     base.DEFAULT_PROVIDERS.pop("ssm", None)
     parameters.clear_caches()
 
