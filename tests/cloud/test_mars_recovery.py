@@ -128,3 +128,23 @@ def test_bitmaps_the_store_evicted_are_made_again_on_demand(make_service, tmp_pa
     assert again["image"]["url"] == first["image"]["url"]  # still advertised, so it must work
     data = service.bitmap(f"{first['image']['etag']}.bmp")
     assert len(data) == first["image"]["bytes"] and check(data).width == 320
+
+
+def test_a_bitmap_believed_stored_is_looked_for_again_every_hour(make_service, tmp_path):
+    """S3 expires bitmaps after ImageRetentionDays whatever a warm container believes; the
+    scheduled refresh makes them again within the hour instead of never."""
+    from cloud.mars.bitmaps import RECHECK_S
+
+    service = make_service()
+    hours = [0.0]
+    service.bitmaps.monotonic = lambda: hours[0]
+    one_size = ((80, 60),)  # small: cheap conversions
+    assert service.refresh(sizes=one_size)["bitmaps"] == 6
+    folder = tmp_path / "store" / "bmp"
+    for path in folder.iterdir():
+        path.unlink()  # expired by the bucket's lifecycle rule
+    service.refresh(sizes=one_size)
+    assert list(folder.iterdir()) == []  # still believed stored: not looked for
+    hours[0] += RECHECK_S + 1
+    assert service.refresh(sizes=one_size)["bitmaps"] == 6
+    assert len(list(folder.iterdir())) == 6
