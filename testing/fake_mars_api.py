@@ -125,7 +125,7 @@ class MarsServer:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):  # http.server's naming
                 server._handle(self)
 
         self._stop.clear()

@@ -254,7 +254,7 @@ class FakeNasa:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:  # http.server's name
                 fake._answer(self)
 
             def log_message(self, *args) -> None:

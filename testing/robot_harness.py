@@ -101,14 +101,15 @@ class RunningAgent:
     """A real :class:`Agent` (mock pins) on its own event loop thread.
 
     :param link: defaults to a :class:`PahoLink` to the config's broker.
+    :param factory: the mock pin factory (default :func:`mock_factory`).
     """
 
     def __init__(self, config: AgentConfig, link: Link | None = None,
                  notifier: Notifier | None = None, clock: FakeClock | None = None,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None, factory: Any = None) -> None:
         self.config = config
         self.clock = clock or FakeClock()
-        self.factory = mock_factory()
+        self.factory = factory or mock_factory()  # a MockFactory (bench/robot.py times pins)
         self.drive = Drive(config.motors, self.factory)
         self.link = link or PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         self.agent = Agent(config, self.drive, self.link, notifier=notifier,

@@ -28,9 +28,9 @@ def blinka_rgb565(path) -> np.ndarray:
     codes = np.zeros((bitmap.height, bitmap.width), np.uint16)
     for y in range(bitmap.height):
         for x in range(bitmap.width):
-            value = bitmap._get_pixel(x, y)  # noqa: SLF001 - the call displayio's refresh makes
+            value = bitmap._get_pixel(x, y)  # the call displayio's refresh makes
             colour = shader[value] if isinstance(shader, Palette) else value
-            codes[y, x] = ColorConverter._compute_rgb565(colour)  # noqa: SLF001
+            codes[y, x] = ColorConverter._compute_rgb565(colour)
     return codes
 
 

@@ -12,7 +12,7 @@ from robot_agent.config import CommandLimits
 from testing.robot_events import call, load_event
 
 
-def test_analog_command_is_published_with_the_user(sent):  # noqa: F811
+def test_analog_command_is_published_with_the_user(sent):
     body = {"action": "drive", "left": 0.4, "right": 0.6, "client": "viewer-1"}
     status, answer = call(load_event(body=json.dumps(body)))
     assert status == 202
@@ -24,7 +24,7 @@ def test_analog_command_is_published_with_the_user(sent):  # noqa: F811
     assert command.driver == "viewer-1"
 
 
-def test_the_page_cannot_name_the_user(sent):  # noqa: F811
+def test_the_page_cannot_name_the_user(sent):
     body = {"action": "drive", "left": 0.4, "right": 0.6, "user": "someone-else"}
     status, answer = call(load_event(body=json.dumps(body)))
     assert status == 400 and not sent

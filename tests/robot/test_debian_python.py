@@ -76,16 +76,18 @@ def dependencies_key() -> str:
     """What decides the venv's third-party packages: a change installs from scratch."""
     return _digest(" ".join(INSTALL_ARGS).encode(), (AGENT_DIR / "pyproject.toml").read_bytes(),
                    (AGENT_DIR / "install.sh").read_bytes(),
+                   *(lock.read_bytes() for lock in sorted(AGENT_DIR.glob("*.lock"))),
                    json.dumps(debian_versions(), sort_keys=True).encode())
 
 
 def sources_key() -> str:
     """Every file of the agent: a change runs install.sh again over the cached root."""
     parts = []
-    files = [*AGENT_DIR.glob("*"), *(AGENT_DIR / "robot_agent").rglob("*")]  # not build/
+    files = [*AGENT_DIR.glob("*"), *(AGENT_DIR / "robot_agent").rglob("*"),  # not build/
+             *(AGENT_DIR.parents[1] / "contracts").rglob("*")]  # the package it carries
     for path in sorted(files):
         if path.is_file() and "__pycache__" not in path.parts:
-            parts += [str(path.relative_to(AGENT_DIR)).encode(), path.read_bytes()]
+            parts += [str(path.relative_to(AGENT_DIR.parents[1])).encode(), path.read_bytes()]
     return _digest(*parts)
 
 

@@ -162,9 +162,12 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
     assert (bin_dir / "sc.log").read_text().splitlines()[2:] == [
         "daemon-reload", "enable robot-agent.service", "restart robot-agent.service"]
     pip_calls = (bin_dir / "pip.log").read_text().splitlines()
-    assert len(pip_calls) == 2 and all(c.endswith("[pi]") and "--constraint" in c
-                                       for c in pip_calls)
-    assert str(AGENT_DIR) not in pip_calls[0]  # built from a copy: nothing written here
+    # each run: the locked dependencies (hashes required), then the agent alone
+    locked, agent = pip_calls[0::2], pip_calls[1::2]
+    assert len(pip_calls) == 4 and all(
+        "--require-hashes" in c and "--constraint" in c and c.endswith("requirements.lock")
+        for c in locked) and all(c.endswith("[pi]") and "--no-deps" in c for c in agent)
+    assert str(AGENT_DIR) not in agent[0]  # built from a copy: nothing written here
     assert os.readlink(root / "usr/local/bin/robot-agent") == \
         "/opt/robot-agent/venv/bin/robot-agent"
 

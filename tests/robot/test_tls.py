@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 from robot_agent.config import parse
@@ -41,17 +40,18 @@ def test_mutual_tls_connects_and_drives(tls_broker, pki, alpn):
             sender.stop()
 
 
-def test_a_certificate_from_another_ca_is_refused(tls_broker, pki, caplog):
+def test_a_certificate_from_another_ca_is_a_refused_login(tls_broker, pki, caplog):
     bot = RunningAgent(_config(tls_broker.port, pki, "stranger_cert", "stranger_key"))
-    # An attempt ends in the handshake (TLS 1.2: paho's connect fails) or, under TLS 1.3, when
-    # the broker's alert arrives after CONNECT (the agent logs the link as lost).
-    failed = threading.Event()
-    bot.link.client.on_connect_fail = lambda client, userdata: failed.set()
+    # The broker refuses in the handshake (TLS 1.2: paho's connect fails) or, under TLS 1.3,
+    # with an alert after CONNECT, before any CONNACK: a refused login either way, not a link
+    # that was up and got lost.
     bot.start(wait_connected=False)
     try:
-        wait_until(lambda: failed.is_set() or "link lost" in caplog.text, 30,
-                   message="no connection attempt ended")
+        wait_until(lambda: bot.agent.refused is not None, 30, message="no refusal reported")
         assert not bot.link.connected and bot.agent.ready is not None
         assert not bot.agent.ready.is_set()
+        assert "the broker refused the login as testbot" in caplog.text
+        assert "the certificate must be active" not in caplog.text  # not AWS: mqtts:// URL
+        assert "link lost" not in caplog.text
     finally:
         bot.stop()

@@ -76,7 +76,7 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     except OSError as exc:
         raise TemplateError(f"cannot read the template {path}: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # SafeLoader subclass
     except yaml.YAMLError as exc:
         raise TemplateError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "Resources" not in data:

@@ -29,9 +29,20 @@ from robot_agent.service import Notifier
 log = logging.getLogger("robot_agent")
 
 
+USAGE = """robot-agent [--config PATH] [--simulate]
+       robot-agent doctor [--config PATH] [--simulate] [--motors]"""
+COMMANDS = """commands:
+  doctor    check the setup, one line each with the fix: config, certificates, DNS, TCP,
+            TLS, the MQTT login, clock, GPIO, motor pins, camera, video channel
+            (robot-agent doctor --help)"""
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="robot-agent", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="/etc/robot-agent/config.toml",
+    parser = argparse.ArgumentParser(
+        prog="robot-agent", usage=USAGE, epilog=COMMANDS,
+        description="Run the robot agent until SIGTERM or SIGINT (systemd runs it as "
+                    "robot-agent.service).", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="/etc/robot-agent/config.toml", metavar="PATH",
                         help="the TOML config file (default: %(default)s)")
     parser.add_argument("--simulate", action="store_true",
                         help="mock GPIO pins instead of the real motors")
@@ -61,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load(args.config)
         logging.getLogger().setLevel(config.log_level)
-        camera = build_camera(config.camera, config.name, simulate=args.simulate)
+        camera = build_camera(config.camera, config.name, simulate=args.simulate,
+                              config_file=config.source)
         link = PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         drive = Drive(config.motors, mock_factory() if args.simulate else None)
         agent = Agent(config, drive, link, camera, notifier=Notifier(),
