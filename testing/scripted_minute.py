@@ -221,7 +221,7 @@ def _scripted(stack: StackProcess, observer: Observer, warm: PyPortal,
     pyportal.start()
     _status(stack)  # the page signs in and reads its robot's status...
     time.sleep(2.0)
-    _status(stack)  # ...again after 2 s (PAGE_STATUS idle_min_ms), then its video connects
+    _status(stack)  # ...again after 2 s (poll.js IDLE_MIN_MS), then its video connects
     holds: list[tuple[float, float]] = []
     channel_at = asyncio.run(_drive(stack, script, started, holds))
     pyportal.join(30)

@@ -128,6 +128,13 @@ def test_limits_name_what_a_fleet_would_exceed(source):
     assert any("Lambda functions running at once" in w for w in many)
 
 
+def test_more_robots_and_http_driving_cost_more(source):
+    one, two = cost.total(cost.Usage(), source), cost.total(cost.Usage(robots=2), source)
+    assert two > one
+    # every command via the API, and a status read a second (cloud/web/poll.js)
+    assert cost.total(cost.Usage(fallback_share=1.0), source) > one + 2
+
+
 def test_the_command_prints_the_bill_line_by_line():
     done = subprocess.run([sys.executable, "-m", "tools.deploy", "cost", "--pyportals", "2",
                            "--robots", "1", "--drive-hours", "2"], cwd=ROOT,

@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "cloud" / "web"
 PYPORTAL = ROOT / "device" / "pyportal"
 
-#: How the control page reads ``GET /robot/{name}/status`` (``cloud/web/app.js``):
-#: - never while its video connection's data channel is open (the robot sends its state there);
-#: - never while the tab is hidden;
-#: - visible, without the channel, while driving or within ``settle_ms`` of the last command:
-#:   every ``driving_ms`` (the robot's status changes at most once a report interval then);
-#: - otherwise every ``idle_min_ms``, doubling after each unchanged answer up to
-#:   ``idle_max_ms``; a change, a command or the tab becoming visible starts again at the min.
-PAGE_STATUS = {"driving_ms": 1000, "settle_ms": 1000, "idle_min_ms": 2000, "idle_max_ms": 60000}
+#: How the control page reads ``GET /robot/{name}/status`` (``cloud/web/poll.js``, read from
+#: there: :func:`page_status`): never while its video connection's data channel is open (the
+#: robot sends its state there), never while the tab is hidden; visible, without the channel,
+#: while driving or within ``settle_ms`` of the last command: every ``driving_ms`` (the robot's
+#: status changes at most once a report interval then); otherwise every ``idle_min_ms``,
+#: doubling after each unchanged answer up to ``idle_max_ms``.
+PAGE_STATUS_CONSTANTS = {"driving_ms": "DRIVING_POLL_MS", "settle_ms": "SETTLE_MS",
+                         "idle_min_ms": "IDLE_MIN_MS", "idle_max_ms": "IDLE_MAX_MS"}
 #: Reads before the data channel opens, per video session (sign-in, robot picked).
 PAGE_READS_BEFORE_CHANNEL = 2
 #: Files a page load fetches through CloudFront (index, scripts, styles, config.json).
@@ -64,6 +64,14 @@ def _js_constant(file: str, name: str) -> float:
     if not found:
         raise ValueError(f"cloud/web/{file} no longer defines {name}; update tools/deploy/usage.py")
     return float(found.group(1).replace("_", ""))
+
+
+def page_status() -> dict[str, float]:
+    """The page's status-read schedule, from ``cloud/web/poll.js``."""
+    return {key: _js_constant("poll.js", name) for key, name in PAGE_STATUS_CONSTANTS.items()}
+
+
+PAGE_STATUS = page_status()
 
 
 def bmp_bytes(width: int, height: int, depth: int) -> int:
