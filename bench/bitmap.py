@@ -1,11 +1,24 @@
 """Benchmark of the device-bitmap pipeline. Prints one JSON object.
 
-* ``conversion_ms``: median wall time of ``convert`` for a ~1650x1200 and a ~5000x3800 colour
-  JPEG (q=90, made by upscaling scikit-image photos), to 320x240 and 480x320, depth 8 and 16;
-* ``fidelity``: SSIM of the picture as the RGB565 panel shows it against an aspect-correct
-  Lanczos resize of the original, and the bitmap's size in bytes, for scikit-image's natural
-  photographs, per depth and screen size, with the mean;
-* ``targets``: the issue's targets and whether they are met.
+* ``photo_set``: the Mars photos measured (``testing/rover_scenes.py``: five greyscale Navcam
+  and five colour Mastcam / Mastcam-Z frames, synthesised, served as JPEG q=90 like the feeds)
+  and, for reference only, scikit-image's natural photographs (``other``);
+* ``conversion_ms`` and ``conversion_cpu_ms``: median wall time and CPU time of ``convert`` per
+  source, screen and depth, the depths interleaved in one loop so that they share the
+  machine's load (on a busy machine the CPU time is what a quiet one would take): a 1650x1200
+  colour Mastcam-Z frame and a 1650x1200 and a 5000x3800 JPEG upscaled from scikit-image
+  photos;
+* ``fidelity``: per screen (320x240, 480x320) and row (depth 4, 8, 16 and the original
+  sample's conversion), the perceived SSIM (Gaussian blur of sigma 1 px on both, then SSIM, on
+  what the RGB565 panel shows) and the raw SSIM against an aspect-correct Lanczos resize
+  (``testing/fidelity.py``), mean and worst over the Mars set, per photo, and the bytes;
+* ``other_photos``: the same means on the scikit-image photographs;
+* ``ratios``: depth 4 against depth 8 and against the original sample, from this run;
+* ``quantisers_d4``: the 16-colour quantisers measured to choose depth 4's (Mars set,
+  320x240): palette in RGB or CIELAB, with or without the extremes kept, dithered in RGB or
+  CIELAB, and SciPy's k-means run to convergence in float CIELAB for reference (SciPy is not
+  in the Lambda package); perceived and raw SSIM and the CPU time of palette and dithering;
+* ``targets``: the targets and whether they are met.
 
 ``run()`` returns the same dict, for ``bench/mars_api.py``.
 """
@@ -15,38 +28,38 @@ from __future__ import annotations
 import io
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy.cluster.vq import kmeans2
+from skimage import color as skcolor
 from skimage import data as skdata
-from skimage.metrics import structural_similarity
 
-from cloud.bitmap import convert, fit, panel_view
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PHOTOS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "immunohistochemistry",
-    "hubble_deep_field",
-    "retina",
-)
-SOURCES = {"1650x1200": ("coffee", (1650, 1200)), "5000x3800": ("chelsea", (5000, 3800))}
+from cloud.bitmap import bmp, convert, lab_palette, quantise, rgb565  # noqa: E402
+from cloud.bitmap.pipeline import frame  # noqa: E402
+from testing import fidelity, rover_scenes  # noqa: E402
+
+OTHER_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry",
+                "hubble_deep_field", "retina")
 SCREENS = ((320, 240), (480, 320))
-DEPTHS = (8, 16)
-RUNS = 7
-TARGETS = {
-    "ms_1650x1200_to_320x240": 60.0,
-    "mean_ssim_depth8": 0.93,
-    "mean_ssim_depth16": 0.97,
-    "bytes_depth8_320x240": 78 * 1024,
+DEPTHS = (4, 8, 16)
+ORIGINAL = "original_sample"
+RUNS = 9
+TARGETS = {  # (target, lower is better)
+    "ms_1650x1200_to_320x240_d4": (60.0, True),
+    "ms_1650x1200_to_320x240_d8": (60.0, True),
+    "perceived_mean_d4_320x240": (0.985, False),
+    "perceived_worst_d4_320x240": (0.975, False),
+    "bytes_d4_320x240": (39_000, True),
+    "perceived_mean_d8_320x240": (0.99, False),
+    "raw_mean_d8_other": (0.93, False),
+    "raw_mean_d16_other": (0.97, False),
 }
-
-
-def _photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(skdata, name)()).convert("RGB")
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -55,81 +68,192 @@ def _encode(image: Image.Image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-def _median_ms(function, runs: int = RUNS) -> float:
-    function()  # warm up: plugin imports, first-call allocations
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 2)
+def _skimage(name: str) -> Image.Image:
+    return Image.fromarray(getattr(skdata, name)()).convert("RGB")
 
 
-def conversion_ms() -> dict:
-    results = {}
-    for label, (name, size) in SOURCES.items():
-        jpeg = _encode(_photo(name).resize(size, Image.Resampling.LANCZOS), "JPEG", quality=90)
+def _sources() -> dict[str, bytes]:
+    upscaled = {"coffee": (1650, 1200), "chelsea": (5000, 3800)}
+    sources = {"1650x1200 mastcamz": rover_scenes.jpeg("mastcamz_caltarget", (1650, 1200))}
+    for name, size in upscaled.items():
+        big = _skimage(name).resize(size, Image.Resampling.LANCZOS)
+        sources[f"{size[0]}x{size[1]} {name}"] = _encode(big, "JPEG", quality=90)
+    return sources
+
+
+def conversion_ms() -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU milliseconds per ``source->screen/depth``."""
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for label, jpeg in _sources().items():
         for width, height in SCREENS:
-            for depth in DEPTHS:
-                key = f"{label}->{width}x{height}/d{depth}"
-                results[key] = _median_ms(
-                    lambda j=jpeg, w=width, h=height, d=depth: convert(j, w, h, d)
-                )
-    return results
+            for run in range(RUNS + 1):  # the first round warms up: plugins, tables, caches
+                for depth in DEPTHS:
+                    started, started_cpu = time.perf_counter(), time.thread_time()
+                    convert(jpeg, width, height, depth)
+                    if run:
+                        key = f"{label}->{width}x{height}/d{depth}"
+                        wall.setdefault(key, []).append(time.perf_counter() - started)
+                        cpu.setdefault(key, []).append(time.thread_time() - started_cpu)
+    return _medians(wall), _medians(cpu)
 
 
-def _ssim(photo: Image.Image, bmp: bytes, size: tuple[int, int]) -> float:
-    box = fit.crop_box(photo.size, size)
-    reference = np.asarray(photo.resize(size, Image.Resampling.LANCZOS, box=box))
-    shown = np.asarray(panel_view(bmp))
-    return float(structural_similarity(reference, shown, channel_axis=2, data_range=255))
+def _medians(times: dict[str, list[float]]) -> dict[str, float]:
+    return {key: round(statistics.median(values) * 1000, 1) for key, values in times.items()}
 
 
-def fidelity() -> dict:
-    results = {}
-    photos = {name: _photo(name) for name in PHOTOS}
-    for width, height in SCREENS:
-        for depth in DEPTHS:
-            per_photo = {}
-            for name, photo in photos.items():
-                bmp = convert(_encode(photo, "PNG"), width, height, depth)
-                per_photo[name] = {
-                    "ssim": round(_ssim(photo, bmp, (width, height)), 4),
-                    "bytes": len(bmp),
-                }
-            results[f"{width}x{height}/d{depth}"] = {
-                "mean_ssim": round(statistics.mean(p["ssim"] for p in per_photo.values()), 4),
-                "bytes": max(p["bytes"] for p in per_photo.values()),
-                "photos": per_photo,
-            }
-    return results
+def _row(photos: dict[str, tuple[Image.Image, bytes]], size, depth: int | str) -> dict:
+    per_photo, sizes = {}, []
+    for name, (photo, data) in photos.items():
+        if depth == ORIGINAL:
+            bmp = fidelity.original_sample(photo, size)
+        else:
+            bmp = convert(data, *size, depth)
+        perceived, raw = fidelity.scores(photo, bmp, size)
+        per_photo[name] = {"perceived": round(perceived, 4), "raw": round(raw, 4)}
+        sizes.append(len(bmp))
+    perceived = [p["perceived"] for p in per_photo.values()]
+    raw = [p["raw"] for p in per_photo.values()]
+    return {
+        "perceived_mean": round(statistics.mean(perceived), 4),
+        "perceived_worst": min(perceived),
+        "raw_mean": round(statistics.mean(raw), 4),
+        "raw_worst": min(raw),
+        "bytes": max(sizes),
+        "photos": per_photo,
+    }
+
+
+def _mars_photos() -> dict[str, tuple[Image.Image, bytes]]:
+    photos = {}
+    for name in rover_scenes.SCENES:
+        data = rover_scenes.jpeg(name)
+        with Image.open(io.BytesIO(data)) as photo:  # the original is the JPEG as served
+            photos[name] = (photo.convert("RGB"), data)
+    return photos
+
+
+def fidelity_tables() -> tuple[dict, dict]:
+    mars = _mars_photos()
+    other = {name: (_skimage(name), _encode(_skimage(name), "PNG")) for name in OTHER_PHOTOS}
+    tables: dict[str, dict] = {}
+    others: dict[str, dict] = {}
+    for size in SCREENS:
+        screen = f"{size[0]}x{size[1]}"
+        tables[screen] = {f"d{d}" if d != ORIGINAL else d: _row(mars, size, d)
+                          for d in (*DEPTHS, ORIGINAL)}
+        others[screen] = {}
+        for depth in (*DEPTHS, ORIGINAL):
+            row = _row(other, size, depth)
+            row.pop("photos")
+            others[screen][f"d{depth}" if depth != ORIGINAL else depth] = row
+    return tables, others
+
+
+# --- the depth-4 quantisers compared ------------------------------------------------------
+
+
+def _rgb_palette(image: Image.Image, kmeans: bool) -> list[int]:
+    """Depth 8's method at 16 colours: median cut (+ k-means) in RGB on panel colours."""
+    settled = max(1, round(image.width * image.height * quantise.KMEANS_SETTLED))
+    chosen = rgb565.snap(image).quantize(16, Image.Quantize.MEDIANCUT, settled if kmeans else 0,
+                                         dither=Image.Dither.NONE)
+    flat = (chosen.getpalette("RGB") or [0, 0, 0])[:48]
+    return [rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]
+
+
+def _scipy_palette(image: Image.Image) -> list[int]:
+    lab = skcolor.rgb2lab(np.asarray(image)).reshape(-1, 3)
+    centres, _ = kmeans2(lab, 16, iter=50, minit="++", seed=1)
+    rgb = np.clip(skcolor.lab2rgb(centres[None]) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return list(rgb565.snap(Image.fromarray(rgb)).tobytes())
+
+
+def _dithered_in_lab(image: Image.Image) -> Image.Image:
+    palette = lab_palette.palette_for(image)
+    entries = Image.frombytes("RGB", (len(palette) // 3, 1), bytes(palette))
+    indexed = quantise._map(lab_palette.scaled_lab(image),  # noqa: SLF001
+                            list(lab_palette.scaled_lab(entries).tobytes()))
+    indexed.putpalette(palette)
+    return indexed
+
+
+QUANTISERS = {
+    "rgb median cut": lambda im: quantise._map(im, _rgb_palette(im, False)),  # noqa: SLF001
+    "rgb median cut + k-means (depth 8's)":
+        lambda im: quantise._map(im, _rgb_palette(im, True)),  # noqa: SLF001
+    "cielab median cut + k-means":
+        lambda im: quantise._map(im, lab_palette.palette_for(im, keep_extremes=False)),  # noqa: SLF001
+    "cielab median cut + k-means, extremes kept (chosen)":
+        lambda im: quantise.quantise(im, None, 16),
+    "the same, dithered in cielab": _dithered_in_lab,
+    "scipy k-means in float cielab, converged": lambda im: quantise._map(  # noqa: SLF001
+        im, _scipy_palette(im)),
+}
+
+
+def quantisers(size=(320, 240)) -> dict:
+    mars = _mars_photos()
+    framed = {name: frame(data, size, "cover", 10**8)[0] for name, (_, data) in mars.items()}
+    table = {}
+    for label, quantiser in QUANTISERS.items():
+        perceived, raw, cpu = [], [], []
+        for name, (photo, _) in mars.items():
+            started = time.thread_time()
+            indexed = quantiser(framed[name])
+            cpu.append((time.thread_time() - started) * 1000)
+            scores = fidelity.scores(photo, bmp.write_indexed4(indexed), size)
+            perceived.append(scores[0])
+            raw.append(scores[1])
+        table[label] = {"perceived_mean": round(statistics.mean(perceived), 4),
+                        "perceived_worst": round(min(perceived), 4),
+                        "raw_mean": round(statistics.mean(raw), 4),
+                        "cpu_ms_median": round(statistics.median(cpu), 1)}
+    return table
 
 
 def run() -> dict:
-    times = conversion_ms()
-    quality = fidelity()
+    times, cpu_times = conversion_ms()
+    tables, others = fidelity_tables()
+    small = tables["320x240"]
+    ms = {d: max(v for k, v in times.items() if k.startswith("1650x1200") and
+                 k.endswith(f"->320x240/d{d}")) for d in DEPTHS}
     measured = {
-        "ms_1650x1200_to_320x240": max(
-            times["1650x1200->320x240/d8"], times["1650x1200->320x240/d16"]
-        ),
-        "mean_ssim_depth8": min(quality[f"{w}x{h}/d8"]["mean_ssim"] for w, h in SCREENS),
-        "mean_ssim_depth16": min(quality[f"{w}x{h}/d16"]["mean_ssim"] for w, h in SCREENS),
-        "bytes_depth8_320x240": quality["320x240/d8"]["bytes"],
+        "ms_1650x1200_to_320x240_d4": ms[4],
+        "ms_1650x1200_to_320x240_d8": ms[8],
+        "perceived_mean_d4_320x240": small["d4"]["perceived_mean"],
+        "perceived_worst_d4_320x240": small["d4"]["perceived_worst"],
+        "bytes_d4_320x240": small["d4"]["bytes"],
+        "perceived_mean_d8_320x240": small["d8"]["perceived_mean"],
+        "raw_mean_d8_other": min(others[s]["d8"]["raw_mean"] for s in others),
+        "raw_mean_d16_other": min(others[s]["d16"]["raw_mean"] for s in others),
     }
-    lower_is_better = {"ms_1650x1200_to_320x240", "bytes_depth8_320x240"}
     targets = {
-        key: {
-            "target": target,
-            "measured": measured[key],
-            "met": measured[key] <= target if key in lower_is_better else measured[key] >= target,
-        }
-        for key, target in TARGETS.items()
+        key: {"target": target, "measured": measured[key],
+              "met": measured[key] <= target if lower else measured[key] >= target}
+        for key, (target, lower) in TARGETS.items()
     }
+    ratios = {
+        f"{screen}_{what}": round(table["d4"][key] / table[other][key], 3)
+        for screen, table in tables.items()
+        for what, key, other in (("bytes_d4_over_d8", "bytes", "d8"),
+                                 ("perceived_d4_over_d8", "perceived_mean", "d8"),
+                                 ("perceived_d4_over_original", "perceived_mean", ORIGINAL))
+    }
+    ratios["ms_d4_over_d8_1650x1200_to_320x240"] = round(ms[4] / ms[8], 2)
+    cpu = {d: max(v for k, v in cpu_times.items() if k.startswith("1650x1200") and
+                  k.endswith(f"->320x240/d{d}")) for d in DEPTHS}
+    ratios["cpu_ms_d4_over_d8_1650x1200_to_320x240"] = round(cpu[4] / cpu[8], 2)
     return {
         "benchmark": "bitmap",
+        "photo_set": {"mars": list(rover_scenes.SCENES), "other": list(OTHER_PHOTOS)},
         "runs_per_timing": RUNS,
         "conversion_ms": times,
-        "fidelity": quality,
+        "conversion_cpu_ms": cpu_times,
+        "fidelity": tables,
+        "other_photos": others,
+        "ratios": ratios,
+        "quantisers_d4": quantisers(),
         "targets": targets,
     }
 
