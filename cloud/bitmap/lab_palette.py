@@ -10,7 +10,7 @@ table, perceived SSIM at 320x240; the numbers are in ``cloud/mars/README.md``):
   128, so distances are CIELAB's (Delta E 1976) up to |a|, |b| of 50, beyond which rover
   photos hold few colours. k-means runs on values binned by ``BIN``, so that it sees a few
   thousand distinct colours, not tens of thousands (a third of its time). Each entry is then
-  the exact mean of its pixels in unscaled CIELAB, so that a flat area keeps its colour.
+  the exact mean of its pixels in RGB, so that a flat area keeps its colour.
 * **The extremes kept**: k-means centres sit inside the photo's colours, and error diffusion
   can only mix what the palette spans, so the darkest and lightest entries are moved out to
   the 0.5th and 99.5th percentile of the photo's lightness (deep shadows, bright sky).
@@ -79,34 +79,43 @@ def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = 
         kmeans=max(1, round(image.width * image.height * KMEANS_SETTLED)),
         dither=Image.Dither.NONE,
     )
-    entries = _centres(lab, chosen, colours)
+    entries = _centres(image, chosen, colours)
     if keep_extremes:
         _keep_extremes(entries, lab.getchannel("R").histogram())
-    found = Image.frombytes("RGB", (len(entries), 1), bytes(v for e in entries for v in e))
-    rgb = _transforms()[1].apply(Image.merge("LAB", found.split()))
-    return list(rgb565.snap(rgb).tobytes())
+    return list(rgb565.snap(_row(entries)).tobytes())
 
 
-def _centres(lab: Image.Image, chosen: Image.Image, colours: int) -> list[list[int]]:
-    """The mean colour in ``lab`` of the pixels of each entry of ``chosen``: exact (neither
-    binned nor clipped), so that a flat area keeps its colour."""
+def _row(entries: list[list[int]]) -> Image.Image:
+    return Image.frombytes("RGB", (len(entries), 1), bytes(v for entry in entries for v in entry))
+
+
+def _centres(image: Image.Image, chosen: Image.Image, colours: int) -> list[list[int]]:
+    """The mean colour in ``image`` of the pixels of each entry of ``chosen``: exact (neither
+    binned nor clipped nor taken through 8-bit CIELAB), so that a flat area keeps its colour."""
     count = len(chosen.getpalette("RGB") or [0, 0, 0]) // 3
     entries = []
     for index in range(min(count, colours)):
         mask = chosen.point([255 if value == index else 0 for value in range(256)], "L")
-        stat = ImageStat.Stat(lab, mask)
+        stat = ImageStat.Stat(image, mask)
         if stat.count[0]:
             entries.append([round(mean) for mean in stat.mean])
     return entries
 
 
 def _keep_extremes(entries: list[list[int]], histogram: list[int]) -> None:
-    """Move the darkest entry's L down and the lightest's up to the photo's percentiles."""
+    """Move the darkest entry's L down and the lightest's up to the photo's percentiles,
+    keeping their a and b."""
     low, high = (_percentile(histogram, share) for share in LIGHTNESS_EXTREMES)
-    darkest = min(entries, key=lambda entry: entry[0])
-    lightest = max(entries, key=lambda entry: entry[0])
-    darkest[0] = min(darkest[0], low)
-    lightest[0] = max(lightest[0], high)
+    flat = lab_bytes(_row(entries)).tobytes()
+    lab = [list(flat[i : i + 3]) for i in range(0, len(flat), 3)]
+    darkest = min(range(len(lab)), key=lambda i: lab[i][0])
+    lightest = max(range(len(lab)), key=lambda i: lab[i][0])
+    for index, lightness in ((darkest, min(lab[darkest][0], low)),
+                             (lightest, max(lab[lightest][0], high))):
+        if lightness != lab[index][0]:
+            moved = Image.frombytes("RGB", (1, 1), bytes([lightness, *lab[index][1:]]))
+            rgb = _transforms()[1].apply(Image.merge("LAB", moved.split()))
+            entries[index] = list(rgb.tobytes())
 
 
 def _percentile(histogram: list[int], share: float) -> int:
