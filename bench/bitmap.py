@@ -8,8 +8,9 @@
   machine's load (on a busy machine the CPU time is what a quiet one would take): a 1650x1200
   colour Mastcam-Z frame and a 1650x1200 and a 5000x3800 JPEG upscaled from scikit-image
   photos;
-* ``fidelity``: per screen (320x240, 480x320) and row (depth 4, 8, 16 and the original
-  sample's conversion), the perceived SSIM (Gaussian blur of sigma 1 px on both, then SSIM, on
+* ``fidelity``: per screen (320x240, 480x320) and row (depth 4, 8, 16, the original sample's
+  conversion, and the same with the aspect kept, which leaves its palette's share of the
+  loss), the perceived SSIM (Gaussian blur of sigma 1 px on both, then SSIM, on
   what the RGB565 panel shows) and the raw SSIM against an aspect-correct Lanczos resize
   (``testing/fidelity.py``), mean and worst over the Mars set, per photo, and the bytes;
 * ``other_photos``: the same means on the scikit-image photographs;
@@ -50,6 +51,8 @@ OTHER_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistr
 SCREENS = ((320, 240), (480, 320))
 DEPTHS = (4, 8, 16)
 ORIGINAL = "original_sample"
+ORIGINAL_PALETTE = "original_palette_aspect_kept"  # its web palette, without the distortion
+ROWS = (*DEPTHS, ORIGINAL, ORIGINAL_PALETTE)
 RUNS = 9
 TARGETS = {  # (target, lower is better)
     "ms_1650x1200_to_320x240_d4": (60.0, True),
@@ -108,8 +111,8 @@ def _medians(times: dict[str, list[float]]) -> dict[str, float]:
 def _row(photos: dict[str, tuple[Image.Image, bytes]], size, depth: int | str) -> dict:
     per_photo, sizes = {}, []
     for name, (photo, data) in photos.items():
-        if depth == ORIGINAL:
-            bmp = fidelity.original_sample(photo, size)
+        if depth in (ORIGINAL, ORIGINAL_PALETTE):
+            bmp = fidelity.original_sample(photo, size, keep_aspect=depth == ORIGINAL_PALETTE)
         else:
             bmp = convert(data, *size, depth)
         perceived, raw = fidelity.scores(photo, bmp, size)
@@ -125,6 +128,10 @@ def _row(photos: dict[str, tuple[Image.Image, bytes]], size, depth: int | str) -
         "bytes": max(sizes),
         "photos": per_photo,
     }
+
+
+def _label(row: int | str) -> str:
+    return f"d{row}" if isinstance(row, int) else row
 
 
 def _mars_photos() -> dict[str, tuple[Image.Image, bytes]]:
@@ -145,13 +152,11 @@ def fidelity_tables(mars: dict, other: dict) -> tuple[dict, dict]:
     others: dict[str, dict] = {}
     for size in SCREENS:
         screen = f"{size[0]}x{size[1]}"
-        tables[screen] = {f"d{d}" if d != ORIGINAL else d: _row(mars, size, d)
-                          for d in (*DEPTHS, ORIGINAL)}
+        tables[screen] = {_label(row): _row(mars, size, row) for row in ROWS}
         others[screen] = {}
-        for depth in (*DEPTHS, ORIGINAL):
-            row = _row(other, size, depth)
-            row.pop("photos")
-            others[screen][f"d{depth}" if depth != ORIGINAL else depth] = row
+        for row in ROWS:
+            others[screen][_label(row)] = _row(other, size, row)
+            others[screen][_label(row)].pop("photos")
     return tables, others
 
 

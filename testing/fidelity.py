@@ -55,10 +55,17 @@ def scores(photo: Image.Image, bmp: bytes, size: tuple[int, int]) -> tuple[float
     return perceived_ssim(ideal, seen), raw_ssim(ideal, seen)
 
 
-def original_sample(photo: Image.Image, size: tuple[int, int]) -> bytes:
+def original_sample(photo: Image.Image, size: tuple[int, int], keep_aspect: bool = False
+                    ) -> bytes:
     """The original sample's conversion: a plain resize to the screen (aspect ignored, Pillow's
-    default filter), a fixed web-safe palette, no dithering, an 8-bit BMP."""
-    indexed = photo.convert("RGB").resize(size).convert(
+    default filter), a fixed web-safe palette, no dithering, an 8-bit BMP.
+
+    :param keep_aspect: resize to the ``cover`` crop instead, to tell what the palette costs
+        from what the distortion costs.
+    """
+    rgb = photo.convert("RGB")
+    box = fit.crop_box(rgb.size, size) if keep_aspect else None
+    indexed = rgb.resize(size, box=box).convert(
         "P", palette=Image.Palette.WEB, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
     indexed.save(buffer, "BMP")

@@ -23,11 +23,10 @@ in the values the panel shows (diffusing in CIELAB measured lower).
 
 from __future__ import annotations
 
-import functools
-
 from PIL import Image, ImageCms, ImageStat
 
 from cloud.bitmap import rgb565
+from cloud.lazy import Lazy
 
 LAB_SCALE = 2.55  # L 0..100 -> 0..255; a and b scaled alike
 KMEANS_SETTLED = 1 / 150  # as at depth 8
@@ -36,12 +35,14 @@ BIN = 8
 _NEUTRAL = 128  # a and b are stored offset by 128 (littleCMS TYPE_Lab_8)
 
 
-@functools.cache
-def _transforms() -> tuple[ImageCms.ImageCmsTransform, ImageCms.ImageCmsTransform]:
-    """sRGB -> CIELAB and back, built on first use (the handler imports this module)."""
+def _build_transforms() -> tuple[ImageCms.ImageCmsTransform, ImageCms.ImageCmsTransform]:
+    """sRGB -> CIELAB and back."""
     srgb, lab = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
     return (ImageCms.buildTransform(srgb, lab, "RGB", "LAB"),
             ImageCms.buildTransform(lab, srgb, "LAB", "RGB"))
+
+
+_TRANSFORMS = Lazy(_build_transforms)  # built on first use: the handler imports this module
 
 
 def _scaled(factor: float, step: int = 1, centre: int = _NEUTRAL) -> list[int]:
@@ -57,7 +58,7 @@ _BINS = _scaled(1, BIN, 0) + _scaled(1, BIN) * 2
 
 def lab_bytes(image: Image.Image) -> Image.Image:
     """``image`` (RGB) in CIELAB as littleCMS stores it, in an ``RGB`` image's bytes."""
-    return Image.merge("RGB", _transforms()[0].apply(image).split())
+    return Image.merge("RGB", _TRANSFORMS.get()[0].apply(image).split())
 
 
 def scaled_lab(image: Image.Image) -> Image.Image:
@@ -114,7 +115,7 @@ def _keep_extremes(entries: list[list[int]], histogram: list[int]) -> None:
                              (lightest, max(lab[lightest][0], high))):
         if lightness != lab[index][0]:
             moved = Image.frombytes("RGB", (1, 1), bytes([lightness, *lab[index][1:]]))
-            rgb = _transforms()[1].apply(Image.merge("LAB", moved.split()))
+            rgb = _TRANSFORMS.get()[1].apply(Image.merge("LAB", moved.split()))
             entries[index] = list(rgb.tobytes())
 
 
