@@ -2,28 +2,56 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv check-fresh
+.PHONY: run test lint bench clean clean-secrets venv check-fresh lock
 
-# Creates the virtualenv and installs the pinned development environment. The stamp makes a
-# second run instant; it is rebuilt whenever a pyproject.toml changes.
-$(STAMP): pyproject.toml device/robot-pi/pyproject.toml tests/scanners/checkov-requirements.txt
+# `make run` installs what running needs (requirements/run.txt); `make test` (and lint, bench)
+# adds the test and scan tools (requirements/test.txt, and checkov in an environment of its
+# own). Both are hash-locked by `make lock` from the pins declared in the pyproject.toml files;
+# the project's own packages go in editable, with no dependencies of their own.
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+$(RUN_STAMP): requirements/run.txt pyproject.toml device/robot-pi/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' -e './device/robot-pi[camera]'
+	$(PIP) --require-hashes -r requirements/run.txt
+	$(PIP) --no-deps -e . -e ./device/robot-pi
+	@touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(RUN_STAMP) requirements/test.txt requirements/checkov.txt
+	$(PIP) --require-hashes -r requirements/test.txt
 	@# checkov pins its own boto3: it gets an environment of its own, for the template scan test
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r tests/scanners/checkov-requirements.txt
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check \
+	    --require-hashes -r requirements/checkov.txt
 	@# circuitpython-stubs' board module knows no pins until a board is chosen (make lint)
 	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
-	@touch $(STAMP)
+	@touch $(TEST_STAMP)
 
-venv: $(STAMP)
+venv: $(TEST_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m tools.stack $(ARGS)
+
+# Resolves the declared pins, with every dependency of theirs, into hash-locked files: for
+# every platform (--universal) from Python 3.11 on; run.txt takes test.txt's versions. The Pi's: the agent alone, and with its
+# camera (numpy comes from Pi OS: install.sh keeps the system's).
+UV := $(VENV)/bin/uv
+COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes
+LOCK_TOOL = $$($(PY) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["lock"][0])')
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) "$(LOCK_TOOL)"
+	$(COMPILE) pyproject.toml device/robot-pi/pyproject.toml --extra camera --extra test \
+	    -o requirements/test.txt
+	$(COMPILE) pyproject.toml device/robot-pi/pyproject.toml --extra camera \
+	    -c requirements/test.txt -o requirements/run.txt
+	$(COMPILE) tests/scanners/checkov-requirements.txt -o requirements/checkov.txt
+	$(COMPILE) device/robot-pi/pyproject.toml --extra pi -o device/robot-pi/requirements.lock
+	$(COMPILE) device/robot-pi/pyproject.toml --extra pi --extra camera --no-emit-package numpy \
+	    -o device/robot-pi/requirements-camera.lock
 
 # Four workers on two cores: most of the suite waits on brokers, browsers and simulated links,
 # so two per core keep both busy. Each file stays in one worker (its module fixtures are built
@@ -36,7 +64,7 @@ test: lint
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
 # PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m mypy --config-file stubs/pyportal/mypy.ini
@@ -51,9 +79,26 @@ check-fresh:
 	    $(MAKE) --no-print-directory -C "$$tmp/clone" test && \
 	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
-bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+bench: $(TEST_STAMP)
+	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; \
+	    $(PY) -m bench.$$m || exit 1; done
 
+# What cannot be rebuilt: the deploy's state, robot keys and device files (out/deploy), the
+# local stack's API key, token and MQTT passwords (.local-data). Only clean-secrets deletes them.
+SECRETS := out/deploy .local-data
+
+# The environment, caches and rebuildable output; what cannot be rebuilt stays.
 clean:
-	rm -rf $(VENV) .local-data out .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache out/e2e build .local-data/mars \
+	    .local-data/pyportal.png
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	@for p in $(SECRETS); do if [ -e "$$p" ]; then \
+	    echo "kept $$p (deploy state, keys, local credentials: make clean-secrets deletes it)"; fi; done
+
+# Deletes the deploy's state and robot keys and the local credentials: an installed PyPortal
+# or robot must then be set up again. Lists each file first.
+clean-secrets:
+	@found=; for p in $(SECRETS); do if [ -e "$$p" ]; then found=1; \
+	    echo "clean-secrets: deleting $$p:"; find "$$p" -type f | sed 's/^/  /'; fi; done; \
+	    if [ -z "$$found" ]; then echo "clean-secrets: nothing to delete"; fi
+	rm -rf $(SECRETS)

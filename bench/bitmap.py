@@ -22,7 +22,7 @@
   SSIM, and the CPU time of palette and dithering;
 * ``targets``: the targets and whether they are met.
 
-``run()`` returns the same dict, for ``bench/mars_api.py``.
+``run()`` returns the same dict, for ``bench.mars_api``. Run: ``.venv/bin/python -m bench.bitmap``.
 """
 
 from __future__ import annotations
@@ -30,24 +30,19 @@ from __future__ import annotations
 import io
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from scipy.cluster.vq import kmeans2
 from skimage import color as skcolor
-from skimage import data as skdata
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cloud.bitmap import bmp, convert, lab_palette, quantise, rgb565
+from cloud.bitmap.pipeline import frame
+from testing import fidelity, rover_scenes
+from testing.sample_images import NATURAL_PHOTOS, encode, photo
 
-from cloud.bitmap import bmp, convert, lab_palette, quantise, rgb565  # noqa: E402
-from cloud.bitmap.pipeline import frame  # noqa: E402
-from testing import fidelity, rover_scenes  # noqa: E402
-
-OTHER_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry",
-                "hubble_deep_field", "retina")
+OTHER_PHOTOS = NATURAL_PHOTOS
 SCREENS = ((320, 240), (480, 320))
 DEPTHS = (4, 8, 16)
 ORIGINAL = "original_sample"
@@ -68,22 +63,12 @@ TARGETS = {  # (target, lower is better)
 }
 
 
-def _encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def _skimage(name: str) -> Image.Image:
-    return Image.fromarray(getattr(skdata, name)()).convert("RGB")
-
-
 def _sources() -> dict[str, bytes]:
     upscaled = {"coffee": (1650, 1200), "chelsea": (5000, 3800)}
     sources = {"1650x1200 mastcamz": rover_scenes.jpeg("mastcamz_caltarget", (1650, 1200))}
     for name, size in upscaled.items():
-        big = _skimage(name).resize(size, Image.Resampling.LANCZOS)
-        sources[f"{size[0]}x{size[1]} {name}"] = _encode(big, "JPEG", quality=90)
+        big = photo(name).resize(size, Image.Resampling.LANCZOS)
+        sources[f"{size[0]}x{size[1]} {name}"] = encode(big, "JPEG", quality=90)
     return sources
 
 
@@ -110,14 +95,15 @@ def _medians(times: dict[str, list[float]]) -> dict[str, float]:
 
 def _row(photos: dict[str, tuple[Image.Image, bytes]], size, depth: int | str) -> dict:
     per_photo, sizes = {}, []
-    for name, (photo, data) in photos.items():
+    for name, (original, data) in photos.items():
         if depth in (ORIGINAL, ORIGINAL_PALETTE):
-            bmp = fidelity.original_sample(photo, size, keep_aspect=depth == ORIGINAL_PALETTE)
+            bitmap = fidelity.original_sample(original, size,
+                                              keep_aspect=depth == ORIGINAL_PALETTE)
         else:
-            bmp = convert(data, *size, depth)
-        perceived, raw = fidelity.scores(photo, bmp, size)
+            bitmap = convert(data, *size, depth)
+        perceived, raw = fidelity.scores(original, bitmap, size)
         per_photo[name] = {"perceived": round(perceived, 4), "raw": round(raw, 4)}
-        sizes.append(len(bmp))
+        sizes.append(len(bitmap))
     perceived = [p["perceived"] for p in per_photo.values()]
     raw = [p["raw"] for p in per_photo.values()]
     return {
@@ -138,13 +124,13 @@ def _mars_photos() -> dict[str, tuple[Image.Image, bytes]]:
     photos = {}
     for name in rover_scenes.SCENES:
         data = rover_scenes.jpeg(name)
-        with Image.open(io.BytesIO(data)) as photo:  # the original is the JPEG as served
-            photos[name] = (photo.convert("RGB"), data)
+        with Image.open(io.BytesIO(data)) as original:  # the original is the JPEG as served
+            photos[name] = (original.convert("RGB"), data)
     return photos
 
 
 def _other_photos() -> dict[str, tuple[Image.Image, bytes]]:
-    return {name: (_skimage(name), _encode(_skimage(name), "PNG")) for name in OTHER_PHOTOS}
+    return {name: (photo(name), encode(photo(name))) for name in OTHER_PHOTOS}
 
 
 def fidelity_tables(mars: dict, other: dict) -> tuple[dict, dict]:
@@ -170,10 +156,10 @@ def _rgb_palette(image: Image.Image, kmeans: bool, extremes: bool = False) -> li
     chosen = rgb565.snap(image).quantize(16, Image.Quantize.MEDIANCUT, settled if kmeans else 0,
                                          dither=Image.Dither.NONE)
     if extremes:
-        entries = lab_palette._centres(image, chosen, 16)  # noqa: SLF001
+        entries = lab_palette.centres(image, chosen, 16)
         lightness = lab_palette.lab_bytes(image).getchannel("R").histogram()
-        lab_palette._keep_extremes(entries, lightness)  # noqa: SLF001
-        return list(rgb565.snap(lab_palette._row(entries)).tobytes())  # noqa: SLF001
+        lab_palette.keep_extremes(entries, lightness)
+        return list(rgb565.snap(lab_palette.row_image(entries)).tobytes())
     flat = (chosen.getpalette("RGB") or [0, 0, 0])[:48]
     return [rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]
 
@@ -188,24 +174,24 @@ def _scipy_palette(image: Image.Image) -> list[int]:
 def _dithered_in_lab(image: Image.Image) -> Image.Image:
     palette = lab_palette.palette_for(image)
     entries = Image.frombytes("RGB", (len(palette) // 3, 1), bytes(palette))
-    indexed = quantise._map(lab_palette.scaled_lab(image),  # noqa: SLF001
+    indexed = quantise.dither(lab_palette.scaled_lab(image),
                             list(lab_palette.scaled_lab(entries).tobytes()))
     indexed.putpalette(palette)
     return indexed
 
 
 QUANTISERS = {
-    "rgb median cut": lambda im: quantise._map(im, _rgb_palette(im, False)),  # noqa: SLF001
+    "rgb median cut": lambda im: quantise.dither(im, _rgb_palette(im, False)),
     "rgb median cut + k-means (depth 8's)":
-        lambda im: quantise._map(im, _rgb_palette(im, True)),  # noqa: SLF001
+        lambda im: quantise.dither(im, _rgb_palette(im, True)),
     "rgb median cut + k-means, extremes kept":
-        lambda im: quantise._map(im, _rgb_palette(im, True, True)),  # noqa: SLF001
+        lambda im: quantise.dither(im, _rgb_palette(im, True, True)),
     "cielab median cut + k-means":
-        lambda im: quantise._map(im, lab_palette.palette_for(im, keep_extremes=False)),  # noqa: SLF001
+        lambda im: quantise.dither(im, lab_palette.palette_for(im, keep_extremes=False)),
     "cielab median cut + k-means, extremes kept (chosen)":
         lambda im: quantise.quantise(im, None, 16),
     "the same, dithered in cielab": _dithered_in_lab,
-    "scipy k-means in float cielab, converged": lambda im: quantise._map(  # noqa: SLF001
+    "scipy k-means in float cielab, converged": lambda im: quantise.dither(
         im, _scipy_palette(im)),
 }
 
@@ -217,12 +203,13 @@ def quantisers(mars: dict, other: dict, size=(320, 240)) -> dict:
     table = {}
     for label, quantiser in QUANTISERS.items():
         perceived, raw, cpu = {}, [], []
-        for name, (photo, _) in photos.items():
+        for name, (original, _) in photos.items():
             started = time.thread_time()
             indexed = quantiser(framed[name])
             if name in mars:
                 cpu.append((time.thread_time() - started) * 1000)
-            perceived[name], raw_ssim = fidelity.scores(photo, bmp.write_indexed4(indexed), size)
+            perceived[name], raw_ssim = fidelity.scores(original, bmp.write_indexed4(indexed),
+                                                        size)
             if name in mars:
                 raw.append(raw_ssim)
         on_mars = [perceived[name] for name in mars]

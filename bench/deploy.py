@@ -24,11 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tools.deploy import cost, template
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tools.deploy import cost, template  # noqa: E402
-
 RUNS = 3
 MB = 1024 * 1024
 

@@ -31,12 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry, sign_in  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
-from tools.stack.components.robot import DRIVING  # noqa: E402
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry, sign_in
+from testing.stack_process import StackProcess
+from tools.stack.components.robot import DRIVING
 
 PRESSES = 60
 HOLD_S = 0.25

@@ -25,21 +25,16 @@ Run: ``.venv/bin/python bench/mars_api.py``.
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import statistics
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from cloud.mars import history, weather  # noqa: E402
-from testing.fake_nasa import FakeNasa  # noqa: E402
-from testing.rems_mission import mission_bytes  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
+from bench import bitmap
+from cloud.mars import history, weather
+from testing.fake_nasa import FakeNasa
+from testing.rems_mission import mission_bytes
+from testing.stack_process import StackProcess
 
 WARM_REQUESTS = 500
 COLD_STACKS = 5
@@ -177,22 +172,10 @@ def slow_upstream() -> dict:
                     "target_max_ms": 1000}
 
 
-def bitmap() -> dict | None:
-    path = ROOT / "bench" / "bitmap.py"
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location("bench_bitmap", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.run() if hasattr(module, "run") else None
-
-
 def run() -> dict:
     result = {"benchmark": "mars_api", **measure(), "slow_upstream": slow_upstream(),
               "rems_feed": rems_feed()}
-    bitmaps = bitmap()
-    if bitmaps is not None:
-        result["bitmap"] = bitmaps
+    result["bitmap"] = bitmap.run()
     return result
 
 

@@ -20,14 +20,11 @@ import types
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from testing.fake_mars_api import API_KEY, MarsServer
+from tools.pyportal_sim.display import HeadlessDisplay
+from tools.pyportal_sim.runner import DEVICE_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testing.fake_mars_api import API_KEY, MarsServer  # noqa: E402
-from tools.pyportal_sim.display import HeadlessDisplay  # noqa: E402
-from tools.pyportal_sim.runner import DEVICE_DIR  # noqa: E402
-
-
 def device_modules(display):
     board = types.ModuleType("board")
     board.DISPLAY = display

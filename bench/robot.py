@@ -8,6 +8,13 @@
    this process, an upper bound.
 2. Broker loss: the agent (in this process, mock pins read directly) drives with a 1000 ms
    command, the broker process is SIGKILLed, and the time until every motor pin is 0 is taken.
+3. Through Mosquitto, the production broker, with and without TCP_NODELAY in one run: the
+   cloud's command publisher sends 200 commands (QoS 1) to the agent (in this process, on mock
+   pins that note the moment they change); ``command_to_pin_ms`` runs from just before the
+   publish to the first pin change, ``pin_to_observer_ms`` from that change to the motor
+   telemetry reaching an observer (``robot/{name}/telemetry``). Variants: Nagle off on the
+   agent's socket and ``set_tcp_nodelay true`` in Mosquitto (as shipped), either alone, and
+   neither (as before).
 
 Targets: p50 <= 15 ms, p99 <= 50 ms, stop <= 1000 ms.
 """
@@ -17,18 +24,16 @@ from __future__ import annotations
 import http.client
 import json
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from testing.mqtt_brokers import BrokerProcess  # noqa: E402
-from testing.robot_harness import Observer, RunningAgent, agent_config, command  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
-from testing.waiting import wait_until  # noqa: E402
+from cloud.robot.publisher import MqttPublisher
+from testing.mqtt_brokers import BrokerProcess, mosquitto_path
+from testing.robot_harness import Observer, RunningAgent, agent_config, command
+from testing.stack_process import StackProcess
+from testing.waiting import wait_until
 
 COMMANDS = 300
 LOSS_TRIALS = 10
@@ -116,12 +121,83 @@ def link_loss() -> dict:
             "link_loss_stops_before_deadman": before_deadman}
 
 
+MOSQUITTO_COMMANDS = 200
+# (name, Nagle off on the agent's socket, set_tcp_nodelay in mosquitto.conf)
+NODELAY_VARIANTS = (("agent_and_broker", True, True), ("agent_only", True, False),
+                    ("broker_only", False, True), ("neither", False, False))
+
+
+class TimedPin(MockPWMPin):
+    """A mock PWM pin that notes when it changes (``perf_counter``), in one shared list."""
+
+    changes: list[float] = []
+
+    def _change_state(self, value):
+        changed = super()._change_state(value)
+        if changed:
+            TimedPin.changes.append(time.perf_counter())
+        return changed
+
+
+def through_mosquitto(agent_nodelay: bool, broker_nodelay: bool) -> dict:
+    broker = BrokerProcess("mosquitto", extra_config="set_tcp_nodelay true" if broker_nodelay
+                           else "").start()
+    arrived: dict[str, float] = {}
+    got = threading.Condition()
+
+    def on_message(client, userdata, message) -> None:
+        event = json.loads(message.payload)
+        if event.get("event") == "motors" and event.get("cause") == "command":
+            with got:
+                arrived[event["id"]] = time.perf_counter()
+                got.notify_all()
+
+    bot = RunningAgent(agent_config(broker.url, NAME), factory=MockFactory(pin_class=TimedPin))
+    bot.link.nodelay = agent_nodelay  # type: ignore[attr-defined]
+    bot.start()
+    observer = Observer(broker.url, topics=(f"robot/{NAME}/telemetry",))
+    observer.client.on_message = on_message
+    publisher = MqttPublisher(broker.url, client_id="cloud")
+    to_pin: list[float] = []
+    to_observer: list[float] = []
+    try:
+        for i in range(MOSQUITTO_COMMANDS + 5):
+            body = command("forward" if i % 2 else "backward", 0.2 + (i % 7) / 10, 1000)
+            TimedPin.changes = []
+            sent = time.perf_counter()
+            publisher.publish(f"robot/{NAME}/cmd", body)
+            with got:
+                if not got.wait_for(lambda b=body: b["id"] in arrived, timeout=5):
+                    raise RuntimeError(f"no motor telemetry for command {body['id']}")
+            pin = min(t for t in TimedPin.changes if t >= sent)
+            if i >= 5:  # the first few warm up connections and caches
+                to_pin.append((pin - sent) * 1000)
+                to_observer.append((arrived[body["id"]] - pin) * 1000)
+        publisher.publish(f"robot/{NAME}/cmd", command("stop"))
+    finally:
+        publisher.close()
+        observer.close()
+        bot.stop()
+        broker.close()
+    return {"command_to_pin_ms": summary(to_pin), "pin_to_observer_ms": summary(to_observer)}
+
+
+def mosquitto_latency() -> dict:
+    if mosquitto_path() is None:
+        return {"mosquitto": "not installed (apt-get install mosquitto)"}
+    return {"mosquitto": {"commands": MOSQUITTO_COMMANDS, **{
+        name: {"agent_tcp_nodelay": agent, "broker_set_tcp_nodelay": broker,
+               **through_mosquitto(agent, broker)}
+        for name, agent, broker in NODELAY_VARIANTS}}}
+
+
 def main() -> None:
     result = {"bench": "robot", "commands": COMMANDS,
               "path": "HTTP POST -> local gateway -> Lambda handler -> amqtt broker -> "
                       "agent (child process) -> mock GPIO pins"}
     result.update(command_latency())
     result.update(link_loss())
+    result.update(mosquitto_latency())
     result["targets"] = {"p50_ms": 15, "p99_ms": 50, "stop_ms": 1000}
     result["met"] = (result["latency_ms"]["p50"] <= 15 and result["latency_ms"]["p99"] <= 50
                      and result["link_loss_stop_ms"]["max"] <= 1000)

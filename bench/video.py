@@ -26,11 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry  # noqa: E402
-from testing.stack_process import StackProcess  # noqa: E402
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, Telemetry
+from testing.stack_process import StackProcess
 
 PAGE_LOADS = 5
 PRESSES = 20

@@ -12,9 +12,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+import paho.mqtt.publish as mqtt_publish
 
+from contracts.topics import Topics
+from testing.stack_process import ROOT, StackProcess
 from testing.waiting import wait_until
 
+SHOTS = ROOT / "out" / "e2e"  # the browser tests' screenshots
+# A configured robot with no agent: tests make it come and go with retained status messages.
+PUPPET = "puppet-bot"
 ROBOT = "sts-pi"  # the local stack's simulated robot
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 """Debian's chromium; ``CHROMIUM=/path/to/chromium`` names another build (macOS: the app's)."""
@@ -37,7 +43,7 @@ class Telemetry:
                                   protocol=mqtt.MQTTv311)
 
         def on_connect(client, *args):
-            client.subscribe(f"robot/{name}/telemetry", qos=0)
+            client.subscribe(Topics.for_robot(name).telemetry, qos=0)
 
         if parts.username:
             self.client.username_pw_set(parts.username, parts.password)
@@ -78,3 +84,16 @@ def sign_in(page: Any, stack: Any, robot: str = ROBOT) -> None:
     page.fill("#token", stack.token)
     page.click("#token-form button[type=submit]")
     page.wait_for_selector("#console:not([hidden])")
+
+
+def publish_status(stack: StackProcess, name: str, status: dict | None) -> None:
+    """Publish (retained) what a robot's agent would report; ``None`` clears it."""
+    parts = urlparse(stack.mqtt_url)
+    # Only a robot may set its status: the puppet signs in as that robot, with its client id.
+    mqtt_publish.single(Topics.for_robot(name).status,
+                        None if status is None else json.dumps(status),
+                        qos=1, retain=True, hostname=parts.hostname or "127.0.0.1",
+                        port=parts.port or 1883,
+                        client_id=name, protocol=mqtt.MQTTv311,
+                        auth={"username": name, "password": stack.mqtt_password(name)})
+

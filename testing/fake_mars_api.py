@@ -12,12 +12,13 @@ import json
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from PIL import Image, ImageDraw
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "tests" / "pyportal" / "payloads"
+from testing.data import DATA
+
+PAYLOADS = DATA / "mars_api"
 _IMAGES: dict[tuple[str, int, int], bytes] = {}
 API_KEY = "test-key"
 CLIENT_TIMEOUT_S = 10
@@ -124,7 +125,7 @@ class MarsServer:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):  # http.server's naming
                 server._handle(self)
 
         self._stop.clear()

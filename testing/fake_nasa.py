@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import random
 import struct
 import threading
@@ -22,13 +23,14 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "cloud" / "fixtures"
+from testing.data import DATA
+
+FIXTURES = DATA / "nasa"
 NATURAL = ("astronaut", "coffee", "chelsea", "rocket", "camera")
 
 DEFAULTS = {
@@ -41,6 +43,11 @@ DEFAULTS = {
 }
 
 
+def load_fixture(name: str, base: str = "http://nasa.test") -> Any:
+    """A feed fixture as the fake server would serve it (``{base}`` becomes ``base``)."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8").replace("{base}", base))
+
+
 def html_page(status: int) -> bytes:
     return (f"<!DOCTYPE html><html><head><title>{status} Error</title></head><body>"
             f"<h1>{status}</h1><p>The server encountered a problem.</p></body></html>").encode()
@@ -50,7 +57,7 @@ def html_page(status: int) -> bytes:
 class Reply:
     """One scripted answer.
 
-    :param fixture: a JSON file under ``tests/cloud/fixtures`` (``{base}`` becomes the server URL).
+    :param fixture: a JSON file under ``testing/data/nasa`` (``{base}`` becomes the server URL).
     :param body: raw bytes instead of a fixture.
     :param delay_s: wait this long before answering (beyond a client's read timeout = slow).
     :param truncate: send only this many bytes of the body while declaring its full length.
@@ -207,7 +214,7 @@ class FakeNasa:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:  # http.server's name
                 fake._answer(self)
 
             def log_message(self, *args) -> None:

@@ -14,11 +14,13 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 from robot_agent.agent import Agent
+from robot_agent.camera import Camera
 from robot_agent.config import AgentConfig, parse
 from robot_agent.drive import Drive, mock_factory
-from robot_agent.mqtt_link import Link, PahoLink, Topics
+from robot_agent.mqtt_link import Link, PahoLink
 from robot_agent.service import Notifier
 
+from contracts.topics import Topics
 from testing.waiting import wait_until
 
 
@@ -99,14 +101,15 @@ class RunningAgent:
     """A real :class:`Agent` (mock pins) on its own event loop thread.
 
     :param link: defaults to a :class:`PahoLink` to the config's broker.
+    :param factory: the mock pin factory (default :func:`mock_factory`).
     """
 
     def __init__(self, config: AgentConfig, link: Link | None = None,
                  notifier: Notifier | None = None, clock: FakeClock | None = None,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None, factory: Any = None) -> None:
         self.config = config
         self.clock = clock or FakeClock()
-        self.factory = mock_factory()
+        self.factory = factory or mock_factory()  # a MockFactory (bench/robot.py times pins)
         self.drive = Drive(config.motors, self.factory)
         self.link = link or PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         self.agent = Agent(config, self.drive, self.link, notifier=notifier,
@@ -154,3 +157,23 @@ def command(action: str = "forward", speed: float = 0.5, duration_ms: int = 500,
             "duration_ms": duration_ms, "issued_ms": now_ms() if issued_ms is None else issued_ms}
     body.update(extra)
     return body
+
+
+class ChannelCamera(Camera):
+    """A camera whose viewers drive over a data channel: records what the agent sends."""
+
+    drive_channel = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict]] = []
+        self.broadcasts: list[dict] = []
+
+    def send_drive(self, viewer: str, payload: dict) -> bool:
+        self.sent.append((viewer, payload))
+        return True
+
+    def broadcast_drive(self, payload: dict) -> int:
+        self.broadcasts.append(payload)
+        return 1
+

@@ -1,7 +1,7 @@
 """Choosing 16 colours for a photo in CIELAB (``depth=4``).
 
 With 256 colours the way they are chosen barely shows; with 16 it decides the picture. The
-choice below was measured on the Mars photo set of ``bench/bitmap.py`` (its ``quantisers_d4``
+choice below was measured on the Mars photo set of ``bench.bitmap`` (its ``quantisers_d4``
 table, perceived SSIM at 320x240; the numbers are in ``cloud/mars/README.md``):
 
 * **CIELAB, not RGB**: median cut, then k-means until fewer than ``KMEANS_SETTLED`` of the
@@ -80,17 +80,18 @@ def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = 
         kmeans=max(1, round(image.width * image.height * KMEANS_SETTLED)),
         dither=Image.Dither.NONE,
     )
-    entries = _centres(image, chosen, colours)
+    entries = centres(image, chosen, colours)
     if keep_extremes:
-        _keep_extremes(entries, lab.getchannel("R").histogram())
-    return list(rgb565.snap(_row(entries)).tobytes())
+        keep_extremes(entries, lab.getchannel("R").histogram())
+    return list(rgb565.snap(row_image(entries)).tobytes())
 
 
-def _row(entries: list[list[int]]) -> Image.Image:
+def row_image(entries: list[list[int]]) -> Image.Image:
+    """Palette entries (``[[r, g, b], ...]``) as a one-row RGB image."""
     return Image.frombytes("RGB", (len(entries), 1), bytes(v for entry in entries for v in entry))
 
 
-def _centres(image: Image.Image, chosen: Image.Image, colours: int) -> list[list[int]]:
+def centres(image: Image.Image, chosen: Image.Image, colours: int) -> list[list[int]]:
     """The mean colour in ``image`` of the pixels of each entry of ``chosen``: exact (neither
     binned nor clipped nor taken through 8-bit CIELAB), so that a flat area keeps its colour."""
     count = len(chosen.getpalette("RGB") or [0, 0, 0]) // 3
@@ -103,11 +104,11 @@ def _centres(image: Image.Image, chosen: Image.Image, colours: int) -> list[list
     return entries
 
 
-def _keep_extremes(entries: list[list[int]], histogram: list[int]) -> None:
+def keep_extremes(entries: list[list[int]], histogram: list[int]) -> None:
     """Move the darkest entry's L down and the lightest's up to the photo's percentiles,
     keeping their a and b."""
     low, high = (_percentile(histogram, share) for share in LIGHTNESS_EXTREMES)
-    flat = lab_bytes(_row(entries)).tobytes()
+    flat = lab_bytes(row_image(entries)).tobytes()
     lab = [list(flat[i : i + 3]) for i in range(0, len(flat), 3)]
     darkest = min(range(len(lab)), key=lambda i: lab[i][0])
     lightest = max(range(len(lab)), key=lambda i: lab[i][0])

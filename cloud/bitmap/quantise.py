@@ -46,17 +46,18 @@ def quantise(image: Image.Image, photo_box: tuple[int, int, int, int] | None = N
         spill the photo's error into them as stray coloured dots.
     """
     if photo_box is None or photo_box == (0, 0, *image.size):
-        return _map(image, palette_for(image, colours))
+        return dither(image, palette_for(image, colours))
     photo = image.crop(photo_box)
     palette = palette_for(photo, colours - 1)
     black = len(palette) // 3
     canvas = Image.new("P", image.size, black)
     canvas.putpalette(palette + [0, 0, 0])
-    canvas.paste(_map(photo, palette + [0, 0, 0]), photo_box[:2])
+    canvas.paste(dither(photo, palette + [0, 0, 0]), photo_box[:2])
     return canvas
 
 
-def _map(image: Image.Image, palette: list[int]) -> Image.Image:
+def dither(image: Image.Image, palette: list[int]) -> Image.Image:
+    """``image`` (RGB) Floyd-Steinberg dithered onto ``palette`` (flat ``[r, g, b, ...]``)."""
     holder = Image.new("P", (1, 1))
     holder.putpalette(palette)
     return image.quantize(palette=holder, dither=Image.Dither.FLOYDSTEINBERG)

@@ -45,7 +45,8 @@ def parse_extras(params: Mapping[str, str] | None) -> Extras:
 
 
 def weather_public(weather: Weather) -> dict[str, Any]:
-    """The payload's ``weather`` object: DESIGN.md's keys plus ``season_name`` from ``ls``."""
+    """The payload's ``weather`` object: the keys of ``cloud/mars/README.md`` plus ``season_name``
+    from ``ls``."""
     public = weather.public()
     public["season_name"] = marstime.season(weather.ls)
     return public

@@ -38,9 +38,9 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
-from cloud import safejson
 from cloud.mars.allowlist import Allowlist
 from cloud.mars.errors import BadData, UpstreamError
+from contracts import safejson
 
 # a child of the handler's Powertools logger: JSON lines with its correlation id
 log = Logger(service="mars", child=True)

@@ -1,8 +1,8 @@
 """Drive commands as the API takes them: validation, defaults, sequence numbers (pure).
 
-The rules are the command schema's (:mod:`cloud.robot.schema`), which the agent and the API's
-request model use too; ``tests/cloud/test_command_schema.py`` feeds all three one table of
-cases. The agent checks again: the API is not the only way onto the topic.
+The rules, defaults and aliases are the command contract's (:mod:`contracts.command`), which
+the agent and the API's request model use too; ``tests/contracts/test_command.py`` feeds all
+three one table of cases. The agent checks again: the API is not the only way onto the topic.
 """
 
 from __future__ import annotations
@@ -15,18 +15,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cloud import safejson
-from cloud.robot import schema
 from cloud.robot.errors import BadCommand
+from contracts import command as contract
+from contracts import safejson
+from contracts.errors import CommandRefused
 
-ALIASES = {"backwards": "backward"}
 MAX_BODY_BYTES = 1024
 MAX_BODY_DEPTH = 4  # a command is one flat object; nothing deeper is ever valid
-DEFAULT_SPEED = 0.5
-DEFAULT_DURATION_MS = 250
-# The original web app sends only {"action": ...}; its agent ran 0.2 s at full speed.
-LEGACY_SPEED = 1.0
-LEGACY_DURATION_MS = 200
 
 
 def read_body(body: str | None, is_base64: bool = False) -> dict[str, Any]:
@@ -59,21 +54,25 @@ def validate(data: dict[str, Any], *, legacy: bool = False) -> dict[str, Any]:
     ``{"action", "speed", "duration_ms"}``, or the analog ``{"action": "drive", "left",
     "right", "duration_ms"}``; either with the optional ``client`` (the page's id, for the
     driver lease) and ``take_over``. What is valid is the command schema's to say
-    (:mod:`cloud.robot.schema`); this fills in what the body leaves out.
+    (:mod:`contracts.command`); this fills in what the body leaves out.
 
     :param legacy: the original web app's ``POST /publish`` body.
     :raises BadCommand: with a message naming the field.
     """
-    schema.check(data, legacy=legacy)
-    action = ALIASES.get(data["action"], data["action"])
+    try:
+        contract.check(data, legacy=legacy)
+    except CommandRefused as exc:
+        raise BadCommand(str(exc)) from None
+    action = contract.canonical(data["action"])
     if legacy:
-        return {"action": action, "speed": LEGACY_SPEED, "duration_ms": LEGACY_DURATION_MS}
+        return {"action": action, "speed": contract.LEGACY_SPEED,
+                "duration_ms": contract.LEGACY_DURATION_MS}
     command: dict[str, Any] = {"action": action}
     if action == "drive":
         command["left"], command["right"] = float(data["left"]), float(data["right"])
     else:
-        command["speed"] = float(data.get("speed", DEFAULT_SPEED))
-    command["duration_ms"] = int(data.get("duration_ms", DEFAULT_DURATION_MS))
+        command["speed"] = float(data.get("speed", contract.DEFAULT_SPEED))
+    command["duration_ms"] = int(data.get("duration_ms", contract.DEFAULT_DURATION_MS))
     if "client" in data:
         command["client"] = data["client"]
     if data.get("take_over"):

@@ -20,7 +20,8 @@ from cloud import config as cloud_config
 from cloud.lazy import Lazy
 from cloud.robot import commands
 from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
-from cloud.robot.publisher import Publisher, command_topic, from_config
+from cloud.robot.publisher import Publisher, from_config
+from contracts.topics import Topics
 
 logger = Logger(service="robot")
 # One resolver per function, as in AWS where each function is its own container: a resolver
@@ -76,7 +77,7 @@ def _send(name: str, legacy: bool) -> Response:
     issued_ms = int(time.time() * 1000)
     payload = commands.message(command, sequencer.next(name), issued_ms,
                                user)
-    topic = command_topic(name)
+    topic = Topics.for_robot(name).cmd
     publisher().publish(topic, payload)
     logger.info("command sent", extra={"robot": name, "user": user, "id": payload["id"],
                                        "seq": payload["seq"], "action": command["action"]})

@@ -22,23 +22,13 @@ from urllib.parse import unquote, urlparse
 
 from aws_lambda_powertools import Logger
 
-from cloud import safejson
 from cloud.lazy import Lazy
 from cloud.robot.errors import PublishFailed
+from contracts import safejson
+from contracts.topics import STATUS_FILTER, Topics
 
 # a child of the handler's Powertools logger: JSON lines with its correlation id
 log = Logger(service="robot", child=True)
-
-STATUS_FILTER = "robot/+/status"
-
-
-def status_topic(name: str) -> str:
-    return f"robot/{name}/status"
-
-
-def command_topic(name: str) -> str:
-    return f"robot/{name}/cmd"
-
 
 class Publisher:
     """Publish commands (QoS 1) and read retained statuses."""
@@ -103,7 +93,7 @@ class IotDataPublisher(Publisher):
 
         client = self.client()
         try:
-            answer = client.get_retained_message(topic=status_topic(name))
+            answer = client.get_retained_message(topic=Topics.for_robot(name).status)
         except client.exceptions.ResourceNotFoundException:
             return None
         except (BotoCoreError, ClientError) as exc:

@@ -1,5 +1,5 @@
 // JSON from outside the page (the robot's data channel, API answers, stored sessions): size and
-// nesting are checked before JSON.parse sees it, as cloud/safejson.py does on the server, so a
+// nesting are checked before JSON.parse sees it, as contracts/safejson.py does in Python, so a
 // hostile peer's "[[[[..." is refused quietly instead of exhausting the parser's stack.
 
 export const MAX_DEPTH = 32;

@@ -109,7 +109,7 @@ class App:
         if self.pool is not None:
             try:
                 close_sockets(self.pool)
-            except Exception as e:  # noqa: BLE001 - the next refresh starts afresh anyway
+            except Exception as e:  # the next refresh starts afresh anyway
                 self.log("wifi: closing sockets: %s" % e)
 
     def refresh(self):
@@ -139,7 +139,7 @@ class App:
             if self.memory_errors >= 2:
                 self.hw.reload()
             self._failed(MemoryError("out of memory"))
-        except Exception as e:  # noqa: BLE001 - any failure must leave the app running
+        except Exception as e:  # any failure must leave the app running
             self._failed(e)
         stats.refreshes += 1
         if self.net is not None:
@@ -168,7 +168,7 @@ class App:
             self.net = self.pool = None  # a new session after the radio comes back
             try:
                 self.hw.reset_radio()
-            except Exception as e:  # noqa: BLE001 - the next refresh tries again
+            except Exception as e:  # the next refresh tries again
                 self.log("wifi: reset failed: %s" % e)
 
     def _update_photo(self, net, payload):

@@ -70,7 +70,7 @@ def main():
 
 try:
     main()
-except Exception as e:  # noqa: BLE001 - whatever it was, a restart is the board's only way on
+except Exception as e:  # whatever it was, a restart is the board's only way on
     print("mars: stopped by %s: %s; restarting in %d s" % (type(e).__name__, e,
                                                          RESTART_AFTER_S))
     time.sleep(RESTART_AFTER_S)

@@ -131,7 +131,7 @@ class Hardware:
             if isinstance(version, bytes):
                 version = version.decode()
             version = version.replace("\x00", "")
-        except Exception:  # noqa: BLE001 - a diagnostic must not stop the app
+        except Exception:  # a diagnostic must not stop the app
             version = None
         try:
             info = getattr(esp, "ap_info", None)
@@ -141,7 +141,7 @@ class Hardware:
                 ssid, rssi = esp.ssid, esp.rssi
             if isinstance(ssid, bytes):
                 ssid = ssid.decode()
-        except Exception:  # noqa: BLE001
+        except Exception:
             ssid = rssi = None
         return version, ssid, rssi
 

@@ -131,7 +131,7 @@ def _reason(response):
         code = response.json()["error"]["code"]
         if isinstance(code, str):
             words += " " + code[:24]
-    except Exception:  # noqa: BLE001 - the body is only a hint; the status says enough
+    except Exception:  # the body is only a hint; the status says enough
         pass
     return words
 

@@ -93,7 +93,7 @@ class ViewsApp(App):
             note = self._slide(self._client(), self.payload)
             if note:
                 self.screen.show_status(note.lstrip(", "), "stale")
-        except Exception as e:  # noqa: BLE001 - the next refresh tries again
+        except Exception as e:  # the next refresh tries again
             self.log("gallery: %s" % e)
             self.next_slide_at = now_ms() + self.settings.gallery_seconds * 1000
 

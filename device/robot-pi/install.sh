@@ -6,9 +6,10 @@
 #   sudo ./install.sh --uninstall   remove the service and the program; keep config and certs
 #   sudo ./install.sh --purge       also remove /etc/robot-agent, the state and the user
 #
-#   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME`:
-#                   its config.toml and certificates are installed (keys 0600, owned by the
-#                   service user) and the service is started. Nothing else to edit.
+#   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME`
+#                   (config.toml and certificates), or from the local stack's `--robot NAME`
+#                   (config.toml alone: its broker, relay and password): installed (keys 0600,
+#                   owned by the service user) and the service is started. Nothing to edit.
 #   --camera        install the video support (aiortc) on top of Pi OS's own picamera2,
 #                   libcamera and numpy; the default when picamera2 is installed or the
 #                   config asks for a camera. --no-camera: driving only.
@@ -37,6 +38,7 @@ PIP_ARGS="${PIP_ARGS:-}"
 SERVICE_USER="robot-agent"
 UNIT="robot-agent.service"
 SRC="$(cd "$(dirname "$0")" && pwd)"
+CONTRACTS="$(cd "$SRC/../../contracts" 2>/dev/null && pwd || true)"  # shared with the cloud
 PREFIX="$ROOT/opt/robot-agent"
 VENV="$PREFIX/venv"
 ETC="$ROOT/etc/robot-agent"
@@ -45,7 +47,8 @@ UNIT_DIR="$ROOT/etc/systemd/system"
 BIN_LINK="$ROOT/usr/local/bin/robot-agent"
 PIP="${PIP:-}"
 PLACEHOLDER="xxxxxxxxxxxxxx-ats"
-BUNDLE_FILES="config.toml certs/certificate.pem.crt certs/private.pem.key certs/AmazonRootCA1.pem"
+BUNDLE_CERTS="certificate.pem.crt private.pem.key AmazonRootCA1.pem"
+REMAKE="make it again (python -m tools.deploy, or the local stack's --robot)"
 
 say() { echo "install.sh: $*"; }
 die() { echo "install.sh: error: $*" >&2; exit 1; }
@@ -81,22 +84,30 @@ camera_system_packages() {
   fi
 }
 
-# The bundle's files, checked before anything is touched: exactly the expected names.
+# The bundle's files, checked before anything is touched: only the expected names, config.toml
+# always, and every certificate file its config names (a local stack's bundle names none).
 unpack_bundle() {
-  local bundle="$1" name
+  local bundle="$1" name allowed="config.toml certs certs/"
   [ -f "$bundle" ] || die "bundle $bundle not found"
   WORK="$(mktemp -d)"
+  for name in $BUNDLE_CERTS; do allowed="$allowed certs/$name"; done
   while IFS= read -r name; do
     name="${name#./}"
-    case " $BUNDLE_FILES certs certs/ " in
+    case " $allowed " in
       *" $name "*) ;;
-      *) die "bundle $bundle holds an unexpected entry '$name'; make it again with python -m tools.deploy" ;;
+      *) die "bundle $bundle holds an unexpected entry '$name'; $REMAKE" ;;
     esac
   done < <(tar -tzf "$bundle" | grep -v '^\.\?/\?$')
   tar -xzf "$bundle" -C "$WORK" --no-same-owner --no-same-permissions
-  for name in $BUNDLE_FILES; do
-    [ -L "$WORK/$name" ] && die "bundle $bundle: $name is a link; make it again with python -m tools.deploy"
-    [ -f "$WORK/$name" ] || die "bundle $bundle lacks $name; make it again with python -m tools.deploy"
+  for name in config.toml $BUNDLE_CERTS; do
+    case "$name" in config.toml) ;; *) name="certs/$name" ;; esac
+    [ -L "$WORK/$name" ] && die "bundle $bundle: $name is a link; $REMAKE"
+  done
+  [ -f "$WORK/config.toml" ] || die "bundle $bundle lacks config.toml; $REMAKE"
+  for name in $BUNDLE_CERTS; do
+    if grep -q "/etc/robot-agent/certs/$name" "$WORK/config.toml" && [ ! -f "$WORK/certs/$name" ]; then
+      die "bundle $bundle lacks certs/$name, which its config.toml names; $REMAKE"
+    fi
   done
 }
 
@@ -108,15 +119,19 @@ install_bundle() {
   fi
   install -m 0640 "$WORK/config.toml" "$ETC/config.toml"
   "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
-  for name in certificate.pem.crt private.pem.key AmazonRootCA1.pem; do
+  for name in $BUNDLE_CERTS; do
     # install(1) creates the file with its final mode: the key is never readable by others.
-    install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"
+    if [ -f "$WORK/certs/$name" ]; then install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"; fi
   done
-  say "installed the bundle's config and certificates"
+  if [ -d "$WORK/certs" ]; then
+    say "installed the bundle's config and certificates"
+  else
+    say "installed the bundle's config (a local stack's: no certificates)"
+  fi
 }
 
 install_venv() {
-  local extras="pi" numpy build stamp
+  local extras="pi" lock="$SRC/requirements.lock" numpy build stamp
   if [ -x "$VENV/bin/python" ] && ! grep -qs "include-system-site-packages = true" "$VENV/pyvenv.cfg"; then
     say "recreating $VENV with the system's packages visible"
     rm -rf "$VENV"
@@ -135,18 +150,21 @@ install_venv() {
   PIP="${PIP:-$VENV/bin/python -m pip}"
   if want_camera; then
     extras="pi,camera"
+    lock="$SRC/requirements-camera.lock"
     camera_system_packages
   fi
   # The same source and extras as last time: nothing to do (pip would rebuild it all).
-  stamp="$(cd "$SRC" && find pyproject.toml robot_agent -name '*.py' -o -name '*.toml' \
-    | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
+  stamp="$( (cd "$SRC" && find pyproject.toml ./*.lock robot_agent \
+      -name '*.py' -o -name '*.toml' -o -name '*.lock' | LC_ALL=C sort | xargs sha256sum
+    cd "$CONTRACTS" && find . -name '*.py' -o -name '*.json' | LC_ALL=C sort | xargs sha256sum) \
+    | sha256sum | cut -d' ' -f1)-$extras-${PIP_SPEC:-}"
   if [ -x "$VENV/bin/robot-agent" ] && [ "$(cat "$PREFIX/installed" 2>/dev/null)" = "$stamp" ]; then
     say "the agent [$extras] in $VENV is up to date"
     return
   fi
   # pip builds in the source folder (build/, *.egg-info): build from a copy instead.
   build="$(mktemp -d)"
-  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$build/"
+  cp -R "$SRC/pyproject.toml" "$SRC/robot_agent" "$CONTRACTS" "$build/"
   find "$build" -name __pycache__ -prune -exec rm -rf {} +
   # Never a pip numpy over the system's: picamera2 is built against the apt one.
   : > "$build/constraints.txt"
@@ -154,9 +172,11 @@ install_venv() {
     echo "numpy==$numpy" > "$build/constraints.txt"
   fi
   say "installing the agent [$extras] into $VENV"
+  # Its dependencies exactly as locked (versions and hashes), then the agent itself.
   # shellcheck disable=SC2086  # PIP and PIP_ARGS are lists of words
-  if ! $PIP install --quiet --upgrade $PIP_ARGS \
-      --constraint "$build/constraints.txt" "${PIP_SPEC:-$build[$extras]}"; then
+  if ! { $PIP install --quiet $PIP_ARGS --require-hashes --constraint "$build/constraints.txt" \
+           -r "$lock" \
+         && $PIP install --quiet --upgrade --no-deps $PIP_ARGS "${PIP_SPEC:-$build[$extras]}"; }; then
     rm -rf "$build"
     die "pip could not install the agent (see above)"
   fi
@@ -168,6 +188,8 @@ install_agent() {
   local bundle="$1"
   [ -n "$ROOT" ] || [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0"
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (apt install python3-venv)"
+  [ -f "$CONTRACTS/command.schema.json" ] \
+    || die "the repository's contracts/ folder is missing: run this from a clone of the repository"
   if [ -n "$bundle" ]; then unpack_bundle "$bundle"; fi
 
   if has_user; then
@@ -246,7 +268,7 @@ while [ $# -gt 0 ]; do
       BUNDLE="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
       shift ;;
     --bundle=*) BUNDLE="${1#--bundle=}" ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift

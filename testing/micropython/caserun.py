@@ -50,7 +50,7 @@ def outcome(fn, *args, **kwargs):
     """What calling ``fn`` gives: its value or, if it raises, the :class:`Raised` error."""
     try:
         return fn(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - every error is an outcome to compare
+    except Exception as error:  # every error is an outcome to compare
         return Raised(error)
 
 

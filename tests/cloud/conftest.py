@@ -1,14 +1,10 @@
-"""Shared fixtures of the Mars API tests: recorded events and payloads, a fake Lambda context,
-the fake NASA server and services wired to it."""
+"""Shared fixtures of the cloud tests: a fake Lambda context, a hand-moved clock, the fake NASA
+server and Mars services wired to it, the robot handler with a recording publisher."""
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,54 +17,11 @@ from cloud.mars.service import MarsService
 from cloud.mars.store import LocalStore, Store
 from cloud.mars.telemetry import Telemetry
 from cloud.mars.weather import weather_sources
+from cloud.robot import handler as robot_handler
+from testing.clock import Clock
 from testing.fake_nasa import FakeNasa
-
-HERE = Path(__file__).resolve().parent
-
-
-def load_json(folder: str, name: str) -> Any:
-    """A recorded JSON file: ``load_json("events", "get_mars.json")``."""
-    return json.loads((HERE / folder / name).read_text(encoding="utf-8"))
-
-
-def load_event(name: str, **changes: Any) -> dict[str, Any]:
-    """A recorded API Gateway event from ``events/``, with top-level keys replaced."""
-    event = copy.deepcopy(load_json("events", name))
-    event.update(changes)
-    return event
-
-
-def load_fixture(name: str, base: str = "http://nasa.test") -> Any:
-    """A feed fixture from ``fixtures/`` as the fake server would serve it."""
-    text = (HERE / "fixtures" / name).read_text(encoding="utf-8")
-    return json.loads(text.replace("{base}", base))
-
-
-@dataclass
-class FakeContext:
-    """What the Lambda runtime passes as ``context``."""
-
-    function_name: str = "mars-api"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:mars-api"
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-class Clock:
-    """A clock tests move by hand (epoch seconds)."""
-
-    def __init__(self, now: float = 1_790_676_672.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
+from testing.lambda_context import FakeContext
+from testing.robot_events import RecordingPublisher
 
 # Generous read timeout: the fake server encodes photos on first request, and CI machines are
 # busy; tests of slow answers script delays well past their own, shorter timeouts.
@@ -132,3 +85,12 @@ def handler_env(nasa: FakeNasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     yield apply
     runtime.reset()
+
+
+@pytest.fixture
+def sent():
+    publisher = RecordingPublisher({"sts-pi": {"online": True, "version": "0.1.0"}})
+    robot_handler.use(publisher, config=cloud_config.load({"ROBOT_NAMES": "sts-pi,rover-2"}))
+    yield publisher.sent
+    robot_handler.use()
+

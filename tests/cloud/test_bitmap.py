@@ -8,9 +8,9 @@ from PIL import Image
 
 from cloud.bitmap import MAX_SIDE, MIN_SIDE, BitmapError, convert, panel_view
 from cloud.errors import CloudError
-from tests import bmpcheck
-from tests.cloud.images import samples
-from tests.cloud.images.samples import BLUE, RED, WHITE
+from testing import bmpcheck
+from testing import sample_images as samples
+from testing.sample_images import BLUE, RED, WHITE
 
 
 def shown(bmp: bytes) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cloud.bitmap import convert, panel_view
-from tests import bmpcheck
-from tests.cloud.images import samples
+from testing import bmpcheck
+from testing import sample_images as samples
 
 os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")
 displayio = pytest.importorskip("displayio")
@@ -28,9 +28,9 @@ def blinka_rgb565(path) -> np.ndarray:
     codes = np.zeros((bitmap.height, bitmap.width), np.uint16)
     for y in range(bitmap.height):
         for x in range(bitmap.width):
-            value = bitmap._get_pixel(x, y)  # noqa: SLF001 - the call displayio's refresh makes
+            value = bitmap._get_pixel(x, y)  # the call displayio's refresh makes
             colour = shader[value] if isinstance(shader, Palette) else value
-            codes[y, x] = ColorConverter._compute_rgb565(colour)  # noqa: SLF001
+            codes[y, x] = ColorConverter._compute_rgb565(colour)
     return codes
 
 

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from cloud.bitmap import convert
-from tests import bmpcheck
-from tests.cloud.images import samples
+from testing import bmpcheck
+from testing import sample_images as samples
 
 
 def patched(data: bytes, offset: int, fmt: str, value) -> bytes:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import bmpcheck
-from tests.cloud.images import samples
+from testing import bmpcheck
+from testing import sample_images as samples
 
 ROOT = Path(__file__).resolve().parents[2]
 

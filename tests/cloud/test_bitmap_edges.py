@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud.bitmap import BitmapError, convert, panel_view
-from tests import bmpcheck
-from tests.cloud.images import samples
-from tests.cloud.images.samples import BLUE, GREEN, RED
+from testing import bmpcheck
+from testing import sample_images as samples
+from testing.sample_images import BLUE, GREEN, RED
 
 
 def shown(bmp: bytes) -> np.ndarray:

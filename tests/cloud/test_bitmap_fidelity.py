@@ -4,7 +4,7 @@ The reference is an aspect-correct Lanczos resize of the original (the same cent
 ``cover``), in full RGB888; the candidate is ``panel_view`` of the bitmap, i.e. after the panel
 has truncated it to RGB565. Targets: raw SSIM >= 0.93 at depth 8 and >= 0.97 at depth 16 on
 scikit-image's photographs, a depth-8 320x240 bitmap no larger than 78 KB; on Mars photos
-(``testing/rover_scenes.py``, smaller frames than ``bench/bitmap.py`` measures, to stay quick)
+(``testing/rover_scenes.py``, smaller frames than ``bench.bitmap`` measures, to stay quick)
 depth 4 keeps the perceived SSIM (``testing/fidelity.py``) high at half depth 8's bytes.
 """
 
@@ -20,7 +20,7 @@ from skimage.metrics import structural_similarity
 
 from cloud.bitmap import convert, fit, panel_view
 from testing import fidelity, rover_scenes
-from tests.cloud.images import samples
+from testing import sample_images as samples
 
 TARGETS = {8: 0.93, 16: 0.97}
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 from cloud.bitmap import convert
-from tests.cloud.images import samples
+from testing import sample_images as samples
+from testing.data import DATA
 
-DIGESTS = Path(__file__).parent / "recorded" / "bitmap_digests.json"
+DIGESTS = DATA / "recorded" / "bitmap_digests.json"
 
 # (name, source, width, height, depth, fit): photos at both screens, letterboxing (a reserved
 # black entry), a short palette (a flat colour), odd widths (row padding, a half-filled byte at

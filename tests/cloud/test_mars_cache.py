@@ -11,8 +11,8 @@ import pytest
 from cloud.mars.cache import Cache, SingleFlight
 from cloud.mars.errors import BadData, NoData, UpstreamError
 from cloud.mars.store import LocalStore
+from testing.clock import Clock
 from testing.waiting import wait_until
-from tests.cloud.conftest import Clock
 
 WAIT_S = 30  # for a thread to reach a point: generous, only a broken test waits this long
 

@@ -13,9 +13,9 @@ from cloud.mars import handler
 from cloud.mars.errors import BadParameter, NotFound
 from cloud.mars.extras import Extras, parse_extras
 from cloud.mars.query import ImageRequest
+from testing.bmpcheck import check
 from testing.fake_nasa import Reply, error_page
-from tests.bmpcheck import check
-from tests.cloud.conftest import load_event
+from testing.mars_events import load_event
 
 BASE = "http://127.0.0.1:8080"
 POINT_KEYS = {"sol", "earth_date", "min_temp_c", "max_temp_c", "pressure_pa"}

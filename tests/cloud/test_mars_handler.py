@@ -10,9 +10,9 @@ import pytest
 
 from cloud.mars import handler, refresh, runtime
 from cloud.mars.http import HttpClient
+from testing.bmpcheck import check
 from testing.fake_nasa import error_page
-from tests.bmpcheck import check
-from tests.cloud.conftest import load_event
+from testing.mars_events import load_event
 
 ALL_ROUTES = ("perseverance", "curiosity", "rems", "meda", "insight")
 

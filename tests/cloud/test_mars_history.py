@@ -10,8 +10,8 @@ import tracemalloc
 import pytest
 
 from cloud.mars import history, weather
+from testing.fake_nasa import load_fixture
 from testing.rems_mission import mission_bytes
-from tests.cloud.conftest import load_fixture
 
 # template.yaml: MarsApiFunction has 1024 MB and the Globals' 20 s timeout; a cold request or
 # the scheduled refresh parses the whole feed inside that, with the rest of the request.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cloud.mars import selection
 from cloud.mars.models import Photo
 from cloud.mars.photos import parse_perseverance
-from tests.cloud.conftest import load_fixture
+from testing.fake_nasa import load_fixture
 
 
 def photo(n: int, sol: int = 100, camera: str = "NAVCAM_LEFT", colour: bool = True,

@@ -9,8 +9,8 @@ import pytest
 from cloud.mars.bitmaps import bitmap_etag
 from cloud.mars.errors import BadParameter, NoData, NotFound
 from cloud.mars.query import ImageRequest, parse_query
+from testing.bmpcheck import check
 from testing.fake_nasa import Reply, error_page, image_bytes, json_error
-from tests.bmpcheck import check
 
 BASE = "http://127.0.0.1:8080"
 PAYLOAD_KEYS = {"image", "weather", "stale", "updated_utc", "refresh_s", "offline", "image_url",
@@ -274,7 +274,7 @@ def _page(nasa, names, ext="jpg"):
     """A Perseverance feed page with one full colour frame per image name."""
     import json
 
-    from tests.cloud.conftest import load_fixture
+    from testing.fake_nasa import load_fixture
 
     doc = load_fixture("perseverance_raw_images.json", nasa.url)
     template = doc["images"][0]

@@ -7,7 +7,7 @@ import pytest
 from cloud.mars.errors import BadData
 from cloud.mars.photos import parse_curiosity, parse_mars_photos, parse_perseverance
 from cloud.mars.weather import better, number, parse_insight, parse_meda, parse_rems
-from tests.cloud.conftest import load_fixture
+from testing.fake_nasa import load_fixture
 
 
 def test_perseverance_keeps_full_frames_and_drops_the_rest():

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
+from testing.bmpcheck import check
 from testing.stack_process import StackProcess
-from tests.bmpcheck import check
 
 
 def _get(url: str, **headers: str):

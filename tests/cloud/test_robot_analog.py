@@ -1,6 +1,6 @@
 """The analog drive form through the API: published with the signed-in user and the page's
 client id, and what is published the agent takes (the validity of every form is one table:
-``command_cases.json``, judged by test_command_schema.py)."""
+``testing/data/cases/command.json``, judged by ``tests/contracts/test_command.py``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import json
 from robot_agent import commands as agent_commands
 from robot_agent.config import CommandLimits
 
-from tests.cloud.test_robot_handler import call, sent  # noqa: F401 - the fixture
-from tests.robot.events import load_event
+from testing.robot_events import call, load_event
 
 
-def test_analog_command_is_published_with_the_user(sent):  # noqa: F811
+def test_analog_command_is_published_with_the_user(sent):
     body = {"action": "drive", "left": 0.4, "right": 0.6, "client": "viewer-1"}
     status, answer = call(load_event(body=json.dumps(body)))
     assert status == 202
@@ -25,7 +24,7 @@ def test_analog_command_is_published_with_the_user(sent):  # noqa: F811
     assert command.driver == "viewer-1"
 
 
-def test_the_page_cannot_name_the_user(sent):  # noqa: F811
+def test_the_page_cannot_name_the_user(sent):
     body = {"action": "drive", "left": 0.4, "right": 0.6, "user": "someone-else"}
     status, answer = call(load_event(body=json.dumps(body)))
     assert status == 400 and not sent

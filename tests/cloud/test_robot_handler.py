@@ -12,37 +12,7 @@ from robot_agent.errors import BadCommand as AgentBadCommand
 from cloud import config as cloud_config
 from cloud.robot import commands as cloud_commands
 from cloud.robot import handler
-from cloud.robot.errors import PublishFailed
-from cloud.robot.publisher import Publisher
-from tests.robot.events import FakeContext, load_event
-
-
-class RecordingPublisher(Publisher):
-    def __init__(self, statuses=None, fail=False):
-        self.sent: list[tuple[str, dict]] = []
-        self.statuses = statuses or {}
-        self.fail = fail
-
-    def publish(self, topic, payload):
-        if self.fail:
-            raise PublishFailed("broker down")
-        self.sent.append((topic, payload))
-
-    def status(self, name):
-        return self.statuses.get(name)
-
-
-@pytest.fixture
-def sent():
-    publisher = RecordingPublisher({"sts-pi": {"online": True, "version": "0.1.0"}})
-    handler.use(publisher, config=cloud_config.load({"ROBOT_NAMES": "sts-pi,rover-2"}))
-    yield publisher.sent
-    handler.use()
-
-
-def call(event, status=False):
-    answer = (handler.status_handler if status else handler.command_handler)(event, FakeContext())
-    return answer["statusCode"], json.loads(answer["body"])
+from testing.robot_events import RecordingPublisher, call, load_event
 
 
 def test_command_is_published_with_id_seq_and_issued_time(sent):

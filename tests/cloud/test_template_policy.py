@@ -2,59 +2,34 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.cloud.iot_policy import Request, allowed, connection
+from testing.iot_policy import (
+    ACCOUNT,
+    ALIAS_ARN,
+    IOT,
+    REGION,
+    Request,
+    allowed,
+    ask,
+    connection,
+    resolve,
+    template_policy,
+)
 from tools.deploy import template
-
-REGION, ACCOUNT, STACK = "eu-west-1", "123456789012", "mars"
-IOT = f"arn:aws:iot:{REGION}:{ACCOUNT}"
-ALIAS_ARN = f"{IOT}:rolealias/{STACK}-robot-video"
-
-
-def _sub(value, legacy=False):
-    """Resolve the template's Fn::Sub / GetAtt / Fn::If for the values one stack would have."""
-    if isinstance(value, dict) and "Fn::If" in value:
-        condition, then, otherwise = value["Fn::If"]
-        assert condition == "HasLegacyActionTopic"
-        return _sub(then if legacy else otherwise, legacy)
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        text = value["Fn::Sub"]
-        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                  "AWS::StackName": STACK}
-        text = re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo[m.group(1)], text)
-        return text.replace("${!", "${")  # the escape for IoT's own variables
-    if isinstance(value, dict) and value.get("Fn::GetAtt") == ["RobotRoleAlias", "RoleAliasArn"]:
-        return ALIAS_ARN
-    if isinstance(value, list):
-        return [v for v in (_sub(v, legacy) for v in value) if v != {"Ref": "AWS::NoValue"}]
-    return value
-
-
-def _policy(legacy):
-    document = template.load()["Resources"]["RobotPolicy"]["Properties"]["PolicyDocument"]
-    statements = []
-    for statement in document["Statement"]:
-        statements.append({**statement, "Resource": _sub(statement["Resource"], legacy)})
-    return {"Statement": statements}
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["default", "legacy-topic"])
 def policy(request):
-    return _policy(request.param)
+    return template_policy(request.param)
 
 
 def test_the_legacy_action_topic_is_off_unless_enabled():
-    assert not ask(_policy(False), "iot:Subscribe", "topicfilter/sts-pi/action")
-    assert not ask(_policy(False), "iot:Receive", "topic/sts-pi/action")
-    assert ask(_policy(True), "iot:Subscribe", "topicfilter/sts-pi/action")
-    assert ask(_policy(True), "iot:Receive", "topic/sts-pi/action")
+    assert not ask(template_policy(False), "iot:Subscribe", "topicfilter/sts-pi/action")
+    assert not ask(template_policy(False), "iot:Receive", "topic/sts-pi/action")
+    assert ask(template_policy(True), "iot:Subscribe", "topicfilter/sts-pi/action")
+    assert ask(template_policy(True), "iot:Receive", "topic/sts-pi/action")
 
-
-def ask(policy, action, resource, thing="sts-pi", client_id=None):
-    return allowed(policy, Request(action, f"{IOT}:{resource}", connection(thing, client_id)))
 
 
 def test_the_escape_leaves_a_policy_variable_for_iot(policy):
@@ -133,7 +108,7 @@ def test_the_video_role_is_scoped_to_the_robots_own_channel():
     trust = role["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "credentials.iot.amazonaws.com"}
     statement = role["Policies"][0]["PolicyDocument"]["Statement"][0]
-    resource = _sub(statement["Resource"])
+    resource = resolve(statement["Resource"])
     assert resource == (f"arn:aws:kinesisvideo:{REGION}:{ACCOUNT}:channel/"
                         "${credentials-iot:ThingName}/*")
     assert "kinesisvideo:ConnectAsMaster" in statement["Action"]

@@ -1,5 +1,6 @@
 """No input crashes a parser: arbitrary bytes and nested structures, fed to every place the
-cloud and the local stack parse JSON that strangers send (Hypothesis).
+cloud and the local stack parse JSON that strangers send (Hypothesis); the JSON guard they all
+use is tested on its own in ``tests/contracts/test_safejson.py``.
 
 A parser may accept or refuse; refusing is its documented ``ValueError`` subclass, never a
 ``RecursionError``, ``UnicodeDecodeError`` surprise or ``AttributeError`` on a non-object.
@@ -11,66 +12,17 @@ import base64
 import contextlib
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud import safejson
 from cloud.robot import commands, publisher
 from cloud.robot.errors import BadCommand
+from contracts import safejson
+from testing.hostile_json import untrusted
 from tools.stack import signaling
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                         | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                         max_leaves=30)
-openers = st.sampled_from(["[", "{\"a\":", "[{\"k\":", "[\"\\\"\","])
-
-
-@st.composite
-def deep(draw) -> bytes:
-    """Nesting from shallow to far past Python's recursion limit, under 1 KB or not."""
-    opener = draw(openers)
-    depth = draw(st.integers(min_value=1, max_value=5000))
-    closing = draw(st.booleans())
-    text = opener * depth + ("1" + "]" * depth if closing and opener == "[" else "")
-    return text.encode()
-
-
-untrusted = st.binary(max_size=2048) | deep() | documents.map(lambda d: json.dumps(d).encode())
-
-
-@FAST
-@given(untrusted)
-def test_safejson_accepts_or_refuses_and_never_recurses(raw):
-    try:
-        value = safejson.loads(raw, max_bytes=4096)
-    except safejson.UnsafeJson:
-        return
-    assert isinstance(value, dict | list | str | int | float | bool | type(None))
-
-
-def test_a_thousand_brackets_are_refused_before_parsing():
-    for raw in (b"[" * 1000, b"[" * 1000 + b"]" * 1000, b'{"a":' * 600):
-        with pytest.raises(safejson.UnsafeJson, match="deeper"):
-            safejson.loads(raw, max_bytes=10_000)
-
-
-@FAST
-@given(documents)
-def test_depth_counts_what_the_parser_would_nest(doc):
-    raw = json.dumps(doc).encode()
-
-    def nesting(value) -> int:
-        if isinstance(value, list):
-            return 1 + max((nesting(v) for v in value), default=0)
-        if isinstance(value, dict):
-            return 1 + max((nesting(v) for v in value.values()), default=0)
-        return 0
-
-    assert safejson.depth(raw) == nesting(doc)
 
 
 @FAST

@@ -6,20 +6,11 @@ simulated robot (test-pattern camera, mock pins). Screenshots go to ``out/e2e/``
 
 from __future__ import annotations
 
-import json
-from urllib.parse import urlparse
-
-import paho.mqtt.client as mqtt
-import paho.mqtt.publish as mqtt_publish
 import pytest
 
 from testing import system
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, ROBOT, Telemetry
-from testing.stack_process import ROOT, StackProcess
-
-SHOTS = ROOT / "out" / "e2e"
-# A configured robot with no agent: tests make it come and go with retained status messages.
-PUPPET = "puppet-bot"
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, PUPPET, ROBOT, SHOTS, Telemetry
+from testing.stack_process import StackProcess
 
 
 def pytest_collection_modifyitems(items):
@@ -75,12 +66,4 @@ def page(browser, request):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def publish_status(stack, name: str, status: dict | None) -> None:
-    """Publish (retained) what a robot's agent would report; ``None`` clears it."""
-    parts = urlparse(stack.mqtt_url)
-    # Only a robot may set its status: the puppet signs in as that robot, with its client id.
-    mqtt_publish.single(f"robot/{name}/status", None if status is None else json.dumps(status),
-                        qos=1, retain=True, hostname=parts.hostname, port=parts.port or 1883,
-                        client_id=name, protocol=mqtt.MQTTv311,
-                        auth={"username": name, "password": stack.mqtt_password(name)})
 

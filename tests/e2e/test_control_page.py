@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from testing.browser import sign_in
-from tests.e2e.conftest import SHOTS
+from testing.browser import SHOTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

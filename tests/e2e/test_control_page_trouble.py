@@ -7,8 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from testing.browser import ROBOT, sign_in
-from tests.e2e.conftest import PUPPET, SHOTS, publish_status
+from testing.browser import PUPPET, ROBOT, SHOTS, publish_status, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from testing.browser import SHOTS
 from testing.fake_nasa import FakeNasa, Reply
 from testing.stack_process import StackProcess
-from tests.e2e.conftest import SHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 

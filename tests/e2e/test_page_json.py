@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud import safejson
+from contracts import safejson
+from testing.hostile_json import nesting
 from testing.stack_process import StackProcess
 
 scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12)
@@ -37,14 +38,6 @@ def web():
 def origin(page, web):
     page.goto(web.url("/config.json"))  # any page of the origin can import its modules
     return page
-
-
-def nesting(value) -> int:
-    if isinstance(value, list):
-        return 1 + max((nesting(v) for v in value), default=0)
-    if isinstance(value, dict):
-        return 1 + max((nesting(v) for v in value.values()), default=0)
-    return 0
 
 
 @settings(max_examples=10, deadline=None,

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from testing.fake_mars_api import API_KEY, MarsServer
+from testing.pyportal_device import Touch
 from tools.pyportal_sim.runner import DEVICE_DIR
 
 DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "screen",
@@ -77,11 +78,6 @@ def server():
     with MarsServer() as s:
         yield s
 
-
-class Touch:
-    """A touchscreen for tests: set ``touch_point`` to ``(x, y, pressure)`` or ``None``."""
-
-    touch_point = None
 
 
 @pytest.fixture

@@ -7,34 +7,12 @@ definitions (PyPortal, Pynt and Titano: the app must run on all three).
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
 
+from testing.pyportal_device import DEVICE_FILES, firmware
 from tools.circuitpy.install import LIBRARIES, library_source
-from tools.pyportal_sim.runner import DEVICE_DIR
-
-BOARDS = ("pyportal", "pyportal_pynt", "pyportal_titano")
-# MicroPython core modules every build has; the stubs do not list them
-CORE = {"gc", "micropython", "builtins", "sys", "math"}
-
-
-def board_modules(board: str) -> set[str]:
-    import board_definitions
-
-    stub = Path(board_definitions.__path__[0]) / board / "__init__.pyi"
-    text = stub.read_text()
-    found = set()
-    for heading in ("Included modules", "Frozen libraries"):
-        line = re.search(rf"- {heading}: (.*)", text).group(1)
-        found |= {name.strip().split(".")[0] for name in line.split(",")}
-    return found
-
-
-def firmware() -> set[str]:
-    sets = [board_modules(b) for b in BOARDS]
-    return set.intersection(*sets) | CORE
 
 
 def imports(path: Path) -> set[str]:
@@ -58,8 +36,6 @@ def test_the_stubs_know_the_pyportal():
     assert {"displayio", "adafruit_requests", "adafruit_esp32spi", "sdcardio"} <= mods
     assert "adafruit_touchscreen" not in mods  # hence the installer copies it
 
-
-DEVICE_FILES = sorted(DEVICE_DIR.glob("*.py"))
 
 
 @pytest.mark.parametrize("path", DEVICE_FILES, ids=[p.name for p in DEVICE_FILES])

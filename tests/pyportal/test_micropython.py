@@ -14,7 +14,7 @@ import pytest
 from testing import pyportal_cases as cases
 from testing.micropython import vm
 from testing.pyportal_cases import PURE
-from tests.pyportal.test_imports import firmware
+from testing.pyportal_device import firmware
 
 SCRIPTS = ("code",)  # run by the firmware, not imported (boot.py neither: see vm.py)
 

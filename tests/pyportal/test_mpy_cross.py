@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.pyportal.test_imports import DEVICE_FILES
+from testing.pyportal_device import DEVICE_FILES
 
 
 def mpy_cross(source, out):

@@ -59,7 +59,7 @@ def test_timeout(device, net, server):
     server.mode = "slow"
     quick = device.net.Net(net.session, server.url, API_KEY, timeout=1)
     start = time.monotonic()
-    with pytest.raises(Exception) as err:  # noqa: B017,PT011 - requests raises OutOfRetries
+    with pytest.raises(Exception) as err:  # requests raises OutOfRetries
         quick.fetch(320, 240, 8)
     assert type(err.value).__name__ in ("OutOfRetries", "TimeoutError")
     assert time.monotonic() - start < server.delay  # gave up before the server answered

@@ -8,20 +8,11 @@ after a deliberate change (look at them before committing).
 from __future__ import annotations
 
 import io
-import os
 from collections import Counter
-from pathlib import Path
 
-import pytest
 from PIL import Image, ImageChops
 
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def rgb565(color: int) -> tuple[int, int, int]:
-    """How the panel shows a 24-bit colour."""
-    r, g, b = (color >> 19) & 0x1F, (color >> 10) & 0x3F, (color >> 3) & 0x1F
-    return (r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2)
+from testing.pyportal_device import colors, compare_golden, rgb565
 
 
 def expected_photo(data: bytes) -> Image.Image:
@@ -30,21 +21,6 @@ def expected_photo(data: bytes) -> Image.Image:
     out.putdata([rgb565((r << 16) | (g << 8) | b) for r, g, b in source.get_flattened_data()])
     return out
 
-
-def compare_golden(name: str, image: Image.Image) -> None:
-    path = GOLDEN / f"{name}.png"
-    if os.environ.get("REGENERATE_GOLDEN") == "1" or not path.exists():
-        image.save(path)
-        if os.environ.get("REGENERATE_GOLDEN") != "1":
-            pytest.fail(f"golden {path.name} was missing and has been written; check it")
-    golden = Image.open(path).convert("RGB")
-    assert golden.size == image.size
-    diff = ImageChops.difference(golden, image).getbbox()
-    assert diff is None, f"{name} differs from {path} in {diff}"
-
-
-def colors(image: Image.Image, box) -> Counter:
-    return Counter(image.crop(box).get_flattened_data())
 
 
 def panel_checks(device, image, screen, status_color, text=True):

@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 
 from testing.fake_mars_api import bmp8, load_payload, photo
-from tests.pyportal.test_screen import colors, compare_golden, rgb565
+from testing.pyportal_device import colors, compare_golden, rgb565
 
 SIZES = ((320, 240), (480, 320))
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from testing.fake_mars_api import API_KEY, MarsServer
-from tests.pyportal.conftest import Touch
+from testing.pyportal_device import Touch
 
 
 @pytest.fixture

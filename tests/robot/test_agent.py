@@ -353,7 +353,7 @@ def test_missing_camera_module_is_a_camera_error_not_a_crash(monkeypatch):
 def test_data_channel_commands_on_an_unsynced_robot_lock_nobody_out(off):
     """A viewer's command is stamped on arrival; with no trusted clock yet its stamp must not
     anchor the window or raise the order floor above the cloud's commands."""
-    from tests.robot.test_agent_driving import ChannelCamera
+    from testing.robot_harness import ChannelCamera
 
     bot = RunningAgent(agent_config("mqtt://127.0.0.1:1"), link=MemoryLink(),
                        clock=FakeClock(off, synced=False))

@@ -18,10 +18,11 @@ import pytest
 from cloud import config as cloud_config
 from cloud.robot import handler
 from cloud.robot.publisher import MqttPublisher
+from testing.lambda_context import FakeContext
+from testing.robot_events import load_event
 from testing.robot_harness import RunningAgent, agent_config, command, now_ms
 from testing.stack_process import ROOT
 from testing.waiting import wait_until
-from tests.robot.events import FakeContext, load_event
 
 NAME = "testbot"
 CMD = f"robot/{NAME}/cmd"

@@ -16,41 +16,11 @@ from robot_agent.camera.channel import LocalChannel
 from robot_agent.camera.master import WebRtcMaster
 from robot_agent.camera.pattern import TestPatternTrack, bars_yuv420
 
-from tools.stack.signaling import SignalingRelay, channel_arn
+from testing.kvs_relay import TOKEN, Relay, b64, until
+from tools.stack.signaling import channel_arn
 
-TOKEN = "camera-token"
 pytestmark = pytest.mark.timeout(60)
 
-
-def b64(obj) -> str:
-    return base64.b64encode(json.dumps(obj).encode()).decode()
-
-
-class Relay:
-    """The local relay on a fixed loopback port, so it can be stopped and started again."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self.runner: web.AppRunner | None = None
-        self.relay: SignalingRelay | None = None
-
-    async def start(self) -> None:
-        self.relay = SignalingRelay(["sts-pi"], TOKEN)
-        app = web.Application()
-        self.relay.register(app)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
-        await site.start()
-        self.port = self.runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        await self.relay.close()
-        await self.runner.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/signaling"
 
 
 async def watch(relay: Relay, client_id: str, frames: int = 5) -> list[tuple[int, int]]:
@@ -83,13 +53,6 @@ async def watch(relay: Relay, client_id: str, frames: int = 5) -> list[tuple[int
     await pc.close()
     return sizes
 
-
-async def until(predicate, timeout=10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 def test_pattern_frame_is_the_requested_size():

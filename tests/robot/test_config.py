@@ -20,10 +20,9 @@ def test_example_config_is_valid(tmp_path):
     config = load(path)
     assert config.name == "sts-pi"
     assert (config.mqtt.port, config.mqtt.tls, config.mqtt.alpn) == (8883, True, False)
-    assert config.motors.left.forward == 20 and config.motors.left.backward == 19
-    assert config.motors.right.forward == 26 and config.motors.right.backward == 21
+    assert config.motors.driver == "explorer-hat" and config.motors.left is None
     assert config.commands.max_command_age_ms == 1000
-    assert config.camera.get("driver", "none") == "none"
+    assert config.camera.driver == "none"
 
 
 def test_port_443_turns_alpn_on(tmp_path):
@@ -68,6 +67,21 @@ def test_local_url():
      "[commands] max_duration_ms = 5000 is invalid"),
     ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "motor": {}}, "unknown key 'motor'"),
     ({"name": "r", "mqtt": {"url": "mqtt://h:1", "keepalive": 5}}, "unknown key 'keepalive'"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "motors": 5}, "[motors] must be a table"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"},
+      "motors": {"driver": "custom", "left": {"forward": 1}, "right": {"phase": 2, "enable": 3}}},
+     "[motors] left = {'forward': 1} is invalid"),
+    # [camera] is read by the same reader: typed, bounded, the file named.
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "camera": {"fps": 90}},
+     "[camera] fps = 90 is invalid: expected 1 <= x <= 30"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "camera": {"driver": "webcam"}},
+     "[camera] driver = 'webcam' is invalid"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "camera": {"sorce": "v4l2"}},
+     "[camera] unknown key 'sorce'"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1"}, "camera": {"driver": "aiortc"}},
+     "[camera] region is required"),
+    ({"name": "r", "mqtt": {"url": "mqtt://h:1", "password": "hunter2"}},
+     "[mqtt] username is invalid: username and password go together"),
 ])
 def test_errors_name_the_key_and_file(data, expected):
     with pytest.raises(ConfigError) as error:
@@ -75,6 +89,7 @@ def test_errors_name_the_key_and_file(data, expected):
     message = str(error.value)
     assert message.startswith("/etc/robot-agent/config.toml: ")
     assert expected in message
+    assert "hunter2" not in message  # a password is never shown
 
 
 def test_missing_and_broken_files(tmp_path):

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from testing import system
+from testing.fake_commands import fake_command
 from testing.mqtt_brokers import BrokerProcess
 from testing.robot_harness import Observer, command
 
@@ -75,16 +76,18 @@ def dependencies_key() -> str:
     """What decides the venv's third-party packages: a change installs from scratch."""
     return _digest(" ".join(INSTALL_ARGS).encode(), (AGENT_DIR / "pyproject.toml").read_bytes(),
                    (AGENT_DIR / "install.sh").read_bytes(),
+                   *(lock.read_bytes() for lock in sorted(AGENT_DIR.glob("*.lock"))),
                    json.dumps(debian_versions(), sort_keys=True).encode())
 
 
 def sources_key() -> str:
     """Every file of the agent: a change runs install.sh again over the cached root."""
     parts = []
-    files = [*AGENT_DIR.glob("*"), *(AGENT_DIR / "robot_agent").rglob("*")]  # not build/
+    files = [*AGENT_DIR.glob("*"), *(AGENT_DIR / "robot_agent").rglob("*"),  # not build/
+             *(AGENT_DIR.parents[1] / "contracts").rglob("*")]  # the package it carries
     for path in sorted(files):
         if path.is_file() and "__pycache__" not in path.parts:
-            parts += [str(path.relative_to(AGENT_DIR)).encode(), path.read_bytes()]
+            parts += [str(path.relative_to(AGENT_DIR.parents[1])).encode(), path.read_bytes()]
     return _digest(*parts)
 
 
@@ -96,11 +99,6 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def _fake(path: Path, text: str) -> str:
-    path.write_text(text)
-    path.chmod(0o755)
-    return str(path)
-
 
 def run_install(cache: Path, **pip_env: str) -> None:
     """install.sh into ``cache/root`` with Debian's python3 (fake systemctl and useradd)."""
@@ -111,9 +109,9 @@ def run_install(cache: Path, **pip_env: str) -> None:
                f'echo "$last:x:999:999::/var/lib/robot-agent:/usr/sbin/nologin" '
                f'>> "{root}/etc/passwd"\n')
     env = dict(clean_env(), ROOT=str(root), PYTHON=SYSTEM_PYTHON,
-               SYSTEMCTL=_fake(fakes / "systemctl", "#!/bin/sh\n"),
-               USERADD=_fake(fakes / "useradd", useradd), CHOWN="true",
-               APT_GET=_fake(fakes / "apt-get", "#!/bin/sh\nexit 1\n"), **pip_env)
+               SYSTEMCTL=fake_command(fakes / "systemctl", "#!/bin/sh\n"),
+               USERADD=fake_command(fakes / "useradd", useradd), CHOWN="true",
+               APT_GET=fake_command(fakes / "apt-get", "#!/bin/sh\nexit 1\n"), **pip_env)
     done = subprocess.run(["bash", str(AGENT_DIR / "install.sh"), *INSTALL_ARGS], env=env,
                           cwd=cache, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"install.sh failed:\n{done.stdout}{done.stderr}"

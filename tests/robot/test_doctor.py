@@ -14,7 +14,6 @@ from robot_agent import doctor
 from testing.mqtt_brokers import BrokerProcess
 from testing.robot_harness import FakeClock
 from testing.stack_process import StackProcess
-from tests.robot.test_tls import pki, tls_broker  # noqa: F401 - fixtures
 
 HOUR = 3_600_000
 
@@ -106,7 +105,7 @@ def test_a_stopped_broker(tmp_path):
 
 
 @pytest.mark.mosquitto
-def test_a_wrong_certificate(tls_broker, pki, tmp_path):  # noqa: F811
+def test_a_wrong_certificate(tls_broker, pki, tmp_path):
     def config(cert: str, key: str) -> str:
         path = tmp_path / f"{cert}-{key}.toml"
         path.write_text(f'name = "testbot"\n[mqtt]\nurl = "mqtts://localhost:{tls_broker.port}"'
@@ -137,3 +136,15 @@ def test_a_bad_config_and_the_motors_only_after_confirmation(tmp_path):
     assert asked and lines(output)["motors"].startswith("SKIP") and "forward" not in output
     _, output = run(str(good), "--motors", ask=lambda prompt: doctor.CONFIRM)
     assert lines(output)["motors"].startswith("OK") and "right backward" in output
+
+
+def test_the_agent_help_lists_doctor(capsys):
+    # Every error message recommends doctor: --help must show it is there.
+    from robot_agent.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "robot-agent doctor [--config PATH] [--simulate] [--motors]" in shown
+    assert "doctor    check the setup" in shown

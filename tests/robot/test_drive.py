@@ -5,14 +5,13 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from robot_agent.commands import values
-from robot_agent.config import PRESETS, MotorConfig, Pins
+from robot_agent.config import MotorConfig, Pins
 from robot_agent.drive import Drive, mock_factory
 
 
 def make(driver="explorer-hat", **kwargs):
-    left, right = PRESETS.get(driver, (kwargs.pop("left", None), kwargs.pop("right", None)))
     factory = mock_factory()
-    return Drive(MotorConfig(driver=driver, left=left, right=right, **kwargs), factory), factory
+    return Drive(MotorConfig(driver=driver, **kwargs), factory), factory
 
 
 def duty(factory, pin):
@@ -42,6 +41,16 @@ def test_other_presets_turn_right(driver, pins):
     drive, factory = make(driver)
     drive.set(*values("right", 0.5))
     assert {p: duty(factory, p) for p in pins} == pytest.approx(pins)
+    drive.close()
+
+
+@pytest.mark.parametrize(("driver", "pins"), [
+    ("explorer-hat", [19, 20, 21, 26]), ("ryanteck", [17, 18, 22, 23]),
+    ("camjam", [7, 8, 9, 10]), ("pololu-drv8835", [5, 6, 12, 13])])
+def test_each_preset_reports_its_bcm_pins(driver, pins):
+    # gpiozero's board classes name physical pins (BOARD11): the status reports BCM numbers.
+    drive, factory = make(driver)
+    assert drive.pins == pins and set(drive.pin_states()) == {str(p) for p in pins}
     drive.close()
 
 

@@ -16,8 +16,8 @@ from robot_agent.camera.settings import parse_settings
 from robot_agent.drive import Drive, mock_factory
 from robot_agent.mqtt_link import MemoryLink
 
+from testing.kvs_relay import TOKEN, Relay, b64, until
 from testing.robot_harness import agent_config
-from tests.robot.test_camera_master import TOKEN, Relay, b64, until
 from tools.stack.signaling import channel_arn
 
 pytestmark = pytest.mark.timeout(60)

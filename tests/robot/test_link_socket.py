@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import socket
 
-from robot_agent.mqtt_link import PahoLink, Topics, no_delay
+from robot_agent.mqtt_link import PahoLink, no_delay
 
 from cloud.robot.publisher import MqttPublisher
+from contracts.topics import Topics
 from testing.robot_harness import agent_config
 from testing.waiting import wait_until
 

@@ -23,7 +23,7 @@ from robot_agent.camera.pattern import (
     stamp_bits,
 )
 
-from tests.robot.test_camera_master import TOKEN, Relay, b64, until
+from testing.kvs_relay import TOKEN, Relay, b64, until
 from tools.stack.signaling import channel_arn
 
 pytestmark = pytest.mark.timeout(60)

@@ -13,6 +13,7 @@ import pytest
 from robot_agent.mqtt_link import MemoryLink
 from robot_agent.service import Notifier
 
+from testing.fake_commands import FAKE_PIP, FAKE_SYSTEMCTL, FAKE_USERADD, fake_command
 from testing.robot_harness import RunningAgent, agent_config
 from testing.stack_process import ROOT
 from testing.system import needs
@@ -118,31 +119,15 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
 
 
-FAKE_SYSTEMCTL = """#!/bin/sh
-echo "$@" >> "{log}"
-"""
-FAKE_USERADD = """#!/bin/sh
-for last; do :; done
-mkdir -p "{root}/etc"
-echo "$last:x:999:999::/var/lib/robot-agent:/usr/sbin/nologin" >> "{root}/etc/passwd"
-"""
-FAKE_PIP = """#!/bin/sh
-echo "$@" >> "{log}"
-"""
-
-
-def _fake(path, text):
-    path.write_text(text)
-    path.chmod(0o755)
-    return str(path)
-
 
 def run_install(root, bin_dir, *args):
     systemctl = FAKE_SYSTEMCTL.format(log=bin_dir / "sc.log")
-    env = dict(os.environ, ROOT=str(root), SYSTEMCTL=_fake(bin_dir / "systemctl", systemctl),
-               USERADD=_fake(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
-               USERDEL=_fake(bin_dir / "userdel", f"#!/bin/sh\necho \"$@\" >> {bin_dir}/ud.log\n"),
-               PIP=_fake(bin_dir / "pip", FAKE_PIP.format(log=bin_dir / "pip.log")),
+    userdel = f"#!/bin/sh\necho \"$@\" >> {bin_dir}/ud.log\n"
+    env = dict(os.environ, ROOT=str(root),
+               SYSTEMCTL=fake_command(bin_dir / "systemctl", systemctl),
+               USERADD=fake_command(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
+               USERDEL=fake_command(bin_dir / "userdel", userdel),
+               PIP=fake_command(bin_dir / "pip", FAKE_PIP.format(log=bin_dir / "pip.log")),
                CHOWN="true", VENV_ARGS="--without-pip")
     return subprocess.run(["bash", str(AGENT_DIR / "install.sh"), *args], env=env,
                           capture_output=True, text=True, timeout=120)
@@ -177,9 +162,12 @@ def test_install_sh_is_idempotent_and_uninstalls(tmp_path):
     assert (bin_dir / "sc.log").read_text().splitlines()[2:] == [
         "daemon-reload", "enable robot-agent.service", "restart robot-agent.service"]
     pip_calls = (bin_dir / "pip.log").read_text().splitlines()
-    assert len(pip_calls) == 2 and all(c.endswith("[pi]") and "--constraint" in c
-                                       for c in pip_calls)
-    assert str(AGENT_DIR) not in pip_calls[0]  # built from a copy: nothing written here
+    # each run: the locked dependencies (hashes required), then the agent alone
+    locked, agent = pip_calls[0::2], pip_calls[1::2]
+    assert len(pip_calls) == 4 and all(
+        "--require-hashes" in c and "--constraint" in c and c.endswith("requirements.lock")
+        for c in locked) and all(c.endswith("[pi]") and "--no-deps" in c for c in agent)
+    assert str(AGENT_DIR) not in agent[0]  # built from a copy: nothing written here
     assert os.readlink(root / "usr/local/bin/robot-agent") == \
         "/opt/robot-agent/venv/bin/robot-agent"
 

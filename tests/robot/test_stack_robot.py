@@ -59,3 +59,14 @@ def test_stack_drives_the_simulated_robot():
             observer.close()
         stack.stop()
         assert "[robot]" in stack.log() and "stopped (exit 0)" in stack.log()
+
+
+def test_a_real_pi_is_named_first_and_a_bad_name_is_one_line(tmp_path):
+    from tools.stack.runner import StackError, build_context, parse_args
+
+    ctx = build_context(parse_args(["--robot", "pi-a", "--data-dir", str(tmp_path)]), {})
+    # The page opens on the real Pi; the simulated sts-pi stays, a user of the broker each.
+    assert ctx.env["ROBOT_NAMES"] == "pi-a,sts-pi" and ctx.real_robots == ("pi-a",)
+    assert {"pi-a", "sts-pi"} <= set(ctx.mqtt_passwords)
+    with pytest.raises(StackError, match=r"--robot 'my pi': use 1-128 letters"):
+        build_context(parse_args(["--robot", "my pi", "--data-dir", str(tmp_path)]), {})

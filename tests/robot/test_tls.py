@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 import socket
-import threading
 
 import pytest
 from robot_agent.config import parse
 
-from testing.mqtt_brokers import BrokerProcess
-from testing.pki import write_pki
-from testing.ports import free_port
 from testing.robot_harness import RunningAgent, command
 from testing.system import needs
 from testing.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto, needs("mosquitto")]
 
-
-@pytest.fixture
-def pki(tmp_path):
-    return write_pki(tmp_path / "pki", server="localhost", client="testbot")
-
-
-@pytest.fixture
-def tls_broker(tmp_path, pki):
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    # Started as root, mosquitto would switch to its own user, which cannot read tmp_path.
-    conf.write_text(f"user {getpass.getuser()}\nper_listener_settings true\n"
-                    f"listener {port} 127.0.0.1\n"
-                    f"cafile {pki['ca']}\ncertfile {pki['server_cert']}\n"
-                    f"keyfile {pki['server_key']}\nrequire_certificate true\n"
-                    "allow_anonymous true\n")
-    broker = BrokerProcess("mosquitto", port=port, conf=conf).start()
-    yield broker
-    broker.close()
 
 
 def _config(port, pki, cert="client_cert", key="client_key", alpn=False):
@@ -64,17 +40,18 @@ def test_mutual_tls_connects_and_drives(tls_broker, pki, alpn):
             sender.stop()
 
 
-def test_a_certificate_from_another_ca_is_refused(tls_broker, pki, caplog):
+def test_a_certificate_from_another_ca_is_a_refused_login(tls_broker, pki, caplog):
     bot = RunningAgent(_config(tls_broker.port, pki, "stranger_cert", "stranger_key"))
-    # An attempt ends in the handshake (TLS 1.2: paho's connect fails) or, under TLS 1.3, when
-    # the broker's alert arrives after CONNECT (the agent logs the link as lost).
-    failed = threading.Event()
-    bot.link.client.on_connect_fail = lambda client, userdata: failed.set()
+    # The broker refuses in the handshake (TLS 1.2: paho's connect fails) or, under TLS 1.3,
+    # with an alert after CONNECT, before any CONNACK: a refused login either way, not a link
+    # that was up and got lost.
     bot.start(wait_connected=False)
     try:
-        wait_until(lambda: failed.is_set() or "link lost" in caplog.text, 30,
-                   message="no connection attempt ended")
+        wait_until(lambda: bot.agent.refused is not None, 30, message="no refusal reported")
         assert not bot.link.connected and bot.agent.ready is not None
         assert not bot.agent.ready.is_set()
+        assert "the broker refused the login as testbot" in caplog.text
+        assert "the certificate must be active" not in caplog.text  # not AWS: mqtts:// URL
+        assert "link lost" not in caplog.text
     finally:
         bot.stop()

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from testing import system
-from tests.tools.mqtt_clients import AmqttBroker, Client, MosquittoBroker
+from testing.mqtt_clients import AmqttBroker, Client, MosquittoBroker
 from tools.stack import mqtt_acl
 
 pytestmark = pytest.mark.slow  # two brokers, Last Wills after keep-alives

@@ -72,8 +72,9 @@ def test_the_code_zip_holds_only_tracked_modules(tmp_path):
 
     root = tmp_path / "repo"
     (root / "cloud" / "web").mkdir(parents=True)
+    (root / "contracts").mkdir()
     for name in ("cloud/__init__.py", "cloud/app.py", "cloud/schema.json", "cloud/notes.txt",
-                 "cloud/template.yaml", "cloud/web/app.js"):
+                 "cloud/template.yaml", "cloud/web/app.js", "contracts/__init__.py"):
         (root / name).write_text("x = 1\n")
     git = ["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -83,7 +84,7 @@ def test_the_code_zip_holds_only_tracked_modules(tmp_path):
     artifact = build.build_code(tmp_path / "out", root=root)
     with zipfile.ZipFile(artifact.path) as code:
         assert sorted(code.namelist()) == ["cloud/__init__.py", "cloud/app.py",
-                                           "cloud/schema.json"]
+                                           "cloud/schema.json", "contracts/__init__.py"]
 
 
 def test_skip_deps_is_refused_for_a_real_deploy(tmp_path):
@@ -246,7 +247,7 @@ def _fake_pip(args, emit=None):
 
 @pytest.fixture
 def world(monkeypatch):
-    from tests.tools.s3_owner import enforce
+    from testing.s3_owner import enforce
 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr("tools.deploy.build.run_pip", _fake_pip)

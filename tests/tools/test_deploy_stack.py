@@ -279,7 +279,7 @@ ACCOUNT = "123456789012"  # moto's default account: the deploying one
 
 
 def test_artifact_bucket_is_private_and_uploads_are_content_addressed(s3, tmp_path):
-    from tests.tools.s3_owner import enforce
+    from testing.s3_owner import enforce
 
     owner_log = enforce(s3)
     bucket = stack.new_artifact_bucket_name(NAME)
@@ -311,7 +311,7 @@ def test_artifact_bucket_is_private_and_uploads_are_content_addressed(s3, tmp_pa
 
 
 def test_a_bucket_created_first_by_another_account_is_refused(s3, tmp_path, monkeypatch):
-    from tests.tools.s3_owner import enforce
+    from testing.s3_owner import enforce
 
     bucket = stack.new_artifact_bucket_name(NAME)
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")  # the attacker, who knew the name

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cloud.test_template_policy import _policy, ask
+from testing.iot_policy import ask, template_policy
 from tools.stack import mqtt_acl
 
 ROBOTS = ["sts-pi", "rover-2"]
@@ -19,7 +19,8 @@ IOT_ACTION = {"subscribe": ("iot:Subscribe", "topicfilter"), "receive": ("iot:Re
 
 @pytest.fixture(scope="module")
 def policy():
-    return _policy(legacy=True)  # the legacy topic enabled, as the local agent subscribes to it
+    # the legacy topic enabled, as the local agent subscribes to it
+    return template_policy(legacy=True)
 
 
 @pytest.mark.parametrize("action", sorted(IOT_ACTION))

@@ -135,8 +135,8 @@ def test_diagnostics_one_line_each(upgraded):
 
 
 def scenario(name, server, tmp_path):
-    """Run :mod:`tests.tools.pyportal_scenarios` ``name``; returns (serial log, result)."""
-    done = subprocess.run([sys.executable, "-m", "tests.tools.pyportal_scenarios", name,
+    """Run :mod:`testing.pyportal_scenarios` ``name``; returns (serial log, result)."""
+    done = subprocess.run([sys.executable, "-m", "testing.pyportal_scenarios", name,
                            server.url, str(tmp_path)], cwd=ROOT, capture_output=True,
                           text=True, timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from testing.fake_mars_api import API_KEY, MarsServer
+from testing.pyportal_scenarios import click
 from tools.pyportal_sim.runner import StopSimulation
 
 ROOT = Path(__file__).resolve().parents[2]
 PANEL_TOP = 150  # screen.py at 320x240: 240 - (2 * 4 + 5 * 14 + 12)
-ON_PANEL, ON_PHOTO = (20, 230), (160, 60)
 
 
 @pytest.fixture
@@ -38,10 +38,6 @@ def pygame(monkeypatch):
 def headless_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "SDL_VIDEODRIVER": "dummy", **extra}
 
-
-def click(pygame, pos, button=1):
-    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=button))
-    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=button))
 
 
 # -- the window on its own -----------------------------------------------------------------
@@ -84,52 +80,6 @@ def test_closing_the_window_stops_the_simulation(pygame, capsys):
     assert capsys.readouterr().out == "simulator: window closed\n"
 
 
-# -- the simulator with a window -----------------------------------------------------------
-def drive(url: str, folder: str) -> None:
-    """Run in a child process: the app with a window, clicked and then closed.
-
-    Writes ``result.json`` and the window's pixels as PNGs into ``folder``: ``window-1.png``
-    as frame 1 was saved, then ``shown-K.png`` for every update between frames.
-    """
-    import pygame
-
-    from tools.pyportal_sim.runner import Options, Simulator, settings_from
-
-    folder = Path(folder)
-    shown = []
-    clocks = {}
-
-    def window_pixels():
-        return pygame.image.tobytes(pygame.display.get_surface(), "RGB")
-
-    def on_frame(n, image):
-        clocks[n] = sim.clock.offset  # virtual seconds since the start
-        if n == 1:
-            surface = pygame.display.get_surface()
-            Image.frombytes("RGB", surface.get_size(), window_pixels()).save(
-                folder / "window-1.png")
-            show = sim._window.show
-
-            def recording_show(img):
-                show(img)
-                shown.append((sim.frames, sim.clock.offset, window_pixels()))
-
-            sim._window.show = recording_show
-            click(pygame, ON_PANEL)  # toggles the units
-        elif n == 2:
-            click(pygame, ON_PHOTO)  # refreshes now
-        elif n == 3:
-            pygame.event.post(pygame.event.Event(pygame.QUIT))
-
-    sim = Simulator(Options(settings=settings_from(url, API_KEY), out=folder / "screen.png",
-                            fast=True, window=True, keep_frames=True, on_frame=[on_frame]))
-    code = sim.run()
-    for k, (*_, pixels) in enumerate(shown, 1):
-        Image.frombytes("RGB", (320, 240), pixels).save(folder / f"shown-{k}.png")
-    (folder / "result.json").write_text(json.dumps({
-        "code": code, "frames": sim.frames, "clocks": clocks,
-        "shown": [(after, clock) for after, clock, _ in shown]}))
-
 
 def rgb(path: Path) -> Image.Image:
     return Image.open(path).convert("RGB")
@@ -137,8 +87,8 @@ def rgb(path: Path) -> Image.Image:
 
 def test_window_follows_the_screen_and_clicks_are_touches(server, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from tests.tools.test_pyportal_sim_window import "
-         "drive; drive(*sys.argv[1:])", server.url, str(tmp_path)],
+        [sys.executable, "-c", "import sys; from testing.pyportal_scenarios import "
+         "window_session; window_session(*sys.argv[1:])", server.url, str(tmp_path)],
         cwd=ROOT, env=headless_env(), capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "result.json").read_text())

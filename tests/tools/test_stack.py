@@ -19,13 +19,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+from testing.echo_routes import ALL_BYTES
 from testing.mqtt_brokers import BrokerProcess
+from testing.mqtt_clients import Client
 from testing.ports import free_port, port_is_free
 from testing.stack_process import ROOT, StackProcess
 from testing.system import needs
 from testing.waiting import wait_until
-from tests.tools.echo_routes import ALL_BYTES
-from tests.tools.mqtt_clients import Client
 from tools.circuitpy.__main__ import main as circuitpy_main
 from tools.stack import lan
 from tools.stack.runner import StackError, addresses, build_context, parse_args
@@ -33,7 +33,7 @@ from tools.stack.runner import StackError, addresses, build_context, parse_args
 
 @pytest.fixture(scope="module")
 def stack():
-    with StackProcess(only="broker,api", args=["--extra-routes", "tests.tools.echo_routes:ROUTES"]
+    with StackProcess(only="broker,api", args=["--extra-routes", "testing.echo_routes:ROUTES"]
                       ) as running:
         yield running
 

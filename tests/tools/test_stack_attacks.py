@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from testing.mqtt_brokers import mosquitto_path
+from testing.mqtt_clients import Client
 from testing.ports import free_port, port_is_free
 from testing.robot_harness import Observer
 from testing.stack_process import StackProcess
 from testing.system import needs
 from testing.waiting import wait_until
-from tests.tools.mqtt_clients import Client
 from tools.stack.runner import build_context, parse_args
 
 pytestmark = pytest.mark.slow  # a running stack

@@ -1,13 +1,13 @@
 """Build the Lambda artifacts for arm64: one code package and one dependency layer.
 
-The code package is the ``cloud`` package's Python modules and JSON schemas, and only those
-git tracks when the tree is a git checkout (an untracked ``cloud/.env`` never ships). The
-layer holds the third-party packages the handlers import (Pillow, Powertools with its two
-dependencies, urllib3, fastjsonschema), each pinned in ``pyproject.toml`` and installed with
-``--no-deps`` so nothing unpinned comes along, by pip for ``manylinux2014_aarch64`` /
-``manylinux_2_28_aarch64`` and CPython 3.12 with ``--only-binary=:all:``: a build on macOS,
-Windows or x86_64 Linux gives the same bytes the Lambda runtime needs. boto3 and botocore come
-with the runtime and are left out.
+The code package is the ``cloud`` and ``contracts`` packages' Python modules and JSON
+schemas, and only those git tracks when the tree is a git checkout (an untracked
+``cloud/.env`` never ships). The layer holds the third-party packages the handlers import
+(Pillow, Powertools with its two dependencies, urllib3, fastjsonschema), each pinned in
+``pyproject.toml`` and installed with ``--no-deps`` so nothing unpinned comes along, by pip
+for ``manylinux2014_aarch64`` / ``manylinux_2_28_aarch64`` and CPython 3.12 with
+``--only-binary=:all:``: a build on macOS, Windows or x86_64 Linux gives the same bytes the
+Lambda runtime needs. boto3 and botocore come with the runtime and are left out.
 
 Both zips are reproducible (sorted entries, fixed timestamps): an unchanged source gives an
 unchanged hash, hence an unchanged S3 key, hence a change set with nothing to do.
@@ -36,12 +36,10 @@ PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 # those (pinned in pyproject.toml; installed with --no-deps).
 LAYER_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing-extensions", "pillow", "urllib3",
                   "fastjsonschema")
+# The packages the handlers import from this repository (contracts: shared with the robot).
+CODE_PACKAGES = ("cloud", "contracts")
 # What the code package may hold: the modules, and the schemas they load.
 CODE_SUFFIXES = (".py", ".json")
-# Shared with the robot agent, which ships it: the Lambda finds it next to cloud.robot.schema.
-SHARED_FILES = {"cloud/robot/command.schema.json":
-                "device/robot-pi/robot_agent/command.schema.json",
-                "cloud/robot/schema_text.py": "device/robot-pi/robot_agent/schema_text.py"}
 # Installed as dependencies of the above but already in the Lambda runtime: 20+ MB saved.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for function + layers
@@ -129,8 +127,7 @@ def pip_arguments(requirements: Iterable[str], target: Path,
 def _tracked(root: Path) -> set[str] | None:
     """Paths git tracks (``None`` outside a git checkout, e.g. a tarball)."""
     try:
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", "cloud",
-                               *SHARED_FILES.values()],
+        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", *CODE_PACKAGES],
                               capture_output=True, check=False, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -142,19 +139,16 @@ def _tracked(root: Path) -> set[str] | None:
 def _code_files(root: Path) -> list[tuple[str, Path]]:
     tracked = _tracked(root)
     files = []
-    for path in sorted((root / "cloud").rglob("*")):
+    for path in sorted(p for package in CODE_PACKAGES for p in (root / package).rglob("*")):
         rel = path.relative_to(root)
         parts = rel.parts
         if not path.is_file() or "__pycache__" in parts or path.suffix not in CODE_SUFFIXES:
             continue
-        if parts[1] == "web":
+        if parts[:2] == ("cloud", "web"):
             continue  # the web page goes to its own bucket
         if tracked is not None and rel.as_posix() not in tracked:
             continue  # a local experiment or secret, not part of the project
         files.append((rel.as_posix(), path))
-    for name, source in SHARED_FILES.items():
-        if (root / source).is_file() and (tracked is None or source in tracked):
-            files.append((name, root / source))
     return files
 
 
@@ -198,10 +192,11 @@ def _artifact(name: str, path: Path, unzipped: int) -> Artifact:
 
 
 def build_code(out: Path, root: Path = ROOT) -> Artifact:
-    """Zip the ``cloud`` package."""
+    """Zip the ``cloud`` and ``contracts`` packages."""
     files = _code_files(root)
-    if not any(name == "cloud/__init__.py" for name, _ in files):
-        raise BuildError(f"{root / 'cloud'} is not the cloud package")
+    for package in CODE_PACKAGES:
+        if not any(name == f"{package}/__init__.py" for name, _ in files):
+            raise BuildError(f"{root / package} is not the {package} package")
     path = out / "code.zip"
     _, unzipped = write_zip(path, files)
     return _artifact("build/code", path, unzipped)

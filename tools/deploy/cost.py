@@ -71,7 +71,7 @@ class Usage:
     fallback_share: float = 0.0  # of driving time without the data channel (HTTP instead)
     motor_changes_per_s: float = 1.0  # while a control is held: status + telemetry each
     drivers: int = 1  # monthly active Cognito users
-    bitmap_bytes: int = 77_878  # 320x240 at 8 bits (DESIGN.md)
+    bitmap_bytes: int = 77_878  # 320x240 at 8 bits (cloud/mars/README.md)
     # average billed duration per invocation, ms
     duration_ms: Mapping[str, float] = field(default_factory=lambda: {
         "MarsApiFunction": 150, "MarsRefreshFunction": 1500, "RobotCommandFunction": 60,

@@ -150,11 +150,13 @@ class RobotFiles:
 BUNDLE_MEMBERS = ("config.toml", f"certs/{CERT}", f"certs/{KEY}", f"certs/{CA}")
 
 
-def write_bundle(folder: Path, name: str) -> Path:
+def write_bundle(folder: Path, name: str, members: Sequence[str] = BUNDLE_MEMBERS) -> Path:
     """``<folder>/../<name>.tar.gz`` (0600): the robot's config and certificates for install.sh.
 
     Members are owned by root with mode 0600 and fixed names; ``certificate.id`` stays on this
     computer (it is for re-deploys, not the robot).
+
+    :param members: the files to pack (the local stack's bundle for a Pi is its config alone).
     """
     target = folder.parent / f"{name}.tar.gz"
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -167,7 +169,7 @@ def write_bundle(folder: Path, name: str) -> Path:
         return info
 
     with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for member in BUNDLE_MEMBERS:
+        for member in members:
             tar.add(folder / member, arcname=member, recursive=False, filter=owned_by_root)
     return target
 

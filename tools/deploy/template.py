@@ -57,11 +57,11 @@ _Loader.add_multi_constructor("!", _construct)
 
 def with_command_models(template: dict[str, Any]) -> dict[str, Any]:
     """*template* with the API's request models taken from the one command schema."""
-    from cloud.robot import schema
+    from contracts import command
 
     models = template.get("Resources", {}).get("Api", {}).get("Properties", {}).get("Models")
     if isinstance(models, dict):
-        for name, model in schema.api_models().items():
+        for name, model in command.api_models().items():
             if name not in models:
                 raise TemplateError(f"the template's Api has no model {name} for the schema")
             models[name] = model
@@ -76,7 +76,7 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
     except OSError as exc:
         raise TemplateError(f"cannot read the template {path}: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # SafeLoader subclass
     except yaml.YAMLError as exc:
         raise TemplateError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "Resources" not in data:

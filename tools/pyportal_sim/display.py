@@ -12,10 +12,10 @@ from typing import Any, cast
 
 os.environ.setdefault("BLINKA_OS_AGNOSTIC", "1")  # silence Blinka's "not fully supported"
 
-import displayio  # noqa: E402 - after the environment is set
-from busdisplay import BusDisplay  # noqa: E402
-from displayio._area import Area  # noqa: E402
-from PIL import Image  # noqa: E402
+import displayio  # after the environment is set
+from busdisplay import BusDisplay
+from displayio._area import Area
+from PIL import Image
 
 
 def stop_background_refresh() -> None:

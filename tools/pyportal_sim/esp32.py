@@ -69,7 +69,7 @@ class _Sock:
         self.tls = False
 
 
-class ESP_SPIcontrol:  # noqa: N801 - the class name connection_manager dispatches on
+class ESP_SPIcontrol:  # the class name connection_manager dispatches on
     """The ESP32 as seen through SPI. Build it with :func:`factory`."""
 
     TCP_MODE, UDP_MODE, TLS_MODE = 0, 1, 2
@@ -88,7 +88,7 @@ class ESP_SPIcontrol:  # noqa: N801 - the class name connection_manager dispatch
     def is_connected(self) -> bool:
         return self._joined
 
-    def connect_AP(self, ssid, password, timeout_s=10):  # noqa: N802 - the library's name
+    def connect_AP(self, ssid, password, timeout_s=10):  # the library's name
         self._clock.advance(min(self.link.join_s, timeout_s))
         if self.link.join_s > timeout_s:
             raise ConnectionError("Failed to connect to ssid", ssid)

@@ -44,7 +44,7 @@ WATCHDOG_MAX_S = 16  # SAMD51: the longest watchdog period CircuitPython accepts
 TICKS_PERIOD = 1 << 29  # supervisor.ticks_ms() wraps at 2**29 ms (its documentation)
 
 
-class BoardReset(BaseException):  # noqa: N818 - a reset, not an error
+class BoardReset(BaseException):  # a reset, not an error
     """The board restarts (watchdog or ``supervisor.reload``); nothing in the app catches it."""
 
     def __init__(self, why: str) -> None:

@@ -49,7 +49,7 @@ SIZES = {"320x240": (320, 240), "480x320": (480, 320)}
 MAX_RESETS = 5  # a board that keeps resetting: stop simulating it
 
 
-class StopSimulation(BaseException):  # noqa: N818 - a signal, not an error
+class StopSimulation(BaseException):  # a signal, not an error
     """Raised from the app's sleep when the simulation is over."""
 
 
@@ -252,7 +252,7 @@ class Simulator:
             except SystemExit as e:
                 print(f"simulator: the app asked for {e.code or 'an exit'}", flush=True)
                 return 3
-            except BaseException:  # noqa: BLE001 - report any crash of the app, then fail
+            except BaseException:  # report any crash of the app, then fail
                 traceback.print_exc()
                 return 1
 

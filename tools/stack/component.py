@@ -47,6 +47,7 @@ class StackContext:
     extra_routes: tuple[Route, ...] = ()  # development only: more handlers (--extra-routes)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
     url_host: str = ""  # the address in every URL, when not ``host`` (--lan listens on 0.0.0.0)
+    real_robots: tuple[str, ...] = ()  # --robot: real Pis, given bundles and never simulated
 
     def mqtt_url_for(self, user: str) -> str:
         """The broker's URL with ``user``'s password (:mod:`tools.stack.mqtt_acl`)."""
@@ -78,6 +79,10 @@ class Component:
 
     def urls(self, ctx: StackContext) -> list[tuple[str, str]]:
         """``(label, url)`` pairs printed at start."""
+        return []
+
+    def notes(self, ctx: StackContext) -> list[str]:
+        """More lines for the start banner (what to do next), after the URLs."""
         return []
 
     def health(self) -> dict[str, Any]:

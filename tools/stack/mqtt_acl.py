@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.topics import STATUS_FILTER, TELEMETRY_FILTER, Topics
 from tools.stack.private import write_private
 
 PUBLISHER = "cloud"
@@ -44,10 +45,10 @@ class Rules:
 
 
 def robot_rules(name: str) -> Rules:
-    own_cmd = (f"robot/{name}/cmd", f"{name}/action")
-    return Rules(subscribe=own_cmd, receive=own_cmd,
-                 publish=(f"robot/{name}/status", f"robot/{name}/telemetry"),
-                 retain=(f"robot/{name}/status",), client_id=name)
+    topics = Topics.for_robot(name)
+    own_cmd = (topics.cmd, topics.legacy)
+    return Rules(subscribe=own_cmd, receive=own_cmd, publish=(topics.status, topics.telemetry),
+                 retain=(topics.status,), client_id=name)
 
 
 def acl(robot_names: Iterable[str]) -> dict[str, Rules]:
@@ -61,11 +62,12 @@ def acl(robot_names: Iterable[str]) -> dict[str, Rules]:
             raise ValueError(f"ROBOT_NAMES: {name!r} cannot be a robot's MQTT user "
                              f"(reserved: {', '.join(SERVICE_USERS)}; no / + #)")
     rules = {name: robot_rules(name) for name in names}
-    statuses = tuple(f"robot/{n}/status" for n in names)
-    rules[PUBLISHER] = Rules(subscribe=("robot/+/status",), receive=statuses,
-                             publish=tuple(f"robot/{n}/cmd" for n in names))
-    rules[OBSERVER] = Rules(subscribe=("robot/+/status", "robot/+/telemetry"),
-                            receive=statuses + tuple(f"robot/{n}/telemetry" for n in names))
+    topics = [Topics.for_robot(n) for n in names]
+    statuses = tuple(t.status for t in topics)
+    rules[PUBLISHER] = Rules(subscribe=(STATUS_FILTER,), receive=statuses,
+                             publish=tuple(t.cmd for t in topics))
+    rules[OBSERVER] = Rules(subscribe=(STATUS_FILTER, TELEMETRY_FILTER),
+                            receive=statuses + tuple(t.telemetry for t in topics))
     return rules
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from robot_agent.config import name_problem
 
 from cloud.errors import ConfigError
 from cloud.routes import Route
@@ -52,6 +53,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     where.add_argument("--lan", action="store_true",
                        help="listen on this machine's LAN address, for a real PyPortal or Pi, "
                             "and print the board's install command")
+    parser.add_argument("--robot", action="append", default=[], metavar="NAME",
+                        help="a real Pi named NAME drives with this stack: write its bundle "
+                             "(for install.sh --bundle), do not simulate NAME, print the "
+                             "steps; use with --lan; repeat for more Pis")
     parser.add_argument("--port", type=int, default=8080, help="HTTP port (API, web page)")
     parser.add_argument("--mqtt-port", type=int, default=1883, help="embedded MQTT broker port")
     parser.add_argument("--data-dir", type=Path, default=Path(".local-data"),
@@ -159,11 +164,17 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
     host, url_host = addresses(args)
     data_dir = args.data_dir.resolve()
     robot_name = environ.get("ROBOT_NAME", "sts-pi")
-    robots = [n.strip() for n in environ.get("ROBOT_NAMES", robot_name).split(",") if n.strip()]
+    real = tuple(dict.fromkeys(args.robot))
+    named = [n.strip() for n in environ.get("ROBOT_NAMES", robot_name).split(",") if n.strip()]
+    robots = list(dict.fromkeys([*real, *named]))  # a real Pi first: the page opens on it
     try:
         mqtt_acl.acl(robots)
     except ValueError as exc:
         raise StackError(str(exc)) from None
+    for name in real:
+        problem = name_problem(name)
+        if problem:
+            raise StackError(f"--robot {name!r}: {problem}")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         api_key, token, passwords = _credentials(data_dir, environ, robots)
@@ -182,10 +193,10 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
         # The handlers publish commands as the broker's command publisher.
         "MQTT_URL": with_user(mqtt_url, mqtt_acl.PUBLISHER, passwords[mqtt_acl.PUBLISHER]),
         "ROBOT_NAME": robot_name,
+        "ROBOT_NAMES": ",".join(robots),
         "STACK_BASE_URL": f"http://{url_host}:{args.port}",
         "STACK_DATA_DIR": str(data_dir),
     })
-    env.setdefault("ROBOT_NAMES", robot_name)
     env.setdefault("MARS_STORE", str(data_dir / "mars"))
     env.setdefault("MARS_OFFLINE_SAMPLE", "1")
     env.setdefault("POWERTOOLS_SERVICE_NAME", "mars-robot-local")
@@ -197,7 +208,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
     return StackContext(
         host=host, url_host=url_host, port=args.port, mqtt_port=args.mqtt_port, data_dir=data_dir,
         api_key=api_key, robot_token=token, mqtt_url=mqtt_url, env=env,
-        mqtt_passwords=passwords, robots=tuple(robots),
+        mqtt_passwords=passwords, robots=tuple(robots), real_robots=real,
         app=web.Application(middlewares=[access_log, json_errors],
                             client_max_size=MAX_PAYLOAD + 1),
         selected=selected, mqtt_external=bool(environ.get("MQTT_URL")),
@@ -268,6 +279,8 @@ class Stack:
         if "api" in self.ctx.selected and lan.is_lan_address(ctx.public_host):
             lines += ["", "  A real PyPortal on this network: install with (your Wi-Fi filled in)",
                       "    " + install_command(ctx.base_url, ctx.api_key)]
+        for component in self.started:
+            lines += component.notes(ctx)
         lines += [
             "",
             f"  MARS_API_KEY    {ctx.api_key}   (x-api-key header for /mars)",

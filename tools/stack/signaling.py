@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
-from cloud import safejson
+from contracts import safejson
 
 log = logging.getLogger("stack.signaling")
 

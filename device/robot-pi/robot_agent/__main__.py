@@ -16,21 +16,33 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from contracts.topics import Topics
 from robot_agent import __version__
 from robot_agent.agent import Agent
 from robot_agent.camera import build_camera
 from robot_agent.config import load
 from robot_agent.drive import Drive, mock_factory
 from robot_agent.errors import ConfigError, LinkError
-from robot_agent.mqtt_link import PahoLink, Topics
+from robot_agent.mqtt_link import PahoLink
 from robot_agent.service import Notifier
 
 log = logging.getLogger("robot_agent")
 
 
+USAGE = """robot-agent [--config PATH] [--simulate]
+       robot-agent doctor [--config PATH] [--simulate] [--motors]"""
+COMMANDS = """commands:
+  doctor    check the setup, one line each with the fix: config, certificates, DNS, TCP,
+            TLS, the MQTT login, clock, GPIO, motor pins, camera, video channel
+            (robot-agent doctor --help)"""
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="robot-agent", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="/etc/robot-agent/config.toml",
+    parser = argparse.ArgumentParser(
+        prog="robot-agent", usage=USAGE, epilog=COMMANDS,
+        description="Run the robot agent until SIGTERM or SIGINT (systemd runs it as "
+                    "robot-agent.service).", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="/etc/robot-agent/config.toml", metavar="PATH",
                         help="the TOML config file (default: %(default)s)")
     parser.add_argument("--simulate", action="store_true",
                         help="mock GPIO pins instead of the real motors")
@@ -60,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load(args.config)
         logging.getLogger().setLevel(config.log_level)
-        camera = build_camera(config.camera, config.name, simulate=args.simulate)
+        camera = build_camera(config.camera, config.name, simulate=args.simulate,
+                              config_file=config.source)
         link = PahoLink(config.mqtt, config.name, Topics.for_robot(config.name))
         drive = Drive(config.motors, mock_factory() if args.simulate else None)
         agent = Agent(config, drive, link, camera, notifier=Notifier(),

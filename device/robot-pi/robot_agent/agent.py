@@ -31,13 +31,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contracts.topics import Topics
 from robot_agent import __version__, commands, freshness, motion
 from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
 from robot_agent.errors import BadCommand, NotACommand
 from robot_agent.lease import DriverLease
-from robot_agent.mqtt_link import OFFLINE, Link, Topics
+from robot_agent.mqtt_link import OFFLINE, Link, login_fix
 from robot_agent.service import Notifier
 
 log = logging.getLogger("robot_agent")
@@ -93,6 +94,7 @@ class Agent:
         self._seq: int | None = None
         self._offline_since: float | None = time.monotonic()
         self.ready: asyncio.Event | None = None  # set on the first connection
+        self.refused: str | None = None  # why the broker refuses our login, while it does
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -104,6 +106,7 @@ class Agent:
         self._loop.set_exception_handler(self._loop_error)
         self.link.on_connect = lambda: self._post(self._link_up)
         self.link.on_disconnect = lambda reason: self._post(self._link_lost, reason)
+        self.link.on_refused = lambda reason: self._post(self._login_refused, reason)
         self.link.on_message = lambda topic, payload: self._post(self._message, topic, payload)
         self.camera.on_change = lambda state: self._publish_status()
         self.camera.on_drive = self._channel_message
@@ -181,7 +184,9 @@ class Agent:
     def _link_up(self) -> None:
         self._offline_since = None
         self._publish_status()
-        log.info("connected to the broker as %s", self.config.name)
+        log.info("connected to the broker as %s%s", self.config.name,
+                 " (the login is accepted now)" if self.refused else "")
+        self.refused = None
         if self.ready is not None:
             self.ready.set()
         self.notifier.ready(f"connected as {self.config.name}")
@@ -196,6 +201,18 @@ class Agent:
             return
         log.warning("link lost (%s)%s; reconnecting", reason, ", motors stopped" if moving else "")
         self.notifier.status(f"reconnecting: {reason}")
+
+    def _login_refused(self, reason: str) -> None:
+        """The broker will not take us as we are: say so once, with the fix, and keep trying
+        (the fix may be on the broker's side). Not a lost link: it was never up."""
+        if reason != self.refused:
+            log.error("the broker refused the login as %s: %s; fix: %s; check with: sudo "
+                      "robot-agent doctor; retrying at least every %g s",
+                      self.config.name, reason,
+                      login_fix(self.config.mqtt, self.config.name, self.config.source),
+                      self.config.mqtt.reconnect_max_s)
+        self.refused = reason
+        self.notifier.status(f"login refused by the broker: {reason}")
 
     def _message(self, topic: str, payload: bytes) -> None:
         self._command(payload, legacy=topic == self.topics.legacy)

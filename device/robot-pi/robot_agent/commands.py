@@ -23,29 +23,22 @@ configured legacy speed and duration.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from dataclasses import dataclass
-from importlib import resources
 
-import fastjsonschema
-
-from robot_agent import safe_json
+from contracts import command as contract
+from contracts import safejson
+from contracts.errors import CommandRefused, UnsafeJson
 from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand, NotACommand
-from robot_agent.schema_text import explain
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
-ALIASES = {"backwards": "backward"}  # the original web app's spelling
 STAMPED = ("id", "seq", "issued_ms", "user")  # set by the robot on the data channel
 ENVELOPE = STAMPED  # around the command: what the schema's body does not hold
-# The one command schema, shared with the API (its request model and the Lambda): what a
-# command may say is decided there; this module adds the envelope and the configured limits.
-SCHEMA = json.loads(resources.files("robot_agent").joinpath("command.schema.json")
-                    .read_text(encoding="utf-8"))
-_STRUCTURE = {k: v for k, v in SCHEMA.items() if k != "definitions"}
-_check_structure = fastjsonschema.compile(_STRUCTURE)
+# What a command may say is the shared command contract's to decide (the API's request model
+# and the Lambda use it too); this module adds the envelope and the configured limits.
+MAX_DEPTH = 8  # a command is one flat object; a little room for future nested fields
 
 
 @dataclass(frozen=True)
@@ -108,14 +101,10 @@ def wheels(command: Command) -> tuple[float, float]:
 
 def _structure(body: dict, cid: str | None) -> None:
     """The command part of ``body`` against the shared schema."""
-    command = {k: v for k, v in body.items() if k not in ENVELOPE}
-    for key, value in command.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise BadCommand("invalid", f"{key} must be a finite number", cid)
     try:
-        _check_structure(command)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        raise BadCommand("invalid", explain(_STRUCTURE, command, exc), cid) from None
+        contract.check({k: v for k, v in body.items() if k not in ENVELOPE})
+    except CommandRefused as exc:
+        raise BadCommand("invalid", str(exc), cid) from None
     user = body.get("user")
     if user is not None and not (isinstance(user, str) and 0 < len(user) <= 128):
         raise BadCommand("invalid", "user must be a string of 1-128 characters", cid)
@@ -134,7 +123,10 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
         payload = payload.encode("utf-8", "replace")
     if not payload.strip():  # a retained message being cleared
         raise NotACommand("not_a_command", "an empty payload")
-    body = safe_json.loads(payload, limits.max_payload_bytes)
+    try:
+        body = safejson.loads(payload, max_bytes=limits.max_payload_bytes, max_depth=MAX_DEPTH)
+    except UnsafeJson as exc:
+        raise BadCommand(exc.reason, str(exc)) from None
     if not isinstance(body, dict):
         raise BadCommand("malformed", "payload must be a JSON object")
     if "action" not in body:
@@ -151,7 +143,7 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
     _structure(body, cid)
     client, user, take_over = body.get("client"), body.get("user"), body.get("take_over", False)
     named: str = body["action"]  # _structure checked it against the schema
-    action = ALIASES.get(named, named)
+    action = contract.canonical(named)
     default_speed = limits.legacy_speed if legacy else limits.default_speed
     default_ms = limits.legacy_duration_ms if legacy else limits.default_duration_ms
     left = right = 0.0

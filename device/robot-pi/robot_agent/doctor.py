@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlparse
 
+from contracts.topics import Topics
 from robot_agent.config import ALPN_IOT, AgentConfig, load
 from robot_agent.errors import ConfigError
 from robot_agent.freshness import Clock, SystemClock
@@ -209,8 +210,10 @@ class Doctor:
         assert self.config is not None
         import paho.mqtt.client as mqtt
 
+        from robot_agent.mqtt_link import login_fix
+
         m, name = self.config.mqtt, self.config.name
-        topic = f"robot/{name}/cmd"
+        topic = Topics.for_robot(name).cmd
         events: dict[str, Any] = {}
         done = threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name,
@@ -249,11 +252,10 @@ class Doctor:
             client.loop_stop()
         if "connect" not in events:
             return _fail("mqtt", "the broker did not answer CONNECT",
-                         "the certificate may not be attached to the robot's policy and thing")
+                         login_fix(m, name, self.config_path))
         if events["connect"].is_failure:
             return _fail("mqtt", f"the broker refused the robot: {events['connect']}",
-                         "check [mqtt] username/password (local stack: its robot-agent.toml) "
-                         "or the certificate's policy (AWS)")
+                         login_fix(m, name, self.config_path))
         reasons = events.get("suback")
         if reasons is None or any(code.is_failure for code in reasons):
             return _fail("mqtt", f"subscribing to {topic} was refused",
@@ -285,7 +287,7 @@ class Doctor:
     def _reference_time(self) -> tuple[str, float] | None:
         """A server's ``Date`` header: the local relay's, or the AWS IoT endpoint's (HTTPS)."""
         assert self.config is not None
-        url = str(self.config.camera.get("signaling_url", ""))
+        url = self.config.camera.signaling_url
         try:
             if url:
                 parts = urlparse(url)
@@ -338,7 +340,7 @@ class Doctor:
             return _ok("motor pins", "held by the running robot-agent service")
         try:
             drive = Drive(self.config.motors, mock_factory() if self.simulate else None)
-        except Exception as exc:  # noqa: BLE001 - gpiozero/lgpio raise many kinds
+        except Exception as exc:  # gpiozero/lgpio raise many kinds
             return _fail("motor pins", f"cannot claim them: {type(exc).__name__}: {exc}",
                          "another program uses them (sudo lsof /dev/gpiochip*); check the "
                          "[motors] driver matches your board")
@@ -348,14 +350,14 @@ class Doctor:
 
     def check_camera(self) -> Result:
         assert self.config is not None
-        section = self.config.camera
-        driver = section.get("driver", "none")
+        driver = self.config.camera.driver
         if driver == "none":
             return _ok("camera", 'off ([camera] driver = "none")')
-        from robot_agent.camera.settings import parse_settings
+        from robot_agent.camera.settings import resolve
 
         try:
-            settings = parse_settings(section, self.config.name, simulate=self.simulate)
+            settings = resolve(self.config.camera, self.config.name, simulate=self.simulate,
+                               config_file=self.config.source)
         except ConfigError as exc:
             return _fail("camera", str(exc), f"edit {self.config_path}")
         if driver == "aiortc":
@@ -390,10 +392,9 @@ class Doctor:
 
     def check_video_channel(self) -> Result:
         assert self.config is not None
-        section = self.config.camera
-        if section.get("driver", "none") == "none":
+        if self.config.camera.driver == "none":
             return _ok("video channel", "not used (no camera)")
-        url = str(section.get("signaling_url", ""))
+        url = self.config.camera.signaling_url
         if url:
             parts = urlparse(url)
             try:
@@ -404,20 +405,20 @@ class Doctor:
                              f"is not reachable ({_reason(exc)})",
                              "start the local stack with its web part (make run)")
             return _ok("video channel", f"local relay {parts.hostname}:{parts.port} reachable")
-        return self._kvs_channel(section)
+        return self._kvs_channel()
 
-    def _kvs_channel(self, section: dict[str, Any]) -> Result:
+    def _kvs_channel(self) -> Result:
         assert self.config is not None
         try:
             from robot_agent.camera.iot_credentials import IotCredentialsProvider
-            from robot_agent.camera.settings import parse_settings
+            from robot_agent.camera.settings import resolve
 
-            s = parse_settings(section, self.config.name)
+            s = resolve(self.config.camera, self.config.name)
             provider = IotCredentialsProvider(s.credentials_endpoint, s.role_alias, s.channel,
                                               s.cert, s.key, s.ca)
             session = provider.boto3_session(s.region)
             session.client("kinesisvideo").describe_signaling_channel(ChannelName=s.channel)
-        except Exception as exc:  # noqa: BLE001 - credentials, network or AWS refusals
+        except Exception as exc:  # credentials, network or AWS refusals
             return _fail("video channel", f"KVS channel not reachable: {_reason(exc)}",
                          "deploy again so the role alias and channel exist; check "
                          "[camera] credentials_endpoint and region")
@@ -431,7 +432,7 @@ class Doctor:
 
         try:
             drive = Drive(self.config.motors, mock_factory() if self.simulate else None)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return _fail("motors", f"cannot claim the pins: {exc}",
                          "sudo systemctl stop robot-agent, then run doctor --motors again")
         try:

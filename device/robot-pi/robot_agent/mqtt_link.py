@@ -1,15 +1,15 @@
 """The MQTT link: a small interface, paho-mqtt 2.x behind it, and an in-memory fake.
 
-Topics (robot name = IoT thing name = client id):
+Topics (:mod:`contracts.topics`): commands on ``robot/{name}/cmd`` and, unless disabled, the
+original web app's ``{name}/action`` (QoS 1, subscribed); the retained ``robot/{name}/status``
+with its Last Will ``{"online": false}``; events on ``robot/{name}/telemetry``.
 
-- ``robot/{name}/cmd``: drive commands (QoS 1, subscribed)
-- ``{name}/action``: the original web app's commands (QoS 1, subscribed unless disabled)
-- ``robot/{name}/status``: retained liveness and state; Last Will ``{"online": false}``
-- ``robot/{name}/telemetry``: events (motor changes, rejected commands)
-
-The link calls ``on_connect()``, ``on_disconnect(reason)`` and ``on_message(topic, payload)``
-from its own network thread; the agent hands them over to its event loop. Retained messages
-are never handed over: a command is acted on only when it is published, live.
+The link calls ``on_connect()``, ``on_disconnect(reason)``, ``on_refused(reason)`` and
+``on_message(topic, payload)`` from its own network thread; the agent hands them over to its
+event loop. ``on_disconnect`` means a connection that was up went down; a login the broker
+refuses (wrong password, a certificate it does not accept) is ``on_refused`` instead, every
+attempt, and the link keeps trying (a fix on the broker's side needs nothing on the robot).
+Retained messages are never handed over: a command is acted on only when it is published, live.
 """
 
 from __future__ import annotations
@@ -20,30 +20,35 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from contracts.topics import Topics
 from robot_agent.config import ALPN_IOT, MqttConfig
 from robot_agent.errors import LinkError
 
 log = logging.getLogger("robot_agent.mqtt")
 
 OFFLINE = {"online": False}
+# CONNACK reasons that say "not you": MQTT 3.1.1 return codes 2, 4 and 5 as paho reports them.
+LOGIN_REFUSED = {"Client identifier not valid", "Bad user name or password", "Not authorized"}
 
 
-@dataclass(frozen=True)
-class Topics:
-    cmd: str
-    legacy: str
-    status: str
-    telemetry: str
-
-    @classmethod
-    def for_robot(cls, name: str) -> Topics:
-        return cls(cmd=f"robot/{name}/cmd", legacy=f"{name}/action",
-                   status=f"robot/{name}/status", telemetry=f"robot/{name}/telemetry")
+def login_fix(config: MqttConfig, name: str, config_file: str) -> str:
+    """What to do when the broker refuses the robot's login (the agent's log, ``doctor``)."""
+    if config.username is not None:
+        return (f"[mqtt] username and password in {config_file} must be the broker's for "
+                f"{name} (the local stack: run it with --robot {name} and install the bundle "
+                f"it writes)")
+    if config.tls and not config.endpoint:
+        return (f"the broker must accept [mqtt] cert in {config_file} (issued by a CA it "
+                f"trusts, with its key)")
+    if config.tls:
+        return (f"the certificate must be active and attached to the thing {name} and a policy "
+                f"that allows iot:Connect as {name}: install the bundle of python -m "
+                f"tools.deploy deploy --robot {name}")
+    return f"the broker wants a login: set [mqtt] username and password in {config_file}"
 
 
 def encode(payload: dict[str, Any] | bytes) -> bytes:
@@ -58,6 +63,7 @@ class Link:
     def __init__(self) -> None:
         self.on_connect: Callable[[], None] = lambda: None
         self.on_disconnect: Callable[[str], None] = lambda reason: None
+        self.on_refused: Callable[[str], None] = lambda reason: None
         self.on_message: Callable[[str, bytes], None] = lambda topic, payload: None
 
     @property
@@ -114,8 +120,26 @@ def tls_context(config: MqttConfig) -> ssl.SSLContext:
     return context
 
 
+class _Client(mqtt.Client):
+    """paho's client, keeping why the last connection attempt failed (paho's
+    ``on_connect_fail`` is told nothing)."""
+
+    last_error: OSError | None = None
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        self.last_error = None
+        try:
+            return super().reconnect()
+        except OSError as exc:  # unreachable, refused, a TLS handshake the broker refused
+            self.last_error = exc
+            raise
+
+
 class PahoLink(Link):
     """paho-mqtt 2.x with a retained Last Will, resubscription and reconnect backoff.
+
+    ``nodelay`` (on) turns Nagle's algorithm off on each connection (:func:`no_delay`);
+    ``bench/robot.py`` turns it off to measure what it is worth.
 
     :param config: the ``[mqtt]`` section.
     :param client_id: the robot name (AWS IoT policies pin the client id to the thing).
@@ -126,9 +150,10 @@ class PahoLink(Link):
         super().__init__()
         self.config = config
         self.topics = topics
+        self.nodelay = True
         # Clean session: commands queued while we were away would be stale anyway.
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv311, clean_session=True)
+        self.client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                              protocol=mqtt.MQTTv311, clean_session=True)
         self.client.will_set(topics.status, encode(OFFLINE), qos=1, retain=True)
         # paho annotates whole seconds but takes any number (tests use fractions)
         self.client.reconnect_delay_set(config.reconnect_min_s,  # type: ignore[arg-type]
@@ -137,7 +162,8 @@ class PahoLink(Link):
             self.client.tls_set_context(tls_context(config))
         if config.username is not None:
             self.client.username_pw_set(config.username, config.password)
-        self.client.on_socket_open = no_delay
+        self.client.on_socket_open = self._socket_open
+        self.client.on_connect_fail = self._connect_failed
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
@@ -148,6 +174,10 @@ class PahoLink(Link):
         if config.legacy_topic:
             self._subscriptions.append((topics.legacy, 1))
         self._started = False
+        self._opened = False  # this attempt's socket is open (TCP, and TLS when used)
+        self._answered = False  # the broker answered this attempt's CONNECT
+        self._accepted = False  # ... and accepted it: a disconnect now is a link lost
+        self._trouble: str | None = None  # what was last logged about failing attempts
 
     @property
     def connected(self) -> bool:
@@ -167,10 +197,35 @@ class PahoLink(Link):
         self.client.loop_start()
         self._started = True
 
+    def _socket_open(self, client, userdata, sock) -> None:
+        self._opened, self._answered, self._accepted = True, False, False
+        if self.nodelay:
+            no_delay(client, userdata, sock)
+
+    def _connect_failed(self, client, userdata) -> None:
+        error = getattr(client, "last_error", None)
+        if isinstance(error, ssl.SSLError):
+            self.on_refused(f"the TLS handshake failed ({error.reason or error})")
+        else:
+            reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+            self._once(f"cannot reach {self.config.host}:{self.config.port} ({reason}); "
+                       f"retrying")
+
+    def _once(self, text: str) -> None:
+        """Log a failing attempt's reason when it changes, not at every retry."""
+        if text != self._trouble:
+            self._trouble = text
+            log.warning("%s", text)
+
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
+        self._answered = True
         if reason_code.is_failure:
-            log.warning("broker refused the connection: %s", reason_code)
+            if str(reason_code) in LOGIN_REFUSED:
+                self.on_refused(str(reason_code))
+            else:
+                self._once(f"the broker refused the connection: {reason_code}; retrying")
             return
+        self._accepted, self._trouble = True, None
         # Subscribe on every connection: a clean session forgets subscriptions. The link is
         # up (status online, READY) only once the broker confirms it: until then a command
         # published to us would be dropped.
@@ -189,7 +244,17 @@ class PahoLink(Link):
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
         self._ready = False
-        self.on_disconnect(str(reason_code))
+        opened, answered, accepted = self._opened, self._answered, self._accepted
+        self._opened = self._answered = self._accepted = False
+        if accepted:
+            self.on_disconnect(str(reason_code))
+        elif opened and not answered and self.config.tls:
+            # AWS IoT's way of refusing a certificate whose policy does not allow iot:Connect
+            # as this client id: it closes the connection without a CONNACK.
+            self.on_refused("the broker closed the connection without answering the login")
+        elif opened and not answered:
+            self._once(f"the broker closed the connection before answering ({reason_code}); "
+                       f"retrying")
 
     def _message(self, client, userdata, message) -> None:
         if message.retain:

@@ -22,10 +22,11 @@ section (``driver = "..."``); :func:`build_camera` is the only place that knows 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from robot_agent.errors import ConfigError
+if TYPE_CHECKING:
+    from robot_agent.camera.settings import CameraSettings
 
 log = logging.getLogger("robot.camera")
 
@@ -93,26 +94,25 @@ class FailedCamera(Camera):
         return {"state": "error", "viewers": 0, "error": self.reason}
 
 
-def build_camera(config_section: dict[str, Any] | None, robot_name: str, *,
-                 simulate: bool) -> Camera:
+def build_camera(section: CameraSettings | Mapping[str, Any] | None, robot_name: str, *,
+                 simulate: bool, config_file: str = "<memory>") -> Camera:
     """The camera the ``[camera]`` config section asks for.
 
-    :param config_section: the parsed ``[camera]`` table (absent = no camera).
+    :param section: the config's ``[camera]`` (a raw table is read as the config file would be;
+        absent = no camera).
     :param robot_name: the robot's name, which is also its signaling channel name.
     :param simulate: running with ``--simulate`` (no hardware).
-    :raises ConfigError: for an unknown ``driver``.
+    :param config_file: named in errors.
+    :raises ConfigError: naming a bad key, or what the Pi cannot stream.
     """
-    section = config_section or {}
-    driver = section.get("driver", "none")
+    from robot_agent.camera.settings import CameraSettings, read_section, resolve
+
+    settings = section if isinstance(section, CameraSettings) else read_section(
+        section or {}, config_file)
+    driver = settings.driver
     if driver == "none":
         return NullCamera()
-    if driver not in ("aiortc", "kvs-c-sdk"):
-        raise ConfigError(f"[camera] driver = {driver!r} is not a known camera driver "
-                          f"(known: none, aiortc, kvs-c-sdk); set it in the agent's config file")
-    # Imported here: aiortc and numpy load only when a camera is configured.
-    from robot_agent.camera.settings import parse_settings
-
-    settings = parse_settings(section, robot_name, simulate=simulate)
+    settings = resolve(settings, robot_name, simulate=simulate, config_file=config_file)
     try:
         if driver == "aiortc":
             from robot_agent.camera.aiortc_camera import AiortcCamera

@@ -7,7 +7,9 @@ The viewers' connections must therefore negotiate H.264 (:func:`prefer_h264`).
 
 A viewer joining, or falling behind, needs a keyframe: the encoder makes one on request, and
 one every ``keyframe_s`` anyway (packet loss). A viewer whose queue is full skips to the next
-keyframe rather than decode garbage.
+keyframe rather than decode garbage. Every keyframe carries the stream's SPS and PPS, which the
+Pi's hardware encoder sends only once (:mod:`robot_agent.camera.h264`), so any keyframe is a
+place a decoder can start.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import asyncio
 import contextlib
 import fractions
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from robot_agent.camera.h264 import ParameterSets
 
 log = logging.getLogger("robot.camera")
 
@@ -28,9 +33,13 @@ QUEUE = 8  # packets a slow viewer may lag before it skips to the next keyframe
 TIME_BASE = fractions.Fraction(1, 90000)  # the RTP video clock
 
 
-def open_codec(name: str, width: int, height: int, fps: int,
-               bitrate: int) -> av.VideoCodecContext:
-    """An H.264 encoder context: ``name`` (e.g. the Pi's ``h264_v4l2m2m``), else libx264."""
+def open_codec(name: str, width: int, height: int, fps: int, bitrate: int, *,
+               global_header: bool = False) -> av.VideoCodecContext:
+    """An H.264 encoder context: ``name`` (e.g. the Pi's ``h264_v4l2m2m``), else libx264.
+
+    :param global_header: FFmpeg's flag: parameter sets in the extradata only, never in the
+        stream (tests use it to make libx264 send them as the Pi's encoder does).
+    """
     for candidate in dict.fromkeys((name, "libx264")):
         try:
             codec = av.CodecContext.create(candidate, "w")
@@ -43,6 +52,8 @@ def open_codec(name: str, width: int, height: int, fps: int,
             codec.time_base = TIME_BASE
             codec.gop_size = 10 * fps  # keyframes are asked for; this is a backstop
             codec.max_b_frames = 0  # no reordering: what a browser's baseline decoder wants
+            if global_header:
+                codec.flags |= av.codec.context.Flags.global_header
             if candidate == "libx264":
                 # Constrained baseline, as browsers negotiate it; ultrafast spares the Pi.
                 codec.profile = "Baseline"
@@ -66,6 +77,13 @@ def prefer_h264(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
     for transceiver in pc.getTransceivers():
         if transceiver.sender.track is track:
             transceiver.setCodecPreferences(codecs)
+
+
+def _copy(packet: av.Packet, data: bytes) -> av.Packet:
+    """``packet`` with other bytes (a keyframe with its parameter sets in front)."""
+    copy = av.Packet(data)
+    copy.pts, copy.dts, copy.is_keyframe = packet.pts, packet.dts, True
+    return copy
 
 
 class EncodedTrack(MediaStreamTrack):
@@ -114,11 +132,15 @@ class SharedEncoder:
 
     :param codec: the FFmpeg encoder to try first (the model's; libx264 is the fallback).
     :param keyframe_s: a keyframe at least this often, for viewers that lost packets.
+    :param open_encoder: opens the encoder, :func:`open_codec` (a seam for tests).
     """
 
     def __init__(self, source: MediaStreamTrack, fps: int = 15, *, codec: str = "libx264",
-                 bitrate: int = 1_000_000, keyframe_s: float = 2.0) -> None:
+                 bitrate: int = 1_000_000, keyframe_s: float = 2.0,
+                 open_encoder: Callable[..., Any] = open_codec) -> None:
         self.source = source
+        self.open_encoder = open_encoder
+        self.parameter_sets = ParameterSets()
         self.fps = fps
         self.codec_name = codec
         self.bitrate = bitrate
@@ -153,8 +175,9 @@ class SharedEncoder:
                     raise TypeError(f"camera: the source gave a {type(frame).__name__}")
                 if self._codec is None:  # sized by the first frame
                     self._codec = await loop.run_in_executor(
-                        None, open_codec, self.codec_name, frame.width, frame.height, self.fps,
-                        self.bitrate)
+                        None, self.open_encoder, self.codec_name, frame.width, frame.height,
+                        self.fps, self.bitrate)
+                    self.parameter_sets.learn_extradata(self._codec.extradata)
                 now = loop.time()
                 key = self._force_keyframe or now - last_key >= self.keyframe_s
                 if key:
@@ -173,10 +196,17 @@ class SharedEncoder:
     def _encode(self, frame: Any, keyframe: bool) -> list[av.Packet]:
         frame.pict_type = av.video.frame.PictureType.I if keyframe else \
             av.video.frame.PictureType.NONE
-        packets = self._codec.encode(frame)
-        for packet in packets:
+        sent = []
+        for packet in self._codec.encode(frame):
+            data = bytes(packet)
+            complete = self.parameter_sets.complete(data, packet.is_keyframe)
+            if complete is None:  # parameter sets alone: they go with the next keyframe
+                continue
+            if complete is not data:
+                packet = _copy(packet, complete)
             packet.time_base = TIME_BASE
-        return packets
+            sent.append(packet)
+        return sent
 
     def stop(self) -> None:
         """End every viewer's track and the reading of the source."""

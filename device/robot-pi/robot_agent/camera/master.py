@@ -76,7 +76,7 @@ class GuardedTrack(MediaStreamTrack):
             return await self.source.recv()
         except MediaStreamError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a driver's error of any kind
+        except Exception as exc:  # a driver's error of any kind
             log.error("camera: the source failed mid-stream: %s: %s", type(exc).__name__, exc)
             self.stop()
             self.on_fail(exc)
@@ -165,7 +165,7 @@ class WebRtcMaster:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure here means: retry later
+            except Exception as exc:  # any failure here means: retry later
                 log.warning("camera: signaling failed: %s: %s", type(exc).__name__, exc)
                 self._set("error", error=f"signaling: {type(exc).__name__}")
             finally:
@@ -250,7 +250,7 @@ class WebRtcMaster:
             try:  # no camera, a busy one, a driver that cannot start: video only is lost
                 self._source = GuardedTrack(self.make_track(), self._source_failed)
                 self._encoder = SharedEncoder(self._source, self.fps, codec=self.codec)
-            except Exception as exc:  # noqa: BLE001 - any driver error: report, keep serving
+            except Exception as exc:  # any driver error: report, keep serving
                 log.error("camera: cannot open the camera: %s: %s", type(exc).__name__, exc)
                 self._set("error", error=f"camera: {type(exc).__name__}: {exc}"[:200])
                 await self._drop(viewer)

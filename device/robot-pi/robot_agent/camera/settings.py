@@ -1,152 +1,141 @@
-"""The ``[camera]`` section of the agent's config file, validated once at start.
+"""The ``[camera]`` section of the agent's config file, read once at start.
 
-Every error names the key, e.g. ``[camera] fps = 90 is invalid: expected 1 <= x <= 30``.
+It is read by the agent's one config reader (:mod:`robot_agent.toml_reader`), so an error names
+the file and the key, e.g. ``/etc/robot-agent/config.toml: [camera] fps = 90 is invalid:
+expected 1 <= x <= 30``. What depends on the machine (the model's preset size, its encoder,
+the test pattern under ``--simulate``) is filled in by :func:`resolve` when the camera is built.
 The keys are documented in ``robot_agent/camera/README.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from robot_agent.camera.models import MODEL_FILE, MODELS, Model, detect
 from robot_agent.errors import ConfigError
+from robot_agent.toml_reader import Where, read, setting
 
 DRIVERS = ("none", "aiortc", "kvs-c-sdk")
 SOURCES = ("picamera2", "v4l2", "test-pattern")
-WHERE = "set it in the [camera] section of the agent's config file"
+AWS_KEYS = ("region", "credentials_endpoint", "role_alias", "cert", "key", "ca")
 
 
 @dataclass(frozen=True)
 class CameraSettings:
-    driver: str = "none"
-    channel: str = ""
-    source: str = "picamera2"
+    """The ``[camera]`` keys. Empty strings and zeros are "not set": :func:`resolve` fills them."""
+
+    driver: str = setting("none", choices=DRIVERS)
+    channel: str = ""  # the robot's name
+    source: str = setting("", choices=SOURCES)  # picamera2, or test-pattern with --simulate
     device: str = "/dev/video0"
-    width: int = 640
-    height: int = 480
-    fps: int = 15
-    max_viewers: int = 10
+    width: int = setting(0, low=16, high=1920)  # 0: the model's preset
+    height: int = setting(0, low=16, high=1080)
+    fps: int = setting(0, low=1, high=30)
+    max_viewers: int = setting(0, low=1, high=10)
     # "auto": the model in /proc/device-tree/model; or pi-zero-2, pi-3, pi-4, pi-5, any
-    model: str = "auto"
+    model: str = setting("auto", choices=("auto", *MODELS))
     # "auto": the model's (h264_v4l2m2m on Zero 2 W/3/4, libx264 on a Pi 5); or an FFmpeg name
     encoder: str = "auto"
     # local signaling relay (the local stack); when set, AWS is not used
     signaling_url: str = ""
-    signaling_token: str = ""
+    signaling_token: str = setting("", hidden=True)
     # AWS: region and the IoT credentials provider
     region: str = ""
     credentials_endpoint: str = ""
     role_alias: str = ""
     cert: str = ""
-    key: str = ""
+    key: str = setting("", hidden=True)
     ca: str = ""
     # kvs-c-sdk
     binary: str = ""
     work_dir: str = "/var/lib/robot-agent/kvs"  # in the unit's StateDirectory
     source_type: str = "devicesrc"
-    kvs_log_level: int = 3
+    kvs_log_level: int = setting(3, low=1, high=7)
 
     @property
     def local(self) -> bool:
         return bool(self.signaling_url)
 
+    def check(self, where: Where) -> CameraSettings:
+        for name in ("width", "height"):
+            if getattr(self, name) % 2:
+                raise where.invalid(name, "width and height must be even (YUV 4:2:0)")
+        if self.driver == "none":
+            return self
+        if self.signaling_url:
+            if not self.signaling_url.startswith(("ws://", "wss://")):
+                raise where.invalid("signaling_url", "expected ws://HOST:PORT/signaling")
+            if not self.signaling_token:
+                raise where.required("signaling_token", " with signaling_url (the local "
+                                                        "stack writes it)")
+            if self.driver == "kvs-c-sdk":
+                raise where.invalid("signaling_url", "the C SDK talks to AWS only; use driver "
+                                                     "= \"aiortc\" with the local relay")
+            return self
+        for name in AWS_KEYS:
+            if not getattr(self, name):
+                raise where.required(name, " to stream through AWS (or set signaling_url for "
+                                           "the local stack)")
+        if "://" in self.credentials_endpoint or "/" in self.credentials_endpoint:
+            raise where.invalid("credentials_endpoint", "expected the bare host from `aws iot "
+                                "describe-endpoint --endpoint-type iot:CredentialProvider`")
+        for name in ("cert", "key", "ca"):
+            if not Path(getattr(self, name)).is_file():
+                raise ConfigError(f"{where.source}: [camera] {name}: file "
+                                  f"{getattr(self, name)} does not exist")
+        if self.driver == "kvs-c-sdk" and not self.binary:
+            raise where.required("binary", " (the path of kvsWebrtcClientMasterGstSample)")
+        return self
 
-def _fail(key: str, message: str, value: Any = None) -> ConfigError:
-    shown = "" if value is None or key in ("signaling_token", "key") else f" = {value!r}"
-    return ConfigError(f"[camera] {key}{shown} is invalid: {message}; {WHERE}")
+
+def resolve(settings: CameraSettings, robot_name: str, *, simulate: bool = False,
+            model_file: Path = MODEL_FILE, config_file: str = "<memory>") -> CameraSettings:
+    """Fill in what depends on this machine: the channel, the source, the model's preset and
+    encoder; and refuse what the model cannot stream.
+
+    :param simulate: with ``--simulate`` the default source is the test pattern.
+    :raises ConfigError: naming the file, the model and what it can do.
+    """
+    model = detect(model_file) if settings.model == "auto" else MODELS[settings.model]
+    resolved = replace(
+        settings, channel=settings.channel or robot_name,
+        source=settings.source or ("test-pattern" if simulate else "picamera2"),
+        width=settings.width or model.width, height=settings.height or model.height,
+        fps=settings.fps or model.fps, max_viewers=settings.max_viewers or model.max_viewers,
+        encoder=model.encoder if settings.encoder == "auto" else settings.encoder)
+    _fits(resolved, model, config_file)
+    return resolved
+
+
+def read_section(section: Any, config_file: str = "<memory>") -> CameraSettings:
+    """Read a raw ``[camera]`` table with the agent's config reader."""
+    return read(CameraSettings, section, "camera", config_file)
 
 
 def parse_settings(section: dict[str, Any] | None, robot_name: str, *,
-                   simulate: bool = False, model_file: Path = MODEL_FILE) -> CameraSettings:
-    """Validate a ``[camera]`` table.
+                   simulate: bool = False, model_file: Path = MODEL_FILE,
+                   config_file: str = "<memory>") -> CameraSettings:
+    """Read and resolve a ``[camera]`` table (tests, and tools that write one).
 
-    :param simulate: with ``--simulate`` the default source is the test pattern.
     :raises ConfigError: naming the first bad key.
     """
-    data = dict(section or {})
-    known = set(CameraSettings.__dataclass_fields__)
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"[camera] unknown key {key!r} (a typo?); {WHERE}")
-    defaults = CameraSettings()
-    values: dict[str, Any] = {}
-    for key, field_ in CameraSettings.__dataclass_fields__.items():
-        default = getattr(defaults, key)
-        value = data.get(key, default)
-        if isinstance(default, int) and (isinstance(value, bool) or not isinstance(value, int)):
-            raise _fail(key, "expected a whole number", value)
-        if isinstance(default, str) and not isinstance(value, str):
-            raise _fail(key, "expected a string", value)
-        values[key] = value
-        del field_
-    if "source" not in data and simulate:
-        values["source"] = "test-pattern"
-    values["channel"] = values["channel"] or robot_name
-    if values["model"] != "auto" and values["model"] not in MODELS:
-        raise _fail("model", f"expected auto or one of {', '.join(MODELS)}", values["model"])
-    model = detect(model_file) if values["model"] == "auto" else MODELS[values["model"]]
-    for key in ("width", "height", "fps", "max_viewers"):  # the model's preset by default
-        if key not in data:
-            values[key] = getattr(model, key)
-    if values["encoder"] == "auto":
-        values["encoder"] = model.encoder
-    settings = CameraSettings(**values)
-    _check(settings)
-    _fits(settings, model)
-    return settings
+    settings = read_section(section or {}, config_file)
+    return resolve(settings, robot_name, simulate=simulate, model_file=model_file,
+                   config_file=config_file)
 
 
-def _fits(s: CameraSettings, model: Model) -> None:
+def _fits(s: CameraSettings, model: Model, config_file: str) -> None:
     """Refuse what the model cannot encode, saying what it can."""
     if s.driver == "none":
         return
     if (s.width > model.max_width or s.height > model.max_height or s.fps > model.max_fps
             or s.width * s.height * s.fps > model.max_width * model.max_height * model.max_fps):
         raise ConfigError(
-            f"[camera] {s.width}x{s.height} at {s.fps} fps is more than a {model.name} can "
-            f"stream (at most {model.limit}; its preset is {model.preset}); lower width, "
-            f"height or fps, or set model = \"any\" to lift the limit; {WHERE}")
+            f"{config_file}: [camera] {s.width}x{s.height} at {s.fps} fps is more than a "
+            f"{model.name} can stream (at most {model.limit}; its preset is {model.preset}); "
+            f"lower width, height or fps, or set model = \"any\" to lift the limit")
     if s.max_viewers > model.max_viewers:
-        raise _fail("max_viewers", f"a {model.name} serves at most {model.max_viewers} "
-                                   f"viewers", s.max_viewers)
-
-
-def _check(s: CameraSettings) -> None:
-    if s.driver not in DRIVERS:
-        raise _fail("driver", f"expected one of {', '.join(DRIVERS)}", s.driver)
-    if s.source not in SOURCES:
-        raise _fail("source", f"expected one of {', '.join(SOURCES)}", s.source)
-    for key, low, high in (("width", 16, 1920), ("height", 16, 1080), ("fps", 1, 30),
-                           ("max_viewers", 1, 10), ("kvs_log_level", 1, 7)):
-        value = getattr(s, key)
-        if not low <= value <= high:
-            raise _fail(key, f"expected {low} <= x <= {high}", value)
-    if s.width % 2 or s.height % 2:
-        raise _fail("width", "width and height must be even (YUV 4:2:0)", s.width)
-    if s.driver == "none":
-        return
-    if s.signaling_url:
-        if not s.signaling_url.startswith(("ws://", "wss://")):
-            raise _fail("signaling_url", "expected ws://HOST:PORT/signaling", s.signaling_url)
-        if not s.signaling_token:
-            raise _fail("signaling_token", "the local stack's ROBOT_API_TOKEN is required "
-                                           "with signaling_url")
-        if s.driver == "kvs-c-sdk":
-            raise _fail("signaling_url", "the C SDK talks to AWS only; use driver = "
-                                         "\"aiortc\" with the local relay", s.signaling_url)
-        return
-    for key in ("region", "credentials_endpoint", "role_alias", "cert", "key", "ca"):
-        if not getattr(s, key):
-            raise _fail(key, "required to stream through AWS (or set signaling_url for the "
-                             "local stack)")
-    if "://" in s.credentials_endpoint or "/" in s.credentials_endpoint:
-        raise _fail("credentials_endpoint", "expected the bare host from `aws iot "
-                    "describe-endpoint --endpoint-type iot:CredentialProvider`",
-                    s.credentials_endpoint)
-    for key in ("cert", "key", "ca"):
-        if not Path(getattr(s, key)).is_file():
-            raise _fail(key, f"file {getattr(s, key)} does not exist")
-    if s.driver == "kvs-c-sdk" and not s.binary:
-        raise _fail("binary", "the path of kvsWebrtcClientMasterGstSample is required")
+        raise ConfigError(f"{config_file}: [camera] max_viewers = {s.max_viewers} is invalid: "
+                          f"a {model.name} serves at most {model.max_viewers} viewers")

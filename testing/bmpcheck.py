@@ -150,7 +150,10 @@ def indices(data: bytes, info: BmpInfo | None = None) -> np.ndarray:
         return ((rows[:, x // per_byte] >> shift) & ((1 << bits) - 1)).astype(np.uint32)
     size = bits // 8
     pixels = rows[:, : info.width * size].reshape(info.height, info.width, size).astype(np.uint32)
-    return sum(pixels[..., i] << (8 * i) for i in range(size))
+    words: np.ndarray = pixels[..., 0]
+    for i in range(1, size):
+        words = words | pixels[..., i] << (8 * i)
+    return words
 
 
 def colours(data: bytes) -> np.ndarray:
@@ -168,6 +171,7 @@ def colours(data: bytes) -> np.ndarray:
             )
         rgb = np.asarray(info.palette, np.uint32)[values]
     elif info.bits_per_pixel == 16:
+        assert info.masks is not None  # check() requires them at 16 bits
         red_mask, green_mask, blue_mask = info.masks
         if green_mask == 0x07E0:
             red, green = (values & red_mask) >> 11, (values & green_mask) >> 5

@@ -1,12 +1,12 @@
 """One command schema, three validators: the API's request model (API Gateway validates with
 JSON Schema draft 4; ``jsonschema``'s Draft4Validator stands in for it), the Lambda
 (``cloud.robot.commands``) and the robot agent (``robot_agent.commands``) judge every case of
-``command_cases.json`` alike."""
+``testing/data/cases/command.json`` alike."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import zipfile
 
 import jsonschema
 import pytest
@@ -15,11 +15,12 @@ from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand as AgentBadCommand
 
 from cloud.robot import commands as cloud_commands
-from cloud.robot import schema
 from cloud.robot.errors import BadCommand
-from tools.deploy import template
+from contracts import command as contract
+from testing.data import load
+from tools.deploy import build, template
 
-CASES = json.loads((Path(__file__).with_name("command_cases.json")).read_text())
+CASES = load("cases/command.json")
 COMMANDS = [(body, True) for body in CASES["command"]["valid"]] + \
     [(body, False) for body in CASES["command"]["invalid"]]
 LEGACY = [(body, True) for body in CASES["legacy"]["valid"]] + \
@@ -67,29 +68,22 @@ def test_the_legacy_publish_body_agrees_too(body, valid, models):
 
 
 def test_the_template_carries_the_schema_file_itself(models):
-    on_disk = json.loads(schema.path().read_text())
+    on_disk = contract.schema()
     assert models["RobotCommand"] == {k: v for k, v in on_disk.items() if k != "definitions"}
     assert models["PublishCommand"] == on_disk["definitions"]["legacy"]
     assert models["RobotCommand"]["additionalProperties"] is False
     assert models["PublishCommand"]["additionalProperties"] is False
 
 
-def test_the_agent_ships_the_same_file():
-    from importlib import resources
-
-    shipped = resources.files("robot_agent").joinpath("command.schema.json").read_text()
-    assert json.loads(shipped) == schema.schema() == agent_commands.SCHEMA
-
-
-def test_the_lambda_package_holds_the_schema(tmp_path):
-    import zipfile
-
-    from tools.deploy import build
-
+def test_the_lambda_package_carries_the_contracts_package(tmp_path):
+    root = contract.__file__.removesuffix("command.py")
     with zipfile.ZipFile(build.build_code(tmp_path).path) as code:
-        assert json.loads(code.read("cloud/robot/command.schema.json")) == schema.schema()
-        shared = Path(agent_commands.__file__).with_name("schema_text.py").read_bytes()
-        assert code.read("cloud/robot/schema_text.py") == shared
+        names = set(code.namelist())
+        for name in ("__init__.py", "command.py", "command.schema.json", "refusals.py",
+                     "safejson.py", "topics.py", "errors.py"):
+            with open(root + name, "rb") as source:
+                assert code.read(f"contracts/{name}") == source.read()
+        assert not any(n.startswith("cloud/robot/") and n.endswith(".json") for n in names)
 
 
 @pytest.mark.parametrize("body,message", [

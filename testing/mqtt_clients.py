@@ -37,7 +37,8 @@ class Client:
         self.disconnected = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: self._connack.put(rc)
         self.client.on_subscribe = lambda c, u, mid, codes, p: self.acks.put(codes)
-        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload, m.retain))
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload),
+                                                                        m.retain))
         self.client.on_disconnect = lambda *a: self.disconnected.set()
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()

@@ -6,7 +6,7 @@ import threading
 import time
 
 from cloud.routes import Route
-from tests.tools.echo_gate import gate
+from testing.echo_gate import gate
 
 ALL_BYTES = bytes(range(256)) * 4
 
@@ -75,14 +75,14 @@ def wake(event, context):
 
 
 ROUTES = (
-    Route("GET", "/echo/{thing}", "tests.tools.echo_routes:echo"),
-    Route("POST", "/echo/{thing}", "tests.tools.echo_routes:echo"),
-    Route("GET", "/keyed", "tests.tools.echo_routes:echo", "api_key"),
-    Route("POST", "/user/{name}", "tests.tools.echo_routes:echo", "user"),
-    Route("GET", "/binary", "tests.tools.echo_routes:binary"),
-    Route("GET", "/overlap", "tests.tools.echo_routes:overlap"),
-    Route("GET", "/crash", "tests.tools.echo_routes:crash"),
-    Route("GET", "/malformed", "tests.tools.echo_routes:malformed"),
-    Route("GET", "/nap", "tests.tools.echo_routes:nap"),
-    Route("GET", "/wake", "tests.tools.echo_routes:wake"),
+    Route("GET", "/echo/{thing}", "testing.echo_routes:echo"),
+    Route("POST", "/echo/{thing}", "testing.echo_routes:echo"),
+    Route("GET", "/keyed", "testing.echo_routes:echo", "api_key"),
+    Route("POST", "/user/{name}", "testing.echo_routes:echo", "user"),
+    Route("GET", "/binary", "testing.echo_routes:binary"),
+    Route("GET", "/overlap", "testing.echo_routes:overlap"),
+    Route("GET", "/crash", "testing.echo_routes:crash"),
+    Route("GET", "/malformed", "testing.echo_routes:malformed"),
+    Route("GET", "/nap", "testing.echo_routes:nap"),
+    Route("GET", "/wake", "testing.echo_routes:wake"),
 )

@@ -1,13 +1,19 @@
-"""Recorded API Gateway events for the robot routes, and the one helper that loads them."""
+"""The robot routes' recorded API Gateway events (``testing/data/events/robot/``), the one
+helper that loads them, and a publisher that records what the handler sends."""
 
 from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from cloud.robot import handler
+from cloud.robot.errors import PublishFailed
+from cloud.robot.publisher import Publisher
+from testing.data import DATA
+from testing.lambda_context import FakeContext
+
+HERE = DATA / "events" / "robot"
 _CACHE: dict[str, dict[str, Any]] = {}
 
 
@@ -43,14 +49,26 @@ def load_event(name: str = "robot_cmd", *, path: str | None = None, method: str 
     return event
 
 
-class FakeContext:
-    """The Lambda context attributes Powertools reads."""
 
-    function_name = "robot-command"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:robot-command"
-    aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+class RecordingPublisher(Publisher):
+    """Keeps what is published; answers statuses from a dict; or fails like a broker down."""
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30000
+    def __init__(self, statuses: dict | None = None, fail: bool = False) -> None:
+        self.sent: list[tuple[str, dict]] = []
+        self.statuses = statuses or {}
+        self.fail = fail
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        if self.fail:
+            raise PublishFailed("broker down")
+        self.sent.append((topic, payload))
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        return self.statuses.get(name)
+
+
+def call(event: dict[str, Any], status: bool = False) -> tuple[int, Any]:
+    """Run the command (or status) handler on ``event``: its status code and parsed body."""
+    answer = (handler.status_handler if status else handler.command_handler)(event, FakeContext())
+    return answer["statusCode"], json.loads(answer["body"])
+

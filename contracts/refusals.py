@@ -1,7 +1,5 @@
-"""Refusals in words, from the command schema itself (shared: the agent ships this file and
-``tools.deploy.build`` copies it beside ``cloud.robot.schema`` in the Lambda package, so a
-command refused by the API or by the robot reads the same). Standard library only.
-"""
+"""Refusals in words, from the command schema itself: a command refused by the API or by the
+robot reads the same."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.deploy import template
+
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -98,3 +100,44 @@ def allowed(policy: Mapping[str, Any], request: Request) -> bool:
     if any(s["Effect"] == "Deny" and _statement_matches(s, request) for s in statements):
         return False
     return any(s["Effect"] == "Allow" and _statement_matches(s, request) for s in statements)
+
+
+# One stack's values, to resolve the template's policy as IoT Core would see it.
+REGION, ACCOUNT, STACK = "eu-west-1", "123456789012", "mars"
+IOT = f"arn:aws:iot:{REGION}:{ACCOUNT}"
+ALIAS_ARN = f"{IOT}:rolealias/{STACK}-robot-video"
+
+
+def resolve(value: Any, legacy: bool = False) -> Any:
+    """Resolve the template's Fn::Sub / GetAtt / Fn::If for the values one stack would have."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, then, otherwise = value["Fn::If"]
+        assert condition == "HasLegacyActionTopic"
+        return resolve(then if legacy else otherwise, legacy)
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        text = value["Fn::Sub"]
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                  "AWS::StackName": STACK}
+        text = re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo[m.group(1)], text)
+        return text.replace("${!", "${")  # the escape for IoT's own variables
+    if isinstance(value, dict) and value.get("Fn::GetAtt") == ["RobotRoleAlias", "RoleAliasArn"]:
+        return ALIAS_ARN
+    if isinstance(value, list):
+        return [v for v in (resolve(v, legacy) for v in value) if v != {"Ref": "AWS::NoValue"}]
+    return value
+
+
+def template_policy(legacy: bool) -> dict[str, Any]:
+    """The template's RobotPolicy with one stack's values; ``legacy``: LegacyActionTopic on."""
+    document = template.load()["Resources"]["RobotPolicy"]["Properties"]["PolicyDocument"]
+    statements = []
+    for statement in document["Statement"]:
+        statements.append({**statement, "Resource": resolve(statement["Resource"], legacy)})
+    return {"Statement": statements}
+
+
+def ask(policy: Mapping[str, Any], action: str, resource: str, thing: str = "sts-pi",
+        client_id: str | None = None) -> bool:
+    """Whether ``thing``'s certificate may do ``action`` on ``resource`` (after the ARN prefix)."""
+    return allowed(policy, Request(action, f"{IOT}:{resource}", connection(thing, client_id)))
+
