@@ -158,7 +158,7 @@ def _rgb_palette(image: Image.Image, kmeans: bool, extremes: bool = False) -> li
     if extremes:
         entries = lab_palette.centres(image, chosen, 16)
         lightness = lab_palette.lab_bytes(image).getchannel("R").histogram()
-        lab_palette.keep_extremes(entries, lightness)
+        lab_palette.stretch_extremes(entries, lightness)
         return list(rgb565.snap(lab_palette.row_image(entries)).tobytes())
     flat = (chosen.getpalette("RGB") or [0, 0, 0])[:48]
     return [rgb565.SNAP_LUT[256 * (i % 3) + value] for i, value in enumerate(flat)]

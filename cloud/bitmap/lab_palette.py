@@ -82,7 +82,7 @@ def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = 
     )
     entries = centres(image, chosen, colours)
     if keep_extremes:
-        keep_extremes(entries, lab.getchannel("R").histogram())
+        stretch_extremes(entries, lab.getchannel("R").histogram())
     return list(rgb565.snap(row_image(entries)).tobytes())
 
 
@@ -104,7 +104,7 @@ def centres(image: Image.Image, chosen: Image.Image, colours: int) -> list[list[
     return entries
 
 
-def keep_extremes(entries: list[list[int]], histogram: list[int]) -> None:
+def stretch_extremes(entries: list[list[int]], histogram: list[int]) -> None:
     """Move the darkest entry's L down and the lightest's up to the photo's percentiles,
     keeping their a and b."""
     low, high = (_percentile(histogram, share) for share in LIGHTNESS_EXTREMES)
