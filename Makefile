@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean clean-secrets venv check-fresh lock
+.PHONY: run test lint lint-web test-web bench clean clean-secrets venv check-fresh lock
 
 # `make run` installs what running needs (requirements/run.txt); `make test` (and lint, bench)
 # adds the test and scan tools (requirements/test.txt, and checkov in an environment of its
@@ -12,6 +12,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# The libraries each CircuitPython release freezes into the PyPortal firmware, one folder per
+# set of releases (tools/pyportal_sim/firmwares/*.txt, hash-pinned): the simulator's --firmware
+# and the tests on CircuitPython's own core run them.
+FIRMWARE_LIBS := $(patsubst tools/pyportal_sim/firmwares/%.txt,$(VENV)/circuitpython-libs/%/.installed,$(wildcard tools/pyportal_sim/firmwares/*.txt))
 
 $(RUN_STAMP): requirements/run.txt pyproject.toml device/robot-pi/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -30,9 +34,27 @@ $(TEST_STAMP): $(RUN_STAMP) requirements/test.txt requirements/checkov.txt
 	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
 	@touch $(TEST_STAMP)
 
-venv: $(TEST_STAMP)
+$(VENV)/circuitpython-libs/%/.installed: tools/pyportal_sim/firmwares/%.txt | $(RUN_STAMP)
+	@rm -rf $(VENV)/circuitpython-libs/$*
+	$(PIP) --no-deps --no-compile --require-hashes --only-binary=:all: \
+	    --target $(VENV)/circuitpython-libs/$* -r $<
+	@touch $@
 
-run: $(RUN_STAMP)
+# The control page's checks (tests/web): ESLint, tsc over its JSDoc types and node --test, with
+# the dev dependencies pinned by tests/web/package-lock.json. The page itself has no build step
+# and no runtime dependency: none of this is served.
+WEB    := tests/web
+WEBBIN := $(WEB)/node_modules/.bin
+WEBSTAMP := $(WEB)/node_modules/.installed
+
+$(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the page's checks (Node.js 20 or newer)"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(WEBSTAMP)
+
+venv: $(TEST_STAMP) $(WEBSTAMP) $(FIRMWARE_LIBS)
+
+run: $(RUN_STAMP) $(FIRMWARE_LIBS)
 	$(PY) -m tools.stack $(ARGS)
 
 # Resolves the declared pins, with every dependency of theirs, into hash-locked files: for
@@ -59,15 +81,22 @@ lock:
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
 
-test: lint
+test: lint test-web $(FIRMWARE_LIBS)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
 # PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
-lint: $(TEST_STAMP)
+lint: $(TEST_STAMP) lint-web
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m mypy --config-file stubs/pyportal/mypy.ini
+
+lint-web: $(WEBSTAMP)
+	$(WEBBIN)/eslint --config $(WEB)/eslint.config.js --max-warnings 0 cloud/web $(WEB)
+	$(WEBBIN)/tsc -p $(WEB)/tsconfig.json
+
+test-web: $(WEBSTAMP)
+	cd $(WEB) && node --test --test-reporter=spec
 
 # A newcomer's first run: clone the committed HEAD into a temporary folder and run `make test`
 # there from nothing (its own .venv, no activated virtualenv). CI does not need it: CI is
@@ -79,7 +108,7 @@ check-fresh:
 	    $(MAKE) --no-print-directory -C "$$tmp/clone" test && \
 	echo "check-fresh: make test passed in a fresh clone in $$(( $$(date +%s) - start )) s"
 
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) $(FIRMWARE_LIBS)
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; \
 	    $(PY) -m bench.$$m || exit 1; done
 

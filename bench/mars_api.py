@@ -17,6 +17,12 @@ local stack's ``api`` component pointed at it, then measures:
 * ``rems_feed``: parsing a synthetic whole-mission REMS feed (5,000 sols, the recorded shape,
   ~2.3 MB): JSON decode + newest report + 120-sol history, p50 of 10 runs, and the peak memory
   of one parse (tracemalloc);
+* ``hostile_images``: a feed of six photos just under the decoder's 40 M pixel limit (RGB PNGs
+  of a few hundred KB) and six clients asking ``GET /mars`` at once, each request a screen size
+  never asked before (so each needs its own conversion): the stack's peak RSS above its warm RSS
+  (``/proc``, Linux), answer times, answers with and without an image, conversions refused.
+  Run twice in one go: the conversion gate wide open (as before it existed) and at its
+  defaults (``CONVERT_*`` in ``cloud/config.py``);
 * ``bitmap``: ``bench/bitmap.py``'s ``run()`` (conversion time, SSIM, bytes), when present.
 
 Run: ``.venv/bin/python bench/mars_api.py``.
@@ -29,6 +35,7 @@ import json
 import statistics
 import time
 import tracemalloc
+from pathlib import Path
 
 from bench import bitmap
 from cloud.mars import history, weather
@@ -172,9 +179,77 @@ def slow_upstream() -> dict:
                     "target_max_ms": 1000}
 
 
+HOSTILE_CLIENTS, HOSTILE_REQUESTS, HOSTILE_SIZE = 6, 6, (6300, 6300)  # 39.7 M pixels each
+# open: as many conversions at once as clients ask for, whatever their memory (as before)
+GATE_OPEN = {"CONVERT_WORKERS": str(HOSTILE_CLIENTS), "CONVERT_QUEUE": "10000",
+             "CONVERT_MEMORY_MB": "1000000"}
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def _hostile_run(nasa: FakeNasa, gate_env: dict[str, str]) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stack = _stack(nasa)
+    stack.extra_env.update({"REFRESH_S": "86400", **gate_env})
+    with stack:
+        pid = stack.process.pid if stack.process else 0
+        connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=120)
+        _get(connection, stack.api_key, PATH_BARE)  # warm: feeds, one conversion, imports
+        connection.close()
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak starts again from here
+        warm_kb = _memory_kb(pid, "VmRSS")
+
+        def client(n: int) -> list[tuple[float, bool]]:
+            conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=120)
+            out = []
+            try:
+                for k in range(HOSTILE_REQUESTS):  # a size nobody asked for yet: a conversion
+                    path = f"/mars?width={400 + 8 * (n * HOSTILE_REQUESTS + k)}&height=300" \
+                           "&history=0&photos=0"
+                    started = time.perf_counter()
+                    conn.request("GET", path, headers={"x-api-key": stack.api_key})
+                    response = conn.getresponse()
+                    body = json.loads(response.read())
+                    out.append(((time.perf_counter() - started) * 1000,
+                                response.status == 200 and body.get("image") is not None))
+            finally:
+                conn.close()
+            return out
+
+        with ThreadPoolExecutor(HOSTILE_CLIENTS) as pool:
+            answers = [a for batch in pool.map(client, range(HOSTILE_CLIENTS)) for a in batch]
+        times = [ms for ms, _ in answers]
+        peak_kb = _memory_kb(pid, "VmHWM")
+        refused = stack.log().count("bitmap conversions running and")
+    return {"peak_rss_above_warm_mb": round((peak_kb - warm_kb) / 1024),
+            "peak_rss_mb": round(peak_kb / 1024), "answers": len(answers),
+            "with_image": sum(ok for _, ok in answers), "p50_ms": round(_percentile(times, 50)),
+            "max_ms": round(max(times)), "refused_conversions": refused}
+
+
+def hostile_images() -> dict | None:
+    if not Path("/proc/self/status").exists():
+        return None  # peak RSS is read from /proc
+    from testing.fake_nasa import Reply, giant_feed, giant_png
+
+    with FakeNasa() as nasa:
+        giant_png(*HOSTILE_SIZE, "RGB")  # made once, before anything is timed
+        nasa.script("perseverance", Reply(body=giant_feed(nasa.url, 6, HOSTILE_SIZE)))
+        return {"photos": 6, "pixels": HOSTILE_SIZE[0] * HOSTILE_SIZE[1], "format": "RGB PNG",
+                "clients": HOSTILE_CLIENTS, "requests_per_client": HOSTILE_REQUESTS,
+                "gate_open": _hostile_run(nasa, GATE_OPEN), "gate_default": _hostile_run(nasa, {}),
+                "lambda_memory_mb": 1024}
+
+
 def run() -> dict:
     result = {"benchmark": "mars_api", **measure(), "slow_upstream": slow_upstream(),
-              "rems_feed": rems_feed()}
+              "rems_feed": rems_feed(), "hostile_images": hostile_images()}
     result["bitmap"] = bitmap.run()
     return result
 

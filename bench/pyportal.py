@@ -1,10 +1,17 @@
-"""PyPortal app benchmark: bytes and requests per refresh, render time, allocations.
+"""PyPortal app benchmark: bytes and requests per refresh, render time, allocations, heap.
 
 Runs the device app on CPython against a local Mars API (the same one its tests use) and
 prints one JSON object. Targets: an unchanged photo costs no bitmap download; a refresh is at
 most 2 requests; after the first refresh the app allocates (almost) nothing that stays.
 
-``micropython``: the same modules' heap in the pinned MicroPython VM (``gc.mem_alloc()``),
+``circuitpython_core``: per firmware release of CircuitPython's core kit, per screen and size,
+the heap of a full refresh on the board's own core (``testing/circuitpython/memory.py``):
+``peak_bytes`` (most heap live at any display or socket call) and ``min_heap_bytes`` (the
+smallest fixed heap in which it succeeds, and in every heap up to 8 KB larger), both beyond
+what the harness holds (its stand-ins, and the frozen libraries' bytecode, in flash on the
+board: ``circuitpython_core_baseline``). Budget: 96 KB at 320x240, 128 KB at 480x320.
+
+``micropython``: the pure modules' heap in the pinned MicroPython VM (``gc.mem_alloc()``),
 from ``testing/micropython/heap.py``.
 """
 
@@ -124,10 +131,11 @@ def power_on_to_first_photo() -> dict:
                 [sys.executable, "-m", "tools.pyportal_sim", "--api", server.url, "--api-key",
                  API_KEY, "--out", f"{tmp}/{name}.png", "--drive", f"{tmp}/{name}", "--once",
                  *extra], capture_output=True, text=True, timeout=120, cwd=ROOT)
-            m = re.search(r"simulator: ([\d.]+) s simulated, watchdog longest gap ([\d.]+) s",
+            first = re.search(r"simulator: first refresh done ([\d.]+) s after", done.stdout)
+            m = re.search(r"simulator: [\d.]+ s simulated, watchdog longest gap ([\d.]+) s",
                           done.stdout)
-            out[name] = {"seconds": float(m.group(1)), "watchdog_longest_gap_s":
-                         float(m.group(2)), "photo": "photo: sd/" in done.stdout}
+            out[name] = {"seconds": float(first.group(1)), "watchdog_longest_gap_s":
+                         float(m.group(1)), "photo": "photo: sd/" in done.stdout}
     return out
 
 
@@ -164,8 +172,8 @@ def views() -> dict:
         display = HeadlessDisplay(width, height)
         board = sys.modules["board"]
         board.DISPLAY = display
-        mods = {n: importlib.import_module(n) for n in ("hardware", "settings", "views",
-                                                        "viewsapp")}
+        mods = {n: importlib.import_module(n) for n in ("app", "hardware", "screen",
+                                                        "settings")}
         size: dict = {}
         for view, storage in (("photo", "SD card"), ("weather", "SD card"),
                               ("gallery", "SD card"), ("gallery", "flash")):
@@ -174,10 +182,10 @@ def views() -> dict:
                           "MARS_API_KEY": API_KEY, "VIEW": view}
                 hw = mods["hardware"].Hardware(log=lambda line: None)
                 hw.storage, hw.storage_note = drive, storage
-                root = mods["views"].Views(hw.width, hw.height)
-                display.root_group = root
                 cfg = mods["settings"].load(getenv=lambda k, d=None, v=values: v.get(k, d))
-                app = mods["viewsapp"].ViewsApp(hw, root, cfg, log=lambda line: None)
+                root = mods["screen"].Screen(hw.width, hw.height, cfg.view)
+                display.root_group = root
+                app = mods["app"].App(hw, root, cfg, log=lambda line: None)
                 entry = {"first_refresh": measure(app, app.refresh),
                          "unchanged_refresh": measure(app, app.refresh)}
                 # what steady refreshes leave allocated (device code only), after 10 and 40:
@@ -202,13 +210,39 @@ def views() -> dict:
                             a.advance()
                     entry["first_round_of_3"] = measure(app, round_of_three)
                     entry["second_round_of_3"] = measure(app, round_of_three)
+                else:
+                    chart = getattr(root.view, "canvas", None)
+                    if chart is not None:  # 2 bits a pixel in 32-bit words a row, as stored
+                        spark = root.view.spark_canvas
+                        size["weather_chart_bitmap_bytes"] = (
+                            (chart.width * 2 + 31) // 32 * 4 * chart.height
+                            + (spark.width + 31) // 32 * 4 * spark.height)
                 size[view if view != "gallery" else f"gallery_{storage.split()[0].lower()}"] \
                     = entry
-        canvas = root.weather.canvas
-        # 2 bits per pixel in 32-bit words per row, as displayio stores a Bitmap
-        size["weather_chart_bitmap_bytes"] = (canvas.width * 2 + 31) // 32 * 4 * canvas.height
         out[f"{width}x{height}"] = size
     return out
+
+
+def circuitpython_core() -> tuple[dict | str, dict]:
+    """The heap of a full refresh on CircuitPython's core, per release, screen and size
+    (module docstring), and what the harness held beyond the app per release."""
+    from testing.circuitpython import core, memory
+
+    if core.kit() is None:
+        return core.missing_reason(), {}
+    table: dict = {}
+    held: dict = {}
+    with TemporaryDirectory() as tmp:
+        answers = core.Answers(Path(tmp) / "answers")
+        for tag in core.tags():
+            board = core.Board.make(tag, Path(tmp) / tag, answers)
+            table[tag] = {}
+            for view in memory.VIEWS:
+                for w, h in core.SIZES:
+                    found = memory.measure(board, view, (w, h))
+                    held[tag] = {"frozen_libraries_bytes": found.pop("frozen_bytes")}
+                    table[tag][f"{view}_{w}x{h}"] = found
+    return table, held
 
 
 if __name__ == "__main__":
@@ -219,4 +253,5 @@ if __name__ == "__main__":
     result["bytes_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["bytes"]
     result["micropython"] = micropython_heap()
     result["views"] = views()
+    result["circuitpython_core"], result["circuitpython_core_baseline"] = circuitpython_core()
     print(json.dumps(result))

@@ -80,6 +80,13 @@ def _text(value: str) -> str:
     return value
 
 
+def _parameter_name(value: str) -> str:
+    # SSM's own rule for names: letters, digits and _.-/ (a path starts with /)
+    if value and not all(c.isascii() and (c.isalnum() or c in "_.-/") for c in value):
+        raise ValueError("expected an SSM parameter name such as /mars-robot/nasa-api-key")
+    return value
+
+
 def _log_level(value: str) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -103,7 +110,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Base URL of the live mars.nasa.gov feeds (raw images, REMS/MEDA weather)."),
     Setting("NASA_API_BASE", "https://api.nasa.gov", _url,
             "Base URL of api.nasa.gov (InSight weather, legacy)."),
-    Setting("NASA_API_KEY", "DEMO_KEY", _text, "api.nasa.gov key.", secret=True),
+    Setting("NASA_API_KEY", "DEMO_KEY", _text,
+            "api.nasa.gov key (the local stack; AWS reads NASA_API_KEY_PARAMETER).", secret=True),
+    Setting("NASA_API_KEY_PARAMETER", "", _parameter_name,
+            "SSM SecureString holding the api.nasa.gov key, read once per container; "
+            "empty = NASA_API_KEY."),
     Setting("MARS_PHOTOS_API_BASE", "", _optional_url,
             "Base URL of a Mars-Rover-Photos-shaped mirror; empty = off."),
     Setting("MARS_ROVERS", "perseverance,curiosity", _names(ROVERS),
@@ -126,6 +137,13 @@ SETTINGS: tuple[Setting, ...] = (
             "timeout)."),
     Setting("HTTP_MAX_BYTES", "26214400", _positive_int,
             "Largest NASA response or photo downloaded, in bytes."),
+    Setting("CONVERT_WORKERS", "2", _positive_int,
+            "Bitmap conversions one process runs at once (each keeps a core busy)."),
+    Setting("CONVERT_QUEUE", "8", _positive_int,
+            "Bitmap conversions that may wait for a turn; more are refused until one ends."),
+    Setting("CONVERT_MEMORY_MB", "512", _positive_int,
+            "Memory the conversions running at once may take together, estimated from each "
+            "photo's header (the Mars functions have 1024 MB)."),
     Setting("ROBOT_NAMES", "sts-pi", _robot_names,
             "Robots the robot routes accept (comma-separated)."),
     Setting("IOT_DATA_ENDPOINT", "", _text,
@@ -146,6 +164,7 @@ class Config:
     mars_site_base: str
     nasa_api_base: str
     nasa_api_key: str
+    nasa_api_key_parameter: str
     mars_photos_api_base: str | None
     mars_rovers: tuple[str, ...]
     mars_store: str
@@ -158,6 +177,9 @@ class Config:
     http_read_timeout_s: float
     http_deadline_s: float
     http_max_bytes: int
+    convert_workers: int
+    convert_queue: int
+    convert_memory_mb: int
     robot_names: tuple[str, ...]
     iot_data_endpoint: str
     mqtt_url: str

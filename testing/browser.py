@@ -78,10 +78,13 @@ class Telemetry:
         self.client.loop_stop()
 
 
-def sign_in(page: Any, stack: Any, robot: str = ROBOT) -> None:
-    """Sign in on the control page of the stack's ``robot`` with the stack's token."""
+def sign_in(page: Any, stack: Any, robot: str = ROBOT, nickname: str = "") -> None:
+    """Sign in on the control page of the stack's ``robot`` with the stack's token (and the
+    name the page asks for, when given)."""
     page.goto(f"{stack.base_url}/?robot={robot}")
     page.fill("#token", stack.token)
+    if nickname:
+        page.fill("#nickname", nickname)
     page.click("#token-form button[type=submit]")
     page.wait_for_selector("#console:not([hidden])")
 

@@ -105,7 +105,8 @@ class MarsServer:
         image_id = image_id or self.image_id
         key = (image_id, width, height)
         if key not in _IMAGES:  # shared by every server
-            seed = int(image_id.rsplit("-", 1)[-1]) if image_id[-1].isdigit() else 1
+            tail = image_id.rsplit("-", 1)[-1]  # "photo-2" -> 2; an API's hex ETag -> 1..7
+            seed = int(tail) if tail.isdigit() else sum(image_id.encode()) % 7 + 1
             _IMAGES[key] = bmp8(photo(width, height, seed))
         return _IMAGES[key]
 

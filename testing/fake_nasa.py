@@ -17,6 +17,7 @@ import functools
 import io
 import json
 import random
+import re
 import struct
 import threading
 import zlib
@@ -130,6 +131,42 @@ def _bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
+GIANT = re.compile(r"^giant_(\d+)x(\d+)_(rgba|rgb|l)(?:_\w+)?$")
+
+
+@functools.cache
+def giant_png(width: int, height: int, mode: str) -> bytes:
+    """A PNG of ``width`` x ``height`` that compresses to a few hundred KB and decodes to
+    4 bytes a pixel (RGB, RGBA) or 1 (L): what a hostile feed sends to exhaust memory."""
+    fills: dict[str, int | tuple[int, ...]] = {"RGB": (90, 60, 40), "RGBA": (90, 60, 40, 200),
+                                               "L": 90}
+    image = Image.new(mode, (width, height), fills[mode])
+    ramp = Image.linear_gradient("L").resize((max(1, width // 4), max(1, height // 4)))
+    image.paste(ramp.convert(mode), (0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def giant_feed(base: str, count: int, size: tuple[int, int], mode: str = "rgb",
+               sol: int = 2000) -> bytes:
+    """A Perseverance ``raw_images`` page of ``count`` full frames, each a :func:`giant_png`
+    (a distinct photo each, the same bytes)."""
+    images = []
+    for n in range(count):
+        name = f"giant_{size[0]}x{size[1]}_{mode}_{n}"
+        images.append({
+            "imageid": f"ZL0_{sol}_08{n:08d}_000EBY_N0590000ZCAM09000_1100LMJ",
+            "sample_type": "Full", "sol": sol, "camera": {"instrument": "MCZ_LEFT"},
+            "image_files": {"large": f"{base}/images/{name}.png",
+                            "full_res": f"{base}/images/{name}.png"},
+            "extended": {"dimension": f"({size[0]},{size[1]})"},
+            "date_taken_utc": f"2026-10-01T10:{n // 60:02d}:{n % 60:02d}.000",
+            "title": f"Mars Perseverance Sol {sol}: Left Mastcam-Z Camera", "caption": "",
+            "credit": "NASA/JPL-Caltech/ASU"})
+    return json.dumps({"images": images, "total_results": count}).encode()
+
+
 @functools.cache
 def image_bytes(name: str) -> tuple[bytes, str] | None:
     """The bytes and type served at ``/images/{name}``; ``None`` = 404."""
@@ -145,6 +182,9 @@ def image_bytes(name: str) -> tuple[bytes, str] | None:
         return b"\xff\xd8\xff\xe0 this is not really a JPEG" * 10, "image/jpeg"
     if stem == "bomb":
         return _bomb_png(), "image/png"
+    giant = GIANT.match(stem)
+    if giant:
+        return giant_png(int(giant[1]), int(giant[2]), giant[3].upper()), "image/png"
     if stem == "big":  # noise compresses badly: several MB of PNG
         noise = Image.frombytes("RGB", (1400, 1050), random.Random(7).randbytes(1400 * 1050 * 3))
         out = io.BytesIO()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
+import socket
 import tempfile
 import threading
 import uuid
@@ -25,25 +25,39 @@ class Client:
     """One connection; ``refused`` is the CONNACK's failure, ``messages`` what arrived."""
 
     def __init__(self, port: int, user: str | None, password: str | None,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None, *, clean: bool = True,
+                 will: tuple[str, bytes, bool] | None = None) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"t-{uuid.uuid4().hex[:8]}",
-                                  protocol=mqtt.MQTTv311)
+                                  protocol=mqtt.MQTTv311, clean_session=clean)
         if user is not None:
             self.client.username_pw_set(user, password)
+        if will is not None:
+            self.client.will_set(will[0], will[1], qos=1, retain=will[2])
         self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
         self.acks: queue.Queue[list] = queue.Queue()
         self._connack: queue.Queue = queue.Queue()
         self.disconnected = threading.Event()
-        self.client.on_connect = lambda c, u, f, rc, p: self._connack.put(rc)
+        self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda c, u, mid, codes, p: self.acks.put(codes)
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, bytes(m.payload),
                                                                         m.retain))
-        self.client.on_disconnect = lambda *a: self.disconnected.set()
+        self.client.on_disconnect = self._on_disconnect
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
         self.reason = self._connack.get(timeout=TIMEOUT)
         self.refused = self.reason.is_failure
+
+    def _on_connect(self, client, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            client.disconnect()  # no retry: paho would try again a second later
+        self._connack.put(reason)
+
+    def _on_disconnect(self, client, *args) -> None:
+        # Closed by the broker: stay closed (a paho client reconnects by itself, and two
+        # connections as one user on Mosquitto would replace each other back and forth).
+        client.disconnect()
+        self.disconnected.set()
 
     def subscribe(self, topic: str) -> bool:
         """True if the broker granted it."""
@@ -64,6 +78,69 @@ class Client:
         self.client.disconnect()
         self.client.loop_stop()
 
+    def crash(self) -> None:
+        """Drop the connection without a DISCONNECT, as a killed process does: its Last Will
+        is published."""
+        self.client.loop_stop()
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def _packet(kind: int, body: bytes) -> bytes:
+    length, size = b"", len(body)
+    while True:  # MQTT's variable-length "remaining length"
+        size, digit = divmod(size, 128)
+        length += bytes([digit | (0x80 if size else 0)])
+        if not size:
+            return bytes([kind]) + length + body
+
+
+class RawClient:
+    """MQTT 3.1.1 by hand on a socket, for what a well-behaved library never sends: QoS 2
+    publishes never released, a subscriber that never acknowledges, a CONNECT that never
+    comes."""
+
+    def __init__(self, port: int, user: str | None = None, password: str | None = None,
+                 client_id: str = "raw") -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        if user is None:
+            return
+        body = _field(b"MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big")
+        body += _field(client_id.encode()) + _field(user.encode()) + _field(
+            (password or "").encode())
+        self.sock.sendall(_packet(0x10, body))
+        connack = self.sock.recv(4)
+        assert connack[:1] == b"\x20" and connack[3:4] == b"\x00", connack
+
+    def publish_qos2(self, topic: str, payload: bytes, packet_id: int) -> None:
+        self.sock.sendall(_packet(0x34, _field(topic.encode()) + packet_id.to_bytes(2, "big")
+                                  + payload))
+
+    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        self.sock.sendall(_packet(0x82, (1).to_bytes(2, "big") + _field(topic_filter.encode())
+                                  + bytes([qos])))
+
+    def closed_by_broker(self, timeout: float) -> bool:
+        """Whether the broker closes the connection within ``timeout`` (what it sends on the
+        way is read and ignored)."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except TimeoutError:
+            return False
+        except OSError:
+            return True  # reset
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
 
 class AmqttBroker:
     """The stack's embedded broker, in a thread of this process."""
@@ -73,7 +150,7 @@ class AmqttBroker:
     def __init__(self, passwords: dict[str, str]) -> None:
         self.port = free_port()
         self.broker = EmbeddedBroker("127.0.0.1", self.port, passwords, ROBOTS,
-                                     keepalive_grace_s=1)
+                                     keepalive_grace_s=1, connect_timeout_s=1.0)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -81,6 +158,11 @@ class AmqttBroker:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.broker.start(), self.loop).result(TIMEOUT)
         return self
+
+    def outbox(self, client_id: str):
+        """What waits in the broker for ``client_id`` (:class:`Outbox`)."""
+        assert self.broker._broker is not None
+        return self.broker._broker.sessions[client_id][1].queue
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.broker.stop(), self.loop).result(TIMEOUT)
@@ -104,8 +186,6 @@ class MosquittoBroker:
             line for line in conf.read_text().splitlines()
             if not line.startswith(("listener", "persistence")))
         self.mosquitto.extra_config += "\n"
-        if os.geteuid() == 0:  # as root Mosquitto drops to its own user, who cannot read 0600
-            self.mosquitto.extra_config += "user root\n"
 
     def start(self) -> MosquittoBroker:
         self.mosquitto.start()

@@ -74,6 +74,12 @@ def colors(image: Image.Image, box: tuple[int, int, int, int]) -> Counter:
 
 
 
+# the diag lines of a board as a maker would paste them (the screens' goldens show these)
+DIAG = ["diag: firmware CircuitPython 9.2.8", "diag: board pyportal",
+        "diag: esp32 firmware 1.7.7", "diag: free memory 61840 bytes", "diag: storage SD card",
+        "diag: wifi MyWiFi signal -58 dBm (good)", "diag: api HTTP 200 in 2310 ms"]
+
+
 class Touch:
     """A touchscreen for tests: set ``touch_point`` to ``(x, y, pressure)`` or ``None``."""
 

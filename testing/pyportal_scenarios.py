@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image
 
 from testing.fake_mars_api import API_KEY
-from tools.pyportal_sim import firmware
+from tools.pyportal_sim import esp32, firmware
 from tools.pyportal_sim.runner import Options, Simulator, settings_from
 
 ON_PANEL = (20, 230)  # a tap here switches °C/°F
@@ -61,9 +61,15 @@ def tap_across_a_tick(finger):
     return None
 
 
+def untouched(finger):
+    return None
+
+
 SCENARIOS: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {
     "crash_once": (crash_once, {}),
     "tap_at_50_days": (tap_across_a_tick, {"uptime_s": 50 * 86400.0}),
+    # the ESP32 stops answering any command (a reset does not bring it back)
+    "esp32_hangs": (untouched, {"link": esp32.Link(responds=False)}),
 }
 
 
@@ -80,16 +86,17 @@ def run(name: str, url: str, folder: str) -> None:
 
     def on_frame(n, image):
         assert sim.display is not None
-        screen = sim.display.root_group
+        view = getattr(sim.display.root_group, "view", None)  # the classic screen's 4 lines
         frames.append({"uptime": sim.clock.monotonic(),
-                       "lines": [label.text for label in getattr(screen, "lines", [])]})
+                       "lines": [label.text for label in getattr(view, "lines", [])]})
 
     sim = Scripted(Options(settings=settings_from(url, API_KEY), out=out / "screen.png",
                            drive=out / "CIRCUITPY", frames=2, fast=True, on_frame=[on_frame],
                            **extra))
     code = sim.run()
-    (out / "result.json").write_text(json.dumps({"code": code, "resets": sim.resets,
-                                                 "frames": frames}))
+    (out / "result.json").write_text(json.dumps({
+        "code": code, "resets": sim.resets, "frames": frames,
+        "watchdog_longest_gap_s": sim.board.watchdog.longest_gap}))
 
 
 

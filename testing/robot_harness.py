@@ -177,3 +177,6 @@ class ChannelCamera(Camera):
         self.broadcasts.append(payload)
         return 1
 
+    def drive_open(self, viewer: str) -> bool:
+        return True  # every viewer's channel stays open here; closing is on_drive_closed's
+

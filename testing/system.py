@@ -18,6 +18,7 @@ import pytest
 
 from testing.browser import CHROMIUM
 from testing.mqtt_brokers import mosquitto_path
+from tools.circuitpy.mpy import core_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -38,13 +39,20 @@ PRESENT: dict[str, Callable[[], bool]] = {
     "python3": SYSTEM_PYTHON.exists,
     "python3-venv": lambda: _system_python_has("ensurepip"),
     "python3-numpy": lambda: _system_python_has("numpy"),
+    "faketime": lambda: shutil.which("faketime") is not None,
 }
 """Debian package name -> whether it is installed (the names .ci/apt-packages lists)."""
+
+KITS: dict[str, Callable[[], bool]] = {
+    # CircuitPython's core kit: $CIRCUITPYTHON_CORE, else ../shared/circuitpython-core
+    "circuitpython-core": lambda: core_folder() is not None,
+}
+"""What the tests find beside the clone rather than install from Debian, named as a package."""
 
 
 def missing(*packages: str) -> list[str]:
     """Which of ``packages`` are not installed."""
-    return [name for name in packages if not PRESENT[name]()]
+    return [name for name in packages if not {**PRESENT, **KITS}[name]()]
 
 
 def reason(absent: Iterable[str]) -> str:

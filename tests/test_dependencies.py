@@ -17,8 +17,8 @@ AGENT = ROOT / "device" / "robot-pi"
 OURS = {"cloud", "contracts", "tools", "testing", "bench", "robot_agent", "tests"}
 # Not from PyPI: Pi OS's picamera2 (apt); the device modules the PyPortal bench imports.
 ELSEWHERE = {"picamera2", "font"}
-# Run on CircuitPython or MicroPython, or vendored as the firmware froze them.
-NOT_HERE = ("device/pyportal/", "tools/pyportal_sim/frozen/", "testing/micropython/")
+# Run on CircuitPython or MicroPython only (the app, the VM's harness, the core's stand-ins).
+NOT_HERE = ("device/pyportal/", "testing/micropython/", "testing/circuitpython/standins/")
 
 
 def _name(requirement: str) -> str:

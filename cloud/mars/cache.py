@@ -11,23 +11,39 @@
 - A failed refresh keeps the last good value and marks it ``stale``; so does a new value that
   ``better`` rejects. After a failure the resource is left alone for a back-off (the upstream's
   ``Retry-After`` when it gave one), so a dead feed is not hammered on every request.
+- It is only a cache: a stored copy that cannot be read, is not JSON, nests too deep, or has not
+  the shape its resource's ``valid`` check wants is no copy (it is logged and fetched again). A
+  time in the future is never trusted: a copy written under a clock that was ahead counts as
+  expired (served while one refresh runs, like any expired value) instead of fresh for as long
+  as the clock was ahead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from cloud.mars.errors import BadData, NoData, UpstreamError
 from cloud.mars.store import Store, StoreError
+from contracts import safejson
+
+# a child of the handler's Powertools logger: JSON lines with its correlation id
+log = Logger(service="mars", child=True)
 
 #: ``observer(event, key)`` with event ``"hit"``, ``"miss"``, ``"stale"`` or ``"rejected"``.
 CacheObserver = Callable[[str, str], None]
+#: How far ahead of this clock a stored time may be and still be believed (clocks of two
+#: containers differ by a little; one that was hours or days ahead is not believed).
+FUTURE_SKEW_S = 300.0
+MAX_STORED_BYTES = 8 * 1024 * 1024  # a cached value is tens of KB; anything this big is not one
 
 
 @dataclass(frozen=True)
@@ -121,13 +137,17 @@ class Cache:
 
     :param clock: epoch seconds (tests pass a fake).
     :param failure_backoff_s: how long to leave a failed resource alone, at most.
+    :param valid: per key, whether a stored value has the shape its readers need; a stored copy
+        that fails it is discarded and fetched again.
     """
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time,
                  failure_backoff_s: float = 60.0, observer: CacheObserver | None = None,
                  background: Callable[[Callable[[], None]], None] | None = None,
-                 cold_wait_s: float = 8.0) -> None:
+                 cold_wait_s: float = 8.0,
+                 valid: Mapping[str, Callable[[Any], bool]] | None = None) -> None:
         self.store = store
+        self.valid = dict(valid or {})
         self.background = background
         self.cold_wait_s = cold_wait_s
         self.clock = clock
@@ -163,7 +183,7 @@ class Cache:
         """
         entry = self.peek(key)
         now = self.clock()
-        if entry is not None and not force and now - entry.fetched_at < ttl_s:
+        if entry is not None and not force and fresh(entry, ttl_s, now):
             self._tell("hit", key)
             return entry
         if not force and now < self._retry_at.get(key, 0.0):
@@ -191,10 +211,11 @@ class Cache:
     def _refresh(self, key: str, ttl_s: float, fetch: Callable[[], Any],
                  better: Callable[[Any, Any], bool] | None, force: bool) -> Entry:
         stored, old = self._read(key), self._entries.get(key)
-        if stored is not None and (old is None or stored.fetched_at > old.fetched_at):
-            old = self._entries[key] = stored
         now = self.clock()
-        if old is not None and not force and now - old.fetched_at < ttl_s:
+        if stored is not None and (old is None or stored.fetched_at > old.fetched_at) and \
+                stored.fetched_at <= now + FUTURE_SKEW_S:
+            old = self._entries[key] = stored
+        if old is not None and not force and fresh(old, ttl_s, now):
             return old  # another container (or the scheduled refresh) already did it
         try:
             value = fetch()
@@ -227,11 +248,31 @@ class Cache:
         return entry
 
     def _read(self, key: str) -> Entry | None:
+        """The stored copy, or ``None`` when there is none or it is unusable (logged)."""
+        name = f"meta/{key}.json"
         try:
-            raw = self.store.get(f"meta/{key}.json")
-            if raw is None:
-                return None
-            doc = json.loads(raw)
-            return Entry(doc["value"], float(doc["fetched_at"]))
-        except (StoreError, ValueError, KeyError, TypeError):
-            return None  # an unreadable copy is no copy: refetch
+            raw = self.store.get(name)
+        except StoreError as exc:
+            log.warning("cache %s unreadable, fetching again: %s", name, exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            doc = safejson.loads(raw, max_bytes=MAX_STORED_BYTES)
+            fetched_at = doc["fetched_at"]
+            if isinstance(fetched_at, bool) or not isinstance(fetched_at, int | float) or \
+                    not math.isfinite(fetched_at) or fetched_at < 0:
+                raise ValueError(f"fetched_at is {str(fetched_at)[:40]}")
+            value = doc["value"]
+            check = self.valid.get(key)
+            if check is not None and not check(value):
+                raise ValueError("not the shape of a cached value")
+            return Entry(value, float(fetched_at))
+        except (safejson.UnsafeJson, ValueError, KeyError, TypeError) as exc:
+            log.warning("cache %s discarded, fetching again: %s", name, str(exc)[:200])
+            return None
+
+
+def fresh(entry: Entry, ttl_s: float, now: float) -> bool:
+    """Younger than ``ttl_s``, and not from the future (a clock that was ahead wrote it)."""
+    return -FUTURE_SKEW_S <= now - entry.fetched_at < ttl_s

@@ -12,7 +12,7 @@ from typing import Any
 from cloud.mars import history, selection
 from cloud.mars.cache import Cache, CacheObserver, Entry
 from cloud.mars.errors import BadData, UpstreamError
-from cloud.mars.models import Weather
+from cloud.mars.models import Photo, Weather, conforms
 from cloud.mars.photos import ImageSource
 from cloud.mars.store import Store
 from cloud.mars.weather import WeatherSource, better
@@ -31,6 +31,18 @@ def all_failed(kind: str, errors: list[tuple[str, Exception]]) -> UpstreamError:
     if known and len(known) == len(waits):
         failure.retry_after_s = min(known)
     return failure
+
+
+def valid_weather(value: Any) -> bool:
+    """A cached weather value: a report and its history, as :meth:`Feeds.weather` stores it."""
+    return conforms(Weather, value) and history.valid(value.get("history"))
+
+
+def valid_photos(value: Any) -> bool:
+    """A cached photo list, as :meth:`Feeds.photos` stores it."""
+    return (isinstance(value, dict) and isinstance(value.get("source"), str)
+            and isinstance(value.get("photos"), list)
+            and all(conforms(Photo, photo) for photo in value["photos"]))
 
 
 class Feeds:
@@ -53,7 +65,8 @@ class Feeds:
         self.image_ttl_s = image_ttl_s
         self.weather_ttl_s = weather_ttl_s
         self.cache = Cache(store, clock, failure_backoff_s=min(60, image_ttl_s, weather_ttl_s),
-                           observer=observer, background=background, cold_wait_s=wait_s)
+                           observer=observer, background=background, cold_wait_s=wait_s,
+                           valid={WEATHER: valid_weather, PHOTOS: valid_photos})
 
     def weather(self, force: bool = False) -> Entry:
         """:raises NoData: no weather was ever obtained."""

@@ -109,6 +109,27 @@ def series_for(source_name: str, doc: Any) -> dict[str, Any] | None:
     return parse(doc) if parse else None
 
 
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _valid_point(point: Any) -> bool:
+    return (isinstance(point, dict) and isinstance(point.get("sol"), int)
+            and not isinstance(point["sol"], bool)
+            and isinstance(point.get("earth_date"), str | None)
+            and all(_number_or_none(point.get(k)) for k in _VALUES))
+
+
+def valid(history: Any) -> bool:
+    """Whether a cached ``history`` has the shape :func:`window` and :func:`carry_over` read."""
+    if history is None:
+        return True
+    return isinstance(history, list) and all(
+        isinstance(series, dict) and isinstance(series.get("source"), str)
+        and isinstance(series.get("rover"), str) and isinstance(series.get("sols"), list)
+        and all(_valid_point(point) for point in series["sols"]) for series in history)
+
+
 def carry_over(new: list[dict[str, Any]], old: list[dict[str, Any]] | None) -> list[dict]:
     """``new`` series first, then ``old`` ones of other sources (the last of each source)."""
     sources = {s["source"] for s in new}

@@ -9,6 +9,10 @@ connections and 5xx answers with exponential backoff, never past the deadline. A
 retried here: its ``Retry-After`` goes to the cache on :class:`UpstreamError`, which backs off
 that long instead of holding a Lambda invocation. Only allowlisted URLs are fetched, redirects
 included (:mod:`cloud.mars.allowlist`).
+
+Keys travel in headers (``X-Api-Key``), never in URLs: urllib3 logs the URL of every retry at
+WARNING, which Lambda's runtime sends to CloudWatch. Those headers go to the URL's own origin
+only; a redirect to another origin is followed without them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from aws_lambda_powertools import Logger
@@ -95,6 +99,17 @@ class _OutOfTime(Exception):
 def redact(url: str) -> str:
     """``url`` with keys and signatures masked, safe for logs and error messages."""
     return _SECRET_QUERY.sub(r"\1***", url)
+
+
+def nasa_key_header(key: str) -> dict[str, str]:
+    """How api.nasa.gov takes its key: the ``X-Api-Key`` header of api.data.gov, the gateway
+    it runs on (https://api.data.gov/docs/developer-manual), so no URL ever carries it."""
+    return {"X-Api-Key": key}
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 # ---------------------------------------------------------------- the deadline watchdog
@@ -247,8 +262,11 @@ class HttpClient:
         self._pool.pool_classes_by_scheme = {"http": _HttpPool, "https": _HttpsPool}
 
     def get(self, url: str, *, source: str = "http", accept: str = "*/*",
-            max_bytes: int | None = None) -> Response:
+            max_bytes: int | None = None, secret_headers: Mapping[str, str] | None = None,
+            ) -> Response:
         """Fetch ``url``; the answer is a 2xx :class:`Response` (allowed redirects followed).
+
+        :param secret_headers: sent to ``url``'s origin only (an API key), never logged.
 
         :raises UpstreamError: on any failure, after the retries the deadline allows
             (:class:`~cloud.mars.allowlist.RefusedUrl` for a URL outside the allowlist).
@@ -257,7 +275,7 @@ class HttpClient:
         outcome: str | None = "error"
         try:
             response = self._get(url, accept, max_bytes or self.policy.max_bytes,
-                                 started + self.policy.deadline_s)
+                                 started + self.policy.deadline_s, secret_headers or {})
             outcome = None
             response.elapsed_ms = (time.monotonic() - started) * 1000
             return response
@@ -271,13 +289,15 @@ class HttpClient:
             if self.observer is not None:
                 self.observer(source, (time.monotonic() - started) * 1000, outcome)
 
-    def get_json(self, url: str, *, source: str = "http", max_bytes: int | None = None) -> Any:
+    def get_json(self, url: str, *, source: str = "http", max_bytes: int | None = None,
+                 secret_headers: Mapping[str, str] | None = None) -> Any:
         """Fetch and parse a JSON document; decoding is lenient (NASA feeds hold U+FFFD).
 
         :raises UpstreamError: as :meth:`get`.
         :raises BadData: when the body is not JSON (an HTML error page, a truncated document).
         """
-        response = self.get(url, source=source, accept="application/json", max_bytes=max_bytes)
+        response = self.get(url, source=source, accept="application/json", max_bytes=max_bytes,
+                            secret_headers=secret_headers)
         text = response.body.decode("utf-8", errors="replace")
         try:
             # The size was capped by get(); the depth check keeps a hostile feed from
@@ -311,11 +331,16 @@ class HttpClient:
             log.warning("%s", exc)
             raise
 
-    def _get(self, url: str, accept: str, limit: int, deadline: float) -> Response:
+    def _get(self, url: str, accept: str, limit: int, deadline: float,
+             secret_headers: Mapping[str, str]) -> Response:
         retry = self._retry(deadline)
+        home = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
             self._check(url)
-            response, retry = self._once(url, accept, limit, deadline, retry)
+            headers = {"User-Agent": USER_AGENT, "Accept": accept}
+            if _origin(url) == home:
+                headers.update(secret_headers)  # a key stays with its own origin
+            response, retry = self._once(url, headers, limit, deadline, retry)
             if response.status not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("location")
@@ -326,7 +351,7 @@ class HttpClient:
         raise _Failed(f"{redact(url)}: more than {MAX_REDIRECTS} redirects", "broken",
                       retryable=False)
 
-    def _once(self, url: str, accept: str, limit: int, deadline: float,
+    def _once(self, url: str, headers: dict[str, str], limit: int, deadline: float,
               retry: _DeadlineRetry) -> tuple[Response, _DeadlineRetry]:
         """One hop, its retries included: the 2xx or 3xx answer and the retries left."""
         shown = redact(url)
@@ -339,8 +364,7 @@ class HttpClient:
                                       read=min(self.policy.read_timeout_s, remaining))
             with _Watchdog(deadline) as watchdog:
                 try:
-                    answer = self._pool.urlopen("GET", url, headers={"User-Agent": USER_AGENT,
-                                                                      "Accept": accept},
+                    answer = self._pool.urlopen("GET", url, headers=headers,
                                                 retries=retry, redirect=False, timeout=timeout,
                                                 preload_content=False)
                     retry = cast(_DeadlineRetry, answer.retries or retry)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 #: The keys of the payload's ``weather`` object, in the order the answer lists them.
@@ -78,3 +80,31 @@ class Weather:
     def from_dict(cls, data: dict[str, Any]) -> Weather:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether a JSON ``value`` fits a field annotated ``hint`` (``int``, ``str | None``...)."""
+    if isinstance(hint, types.UnionType):
+        return any(_accepts(arg, value) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is float:  # JSON writes 7.0 as 7
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, hint) and not isinstance(value, bool)
+
+
+def conforms(cls: type, data: Any) -> bool:
+    """Whether ``data`` (read back from JSON) makes a ``cls`` whose every field has its
+    annotated type: what a cached copy must pass before it is believed."""
+    if not isinstance(data, dict):
+        return False
+    hints = typing.get_type_hints(cls)
+    for field in fields(cls):
+        if field.name not in data:
+            if field.default is MISSING:
+                return False
+        elif not _accepts(hints[field.name], data[field.name]):
+            return False
+    return True

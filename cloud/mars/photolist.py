@@ -20,6 +20,7 @@ from cloud.mars import extras
 from cloud.mars.bitmaps import BitmapStore, bitmap_etag
 from cloud.mars.cache import Entry
 from cloud.mars.errors import BadParameter, UpstreamError
+from cloud.mars.links import Links
 from cloud.mars.models import Photo
 from cloud.mars.query import ImageRequest, parse_query
 
@@ -30,11 +31,14 @@ MEMO_SIZE = 64
 
 class PhotoList:
     """:param bitmaps: where bitmaps are converted and stored.
-    :param clock: epoch seconds (presigned URLs are remade every ``PRESIGN_REUSE_S``)."""
+    :param clock: epoch seconds (presigned URLs are remade every ``PRESIGN_REUSE_S``).
+    :param links: which feed URLs (``full_url``, ``source_url``) the list may carry."""
 
-    def __init__(self, bitmaps: BitmapStore, clock: Callable[[], float]) -> None:
+    def __init__(self, bitmaps: BitmapStore, clock: Callable[[], float],
+                 links: Links | None = None) -> None:
         self.bitmaps = bitmaps
         self.clock = clock
+        self.links = links or Links(None)
         self._built: dict[tuple, list] = {}
 
     def memo(self, key: tuple, build: Callable[[], list]) -> list:
@@ -68,7 +72,8 @@ class PhotoList:
                 url = f"{base_url or ''}/mars/image/{etag}.bmp?" + urlencode(
                     {"photo": photo.id, "width": request.width, "height": request.height,
                      "depth": request.depth, "fit": request.fit})
-            out.append(extras.photo_entry(photo, url, request, size, etag))
+            out.append(self.links.clean(extras.photo_entry(photo, url, request, size, etag),
+                                        ("full_url", "source_url")))
         return out
 
     def convert(self, etag: str, params: Mapping[str, str], entry: Entry | None) -> bool:

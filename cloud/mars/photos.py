@@ -8,13 +8,13 @@ with a JPEG to download. Parsing is pure (``parse_*``) so tests call it directly
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from cloud.mars.errors import BadData
-from cloud.mars.http import HttpClient
+from cloud.mars.http import HttpClient, nasa_key_header
 from cloud.mars.models import Photo
 
 MIN_SIDE = 400  # a subframe smaller than this on either side is not worth a screen
@@ -166,15 +166,17 @@ def parse_mars_photos(doc: Any) -> list[Photo]:
 
 @dataclass
 class FeedSource:
-    """A photo source: one URL, one parser."""
+    """A photo source: one URL, one parser; ``secret_headers`` carry its key (never the URL)."""
 
     name: str
     url: str
     parse: Callable[[Any], list[Photo]]
     http: HttpClient
+    secret_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def fetch(self) -> list[Photo]:
-        photos = self.parse(self.http.get_json(self.url, source=self.name))
+        photos = self.parse(self.http.get_json(self.url, source=self.name,
+                                               secret_headers=self.secret_headers))
         if not photos:
             raise BadData(f"{self.name}: the newest page has no suitable photo")
         return photos
@@ -196,10 +198,8 @@ def curiosity(site: str, http: HttpClient, per_page: int = 100) -> FeedSource:
 
 
 def mars_photos(base: str, rover: str, api_key: str, http: HttpClient) -> FeedSource:
-    query = urlencode({"api_key": api_key})
-    return FeedSource(f"mars_photos_{rover}",
-                      f"{base}/api/v1/rovers/{rover}/latest_photos?{query}", parse_mars_photos,
-                      http)
+    return FeedSource(f"mars_photos_{rover}", f"{base}/api/v1/rovers/{rover}/latest_photos",
+                      parse_mars_photos, http, nasa_key_header(api_key))
 
 
 def image_sources(config: Any, http: HttpClient) -> list[FeedSource]:

@@ -18,6 +18,7 @@ from cloud.bitmap import BitmapError
 from cloud.mars import selection
 from cloud.mars.bitmaps import BitmapStore, bitmap_etag
 from cloud.mars.cache import SingleFlight
+from cloud.mars.conversions import Busy
 from cloud.mars.errors import UpstreamError
 from cloud.mars.models import Photo
 from cloud.mars.query import ImageRequest
@@ -69,19 +70,25 @@ class PhotoRotation:
             except (UpstreamError, BitmapError) as exc:
                 self._skip(photo, now, exc)  # the next candidate will do
                 continue
+            except Busy as exc:  # not the photo's fault: no turn for it now
+                log.warning("photo %s: %s; answering without it", photo.id, exc)
+                return None
             return photo, etag, size
         if pending is None:
             return None
         photo, call = pending
         try:
-            size = SingleFlight.wait(call, photo.id, self.wait_s)
+            bmp = SingleFlight.wait(call, photo.id, self.wait_s)
         except TimeoutError:
             log.warning("photo %s: still converting after %g s; answering without it",
                         photo.id, self.wait_s)
             return None
-        if size is None:
+        except Busy as exc:
+            log.warning("photo %s: %s; answering without it", photo.id, exc)
             return None
-        return photo, bitmap_etag(photo, request), size
+        except (UpstreamError, BitmapError):
+            return None  # set aside by _skip already
+        return photo, bitmap_etag(photo, request), len(bmp)
 
     def _skip(self, photo: Photo, now: float, exc: Exception) -> None:
         transient = isinstance(exc, UpstreamError) and exc.retryable

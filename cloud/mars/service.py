@@ -19,9 +19,11 @@ from cloud.bitmap import BitmapError, convert
 from cloud.mars import extras, history, offline, payload
 from cloud.mars.bitmaps import BitmapStore, Originals
 from cloud.mars.cache import Cache, Entry
+from cloud.mars.conversions import Busy, Gate
 from cloud.mars.errors import NoData, NotFound, UpstreamError
 from cloud.mars.feeds import PHOTOS, WEATHER, Feeds
 from cloud.mars.http import HttpClient
+from cloud.mars.links import Links
 from cloud.mars.models import Photo, Weather
 from cloud.mars.photolist import PhotoList
 from cloud.mars.photos import ImageSource
@@ -48,6 +50,7 @@ class MarsService:
     :param background: with it (the API), no request waits for NASA when anything is cached:
         refreshes and conversions run on their own, one per resource, and a cold request
         waits at most ``wait_s``.
+    :param gate: bounds the process's bitmap conversions (queue and memory).
     """
 
     def __init__(self, store: Store, http: HttpClient, image_sources: Sequence[ImageSource],
@@ -57,7 +60,7 @@ class MarsService:
                  converter: Callable[..., bytes] = convert,
                  telemetry: Telemetry | None = None,
                  background: Callable[[Callable[[], None]], None] | None = None,
-                 wait_s: float = WAIT_S) -> None:
+                 wait_s: float = WAIT_S, gate: Gate | None = None) -> None:
         self.refresh_s = refresh_s
         self.offline_sample = offline_sample
         self.clock = clock
@@ -67,9 +70,10 @@ class MarsService:
                            observer=telemetry.cache if telemetry else None,
                            background=background, wait_s=wait_s)
         self.bitmaps = BitmapStore(store, Originals(http), converter=converter,
-                                   telemetry=telemetry)
+                                   telemetry=telemetry, gate=gate, wait_s=wait_s)
         self.rotation = PhotoRotation(self.bitmaps, clock, refresh_s, background, wait_s)
-        self.photo_list = PhotoList(self.bitmaps, clock)
+        self.links = Links(http.allowlist)  # feed URLs an answer may carry
+        self.photo_list = PhotoList(self.bitmaps, clock, self.links)
 
     @property
     def cache(self) -> Cache:
@@ -113,8 +117,9 @@ class MarsService:
         stale = missing_image or any(e.stale for e in entries)
         if self.telemetry:
             self.telemetry.answer(stale=stale, offline=False)
+        # never a time in the future (a cache written under a clock that was ahead)
         answer = payload.answer(image, weather, stale=stale,
-                                updated=min(e.fetched_at for e in entries),
+                                updated=min([e.fetched_at for e in entries] + [self.clock()]),
                                 refresh_s=self.refresh_s)
         answer["history"] = [] if weather_entry is None else self.photo_list.memo(
             ("history", id(weather_entry.value), weather_entry.fetched_at, more.history),
@@ -192,7 +197,7 @@ class MarsService:
                     for depth in depths:
                         self.bitmaps.ensure(photo, ImageRequest(width, height, depth))
                         report["bitmaps"] += 1
-                except (UpstreamError, BitmapError, StoreError) as exc:
+                except (UpstreamError, BitmapError, StoreError, Busy) as exc:
                     report["errors"].append(f"{photo.id} {width}x{height}: {exc}")
                     break
         return report
@@ -205,4 +210,5 @@ class MarsService:
         if current is None:
             return None
         photo, etag, size = current
-        return payload.image_object(photo, etag, size, request, self.bitmaps.url(etag, base_url))
+        image = payload.image_object(photo, etag, size, request, self.bitmaps.url(etag, base_url))
+        return self.links.clean(image, ("source_url",))

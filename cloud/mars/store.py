@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,15 +66,22 @@ class LocalStore:
             if any((self.root / p).is_symlink() for p in path.relative_to(self.root).parents
                    if p != Path(".")):
                 return None
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # O_NONBLOCK: a FIFO planted there must not block the read forever
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # the file itself is a symlink
                 return None
             raise StoreError(f"cannot read {key} from {self.root}: {exc}") from exc
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read()
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                return None  # a directory (or a FIFO, a device) where an object belongs: none
+            with os.fdopen(fd, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise StoreError(f"cannot read {key} from {self.root}: {exc}") from exc
         if key.startswith("bmp/"):
             with contextlib.suppress(OSError):
                 os.utime(path)  # recently used: evicted last

@@ -7,13 +7,13 @@ A feed without one usable sol raises :class:`BadData` so it can never replace go
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from cloud.mars.errors import BadData
-from cloud.mars.http import HttpClient
+from cloud.mars.http import HttpClient, nasa_key_header
 from cloud.mars.models import Weather
 
 _CLOCK = re.compile(r"^\d{1,2}:\d\d$")
@@ -134,15 +134,21 @@ def parse_insight(doc: Any) -> Weather:
 
 @dataclass
 class WeatherSource:
+    """A weather feed: one URL, one parser; ``secret_headers`` carry its key (never the URL)."""
+
     name: str
     url: str
     parse: Callable[[Any], Weather]
     http: HttpClient
+    secret_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def _get(self) -> Any:
+        return self.http.get_json(self.url, source=self.name, secret_headers=self.secret_headers)
 
     def fetch(self) -> Weather:
         """:raises UpstreamError: the feed could not be fetched.
         :raises BadData: it answered nothing usable."""
-        return self.parse(self.http.get_json(self.url, source=self.name))
+        return self.parse(self._get())
 
     def fetch_report(self) -> dict[str, Any]:
         """The newest report as a dict, with ``history``: this feed's series of recent sols,
@@ -152,7 +158,7 @@ class WeatherSource:
         :raises BadData: it answered nothing usable."""
         from cloud.mars import history  # history builds on this module's parsers
 
-        doc = self.http.get_json(self.url, source=self.name)
+        doc = self._get()
         series = history.series_for(self.name, doc)
         return {**self.parse(doc).to_dict(), "history": [series] if series else []}
 
@@ -161,14 +167,14 @@ def weather_sources(config: Any, http: HttpClient) -> list[WeatherSource]:
     """REMS, then MEDA, then InSight: the order failover tries them in."""
     site = config.mars_site_base
     feed = {"feed": "weather", "feedtype": "json"}
-    insight = urlencode({"api_key": config.nasa_api_key, "feedtype": "json", "ver": "1.0"})
+    insight = urlencode({"feedtype": "json", "ver": "1.0"})
     return [
         WeatherSource("rems", f"{site}/rss/api/?{urlencode({**feed, 'category': 'msl'})}",
                       parse_rems, http),
         WeatherSource("meda", f"{site}/rss/api/?{urlencode({**feed, 'category': 'mars2020'})}",
                       parse_meda, http),
         WeatherSource("insight", f"{config.nasa_api_base}/insight_weather/?{insight}",
-                      parse_insight, http),
+                      parse_insight, http, nasa_key_header(config.nasa_api_key)),
     ]
 
 

@@ -103,9 +103,12 @@ class Sequencer:
 
 
 def message(command: dict[str, Any], seq: int, issued_ms: int,
-            user: str | None = None) -> dict[str, Any]:
-    """The MQTT payload for ``robot/{name}/cmd``; ``user`` is the signed-in identity."""
+            user: str | None = None, user_name: str | None = None) -> dict[str, Any]:
+    """The MQTT payload for ``robot/{name}/cmd``; ``user`` is the signed-in identity (the
+    robot's driver lease keys on it) and ``user_name`` what to show for it."""
     payload = {"id": uuid.uuid4().hex, "seq": seq, **command, "issued_ms": issued_ms}
     if user:
         payload["user"] = user[:128]
+    if user_name:
+        payload["user_name"] = user_name[:128]
     return payload

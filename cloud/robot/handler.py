@@ -52,14 +52,29 @@ def use(publisher: Publisher | None = None, config: cloud_config.Config | None =
     _config.set(config)
 
 
-def _require_user(app: APIGatewayRestResolver) -> str:
+def _claims(app: APIGatewayRestResolver) -> dict[str, Any]:
     context = app.current_event.raw_event.get("requestContext") or {}
     authorizer = context.get("authorizer") or {}
     claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
-    user = (claims or {}).get("cognito:username") or (claims or {}).get("sub")
+    return claims if isinstance(claims, dict) else {}
+
+
+def _require_user(app: APIGatewayRestResolver) -> str:
+    claims = _claims(app)
+    user = claims.get("cognito:username") or claims.get("sub")
     if not user:
         raise Unauthenticated("sign in first (no user in the request)")
     return str(user)
+
+
+def _display_name(app: APIGatewayRestResolver, user: str) -> str:
+    """What the page shows for the signed-in user: Cognito's name, else the e-mail address,
+    else the user name."""
+    claims = _claims(app)
+    for key in ("name", "preferred_username", "email"):
+        if isinstance(claims.get(key), str) and claims[key].strip():
+            return claims[key].strip()
+    return user
 
 
 def _robot(name: str) -> str:
@@ -75,8 +90,10 @@ def _send(name: str, legacy: bool) -> Response:
     body = commands.read_body(event.body, bool(event.is_base64_encoded))
     command = commands.validate(body, legacy=legacy)
     issued_ms = int(time.time() * 1000)
-    payload = commands.message(command, sequencer.next(name), issued_ms,
-                               user)
+    # Who drives is the signed-in user, never a field of the body (the body's `client` only
+    # tells that user's tabs apart): the robot's driver lease keys on it.
+    payload = commands.message(command, sequencer.next(name), issued_ms, user,
+                               _display_name(command_app, user))
     topic = Topics.for_robot(name).cmd
     publisher().publish(topic, payload)
     logger.info("command sent", extra={"robot": name, "user": user, "id": payload["id"],

@@ -190,12 +190,26 @@ class MqttPublisher(Publisher):
         return self._statuses.get(name)
 
     def close(self) -> None:
+        with _shared_lock:
+            for url, publisher in list(_shared.items()):
+                if publisher is self:
+                    del _shared[url]
         self.client.disconnect()
         self.client.loop_stop()
+
+
+# The local stack's containers share one connection per broker, as Lambda containers share
+# IoT Core's data plane (HTTPS, no client id): Mosquitto gives every connection of a user the
+# user's name as its client id, so two would replace each other.
+_shared: dict[str, MqttPublisher] = {}
+_shared_lock = threading.Lock()
 
 
 def from_config(config: Any) -> Publisher:
     """:class:`MqttPublisher` when ``MQTT_URL`` is set (local stack), else IoT Core."""
     if config.mqtt_url:
-        return MqttPublisher(config.mqtt_url)
+        with _shared_lock:
+            if config.mqtt_url not in _shared:
+                _shared[config.mqtt_url] = MqttPublisher(config.mqtt_url)
+            return _shared[config.mqtt_url]
     return IotDataPublisher(config.iot_data_endpoint)

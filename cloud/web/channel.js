@@ -1,3 +1,4 @@
+// @ts-check
 // The `drive` data channel on the video's peer connection: commands go to the robot peer to
 // peer, as the same JSON objects as the POST /robot/{name}/cmd body. The robot answers each
 // with {"reply": "applied"|"rejected", ...} in order (so the round trip is measured here) and
@@ -14,15 +15,24 @@ export const OPTIONS = { ordered: true, maxPacketLifeTime: 250 };
 // robot's loop stalled, or its camera accepts channels but does not drive from them).
 export const STALL_MS = 500;
 
+/**
+ * @typedef {object} ChannelEvents
+ * @property {(state: any) => void} [onState]  the robot pushed its status
+ * @property {(reply: any, rttMs: number|null) => void} [onReply]  the robot answered a command
+ * @property {(channel: DriveChannel) => void} [onOpen]
+ * @property {(channel: DriveChannel) => void} [onClose]
+ */
+
 export class DriveChannel {
   /**
    * @param {RTCPeerConnection} pc  the viewer's peer connection, before its offer
-   * @param {{onState?: Function, onReply?: Function, onOpen?: Function, onClose?: Function}} on
+   * @param {ChannelEvents} on
    */
   constructor(pc, on = {}) {
     this.dc = pc.createDataChannel(LABEL, OPTIONS);
     this.on = on;
-    this.pending = []; // send times, answered in order
+    /** @type {number[]} send times, answered in order */
+    this.pending = [];
     this.dc.onopen = () => this.on.onOpen?.(this);
     // "closing" comes first when either side closes; "close" alone when the transport dies.
     let told = false;
@@ -45,7 +55,8 @@ export class DriveChannel {
     return true;
   }
 
-  /** Send a command; false when the channel cannot take it (the caller uses HTTP instead). */
+  /** Send a command; false when the channel cannot take it (the caller uses HTTP instead).
+   * @param {object} cmd */
   send(cmd) {
     if (!this.open || this.stalled) return false;
     try {
@@ -57,8 +68,9 @@ export class DriveChannel {
     return true;
   }
 
+  /** @param {unknown} text */
   receive(text) {
-    const message = parse(text, 16384); // the robot's messages are small and flat
+    const message = /** @type {any} */ (parse(text, 16384)); // small and flat
     if (!message || typeof message !== "object") return;
     if (message.state) this.on.onState?.(message.state);
     if (message.reply) {

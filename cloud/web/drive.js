@@ -1,3 +1,4 @@
+// @ts-check
 // Press-and-hold driving. While a direction is held (or the joystick or a gamepad stick is
 // off centre), the same command is sent every REPEAT_MS with a short duration_ms, so the robot
 // stops by itself DURATION_MS after the last command arrives: releasing, closing the tab,
@@ -9,6 +10,7 @@ export const REPEAT_MS = 150;
 export const DURATION_MS = 300;
 export const ANALOG_MS = 50;
 
+/** @type {Record<string, string>} */
 const KEYS = {
   ArrowUp: "forward", w: "forward", W: "forward",
   ArrowDown: "backward", s: "backward", S: "backward",
@@ -19,12 +21,16 @@ const KEYS = {
 /**
  * Wheel speeds for a stick at (x right, y forward), both -1..1: arcade mixing, scaled so
  * neither wheel exceeds `top`. Proportional: half the stick is half the speed.
+ * @param {number} x
+ * @param {number} y
+ * @param {number} top
+ * @returns {{left: number, right: number}}
  */
 export function mix(x, y, top = 1) {
   let left = y + x;
   let right = y - x;
   const most = Math.max(1, Math.abs(left), Math.abs(right));
-  const round = (v) => Math.round((v / most) * top * 1000) / 1000 || 0; // no -0
+  const round = (/** @type {number} */ v) => Math.round((v / most) * top * 1000) / 1000 || 0; // no -0
   left = round(left);
   right = round(right);
   return { left, right };
@@ -40,28 +46,35 @@ export class Driver {
     this.send = send;
     this.speed = speed;
     this.onActive = onActive;
-    this.action = null; // "forward"..., "drive" for analog, null when released
-    this.wheels = null; // {left, right} while analog input drives
-    this.timer = null;
+    /** @type {string|null} "forward"..., "drive" for analog, null when released */
+    this.action = null;
+    /** @type {{left: number, right: number}|null} while analog input drives */
+    this.wheels = null;
+    /** @type {ReturnType<typeof setInterval>|undefined} */
+    this.timer = undefined;
     this.lastAnalogAt = 0;
-    this.analogTimer = null;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.analogTimer = undefined;
     this.enabled = true;
   }
 
   get active() { return this.action !== null; }
 
+  /** @param {string} action */
   body(action) {
-    if (action === "drive") {
+    if (action === "drive" && this.wheels) {
       return { action, left: this.wheels.left, right: this.wheels.right,
                duration_ms: DURATION_MS };
     }
     return { action, speed: this.speed(), duration_ms: DURATION_MS };
   }
 
+  /** @param {string} action */
   command(action) {
     return this.send(this.body(action)).catch(() => {}); // the sender reports failures itself
   }
 
+  /** @param {string} action */
   press(action) {
     if (!this.enabled) return;
     if (action === "stop") { this.release(); return; }
@@ -69,17 +82,20 @@ export class Driver {
     this.hold(action);
   }
 
+  /** @param {string} action */
   hold(action) {
     clearInterval(this.timer);
     this.action = action;
     this.onActive(action);
     this.command(action);
-    this.timer = setInterval(() => this.command(this.action), REPEAT_MS);
+    this.timer = setInterval(() => { if (this.action) this.command(this.action); }, REPEAT_MS);
   }
 
   /**
    * Analog input: a stick at (x right, y forward), each -1..1. Centre releases (stop).
    * Keys and buttons take precedence while held.
+   * @param {number} x
+   * @param {number} y
    */
   stick(x, y) {
     if (!this.enabled || (this.action && this.action !== "drive")) return;
@@ -108,13 +124,14 @@ export class Driver {
     const wasMoving = this.action !== null;
     clearInterval(this.timer);
     clearTimeout(this.analogTimer);
-    this.timer = null;
+    this.timer = undefined;
     this.action = null;
     this.wheels = null;
     this.onActive(null);
     if (wasMoving || this.enabled) this.command("stop");
   }
 
+  /** @param {boolean} enabled */
   setEnabled(enabled) {
     this.enabled = enabled;
     if (!enabled && this.action) this.release();
@@ -123,10 +140,12 @@ export class Driver {
   /**
    * Wire on-screen buttons (mouse, pen and touch through pointer events; Enter on a focused
    * button) and the keyboard (arrows/WASD anywhere on the page, Space stops).
+   * @param {HTMLElement} pad
+   * @param {Document} doc
    */
   attach(pad, doc = document) {
-    for (const button of pad.querySelectorAll("[data-action]")) {
-      const action = button.dataset.action;
+    for (const button of /** @type {NodeListOf<HTMLElement>} */ (pad.querySelectorAll("[data-action]"))) {
+      const action = String(button.dataset.action);
       button.addEventListener("pointerdown", (event) => {
         event.preventDefault();
         button.setPointerCapture?.(event.pointerId);

@@ -1,3 +1,4 @@
+// @ts-check
 // Any standard gamepad (the browser Gamepad API): the left stick drives, B (button 1, the
 // right face button) stops. Polled every POLL_MS: pads send no events for stick moves.
 
@@ -15,7 +16,9 @@ export class GamepadInput {
     this.onPad = onPad;
     this.moving = false;
     this.stopped = false; // after the stop button, until the stick comes back to the centre
+    /** @type {string|null} */
     this.name = null;
+    /** @type {ReturnType<typeof setInterval>|null} */
     this.timer = null;
   }
 
@@ -24,14 +27,14 @@ export class GamepadInput {
     this.timer = setInterval(() => this.poll(), POLL_MS);
   }
 
-  stop() { clearInterval(this.timer); this.timer = null; }
+  stop() { if (this.timer !== null) clearInterval(this.timer); this.timer = null; }
 
   poll() {
     const pad = Array.from(navigator.getGamepads() || []).find((p) => p && p.connected);
     const name = pad ? pad.id : null;
     if (name !== this.name) { this.name = name; this.onPad(name); }
     if (!pad) { this.centre(); return; }
-    const dead = (v) => (Math.abs(v) < DEADZONE ? 0 : Math.max(-1, Math.min(1, v)));
+    const dead = (/** @type {number} */ v) => (Math.abs(v) < DEADZONE ? 0 : Math.max(-1, Math.min(1, v)));
     const x = dead(pad.axes[0] || 0);
     const y = -dead(pad.axes[1] || 0); // up is negative on a standard pad
     const stop = pad.buttons[STOP_BUTTON] && pad.buttons[STOP_BUTTON].pressed;

@@ -1,3 +1,4 @@
+// @ts-check
 // A virtual joystick for mouse, pen and touch: drag the knob; its offset from the centre,
 // (x right, y forward) each -1..1 within the circle, goes to onMove; letting go centres it.
 
@@ -8,9 +9,12 @@ export class Joystick {
    */
   constructor(area, onMove) {
     this.area = area;
-    this.knob = area.querySelector(".knob");
+    this.knob = /** @type {HTMLElement|null} */ (area.querySelector(".knob"));
     this.onMove = onMove;
+    /** @type {number|null} */
     this.pointer = null;
+    /** @type {{x: number, y: number, radius: number}} where the drag began */
+    this.origin = { x: 0, y: 0, radius: 1 };
     area.addEventListener("pointerdown", (event) => {
       event.preventDefault();
       area.setPointerCapture?.(event.pointerId);
@@ -25,13 +29,14 @@ export class Joystick {
       if (event.pointerId === this.pointer) this.move(event);
     });
     for (const end of ["pointerup", "pointercancel", "lostpointercapture"]) {
-      area.addEventListener(end, (event) => {
-        if (event.pointerId === this.pointer) this.centre();
+      area.addEventListener(end, (/** @type {Event} */ event) => {
+        if (/** @type {PointerEvent} */ (event).pointerId === this.pointer) this.centre();
       });
     }
     area.addEventListener("contextmenu", (event) => event.preventDefault());
   }
 
+  /** @param {PointerEvent} event */
   move(event) {
     const { x: cx, y: cy, radius } = this.origin;
     let x = (event.clientX - cx) / radius;
@@ -43,11 +48,15 @@ export class Joystick {
   }
 
   centre() {
+    /** @type {number|null} */
     this.pointer = null;
+    /** @type {{x: number, y: number, radius: number}} where the drag began */
+    this.origin = { x: 0, y: 0, radius: 1 };
     this.show(0, 0);
     this.onMove(0, 0);
   }
 
+  /** @param {number} x @param {number} y */
   show(x, y) {
     if (this.knob) this.knob.style.transform = `translate(${x * 50}%, ${-y * 50}%)`;
     this.area.dataset.position = `${Math.round(y * 100)}% forward, ${Math.round(x * 100)}% right`;

@@ -1,14 +1,17 @@
-"""The app's behaviour: refresh, show, keep going whatever happens.
+"""The app's behaviour: refresh, show, keep going whatever happens, on whichever view is shown.
 
 Errors never stop it: each failed refresh leaves the last good screen up with a "stale"
 status and retries with an exponential backoff; the ESP32 is reset after repeated failures;
-a repeated ``MemoryError`` ends in a soft reload.
+a repeated ``MemoryError`` ends in a soft reload. Each view asks the API only for what it
+shows (``view.query``): the classic screen and the Photo view one photo and no history, the
+Weather view the history and no bitmap, the Gallery the photo list.
 """
 
 import gc
 import time
 
 import view
+import viewtext
 from errors import BadBitmap, FetchError
 from hardware import free_space, mem_free
 from net import FedPool, Net, close_sockets, now_ms, wait_ms
@@ -17,7 +20,7 @@ DEPTH = 8  # 8-bit palette BMPs: half the bytes of RGB565 and OnDiskBitmap reads
 RADIO_RESET_AFTER = 3  # consecutive failures before the ESP32 is reset
 TICK = 0.1  # seconds between touch polls while waiting (the board sleeps in between)
 LONG_PRESS_MS = 2000  # a press this long shows the diagnostics
-DIAGNOSTICS_MS = 10000  # on screen at least this long, and until a photo is up (or a tap)
+DIAGNOSTICS_MS = 10000  # on screen at least this long, and until a refresh has succeeded
 
 
 class Stats:
@@ -37,12 +40,13 @@ class App:
     """Refresh the screen from the API forever.
 
     :param hw: a :class:`hardware.Hardware`.
-    :param screen: a :class:`screen.Screen` on the display.
+    :param screen: the :class:`screen.Screen` on the display.
     :param settings: a :class:`settings.Settings`.
     :param log: one-line serial log.
     :param timeout: seconds without data before a request fails. Each socket call (DNS,
         connect with its TLS handshake, each read) feeds the watchdog, so only the longest
         single call must stay under its 16 s: a read waits at most ``timeout``.
+    :param on_long_press: called after a 2 s press (the diagnostics).
     """
 
     def __init__(self, hw, screen, settings, log=print, timeout=4, on_long_press=None):
@@ -65,7 +69,15 @@ class App:
         self.next_at = 0
         self.diagnostics_ms = DIAGNOSTICS_MS
         self._diagnostics_until = None
+        self.gallery_index = 0
+        self.gallery_files = {}  # file name -> etag of the photo in it
+        self._gallery_shown = None
+        self.next_slide_at = 0  # ms of uptime, like next_at
         self._restore_photo()
+
+    @property
+    def view_name(self):
+        return self.screen.current
 
     # -- photo storage ---------------------------------------------------------------------
     def _path(self, name):
@@ -73,13 +85,15 @@ class App:
         return name if folder in ("", ".") else "%s/%s" % (folder, name)
 
     def _restore_photo(self):
-        """Show the photo kept from before a restart, so the screen is not empty meanwhile."""
-        if self.hw.storage is None:
+        """Show the photo kept from before a restart (or on the view shown now), so the
+        screen is not empty meanwhile."""
+        frame = self.screen.photo_view
+        if self.hw.storage is None or frame is None:
             return
         try:
             with open(self._path("mars.etag")) as f:
                 slot, etag = f.read().split("\n", 1)
-            self.screen.show_photo(self._path("mars%s.bmp" % slot))
+            frame.show_photo(self._path("mars%s.bmp" % slot))
             self.slot, self.etag = int(slot), etag.strip() or None
         except (OSError, ValueError):
             pass  # nothing kept yet (or unreadable): the first refresh downloads one
@@ -113,7 +127,7 @@ class App:
                 self.log("wifi: closing sockets: %s" % e)
 
     def refresh(self):
-        """Fetch and show the latest weather and photo; never raises ``Exception``."""
+        """Fetch and show what the view on screen needs; never raises ``Exception``."""
         start = now_ms()
         self.hw.feed()
         if self.payload is None:
@@ -121,7 +135,9 @@ class App:
         try:
             net = self._client()
             before = net.bytes
-            payload = self._fetch(net)
+            self.payload = None  # the last answer goes before the next one is parsed
+            gc.collect()
+            payload = net.fetch(self.hw.width, self.hw.height, DEPTH, self.screen.view.query)
             self.payload = payload
             note = self._show(net, payload)
             status = view.status_updated(payload)
@@ -149,13 +165,15 @@ class App:
         self.next_at = now_ms() + view.refresh_delay(self.failures, refresh_s) * 1000
         gc.collect()
 
-    def _fetch(self, net):
-        return net.fetch(self.hw.width, self.hw.height, DEPTH)
-
     def _show(self, net, payload):
-        """Show a new payload; returns a note for the status line."""
-        self.screen.show_weather(view.weather_lines(payload, self.units))
-        return self._update_photo(net, payload)
+        """Show a new payload on the view; returns a note for the status line."""
+        self.screen.show_payload(payload, self.units)
+        photos = self.screen.view.photos
+        if photos == "gallery":
+            return self._slide(net, payload)
+        if photos == "photo":
+            return self._update_photo(net, payload)
+        return ""
 
     def _failed(self, error):
         self.failures += 1
@@ -173,13 +191,14 @@ class App:
 
     def _update_photo(self, net, payload):
         """Download the photo if it changed; returns a note for the status line."""
+        frame = self.screen.photo_view
         info = view.image(payload)
         if info is None:
             return ", no photo"
         if self.hw.storage is None:
             return ", " + self.hw.storage_note
         url, etag, size = info
-        if view.same_etag(etag, self.etag) and self.screen.has_photo:
+        if view.same_etag(etag, self.etag) and frame.has_photo:
             return ""  # unchanged: not even a conditional request
         room = free_space(self.hw.storage)
         if room is not None and size and size > room:
@@ -190,24 +209,74 @@ class App:
         try:
             new_etag = net.download(url, path, self.hw.width, self.hw.height,
                                     view.quoted_etag(self.etag)
-                                    if self.etag and self.screen.has_photo else None, size)
+                                    if self.etag and frame.has_photo else None, size)
         except (BadBitmap, FetchError) as e:
             self.log("photo: rejected: %s" % e)
             return ", photo: " + view.short_error(e)
         if new_etag is None:
             self.log("photo: unchanged")
             return ""
-        self.screen.show_photo(path)
+        frame.show_photo(path)
         self.slot, self.etag = slot, etag or new_etag
-        self.screen.show_caption(view.caption(payload))
+        frame.show_caption(view.caption(payload))
         self._remember_photo()
         self.log("photo: %s %d ms" % (path, wait_ms(start)))
         return ""
 
+    # -- gallery ---------------------------------------------------------------------------
+    def _slide(self, net, payload):
+        """Show the gallery's current photo, downloading it unless it is kept already.
+
+        With an SD card every place keeps its file (a round costs bytes once); on the flash
+        two files alternate, so each photo is downloaded when its turn comes.
+        """
+        gallery = self.screen.view
+        items = viewtext.gallery_items(payload)
+        self.next_slide_at = now_ms() + self.settings.gallery_seconds * 1000
+        if not items:
+            gallery.show_place(0, 0, "no photos")
+            return ", no photos"
+        index = self.gallery_index % len(items)
+        url, etag, size, caption = items[index]
+        if self.hw.storage is None:
+            gallery.show_place(index, len(items), caption)
+            return ", " + self.hw.storage_note
+        keep_all = self.hw.storage_note == "SD card"
+        name = "gal%d.bmp" % (index if keep_all else index % 2)
+        if self.gallery_files.get(name) != etag or etag is None:
+            path = self._path(name)
+            if self._gallery_shown == name:
+                gallery.clear_photo()  # never rewrite the file OnDiskBitmap is reading
+            try:
+                net.download(url, path, self.hw.width, self.hw.height, None, size)
+            except (BadBitmap, FetchError) as e:
+                self.log("gallery: rejected: %s" % e)
+                self.gallery_files.pop(name, None)
+                return ", photo: " + view.short_error(e)
+            self.gallery_files[name] = etag
+        gallery.show_photo(self._path(name))
+        self._gallery_shown = name
+        gallery.show_place(index, len(items), caption)
+        return ""
+
+    def advance(self):
+        """The gallery's next photo; never raises ``Exception``."""
+        self.gallery_index += 1
+        if self.payload is None:
+            return
+        try:
+            note = self._slide(self._client(), self.payload)
+            if note:
+                self.screen.show_status(note.lstrip(", "), "stale")
+        except Exception as e:  # the next refresh tries again
+            self.log("gallery: %s" % e)
+            self.next_slide_at = now_ms() + self.settings.gallery_seconds * 1000
+
     # -- diagnostics -----------------------------------------------------------------------
     def show_diagnostics(self, lines):
-        """Show the ``diag:`` lines for :data:`DIAGNOSTICS_MS` and until a photo is up: at
-        start they stay through a first refresh that fails, where they help most."""
+        """Show the ``diag:`` lines for :data:`DIAGNOSTICS_MS` and until a refresh has
+        succeeded: at start they stay through a first refresh that fails, where they help
+        most."""
         self.screen.show_diagnostics(lines)
         self._diagnostics_until = now_ms() + self.diagnostics_ms
 
@@ -215,27 +284,49 @@ class App:
         """Hide the diagnostics when their time is over (or on a tap); True if it did."""
         if self._diagnostics_until is None:
             return False
-        if tapped or (now_ms() >= self._diagnostics_until and self.screen.has_photo):
+        settled = self.payload is not None and self.failures == 0
+        if tapped or (now_ms() >= self._diagnostics_until and settled):
             self.screen.hide_diagnostics()
             self._diagnostics_until = None
             return True
         return False
 
-    # -- waiting ---------------------------------------------------------------------------
+    # -- touch and waiting -----------------------------------------------------------------
     def toggle_units(self):
         self.units = "F" if self.units == "C" else "C"
         if self.payload is not None:
-            self.screen.show_weather(view.weather_lines(self.payload, self.units))
+            self.screen.show_payload(self.payload, self.units)
+
+    def on_tap(self, x, y):
+        """What a tap does: on the diagnostics, put them away; else what the view says
+        (``view.tap``): the next view, refresh now, °C/°F, the strip, the next photo."""
+        if self.screen.on_diagnostics(y):
+            self._diagnostics_done(tapped=True)
+            return "diagnostics"
+        action = self.screen.view.tap(x, y)
+        if action == "next":
+            self.screen.next_view()  # a new view: nothing on it yet
+            self._gallery_shown = None
+            self._restore_photo()
+            self.next_at = 0  # fetch what the new view shows
+        elif action == "refresh":
+            self.next_at = 0
+        elif action == "units":
+            self.toggle_units()
+        elif action == "strip":
+            self.screen.view.toggle_strip()
+        elif action == "advance":
+            self.advance()
+        return action
 
     def wait(self):
-        """Sleep until the next refresh is due, feeding the watchdog and handling taps.
-
-        A tap on the weather panel toggles the units; anywhere else it puts the diagnostics
-        away if they are up, else refreshes now.
-        """
+        """Sleep until the next refresh is due, feeding the watchdog, turning the gallery and
+        handling taps (a 2 s press shows the diagnostics)."""
         while now_ms() < self.next_at:
             self.hw.feed()
             self._diagnostics_done()
+            if self.view_name == "gallery" and now_ms() >= self.next_slide_at:
+                self.advance()
             point = self.hw.touch_point()
             if point is not None:
                 pressed = now_ms()
@@ -244,10 +335,6 @@ class App:
                     time.sleep(TICK)
                 if now_ms() - pressed >= LONG_PRESS_MS:
                     self.on_long_press()
-                elif self.screen.in_panel(point[1]):
-                    self.toggle_units()
-                elif self._diagnostics_done(tapped=True):
-                    pass  # a tap on the diagnostics (over the photo) only puts them away
                 else:
-                    self.next_at = 0
+                    self.on_tap(point[0], point[1])
             time.sleep(TICK)

@@ -124,23 +124,26 @@ def ticks(low, high, step=10, most=5):
 def bands(points, box, low, high):
     """Polygons (pixel points) between the high and low lines, one per run of consecutive
     sols that have both values and at least two sols."""
-    both = [(p[0], p[1], p[2], 1 if p[1] is not None and p[2] is not None else None)
-            for p in points]
     if not points:
         return []
     left, top, width, height = box
     first, last = points[0][0], points[-1][0]
-    values = {}
-    for p in points:
-        values[p[0]] = p
     out = []
-    for run in runs(both, 3):
-        if len(run) < 2:
-            continue
-        upper = [(x_of(s, first, last, left, width),
-                  y_of(values[s][2], low, high, top, height)) for s, _ in run]
-        lower = [(x_of(s, first, last, left, width),
-                  y_of(values[s][1], low, high, top, height)) for s, _ in run]
-        lower.reverse()
-        out.append(upper + lower)
+    run = []  # type: list
+    previous = None
+    for p in points + [(None, None, None, None)]:  # the sentinel ends the last run
+        both = p[1] is not None and p[2] is not None
+        if not both or (previous is not None and p[0] != previous + 1):
+            if len(run) > 1:
+                upper = [(x_of(q[0], first, last, left, width),
+                          y_of(q[2], low, high, top, height)) for q in run]
+                for i in range(len(run) - 1, -1, -1):
+                    q = run[i]
+                    upper.append((x_of(q[0], first, last, left, width),
+                                  y_of(q[1], low, high, top, height)))
+                out.append(upper)
+            run = []
+        if both:
+            run.append(p)
+        previous = p[0]
     return out

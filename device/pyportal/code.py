@@ -18,51 +18,41 @@ from settings import load
 RESTART_AFTER_S = 10  # time to read the error on the serial console before a restart
 
 
-def make_screen(hw, settings):
-    """The classic screen, or with ``VIEW`` set the Photo, Weather and Gallery views (only
-    then imported: heap), and the app class that drives it."""
-    if settings is not None and settings.view:
-        from views import Views
-        from viewsapp import ViewsApp
-
-        return Views(hw.width, hw.height), ViewsApp
-    return Screen(hw.width, hw.height), App
-
-
 def main():
     hw = Hardware()
     try:
         settings, error = load(), None
     except SettingError as e:
         settings, error = None, e
-    screen, app_class = make_screen(hw, settings)
+    screen = Screen(hw.width, hw.height, settings.view if settings is not None else None)
     hw.display.root_group = screen
     gc.collect()
-    free = mem_free()
-    print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note, free))
+    print("mars: %dx%d, storage: %s, free %s" % (hw.width, hw.height, hw.storage_note,
+                                                   mem_free()))
 
     if error is not None:
         print("settings: %s" % error)
-        screen.show_weather(("Setup needed", "", "%s %s" % (error.name, error.problem),
+        screen.show_message(("Setup needed", "", "%s %s" % (error.name, error.problem),
                              "set it in settings.toml"))
         screen.show_status("%s: see settings.toml" % error.name, "error")
         while True:  # nothing to do until the file is fixed; saving it restarts the board
             time.sleep(60)
 
     def show_diagnostics(to_serial=True):
-        found = diagnostics.lines(getattr(board, "board_id", "?"), hw.radio_info(), free,
-                                  hw.storage_note, app.api)
+        gc.collect()  # the free heap now: after the first refresh, what the budget stands for
+        found = diagnostics.lines(getattr(board, "board_id", "?"), hw.radio_info(),
+                                  mem_free(), hw.storage_note, app.api)
         if to_serial:
             for line in found:
                 print(line)
         app.show_diagnostics(found)
 
-    app = app_class(hw, screen, settings, on_long_press=show_diagnostics)
+    app = App(hw, screen, settings, on_long_press=show_diagnostics)
     show_diagnostics(to_serial=False)  # what is known before Wi-Fi, on screen at once
     hw.start_watchdog()
     gc.collect()
     app.refresh()
-    show_diagnostics()  # now with the ESP32, the Wi-Fi and the API's answer
+    show_diagnostics()  # now with the ESP32, the Wi-Fi, the API's answer and the heap left
     while True:
         app.wait()
         app.refresh()

@@ -7,6 +7,7 @@ are drawn here, in the font's own cell, the first time a label asks for them: a 
 bytes of heap each.
 """
 
+import bitmaptools
 import displayio
 import fontio
 
@@ -53,3 +54,35 @@ class ScreenFont:
                     bitmap[x, y] = 1
         return fontio.Glyph(bitmap, 0, like.width, like.height, like.dx, like.dy, like.shift_x,
                             like.shift_y)
+
+
+def text_bitmap(font, lines, max_width=4096, max_height=4096, pad_left=0, pad_right=0):
+    """``lines`` drawn in ``font`` into one 1-bit bitmap (0 background, 1 ink), with
+    ``pad_left``/``pad_right`` blank columns, cut at ``max_width`` x ``max_height`` pixels.
+    A character the font has no glyph for takes no room (as in adafruit_display_text).
+
+    What adafruit_display_text does, without importing it: its ``label.Label`` keeps a
+    TileGrid per character (96 bytes each on the board, a 30-character line 3 KB, where this
+    bitmap takes 300), and from display_text 4.0 (CircuitPython 10.1 and later) its
+    ``bitmap_label`` imports ``adafruit_ticks``, which no PyPortal firmware has.
+    """
+    width, height = font.get_bounding_box()[:2]
+    rows = []
+    for line in lines[:max(1, max_height // height)]:
+        glyphs = [font.get_glyph(ord(c)) for c in line]
+        rows.append([g for g in glyphs if g is not None][:max(0, max_width // width)])
+    columns = max([len(r) for r in rows] or [0])
+    bitmap = displayio.Bitmap(max(1, pad_left + columns * width + pad_right),
+                              max(1, len(rows) * height), 2)
+    for row in range(len(rows)):
+        for column in range(len(rows[row])):
+            glyph = rows[row][column]
+            if glyph.width <= 0 or glyph.height <= 0:
+                continue
+            per_row = glyph.bitmap.width // glyph.width  # the font's glyphs side by side
+            x1 = (glyph.tile_index % per_row) * glyph.width
+            y1 = (glyph.tile_index // per_row) * glyph.height
+            bitmaptools.blit(bitmap, glyph.bitmap, pad_left + column * width, row * height,
+                             x1=x1, y1=y1, x2=x1 + min(glyph.width, width),
+                             y2=y1 + min(glyph.height, height))
+    return bitmap

@@ -33,6 +33,7 @@ class Hardware:
         self._pool = None
         self._touch = getattr(board, "TOUCH", None)  # the simulator may provide one
         self._watchdog = None
+        self.radio_stuck = False  # the ESP32 stopped answering (radio_info asks no more)
         self._esp_cs = self._deselect_esp32()
         self.storage, self.storage_note = self._find_storage()
 
@@ -90,6 +91,7 @@ class Hardware:
         esp = self._radio()
         error = None
         for _ in range(attempts):
+            self.feed()
             if esp.is_connected:
                 break
             self.feed()
@@ -97,10 +99,12 @@ class Hardware:
                 esp.connect_AP(ssid, password)
             except (OSError, RuntimeError, ConnectionError) as e:
                 error = e
+                self.radio_stuck = isinstance(e, TimeoutError)
                 self.log("wifi: %s" % e)
             self.feed()
         if not esp.is_connected:
             raise ConnectionError("Wi-Fi %s: %s" % (ssid, error))
+        self.radio_stuck = False
         return acm.get_radio_socketpool(esp), acm.get_radio_ssl_context(esp)
 
     def _radio(self):
@@ -120,29 +124,40 @@ class Hardware:
             self.log("wifi: ESP32 reset")
 
     def radio_info(self):
-        """``(firmware, ssid, rssi)`` of the ESP32, ``None`` for what it cannot tell."""
+        """``(firmware, ssid, rssi)`` of the ESP32, ``None`` for what it cannot tell.
+
+        Each answer is one command to the chip, which may take 10 s to fail when the chip
+        hangs: the watchdog is fed between them, and after a ``TimeoutError`` ("ESP32 not
+        responding") no more are sent, now or at the next diagnostics, until the chip joins
+        the network again.
+        """
         esp = self._esp
         if esp is None:
             return None, None, None
+        if self.radio_stuck:
+            return "not responding", None, None
+        version = ssid = rssi = None
         try:
-            version = esp.firmware_version
-            if callable(version):  # a method from adafruit_esp32spi 9, bytes before
-                version = version()
-            if isinstance(version, bytes):
-                version = version.decode()
-            version = version.replace("\x00", "")
-        except Exception:  # a diagnostic must not stop the app
-            version = None
-        try:
-            info = getattr(esp, "ap_info", None)
-            if info is not None and hasattr(info, "rssi"):
-                ssid, rssi = info.ssid, info.rssi
+            self.feed()
+            version = _text(esp.firmware_version)
+            self.feed()
+            if hasattr(type(esp), "ap_info"):  # adafruit_esp32spi 8.0 and later
+                info = esp.ap_info  # None when not connected (asking costs a command)
+                self.feed()
+                if info is not None:
+                    ssid = info.ssid
+                    self.feed()
+                    rssi = info.rssi
             else:
-                ssid, rssi = esp.ssid, esp.rssi
-            if isinstance(ssid, bytes):
-                ssid = ssid.decode()
-        except Exception:
-            ssid = rssi = None
+                ssid = _text(esp.ssid)
+                self.feed()
+                rssi = esp.rssi
+        except TimeoutError:
+            self.radio_stuck = True
+            version = version or "not responding"
+        except Exception:  # a diagnostic must not stop the app
+            pass
+        self.feed()
         return version, ssid, rssi
 
     # -- touch -----------------------------------------------------------------------------
@@ -178,6 +193,13 @@ class Hardware:
     def reload(self):
         """Soft restart: the cure for a fragmented heap."""
         reload()
+
+
+def _text(value):
+    """A string from the ESP32's answer: bytes with a NUL before ESP32SPI 8.0."""
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value.replace("\x00", "")
 
 
 def reload():

@@ -8,12 +8,14 @@ connect and a TLS handshake per request, each up to several seconds on the ESP32
 fixed budget for a whole request stays under the 16 s watchdog on a slow link.
 """
 
+import json
 import time
 
 import bmp
 from errors import BadBitmap, FetchError
 
 CHUNK = 1024  # bytes per read; the watchdog is fed between chunks
+MAX_JSON = 16384  # the largest API answer taken (a 30-sol history and 6 photos: ~7 KB)
 
 
 class FedSocket:
@@ -168,16 +170,33 @@ class Net:
                                                           extra)
         self.requests += 1
         with self.session.get(url, headers=self._key_headers, timeout=self.timeout) as r:
-            self.bytes += int(r.headers.get("content-length", 0))
+            length = int(r.headers.get("content-length", 0))
+            self.bytes += length
             if r.status_code != 200:
                 raise FetchError(_reason(r))
+            if length > MAX_JSON:
+                raise FetchError("answer of %d bytes" % length)
             try:
-                payload = r.json()
+                payload = json.loads(self._body(r, length)) if length else r.json()
             except ValueError:
                 raise FetchError("bad JSON from API") from None
         if not isinstance(payload, dict):
             raise FetchError("bad JSON from API")
         return payload
+
+    def _body(self, response, length):
+        """The body in one buffer, read in large pieces: ``Response.json()`` asks the socket
+        for one byte at a time (an ESP32 command per byte), and the garbage of each small
+        read is left between the parsed objects, which fragments the heap."""
+        body = bytearray(length)
+        got = 0
+        for chunk in response.iter_content(chunk_size=CHUNK):
+            self._feed()
+            body[got:got + len(chunk)] = chunk
+            got += len(chunk)
+        if got != length:
+            raise FetchError("answer cut at %d bytes" % got)
+        return body
 
     def download(self, url, path, width, height, etag=None, size=None):
         """Stream a BMP to ``path`` and check it.

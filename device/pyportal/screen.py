@@ -1,141 +1,123 @@
-"""The screen: the photo full screen, a weather panel over it, a caption and a status line;
-the diagnostics over the photo when asked for.
+"""The app's one root group: the view shown, a status line for the views that have none of
+their own, and the diagnostics over whichever view is shown.
 
-Every layer is created once; a refresh only changes label texts (when they differ) and swaps
-the photo's TileGrid, so a refresh allocates almost nothing. The diagnostics are one
-bitmap label (1 bit per pixel: 32 bytes a row, ~3 KB for seven lines while shown, a
-few bytes when hidden).
+``VIEW`` decides which views there are: unset (or ``classic``), the classic screen alone; else
+the Photo, Weather and Gallery views, starting with the one named. Only the view on screen
+exists (a tap builds the next one after the last is gone) and only its module is imported:
+the Weather view's chart bitmap, for one, takes 10 KB of heap.
 """
 
+import gc
+
 import displayio
-import terminalio
-import vectorio
-from adafruit_display_text import bitmap_label, label
 
-from font import ScreenFont
+from font import text_bitmap
+from widgets import PAD, PANEL, STRIP, TEXT, label_at, palette, rect, screen_font, set_text
 
-BACKGROUND = 0x000000
-PANEL = 0x202040  # solid, so the text stays legible over any photo
-TEXT = 0xFFFFFF
-TEMPS = 0xFFB060
-CAPTION_BG = 0x000000
 STATUS_COLORS = {"ok": 0x80FF80, "busy": 0xC0C0FF, "stale": 0xFFD040, "error": 0xFF6060}
-PAD = 4
-LINE = 14  # terminalio is 6x12; 2 px between lines
+DIAGNOSTICS_BOTTOM = 90  # px left free at the bottom: the classic panel, a view's own lines
+CYCLE = ("photo", "weather", "gallery")  # the order a tap on the upper part goes through
+# view -> (module, class): imported when first shown
+VIEWS = {"classic": ("classic", "ClassicView"), "photo": ("photoviews", "PhotoView"),
+         "weather": ("weatherview", "WeatherView"), "gallery": ("photoviews", "GalleryView")}
 
 
-def _rect(width, height, x, y, color):
-    palette = displayio.Palette(1)
-    palette[0] = color
-    return vectorio.Rectangle(pixel_shader=palette, width=width, height=height, x=x, y=y)
-
-
-_font = None
-
-
-def screen_font():
-    """The board's font with the app's extra glyphs (made once)."""
-    global _font
-    if _font is None:
-        _font = ScreenFont(terminalio.FONT)
-    return _font
-
-
-def _label(x, y, color, scale=1):
-    return label.Label(screen_font(), text=" ", color=color, scale=scale,
-                       anchor_point=(0, 0), anchored_position=(x, y))
+def build(name, width, height):
+    """A new view ``name`` for this screen size."""
+    module, cls = VIEWS[name]
+    return getattr(__import__(module), cls)(width, height)
 
 
 class Screen(displayio.Group):
-    """The app's one root group.
+    """:param first: the ``VIEW`` setting (``None``: the classic screen)."""
 
-    :param width: display width in pixels.
-    :param height: display height in pixels.
-    """
-
-    def __init__(self, width, height):
+    def __init__(self, width, height, first=None):
         super().__init__()
-        self.width = width
-        self.height = height
-        self.append(_rect(width, height, 0, 0, BACKGROUND))
-        self._photo = displayio.Group()
-        self.append(self._photo)
-        self._bitmap = None
-        self.caption = label.Label(screen_font(), text=" ", color=TEXT,
-                                   background_color=CAPTION_BG, padding_left=2,
-                                   padding_right=2, anchor_point=(0, 0),
-                                   anchored_position=(PAD, PAD))
-        self.caption.hidden = True
-        self.append(self.caption)
-        self.panel_top = height - (PAD * 2 + LINE * 5 + 12)
-        self.append(_rect(width, height - self.panel_top, 0, self.panel_top, PANEL))
-        y = self.panel_top + PAD
-        self.lines = [_label(PAD, y, TEXT), _label(PAD, y + LINE, TEMPS, scale=2),
-                      _label(PAD, y + LINE * 2 + 12, TEXT), _label(PAD, y + LINE * 3 + 12, TEXT)]
-        self.status = _label(PAD, y + LINE * 4 + 12, STATUS_COLORS["busy"])
-        for item in self.lines:
-            self.append(item)
+        self.width, self.height = width, height
+        first = first or "classic"
+        self.order = ("classic",) if first == "classic" else CYCLE
+        self.status = label_at(width - 2, height - 2, STATUS_COLORS["busy"], anchor=(1, 1),
+                               background=STRIP)
+        self.status.hidden = True
         self.append(self.status)
+        self.diagnostics_bottom = height - DIAGNOSTICS_BOTTOM
         self._diagnostics = displayio.Group()
-        self._diagnostics.append(_rect(width, self.panel_top, 0, 0, PANEL))
-        self._diagnostics.append(bitmap_label.Label(
-            screen_font(), text=" ", color=TEXT, anchor_point=(0, 0),
-            anchored_position=(PAD, PAD), line_spacing=1.0))
+        self._diagnostics.append(rect(width, self.diagnostics_bottom, 0, 0, PANEL))
         self._diagnostics.hidden = True
         self.append(self._diagnostics)
+        if first not in self.order:
+            raise ValueError("no view %r" % first)
+        self.current = first
+        self.view = build(first, width, height)
+        self.insert(0, self.view)
 
-    @staticmethod
-    def _set(item, text):
-        text = text or " "
-        if item.text != text:
-            item.text = text
+    def select(self, name):
+        """Show view ``name``: the one shown before is let go first."""
+        if name not in self.order:
+            raise ValueError("no view %r" % name)
+        if name == self.current:
+            return
+        self.remove(self.view)
+        self.view = None
+        gc.collect()
+        self.view = build(name, self.width, self.height)
+        self.insert(0, self.view)
+        self.current = name
 
-    def show_weather(self, lines):
-        """Four lines from :func:`view.weather_lines`."""
-        for i in range(len(self.lines)):  # no zip(strict=) on CircuitPython
-            self._set(self.lines[i], lines[i])
+    @property
+    def photo_view(self):
+        """The view shown if it shows the single latest photo (Classic, Photo), else None."""
+        return self.view if self.view.photos == "photo" else None
 
-    def show_caption(self, text):
-        self._set(self.caption, text)
-        self.caption.hidden = not text
+    def next_view(self):
+        self.select(self.order[(self.order.index(self.current) + 1) % len(self.order)])
+        return self.current
+
+    def show_payload(self, payload, units):
+        """Texts and chart of the view shown (another one is filled when selected)."""
+        self.view.show(payload, units)
 
     def show_status(self, text, kind="ok"):
-        """The status line; ``kind`` is ``ok``, ``busy``, ``stale`` or ``error``."""
-        self._set(self.status, text)
+        """``kind``: ``ok``, ``busy``, ``stale`` or ``error``. A view with its own status line
+        shows it there; the others only when something is not right, in the corner."""
+        own = getattr(self.view, "show_status", None)
+        if own is not None:
+            own(text, kind)
+            self.status.hidden = True
+            return
+        set_text(self.status, text)
         self.status.color = STATUS_COLORS[kind]
+        self.status.hidden = kind == "ok"
 
+    def show_message(self, lines):
+        """Four lines of text (the setup message), on the classic screen."""
+        self.view.show_lines(lines)
+
+    # -- diagnostics -------------------------------------------------------------------------
     def show_diagnostics(self, lines):
-        """The ``diag:`` lines over the photo, one per row (the panel stays in view)."""
-        text = "\n".join(line.replace("diag: ", "") for line in lines)
-        self._set(self._diagnostics[1], text)
+        """The ``diag:`` lines, one per row, on their own panel over the top of the view (the
+        bottom stays in view). Each row is one 1-bit bitmap (~350 bytes: small pieces find
+        room in a heap a refresh has fragmented), freed when they are put away."""
+        self.hide_diagnostics()
+        shader = palette(PANEL, TEXT)
+        font = screen_font()
+        height = font.get_bounding_box()[1]
+        rows = min(len(lines), (self.diagnostics_bottom - 2 * PAD) // height)
+        for i in range(rows):
+            bitmap = text_bitmap(font, [lines[i].replace("diag: ", "")], self.width - 2 * PAD)
+            self._diagnostics.append(displayio.TileGrid(bitmap, pixel_shader=shader, x=PAD,
+                                                        y=PAD + i * height))
         self._diagnostics.hidden = False
 
     def hide_diagnostics(self):
         self._diagnostics.hidden = True
-        self._set(self._diagnostics[1], " ")  # frees its bitmap
+        while len(self._diagnostics) > 1:
+            self._diagnostics.pop()  # frees the bitmaps
 
     @property
     def showing_diagnostics(self):
         return not self._diagnostics.hidden
 
-    def show_photo(self, path):
-        """Show the BMP at ``path`` full screen (its header was checked before)."""
-        bitmap = displayio.OnDiskBitmap(path)
-        grid = displayio.TileGrid(bitmap, pixel_shader=bitmap.pixel_shader)
-        if len(self._photo):
-            self._photo.pop()
-        self._photo.append(grid)
-        self._bitmap = bitmap
-
-    def clear_photo(self):
-        if len(self._photo):
-            self._photo.pop()
-        self._bitmap = None
-
-    @property
-    def has_photo(self):
-        return self._bitmap is not None
-
-    def in_panel(self, y):
-        """True when a touch at row ``y`` is on the weather panel."""
-        return y >= self.panel_top
+    def on_diagnostics(self, y):
+        """True when a tap at row ``y`` lands on the diagnostics shown."""
+        return self.showing_diagnostics and y < self.diagnostics_bottom

@@ -72,16 +72,16 @@ def _units(getenv):
     return units
 
 
-VIEWS = ("photo", "weather", "gallery")
+VIEWS = ("classic", "photo", "weather", "gallery")
 
 
 def _view(getenv):
-    """The first view, or None (unset): the classic single screen."""
+    """The view shown first; None (unset) or "classic": the classic screen alone."""
     name = _text(getenv, "VIEW", "-").lower()
     if name == "-":
         return None
     if name not in VIEWS:
-        raise SettingError("VIEW", "must be photo, weather or gallery")
+        raise SettingError("VIEW", "must be classic, photo, weather or gallery")
     return name
 
 

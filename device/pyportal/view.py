@@ -26,14 +26,19 @@ def _text(value):
     return value if value and value != DASH else DASH
 
 
-def temperature(celsius, units):
-    """``-71`` -> ``"-71°C"`` or ``"-96°F"``; ``"--"`` when unknown."""
+def degrees(celsius, units):
+    """Whole degrees in ``units`` (``"C"`` or ``"F"``), ``None`` when unknown: the app's one
+    conversion to °F."""
     c = _num(celsius)
     if c is None:
-        return DASH
-    if units == "F":
-        return "%d°F" % round(c * 9 / 5 + 32)
-    return "%d°C" % round(c)
+        return None
+    return round(c * 9 / 5 + 32 if units == "F" else c)
+
+
+def temperature(celsius, units):
+    """``-71`` -> ``"-71°C"`` or ``"-96°F"``; ``"--"`` when unknown."""
+    d = degrees(celsius, units)
+    return DASH if d is None else "%d°%s" % (d, units)
 
 
 def hhmm(iso):

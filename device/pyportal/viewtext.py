@@ -8,10 +8,8 @@ DASH = view.DASH
 
 def degrees(celsius, units):
     """An axis label: ``-60`` -> ``"-60"`` (C) or ``"-76"`` (F), no unit."""
-    c = view._num(celsius)
-    if c is None:
-        return DASH
-    return "%d" % round(c * 9 / 5 + 32 if units == "F" else c)
+    d = view.degrees(celsius, units)
+    return DASH if d is None else "%d" % d
 
 
 def today_line(w, units, degree="°"):

@@ -1,5 +1,5 @@
-"""Hostile clients and a tampered data directory, against the real stack over real HTTP
-(#12, low: echoed headers, 404 shapes, damaged or planted bitmaps, unbounded bitmaps)."""
+"""Hostile clients and a tampered data directory, against the real stack over real HTTP:
+echoed headers, 404 shapes, damaged, planted or evicted bitmaps, unbounded bitmaps."""
 
 from __future__ import annotations
 
@@ -59,24 +59,34 @@ def test_every_404_has_the_one_error_shape(stack, path):
 def test_a_damaged_bitmap_is_not_served_and_is_converted_again(stack):
     image = mars(stack)["image"]
     path = stack.data_dir / "mars" / "bmp" / f"{image['etag']}.bmp"
-    path.write_bytes(path.read_bytes()[:1000])  # truncated on disk
-    status, headers, _ = get(stack, f"/mars/image/{image['etag']}.bmp")
-    assert status == 404 and "immutable" not in headers.get("Cache-Control", "")
-    again = mars(stack)["image"]
-    status, _, data = get(stack, f"/mars/image/{again['etag']}.bmp")
-    assert status == 200 and len(data) == again["bytes"] and data[:2] == b"BM"
+    whole = path.read_bytes()
+    path.write_bytes(whole[:1000])  # truncated on disk
+    status, headers, data = get(stack, f"/mars/image/{image['etag']}.bmp")
+    assert status == 200 and data == whole  # made again from the photo, never the damaged copy
+    assert path.read_bytes() == whole
+
+
+def test_an_evicted_bitmap_is_made_again_when_asked_for(stack):
+    """The store evicts least recently used bitmaps; the device kept getting 404 for them."""
+    image = mars(stack)["image"]
+    (stack.data_dir / "mars" / "bmp" / f"{image['etag']}.bmp").unlink()  # as eviction does
+    assert mars(stack)["image"]["url"] == image["url"]  # still advertised
+    status, _, data = get(stack, f"/mars/image/{image['etag']}.bmp")
+    assert status == 200 and len(data) == image["bytes"] and data[:2] == b"BM"
 
 
 def test_a_planted_symlink_is_not_followed(stack, tmp_path):
     image = mars(stack)["image"]
-    secret = tmp_path / "secret.bmp"
-    real = (stack.data_dir / "mars" / "bmp" / f"{image['etag']}.bmp").read_bytes()
-    secret.write_bytes(real)  # even a sound bitmap: what matters is where it lives
     path = stack.data_dir / "mars" / "bmp" / f"{image['etag']}.bmp"
+    real = path.read_bytes()
+    planted = real[:-100] + bytes(100)  # a sound bitmap, but not ours: what matters is where
+    secret = tmp_path / "secret.bmp"   # it lives
+    secret.write_bytes(planted)
     path.unlink()
     path.symlink_to(secret)
-    status, _, _ = get(stack, f"/mars/image/{image['etag']}.bmp")
-    assert status == 404
+    status, _, data = get(stack, f"/mars/image/{image['etag']}.bmp")
+    assert status == 200 and data == real  # made again; the link's target was never read
+    assert secret.read_bytes() == planted and not path.is_symlink()
 
 
 def test_local_bitmaps_are_evicted_least_recently_used_first(tmp_path):

@@ -293,7 +293,12 @@ def _page(nasa, names, ext="jpg"):
 
 def test_a_feed_slower_than_the_timeout_fails_over(make_service, nasa):
     from cloud.mars.http import HttpPolicy
+    from cloud.mars.photos import parse_curiosity
+    from testing.fake_nasa import load_fixture
 
+    for photo in parse_curiosity(load_fixture("curiosity_raw_image_items.json")):
+        image_bytes(photo.url.rsplit("/", 1)[1])  # made now: under the short read timeout the
+        # fake's first encoding of a photo could outlast it on a loaded machine
     nasa.script("perseverance", Reply(fixture="perseverance_raw_images.json", delay_s=3))
     service = make_service(policy=HttpPolicy(connect_timeout_s=2, read_timeout_s=0.3,
                                              deadline_s=5, retries=0))

@@ -21,7 +21,8 @@ def test_analog_command_is_published_with_the_user(sent):
     assert payload["user"] and "speed" not in payload
     command = agent_commands.parse(json.dumps(payload).encode(), CommandLimits())
     assert agent_commands.wheels(command) == (0.4, 0.6) and command.user == payload["user"]
-    assert command.driver == "viewer-1"
+    # the lease is the signed-in user's; the page's client id only tells its tabs apart
+    assert (command.driver.user, command.driver.client) == (payload["user"], "viewer-1")
 
 
 def test_the_page_cannot_name_the_user(sent):

@@ -93,15 +93,16 @@ def test_function_environment_names_are_cloud_settings(source):
     powertools = {k for k in env if k.startswith("POWERTOOLS_")}
     assert set(env) - powertools <= known
     assert {"MARS_STORE", "ROBOT_NAMES", "LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"} <= set(env)
-    assert source["Parameters"]["NasaApiKey"]["NoEcho"] is True
-    # the NASA key goes to the Mars functions only, never to the robot ones
+    assert "NasaApiKey" not in source["Parameters"]  # the key itself is in SSM, not here
+    # the NASA key's parameter goes to the Mars functions only, never to the robot ones
     for name, resource in source["Resources"].items():
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         own = resource["Properties"]["Environment"]["Variables"]
         assert set(own) - {"POWERTOOLS_SERVICE_NAME"} <= known
-        assert ("NASA_API_KEY" in own) == name.startswith("Mars"), name
-    assert "NASA_API_KEY" not in env
+        assert ("NASA_API_KEY_PARAMETER" in own) == name.startswith("Mars"), name
+        assert "NASA_API_KEY" not in own
+    assert not {"NASA_API_KEY", "NASA_API_KEY_PARAMETER"} & set(env)
 
 
 def test_the_transform_makes_arm64_python312_functions_with_their_log_groups(translated):
@@ -247,7 +248,9 @@ def test_the_functions_may_touch_only_the_store_prefix(translated):
     role = translated["Resources"]["MarsApiFunctionRole"]["Properties"]
     actions = sorted(a for p in role["Policies"] for st in p["PolicyDocument"]["Statement"]
                      for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
-    assert actions == ["s3:GetObject", "s3:ListBucket", "s3:PutObject"]
+    # and read the NASA key's SecureString (tests/cloud/test_mars_secrets.py checks the scope)
+    assert actions == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket", "s3:PutObject",
+                       "ssm:GetParameter"]
 
 
 def test_outputs_cover_what_devices_and_the_page_need(translated):

@@ -84,12 +84,12 @@ class Commands:
         return sum(1 for at in self.page.evaluate("window.__posts") if at >= wall_ms - 1)
 
 
-def open_page(browser, stack, *scripts: str):
+def open_page(browser, stack, *scripts: str, nickname: str = ""):
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     for script in (READOUT_LOG, *scripts):
         context.add_init_script(script)
     page = context.new_page()
-    sign_in(page, stack)
+    sign_in(page, stack, nickname=nickname)
     page.wait_for_function(CHANNEL_OPEN, timeout=20000)
     return context, page
 
@@ -237,7 +237,7 @@ def test_gamepad_left_stick_drives_and_b_stops(shared, events):
 
 def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, events):
     first = shared
-    context_b, second = open_page(browser, stack)
+    context_b, second = open_page(browser, stack, nickname="Sam")  # asked once, kept
     try:
         me_a = first.evaluate("robotPage.viewer.clientId")
         me_b = second.evaluate("robotPage.viewer.clientId")
@@ -264,8 +264,12 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         t2 = time.monotonic()
         second.keyboard.down("ArrowLeft")
         events.wait_for(lambda e: e.get("left") == -0.5 and e.get("right") == 0.5, t2)
-        first.wait_for_function(f"() => document.getElementById('status-driver').textContent"
-                                f" === {json.dumps(me_b)}")
+        # the other person is shown by the name their page asked for
+        first.wait_for_function("() => document.getElementById('status-driver').textContent"
+                                " === 'Sam'")
+        first.keyboard.press("ArrowDown")  # refused: the message names who drives
+        first.wait_for_function("() => document.getElementById('message').textContent"
+                                " === 'Sam is driving; take over, or wait.'")
         # the first page takes over at once; the second sees it happen and stops sending
         t3 = time.monotonic()
         first.click("#take-over")
@@ -277,6 +281,9 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         second.wait_for_function("() => document.getElementById('message').textContent"
                                  ".includes('took over')")
         assert second.inner_text("#status-driver") == me_a
+        # the new driver's page no longer says someone else drives
+        first.wait_for_function("() => document.getElementById('message').hidden")
+        assert first.inner_text("#status-driver") == "you"
         time.sleep(0.4)  # ArrowLeft is still down on the second page: nothing of it runs
         assert not [e for e in events.motors(at) if e["left"] < 0]
         second.keyboard.up("ArrowLeft")
@@ -286,6 +293,22 @@ def test_one_driver_at_a_time_with_lease_and_take_over(shared, browser, stack, e
         first.keyboard.up("ArrowUp")
     finally:
         context_b.close()
+
+
+def test_a_lease_held_by_another_tab_of_this_browser_reads_you_other_tab(shared, stack):
+    other = shared.context.new_page()  # shares the browser's storage, as a tab does
+    try:
+        sign_in(other, stack)
+        # the shared page (in the background now) takes the lease with one short command
+        shared.evaluate("robotPage.viewer.channel.send({action: 'forward', speed: 0.1, "
+                        "duration_ms: 100, client: robotPage.viewer.clientId})")
+        other.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # read now
+        other.wait_for_function("() => document.getElementById('status-driver').textContent"
+                                " === 'you (other tab)'", timeout=5000)
+        assert other.get_attribute("#status-driver", "data-holder") == "mine"
+    finally:
+        other.close()
+        shared.bring_to_front()
 
 
 INVALID = ['{"action": "drive", "left": NaN, "right": 0}',

@@ -47,14 +47,17 @@ def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_sta
         page.wait_for_function("() => document.getElementById('mars-photo').naturalWidth > 0",
                                timeout=20000)
         assert page.is_hidden("#sign-in") and page.is_hidden("#console")
+        assert page.inner_text("h1") == "Mars today" and page.title() == "Mars today"
 
         photo = page.evaluate("() => window.marsTab.answer.photos[0]")
-        img = page.locator("#mars-photo")
-        assert img.get_attribute("src") == photo["full_url"]
-        assert photo["full_url"].startswith(nasa.url)  # the original, not the device bitmap
-        assert page.evaluate("() => document.getElementById('mars-photo').naturalWidth") > 480
+        # The fake NASA's URLs are plain http on loopback: not NASA's https hosts, so neither
+        # becomes a src or an href (the device bitmap stands in, the source link is hidden).
+        assert photo["full_url"].startswith(nasa.url) and photo["source_url"]
+        assert page.get_attribute("#mars-photo", "src").startswith("blob:")
+        assert page.get_attribute("#mars-full", "href") is None
+        assert page.is_hidden("#mars-source")
+        assert page.get_attribute("#mars-source", "href") is None
         assert page.inner_text("#mars-credit") == f"Credit: {photo['credit']}"
-        assert page.get_attribute("#mars-source", "href") == photo["source_url"]
         assert f"sol {photo['sol']}" in page.inner_text("#mars-caption")
 
         series = page.evaluate("() => window.marsTab.answer.history[0]")
@@ -83,8 +86,13 @@ def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_sta
         # Higher temperatures are drawn higher (smaller y), and every high above its low.
         for run_max, run_min in zip(chart["max"], chart["min"], strict=False):
             assert min(y for _, y in run_max) < max(y for _, y in run_min)
-        assert "sol 212" in page.inner_text("#mars-weather")
+        # the report's sol with its age, next to the rover's sol now
+        now_sol = page.evaluate("() => window.marsTab.answer.mars_time.sol")
+        assert f"sol 212, {now_sol - 212} sols ago" in page.inner_text("#mars-weather")
+        assert f"sol {now_sol}," in page.inner_text("#mars-now")
         assert "local mean solar time" in page.inner_text("#mars-now")
+        assert page.evaluate("() => [...document.querySelectorAll('svg.mars-chart text.tick')]"
+                             ".every((t) => t.textContent.endsWith('°C'))")
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "mars_tab.png"), full_page=True)
     finally:
@@ -92,20 +100,38 @@ def test_mars_tab_shows_a_credited_photo_and_draws_the_history(browser, mars_sta
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def test_a_photo_the_csp_refuses_falls_back_to_the_device_bitmap(browser, mars_stack):
+TICKS = "() => [...document.querySelectorAll('svg.mars-chart text.tick')].map((t) => t.textContent)"
+
+
+def test_on_a_phone_the_chart_is_legible_with_units_and_round_degrees_f(browser, mars_stack):
     stack, _ = mars_stack
-    context = browser.new_context(viewport={"width": 800, "height": 600})
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
     page = context.new_page()
     try:
-        page.goto(f"{stack.base_url}/#mars")
-        page.wait_for_function("() => document.getElementById('mars-photo').src"
-                               ".startsWith('blob:') && document.getElementById('mars-photo')"
-                               ".naturalWidth > 0", timeout=20000)
-        size = page.evaluate("() => [document.getElementById('mars-photo').naturalWidth,"
-                             " document.getElementById('mars-photo').naturalHeight]")
-        assert size == [480, 320]  # the bitmap the tab asks for
-        photo = page.evaluate("() => window.marsTab.answer.photos[0]")
-        assert page.get_attribute("#mars-full", "href") == photo["full_url"]  # still linked
-        assert page.inner_text("#mars-credit") == f"Credit: {photo['credit']}"
+        page.goto(f"{stack.base_url}/")
+        assert page.inner_text("h1") == "Robot control"
+        page.click("[data-tab-button=mars]")  # the header follows the tab
+        page.wait_for_selector("#mars-charts svg.mars-chart polyline.max", timeout=20000)
+        assert page.inner_text("h1") == "Mars today"
+        celsius = page.evaluate(TICKS)
+        assert celsius and all(t.endswith("°C") for t in celsius)
+        # text on the phone at its CSS size: the chart is drawn at the screen's width
+        sizes = page.evaluate("() => [...document.querySelectorAll('svg.mars-chart text')]"
+                              ".map((t) => t.getBoundingClientRect().height)")
+        assert min(sizes) >= 12, sizes
+        box = page.locator("svg.mars-chart").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        page.click("[data-unit-button=F]")
+        page.wait_for_function(f"c => ({TICKS})().join() !== c.join()", arg=celsius)
+        fahrenheit = page.evaluate(TICKS)
+        assert all(t.endswith("°F") for t in fahrenheit)
+        assert all(int(t[:-2]) % 10 == 0 for t in fahrenheit), fahrenheit  # round °F lines
+        assert "°F" in page.inner_text("#mars-weather")
+        page.reload()  # the choice is kept
+        page.wait_for_selector("#mars-charts svg.mars-chart", timeout=20000)
+        assert page.evaluate(TICKS) == fahrenheit
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "mars_tab_phone.png"), full_page=True)
     finally:
         context.close()

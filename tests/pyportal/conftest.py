@@ -17,20 +17,23 @@ from testing.fake_mars_api import API_KEY, MarsServer
 from testing.pyportal_device import Touch
 from tools.pyportal_sim.runner import DEVICE_DIR
 
-DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "screen",
-                  "app", "diagnostics", "chart", "viewtext", "views", "viewsapp")
+DEVICE_MODULES = ("errors", "settings", "view", "bmp", "net", "hardware", "font", "widgets",
+                  "classic", "photoviews", "weatherview", "screen", "app", "diagnostics",
+                  "chart", "viewtext")
 
 
 @pytest.fixture(scope="session")
 def device():
-    """The device app's modules, with a stand-in ``board`` whose ``DISPLAY`` tests set, and
-    the board's terminal font (printable ASCII only, see tools/pyportal_sim/firmware.py)."""
+    """The device app's modules, with a stand-in ``board`` whose ``DISPLAY`` tests set, the
+    board's terminal font (printable ASCII only) and ``bitmaptools`` validating as the
+    firmware's (see tools/pyportal_sim/firmware.py)."""
     import terminalio
 
-    from tools.pyportal_sim.firmware import BoardFont
+    from tools.pyportal_sim.firmware import BoardFont, install_bitmaptools
 
     host_font = terminalio.FONT
     terminalio.FONT = BoardFont(host_font)
+    undo_bitmaptools = install_bitmaptools()
     board = types.ModuleType("board")
     board.DISPLAY = None
     saved = sys.modules.get("board")
@@ -48,6 +51,7 @@ def device():
         else:
             sys.modules.pop("board", None)
         terminalio.FONT = host_font
+        undo_bitmaptools()
 
 
 class Displays:
@@ -80,22 +84,29 @@ def server():
 
 
 
+STORAGE = {"sd": "SD card", "flash": "flash (made writable by boot.py)",
+           "none": "no SD card; see README: flash"}
+
+
 @pytest.fixture
 def make_app(device, displays, tmp_path):
-    """Build the app as code.py does, on a display of the given size, storing in tmp_path."""
+    """Build the app as code.py does, on a display of the given size, storing in tmp_path
+    (``storage``: ``sd``, ``flash`` or ``none``); ``VIEW=...`` picks the views."""
 
-    def make(api_url: str, size=(320, 240), hw_class=None, log=None, **settings):
+    def make(api_url: str, size=(320, 240), hw_class=None, log=None, storage="sd", timeout=4,
+             **settings):
         displays.get(*size)
         device.board.TOUCH = Touch()
         hw = (hw_class or device.hardware.Hardware)(log=log or (lambda line: None))
-        hw.storage = str(tmp_path)
-        screen = device.screen.Screen(hw.width, hw.height)
-        hw.display.root_group = screen
+        hw.storage = None if storage == "none" else str(tmp_path)
+        hw.storage_note = STORAGE[storage]
         values = {"CIRCUITPY_WIFI_SSID": "test", "MARS_API_URL": api_url,
                   "MARS_API_KEY": API_KEY, **settings}
         cfg = device.settings.load(getenv=lambda k, d=None: values.get(k, d))
-        # the app's own 4 s timeout; no test waits it out (failures answer at once)
-        return device.app.App(hw, screen, cfg, log=log or (lambda line: None))
+        screen = device.screen.Screen(hw.width, hw.height, cfg.view)
+        hw.display.root_group = screen
+        # the app's own 4 s timeout unless asked: no test waits it out
+        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=timeout)
 
     return make
 

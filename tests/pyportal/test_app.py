@@ -23,11 +23,19 @@ def test_first_refresh_shows_weather_and_photo(make_app, server):
     app = make_app(server.url)
     app.refresh()
     assert paths(server) == ["mars", "photo-1.bmp"]
-    assert app.screen.has_photo and app.etag == "photo-1"
-    assert app.screen.status.text == "updated 08:15 UTC"
-    assert app.screen.lines[1].text == "-71°C to -5°C"
-    assert app.screen.caption.text == "Perseverance NAVCAM_LEFT sol 1994"
+    assert app.screen.view.has_photo and app.etag == "photo-1"
+    assert app.screen.view.status.text == "updated 08:15 UTC"
+    assert app.screen.view.lines[1].text == "-71°C to -5°C"
+    assert app.screen.view.caption.text == "Perseverance NAVCAM_LEFT sol 1994"
     assert app.failures == 0 and due_s(app) == pytest.approx(600, abs=5)
+
+
+def test_the_classic_screen_asks_only_for_what_it_shows(make_app, server):
+    """No history and no photo list: it shows neither (the API's default is 30 sols and 6
+    photos, ~7 KB of JSON parsed on every refresh)."""
+    app = make_app(server.url)
+    app.refresh()
+    assert server.queries[0] == "width=320&height=240&depth=8&history=0&photos=0"
 
 
 def test_unchanged_photo_costs_one_request(make_app, server):
@@ -49,14 +57,14 @@ def test_recovers_when_the_server_comes_back(make_app, server):
     server.stop()
     app.refresh()
     assert app.failures == 1
-    assert app.screen.status.text.startswith("stale since 08:15: ")
-    assert app.screen.has_photo  # the last good screen stays
+    assert app.screen.view.status.text.startswith("stale since 08:15: ")
+    assert app.screen.view.has_photo  # the last good screen stays
     assert due_s(app) == pytest.approx(15, abs=2)  # backoff, not 10 min
     app.refresh()
     assert due_s(app) == pytest.approx(30, abs=2)
     server.start()  # same port
     app.refresh()
-    assert app.failures == 0 and app.screen.status.text == "updated 08:15 UTC"
+    assert app.failures == 0 and app.screen.view.status.text == "updated 08:15 UTC"
     assert any(line.startswith("fetch: failed (2)") for line in lines)
 
 
@@ -66,16 +74,16 @@ def test_server_errors_keep_the_screen(make_app, server, mode):
     app.refresh()
     server.mode = mode
     app.refresh()
-    assert app.screen.has_photo and app.screen.lines[0].text == "Sol 4995  2026-08-25"
-    assert app.screen.status.text.startswith("stale since 08:15: ")
+    assert app.screen.view.has_photo and app.screen.view.lines[0].text == "Sol 4995  2026-08-25"
+    assert app.screen.view.status.text.startswith("stale since 08:15: ")
 
 
 def test_error_before_any_data(make_app, server):
     server.mode = "500"
     app = make_app(server.url)
     app.refresh()
-    assert app.screen.status.text == "no data yet: HTTP 500 internal"
-    assert not app.screen.has_photo
+    assert app.screen.view.status.text == "no data yet: HTTP 500 internal"
+    assert not app.screen.view.has_photo
 
 
 def test_rejected_photo_keeps_the_last_good_one(device, make_app, server, tmp_path):
@@ -87,7 +95,7 @@ def test_rejected_photo_keeps_the_last_good_one(device, make_app, server, tmp_pa
         server.image_id, server.image_mode = f"photo-{mode}", mode
         app.refresh()
         assert app.etag == "photo-1" and shown.read_bytes() == good
-        assert ", photo: " in app.screen.status.text
+        assert ", photo: " in app.screen.view.status.text
     assert app.failures == 0  # the weather still arrived
 
 
@@ -103,7 +111,7 @@ def test_radio_reset_after_repeated_failures(device, make_app, server):
     for _ in range(6):
         app.refresh()
     assert CountingHardware.resets == 2
-    assert app.screen.status.text.startswith("no data yet: ")
+    assert app.screen.view.status.text.startswith("no data yet: ")
 
 
 def test_memory_error_collects_then_reloads(make_app, server):
@@ -116,7 +124,7 @@ def test_memory_error_collects_then_reloads(make_app, server):
     app = make_app(server.url)
     app.net = Starved()
     app.refresh()
-    assert app.screen.status.text == "no data yet: out of memory"
+    assert app.screen.view.status.text == "no data yet: out of memory"
     with pytest.raises(SystemExit):  # supervisor.reload() on the board
         app.refresh()
 
@@ -125,7 +133,7 @@ def test_restart_shows_the_kept_photo(make_app, server):
     first = make_app(server.url)
     first.refresh()
     again = make_app(server.url)
-    assert again.screen.has_photo and again.etag == "photo-1"
+    assert again.screen.view.has_photo and again.etag == "photo-1"
     again.refresh()
     assert paths(server) == ["mars", "photo-1.bmp", "mars"]
 
@@ -135,7 +143,7 @@ def test_without_storage_weather_only(make_app, server):
     app.hw.storage, app.hw.storage_note = None, "no SD card; see README: flash"
     app.refresh()
     assert paths(server) == ["mars"]
-    assert app.screen.status.text == "updated 08:15 UTC, no SD card; see README: flash"
+    assert app.screen.view.status.text == "updated 08:15 UTC, no SD card; see README: flash"
 
 
 class Taps:
@@ -156,7 +164,7 @@ def test_tap_on_panel_toggles_units(device, make_app, server):
     app.hw._touch = Taps((100, 230))
     app.next_at = time.monotonic_ns() // 1_000_000 + 300
     app.wait()
-    assert app.units == "F" and app.screen.lines[1].text == "-96°F to 23°F"
+    assert app.units == "F" and app.screen.view.lines[1].text == "-96°F to 23°F"
 
 
 def test_tap_on_photo_refreshes_now(device, make_app, server):
@@ -183,7 +191,7 @@ def test_diagnostics_stay_their_time_and_until_a_photo_is_up(make_app, server):
     assert app.screen.showing_diagnostics  # still what the maker needs to see
     server.mode = "ok"
     app.refresh()
-    assert app.screen.has_photo and app.screen.showing_diagnostics
+    assert app.screen.view.has_photo and app.screen.showing_diagnostics
     wait_ms(app, 300)
     assert not app.screen.showing_diagnostics
 
@@ -199,3 +207,60 @@ def test_a_tap_on_the_diagnostics_puts_them_away_and_does_nothing_else(make_app,
     app.hw._touch = Taps((100, 230))  # the panel still switches the units
     wait_ms(app, 300)
     assert app.units == "F" and app.screen.showing_diagnostics
+
+
+class Chip:
+    """An ESP32 through adafruit_esp32spi 8.0 and later, counting its commands; ``hang``:
+    each command raises as the library does after its 10 s wait."""
+
+    commands = 0
+
+    def __init__(self, hang=False):
+        self.hang = hang
+
+    def _command(self, answer):
+        Chip.commands += 1
+        if self.hang:
+            raise TimeoutError("ESP32 not responding")
+        return answer
+
+    @property
+    def firmware_version(self):
+        return self._command("3.3.0")
+
+    @property
+    def ap_info(self):
+        return self._command(Network(self))
+
+
+class Network:
+    """adafruit_esp32spi's Network: each property is one more command."""
+
+    def __init__(self, chip):
+        self._chip = chip
+
+    @property
+    def ssid(self):
+        return self._chip._command("home")
+
+    @property
+    def rssi(self):
+        return self._chip._command(-58)
+
+
+def test_diagnostics_ask_a_hung_esp32_once_feeding_the_watchdog(device, displays):
+    """Each command to a hung ESP32 waits 10 s: the watchdog (16 s) is fed between them, and
+    after a timeout no more are sent, then or later."""
+    displays.get()
+    hw = device.hardware.Hardware(log=lambda line: None)
+    fed = []
+    hw.feed = lambda: fed.append(Chip.commands)
+    Chip.commands = 0
+    hw._esp = Chip()
+    assert hw.radio_info() == ("3.3.0", "home", -58)
+    assert sorted(set(fed)) == [0, 1, 2, 3, 4]  # a feed before and after every command
+    hw._esp, Chip.commands = Chip(hang=True), 0
+    assert hw.radio_info() == ("not responding", None, None)
+    assert Chip.commands == 1
+    assert hw.radio_info() == ("not responding", None, None)
+    assert Chip.commands == 1  # not asked again

@@ -12,7 +12,7 @@ from collections import Counter
 
 from PIL import Image, ImageChops
 
-from testing.pyportal_device import colors, compare_golden, rgb565
+from testing.pyportal_device import DIAG, colors, compare_golden, rgb565
 
 
 def expected_photo(data: bytes) -> Image.Image:
@@ -23,14 +23,13 @@ def expected_photo(data: bytes) -> Image.Image:
 
 
 
-def panel_checks(device, image, screen, status_color, text=True):
+def panel_checks(device, image, classic, status_color, text=True):
     w, h = image.size
-    panel = colors(image, (0, screen.panel_top, w, h))
-    assert panel.most_common(1)[0][0] == rgb565(device.screen.PANEL)
+    panel = colors(image, (0, classic.panel_top, w, h))
+    assert panel.most_common(1)[0][0] == rgb565(device.widgets.PANEL)
     if text:
-        assert panel[rgb565(device.screen.TEXT)] > 200  # the weather lines are drawn
-    status_top = screen.status.y - 6
-    status = colors(image, (0, status_top, w, h))
+        assert panel[rgb565(device.widgets.TEXT)] > 200  # the weather lines are drawn
+    status = colors(image, (0, classic.status.y, w, h))
     assert status[rgb565(status_color)] > 50
 
 
@@ -38,22 +37,18 @@ def test_normal(device, displays, make_app, server):
     app = make_app(server.url)
     app.refresh()
     image = displays.current.snapshot()
-    screen = app.screen
+    classic = app.screen.view
     # the photo, exactly as the panel shows it, below the caption and above the panel
     photo = expected_photo(server.image_bytes(320, 240))
-    box = (0, 24, 320, screen.panel_top)
+    box = (0, 24, 320, classic.panel_top)
     assert ImageChops.difference(image.crop(box), photo.crop(box)).getbbox() is None
-    panel_checks(device, image, screen, device.screen.STATUS_COLORS["ok"])
-    temps = colors(image, (0, screen.lines[1].y - 12, 320, screen.lines[1].y + 12))
-    assert temps[rgb565(device.screen.TEMPS)] > 100  # big orange temperatures
+    panel_checks(device, image, classic, device.classic.STATUS_COLORS["ok"])
+    temps = colors(image, (0, classic.lines[1].y, 320, classic.lines[1].y + 24))
+    assert temps[rgb565(device.classic.TEMPS)] > 100  # big orange temperatures
     caption = colors(image, (0, 0, 320, 20))
     assert caption[(255, 255, 255)] > 100 and caption[(0, 0, 0)] > 500
     compare_golden("normal", image)
 
-
-DIAG = ["diag: firmware CircuitPython 9.2.8", "diag: board pyportal",
-        "diag: esp32 firmware 1.7.7", "diag: free memory 61840 bytes", "diag: storage SD card",
-        "diag: wifi MyWiFi signal -58 dBm (good)", "diag: api HTTP 200 in 2310 ms"]
 
 
 def test_diagnostics_over_the_photo_then_the_photo_again(device, displays, make_app, server):
@@ -62,11 +57,11 @@ def test_diagnostics_over_the_photo_then_the_photo_again(device, displays, make_
     photo_shown = displays.current.snapshot()
     app.show_diagnostics(DIAG)
     image = displays.current.snapshot()
-    top = app.screen.panel_top
+    top = app.screen.view.panel_top
     over = colors(image, (0, 0, 320, top))
-    assert over.most_common(1)[0][0] == rgb565(device.screen.PANEL)  # the photo is covered
+    assert over.most_common(1)[0][0] == rgb565(device.widgets.PANEL)  # the photo is covered
     assert over[(255, 255, 255)] > 7 * 60  # seven lines of white text
-    assert set(over) == {rgb565(device.screen.PANEL), (255, 255, 255)}
+    assert set(over) == {rgb565(device.widgets.PANEL), (255, 255, 255)}
     lines = [y for y in range(top) if (255, 255, 255) in colors(image, (0, y, 320, y + 1))]
     assert lines[0] >= 4 and lines[-1] < top  # the seven lines fit above the panel
     below = (0, top, 320, 240)
@@ -79,10 +74,10 @@ def test_diagnostics_over_the_photo_then_the_photo_again(device, displays, make_
 def test_labels_are_reused_not_recreated(make_app, server):
     app = make_app(server.url)
     app.refresh()
-    before = [id(layer) for layer in app.screen]
+    before = [id(layer) for layer in app.screen.view]
     server.image_id = "photo-2"
     app.refresh()
-    assert [id(layer) for layer in app.screen] == before
+    assert [id(layer) for layer in app.screen.view] == before
 
 
 def test_stale(device, displays, make_app, server):
@@ -91,7 +86,7 @@ def test_stale(device, displays, make_app, server):
     server.mode = "500"
     app.refresh()
     image = displays.current.snapshot()
-    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["stale"])
+    panel_checks(device, image, app.screen.view, device.classic.STATUS_COLORS["stale"])
     compare_golden("stale", image)
 
 
@@ -100,9 +95,10 @@ def test_error_without_data(device, displays, make_app, server):
     app = make_app(server.url)
     app.refresh()
     image = displays.current.snapshot()
-    assert colors(image, (0, 0, 320, app.screen.panel_top)) == Counter(
-        {(0, 0, 0): 320 * app.screen.panel_top})  # no photo: black, no caption
-    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["error"], text=False)
+    top = app.screen.view.panel_top
+    assert colors(image, (0, 0, 320, top)) == Counter({(0, 0, 0): 320 * top})  # no photo
+    panel_checks(device, image, app.screen.view, device.classic.STATUS_COLORS["error"],
+                 text=False)
     compare_golden("error", image)
 
 
@@ -113,8 +109,8 @@ def test_first_boot_connecting(device, displays, make_app, server):
                    if line.startswith("wifi") else None)
     app.refresh()
     image = shots[0]
-    status = colors(image, (0, app.screen.status.y - 6, 320, 240))
-    assert status[rgb565(device.screen.STATUS_COLORS["busy"])] > 50
+    status = colors(image, (0, app.screen.view.status.y, 320, 240))
+    assert status[rgb565(device.classic.STATUS_COLORS["busy"])] > 50
     compare_golden("first_boot", image)
 
 
@@ -125,9 +121,9 @@ def test_titano(device, displays, make_app, server):
     image = displays.current.snapshot()
     assert image.size == (480, 320)
     photo = expected_photo(server.image_bytes(480, 320))
-    box = (0, 24, 480, app.screen.panel_top)
+    box = (0, 24, 480, app.screen.view.panel_top)
     assert ImageChops.difference(image.crop(box), photo.crop(box)).getbbox() is None
-    panel_checks(device, image, app.screen, device.screen.STATUS_COLORS["ok"])
+    panel_checks(device, image, app.screen.view, device.classic.STATUS_COLORS["ok"])
     compare_golden("titano", image)
 
 
@@ -138,13 +134,13 @@ def test_degree_sign_is_drawn_with_the_boards_font(device, displays):
     assert terminalio.FONT.get_glyph(0xB0) is None  # the board's glyph set (conftest)
     displays.get(320, 240)
     screen = device.screen.Screen(320, 240)
-    screen.show_weather(("Sol 1", "-71°C to -5°C", "", ""))
-    text = screen.lines[1].text
-    assert screen.lines[1].bounding_box[2] == 6 * len(text)  # every character has a cell
-    glyph = device.screen.screen_font().get_glyph(0xB0)
+    screen.show_message(("Sol 1", "-71°C to -5°C", "", ""))
+    text = screen.view.lines[1].text
+    assert screen.view.lines[1].bounding_box[2] == 6 * len(text)  # every character has a cell
+    glyph = device.widgets.screen_font().get_glyph(0xB0)
     ink = [glyph.bitmap[x, y] for y in range(glyph.height) for x in range(glyph.width)]
     assert 4 <= sum(ink) <= 12  # a small ring, not a box
-    assert device.screen.screen_font().get_glyph(0x2603).bitmap is not None  # "?" for others
+    assert device.widgets.screen_font().get_glyph(0x2603).bitmap is not None  # "?" for others
 
 
 def test_displayio_refresh_thread_is_not_left_running(displays):

@@ -34,7 +34,7 @@ def expected_y(value, low, high, top, height):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_weather_view_lines_follow_the_data(device, displays, size):
-    views = device.views
+    views = device.weatherview
     weather = views.WeatherView(*size)
     payload = load_payload("history")
     image = render(displays, weather, size)  # empty first: the view exists before data
@@ -70,18 +70,18 @@ def test_weather_view_lines_follow_the_data(device, displays, size):
 @pytest.mark.parametrize("name", ["history_switch", "history_single", "nulls", "legacy"])
 @pytest.mark.parametrize("size", SIZES)
 def test_weather_view_edge_cases(device, displays, size, name):
-    views = device.views
+    views = device.weatherview
     weather = views.WeatherView(*size)
     weather.show(load_payload(name), "F" if name == "nulls" else "C")
     image = render(displays, weather, size)
     plot = colors(image, (weather.plot[0], weather.plot[1], weather.plot[0] + weather.plot[2],
                           weather.plot[1] + weather.plot[3]))
     if name == "history_switch":
-        assert [p[0] for p in weather.drawn["high"][0]][0] == weather.plot[0]
+        assert weather.drawn["high"][0][0] == weather.plot[0]  # the first x of the first run
         assert weather.lines[0].text.endswith("(+REMS)")
         assert weather.when[0].text == "Sol 1994"
     elif name == "history_single":
-        assert [len(run) for run in weather.drawn["high"]] == [1]
+        assert [points for _, _, points in weather.drawn["high"]] == [1]
         assert plot[rgb565(views.HIGH)] >= 3 and plot[rgb565(views.LOW)] >= 3  # dots
     else:  # no history: no lines, the texts still say what is known
         assert rgb565(views.HIGH) not in plot and rgb565(views.LOW) not in plot
@@ -89,8 +89,24 @@ def test_weather_view_edge_cases(device, displays, size, name):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_a_lone_first_sol_is_a_dot_inside_the_chart(device, displays, size):
+    """The first sol alone (the next one missing): its dot starts at the chart's left edge,
+    where the firmware's fill_region refuses x = -1 (the simulator's now validates too);
+    the same for the pressure sparkline."""
+    views = device.weatherview
+    weather = views.WeatherView(*size)
+    weather.show(load_payload("history_lone_first"), "C")
+    image = render(displays, weather, size)
+    left = weather.plot[0]
+    assert weather.drawn["high"][0] == (left, left, 1)
+    assert weather.drawn["pressure"][0] == (left, left, 1)
+    column = colors(image, (left, weather.plot[1], left + 2, weather.plot[1] + weather.plot[3]))
+    assert column[rgb565(views.HIGH)] >= 2 and column[rgb565(views.LOW)] >= 2
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_photo_view_strip_is_small_and_a_tap_hides_it(device, displays, size, photo_file):
-    views = device.views
+    views = device.photoviews
     view = views.PhotoView(*size)
     view.show_photo(photo_file(size))
     view.show(load_payload("history"), "C")
@@ -112,7 +128,7 @@ def test_photo_view_strip_is_small_and_a_tap_hides_it(device, displays, size, ph
 
 @pytest.mark.parametrize("size", SIZES)
 def test_gallery_view(device, displays, size, photo_file):
-    views = device.views
+    views = device.photoviews
     gallery = views.GalleryView(*size)
     gallery.show_photo(photo_file(size, seed=3))
     gallery.show_place(1, 3, "Perseverance MCZ_LEFT sol 1993")
@@ -124,7 +140,7 @@ def test_gallery_view(device, displays, size, photo_file):
 def test_weather_view_memory(device, displays):
     """Python-side allocations of building and drawing the view, the simulator's model of
     the heap (the board's own sizes differ; the README states both)."""
-    views = device.views
+    views = device.weatherview
     payload = load_payload("history")
     results = {}
     for size in SIZES:
@@ -138,4 +154,5 @@ def test_weather_view_memory(device, displays):
         results[size] = (built, drawn, peak)
         canvas = weather.canvas
         assert canvas.width * canvas.height * 2 // 8 < 26_000  # 2 bits per pixel
+        assert weather.spark_canvas.width == canvas.width
     print(results)

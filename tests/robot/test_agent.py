@@ -366,7 +366,9 @@ def test_data_channel_commands_on_an_unsynced_robot_lock_nobody_out(off):
         wait_until(bot.moving, 1)
         wait_until(lambda: not bot.moving(), 1)
         assert bot.agent.gate.source == "unset"  # a local stamp teaches nothing
-        # the cloud's next command (the same driver: no lease in the way) drives at once
+        # the viewer leaves (its lease with it); the cloud's next command drives at once
+        bot.agent._loop.call_soon_threadsafe(camera.on_viewer_gone, "viewer-1")
+        wait_until(lambda: bot.agent.lease.holder is None, 1)
         drives(bot, seq=now_ms() * 1000, client="viewer-1")
         assert rejected(bot) == []
     finally:

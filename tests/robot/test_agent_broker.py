@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from robot_agent.freshness import RELEARN_AFTER
 
 from cloud import config as cloud_config
 from cloud.robot import handler
@@ -39,9 +40,33 @@ def api(broker):
     handler.use()
 
 
-def post(body) -> dict:
-    event = load_event(robot=NAME, body=body)
+def post(body, claims=...) -> dict:
+    event = load_event(robot=NAME, body=body, claims=claims)
     return handler.command_handler(event, FakeContext())
+
+
+def test_the_driver_is_the_signed_in_user_not_the_bodys_client(broker, api, observer):
+    """Any signed-in user drove inside someone else's lease by sending the driver's ``client``
+    id, which the status shows; nobody was told."""
+    ann = {"cognito:username": "ann-id", "name": "Ann", "token_use": "id"}
+    mallory = {"cognito:username": "mallory-id", "email": "m@example.com", "token_use": "id"}
+    with RunningAgent(agent_config(broker.url, NAME)) as bot:
+        assert post({"action": "forward", "speed": 0.3, "duration_ms": 1000, "client": "page-a"},
+                    ann)["statusCode"] == 202
+        wait_until(bot.moving, 3)
+        status = observer.wait_json(STATUS, lambda m: m.get("driver"), 3)
+        assert status["driver"] == {"client": "page-a", "user": "ann-id", "name": "Ann",
+                                    "until_ms": status["driver"]["until_ms"]}
+        answer = post({"action": "backward", "speed": 1.0, "client": "page-a"}, mallory)
+        refused = observer.wait_json(TELEMETRY, lambda m: m.get("event") == "rejected", 3)
+        assert refused["id"] == json.loads(answer["body"])["id"]
+        assert refused["reason"] == "busy" and "Ann is driving" in refused["detail"]
+        assert bot.pins()[19] == 0 and bot.pins()[20] == 0.3  # still ann's forward
+        post({"action": "stop", "client": "page-a"}, mallory)  # but anyone may stop it
+        wait_until(lambda: not bot.moving(), 3)
+        stopped = observer.wait_json(STATUS, lambda m: (m.get("last_stop") or {}).get("user")
+                                     == "mallory-id", 3)
+        assert stopped["last_stop"]["name"] == "m@example.com"
 
 
 @pytest.mark.parametrize("invert", [(False, False), (True, True), (True, False)])
@@ -188,6 +213,40 @@ def test_huge_seq_over_mqtt_locks_nobody_out(broker, api, observer):
         wait_until(bot.moving, 3)
         observer.publish(CMD, command("stop", seq=2 ** 62))
         wait_until(lambda: not bot.moving(), 3)
+
+
+def _until_driven(bot, observer, most: int) -> int:
+    """The operator's forward commands through the API until one moves the motors."""
+    for sent in range(1, most + 1):
+        answer = post({"action": "forward", "speed": 0.4, "duration_ms": 300})
+        command_id = json.loads(answer["body"])["id"]
+        outcome = observer.wait_json(TELEMETRY, lambda m, c=command_id: m.get("id") == c, 5)
+        if outcome["event"] == "motors":
+            return sent
+    raise AssertionError(f"the operator is still locked out after {most} commands")
+
+
+def test_three_future_dated_commands_lock_nobody_out(broker, api, observer, tmp_path):
+    """Three consistent commands dated years ahead re-anchored the robot's clock and its
+    persisted floor: every later command was refused (stale, then out_of_order after a
+    restart), and stop was refused (busy) while the poison held the lease."""
+    year_ms = 365 * 24 * 3600 * 1000
+    config = agent_config(broker.url, NAME, driving={"lease_s": 0.5})
+    with RunningAgent(config, state_dir=tmp_path) as bot:
+        assert _until_driven(bot, observer, 1) == 1
+        wait_until(lambda: bot.agent.lease.holder is None, 5)
+        for n in range(RELEARN_AFTER):
+            issued = now_ms() + 5 * year_ms
+            observer.publish(CMD, command("forward", 1.0, 1000, seq=issued * 1000 + n,
+                                          issued_ms=issued, client="poison"))
+        wait_until(lambda: bot.pins()[20] == 1.0, 3)  # the third one is adopted...
+        assert post({"action": "stop"})["statusCode"] == 202  # ... and anyone's stop stops it
+        wait_until(lambda: not bot.moving(), 3)
+        wait_until(lambda: bot.agent.lease.holder is None, 5)  # the poisoner's lease lapses
+        assert _until_driven(bot, observer, RELEARN_AFTER + 1) <= RELEARN_AFTER
+    bot.stop()
+    with RunningAgent(config, state_dir=tmp_path) as bot:  # restarted with the state it kept
+        assert _until_driven(bot, observer, RELEARN_AFTER + 1) <= RELEARN_AFTER
 
 
 def test_clean_shutdown_does_not_say_link_lost(broker, caplog):

@@ -177,8 +177,90 @@ def test_replays_from_before_a_restart_are_refused(tmp_path):
     clock.tick(10_000)
     gate = Gate(1000, clock, tmp_path)
     assert admit(gate, last) == "replayed"
-    assert admit(gate, first) == "out_of_order"
+    assert admit(gate, first) == "replayed"  # its id is remembered too
     assert admit(gate, send()) == "ok"
+
+
+YEAR = 365 * 24 * HOUR
+
+
+class Poisoner(Sender):
+    """Someone on the command topic whose commands are dated ``ahead`` ms in the future, with
+    ``seq`` to match (so the huge-seq check cannot tell)."""
+
+    def __init__(self, clock: HandClock, ahead: int) -> None:
+        super().__init__(clock)
+        self.ahead = ahead
+
+    def __call__(self, action: str = "forward", age: int = 0, seq: int | None = None) -> Command:
+        command = super().__call__(action, age - self.ahead, seq)
+        return Command(id=f"p{self.n}", action=action, speed=1.0, duration_ms=1000,
+                       seq=command.seq, issued_ms=command.issued_ms)
+
+
+def drive_until_ok(clock: HandClock, gate: Gate, send: Sender, most: int) -> list[str]:
+    """What the gate answers to the operator's held key (a command every 100 ms), up to the
+    first one applied."""
+    answers: list[str] = []
+    while len(answers) < most and "ok" not in answers:
+        clock.tick(100)
+        answers.append(admit(gate, send()))
+    return answers
+
+
+@pytest.mark.parametrize("ahead", [5 * YEAR, HOUR, -HOUR])
+@pytest.mark.parametrize("synced", [True, False])
+def test_three_poisoned_commands_lock_nobody_out(tmp_path, ahead, synced):
+    """Three consistent commands dated years ahead re-anchored the clock and the persisted
+    floor: every later command was refused (stale, then out_of_order after a restart)."""
+    clock, send, gate = setup(synced=synced, state_dir=tmp_path)
+    assert admit(gate, send()) == "ok"
+    poison = Poisoner(clock, ahead)
+    clock.tick(100)
+    poisoned = [admit(gate, poison()) for _ in range(RELEARN_AFTER)]
+    assert poisoned[:-1] == ["stale" if ahead < 0 else "ahead"] * (RELEARN_AFTER - 1)
+    stop = send("stop")
+    assert admit(gate, stop) == "ok"  # stop always stops, whoever set the clock
+    assert drive_until_ok(clock, gate, send, RELEARN_AFTER) == (
+        ["stale" if ahead > 0 else "ahead"] * (RELEARN_AFTER - 1) + ["ok"])
+    # The poisoned floor was persisted: a restart (and a new boot's clock) still recovers.
+    clock.tick(10 * HOUR)
+    gate = Gate(1000, clock, tmp_path)
+    assert len(drive_until_ok(clock, gate, send, RELEARN_AFTER)) <= RELEARN_AFTER
+    assert admit(gate, send()) == "ok"
+
+
+def test_a_sender_clock_an_hour_ahead_once_blocks_nobody_after_it_is_corrected(tmp_path):
+    """It blocked the robot for that hour, across restarts."""
+    clock, send, gate = setup(state_dir=tmp_path)
+    wrong = Poisoner(clock, HOUR)  # the cloud's clock, an hour ahead for a while
+    assert drive_until_ok(clock, gate, wrong, RELEARN_AFTER)[-1] == "ok"
+    for _ in range(5):
+        clock.tick(100)
+        assert admit(gate, wrong()) == "ok"
+    gate = Gate(1000, clock, tmp_path)  # the agent restarts; then the sender is corrected
+    assert drive_until_ok(clock, gate, send, RELEARN_AFTER)[-1] == "ok"
+
+
+def test_no_replay_moves_a_motor_across_re_anchoring(tmp_path):
+    clock, send, gate = setup(state_dir=tmp_path)
+    early = [send() for _ in range(4)]
+    for command in early:
+        clock.tick(100)
+        assert admit(gate, command) == "ok"
+    poison = Poisoner(clock, 5 * YEAR)
+    poisoned = [poison() for _ in range(RELEARN_AFTER)]
+    assert [admit(gate, c) for c in poisoned][-1] == "ok"
+    assert drive_until_ok(clock, gate, send, RELEARN_AFTER)[-1] == "ok"
+    # Copies of what was sent (the operator's early commands, the poison), each batch in order
+    # and consistent: refused, and they teach the clock nothing.
+    for replay in (early[1:], poisoned, early[1:]):
+        assert "ok" not in {admit(gate, c) for c in replay}
+    clock.tick(100)
+    assert admit(gate, send()) == "ok"
+    gate = Gate(1000, clock, tmp_path)  # and after a restart
+    assert "ok" not in {admit(gate, c) for c in early[1:] + poisoned}
+    assert drive_until_ok(clock, gate, send, RELEARN_AFTER)[-1] == "ok"
 
 
 def test_an_unreadable_state_file_is_ignored(tmp_path):

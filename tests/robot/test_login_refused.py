@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import getpass
 import logging
 import threading
 
@@ -68,10 +67,9 @@ class MosquittoBroker:
         self.process: BrokerProcess | None = None
 
     def start(self, passwords: dict[str, str]) -> None:
+        # The files name their owner as Mosquitto's user: started as root it can read them.
         conf = mqtt_acl.mosquitto_files(self.folder, mqtt_acl.acl([NAME]), passwords,
                                         self.port)
-        # Started as root, mosquitto would switch to its own user, which cannot read tmp_path.
-        conf.write_text(f"user {getpass.getuser()}\n" + conf.read_text())
         self.process = BrokerProcess("mosquitto", port=self.port, conf=conf).start()
 
     def stop(self) -> None:

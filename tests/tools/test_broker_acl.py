@@ -13,8 +13,10 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from testing import system
-from testing.mqtt_clients import AmqttBroker, Client, MosquittoBroker
+from testing.mqtt_clients import TIMEOUT, AmqttBroker, Client, MosquittoBroker, RawClient
+from testing.waiting import wait_until
 from tools.stack import mqtt_acl
+from tools.stack.embedded_broker import MAX_INFLIGHT, MAX_QUEUED
 
 pytestmark = pytest.mark.slow  # two brokers, Last Wills after keep-alives
 
@@ -37,11 +39,11 @@ def connect(broker):
     opened: list[Client] = []
 
     def open_client(user: str | None, password: str | None = None, client_id: str | None = None,
-                    ) -> Client:
+                    **options) -> Client:
         if user is not None and password is None:
             password = PASSWORDS[user]
         pinned = user if user in ("a", "b") else None  # a robot's client id is its name
-        client = Client(broker.port, user, password, client_id or pinned)
+        client = Client(broker.port, user, password, client_id or pinned, **options)
         opened.append(client)
         return client
 
@@ -117,18 +119,146 @@ def test_a_retained_command_is_not_kept_for_the_next_agent(connect, broker):
     assert robot.next(QUIET) is None
 
 
-def test_client_ids_are_pinned_and_strangers_cannot_kick_the_robot(connect, broker):
-    if broker.kind == "mosquitto":
-        pytest.skip("Mosquitto's ACL file cannot pin a user's client id")
+def test_no_other_account_can_take_the_robots_client_id(connect, broker):
+    """Mosquitto: the observer knocked the robot off 9 times in 10 s by naming itself "a".
+    amqtt refuses such a CONNECT; Mosquitto gives the connection its user's name instead."""
     robot = connect("a")
-    assert connect("observer", client_id="a").refused  # a user posing as the robot
+    for user in ("observer", "cloud", "b"):
+        impostor = connect(user, client_id="a")
+        assert impostor.refused == (broker.kind == "amqtt")
     assert connect(None, client_id="a").refused  # a stranger posing as the robot
-    assert connect("b", client_id="a").refused
     assert not robot.disconnected.wait(QUIET)
-    robot.publish("robot/a/status", b'{"online": true}', retain=True)  # still connected
+    assert_hears_commands(robot, connect)
+
+
+def assert_hears_commands(robot: Client, connect) -> None:
+    """``robot`` (user ``a``, subscribed or not) still gets what the publisher sends."""
+    assert robot.subscribe("robot/a/cmd")
+    connect("cloud").publish("robot/a/cmd", b'{"action": "stop"}')
+    assert robot.next() == ("robot/a/cmd", b'{"action": "stop"}', False)
+
+
+def test_a_refused_connect_changes_nothing(connect, broker):
+    """amqtt deleted the session of the client id a refused client named before refusing it:
+    the robot stayed "online" and deaf; with a persistent session the stranger's Last Will
+    became the robot's."""
+    robot = connect("a")
+    assert robot.subscribe("robot/a/cmd")
+    robot.publish("robot/a/status", b'{"online": true}', retain=True)
+    spoof = ("robot/a/status", b'{"online": false, "spoofed": true}', True)
+    for clean in (True, False):
+        assert connect(None, client_id="a", clean=clean, will=spoof).refused
+        assert connect("a", "wrong", client_id="a", clean=clean, will=spoof).refused
+    assert not robot.disconnected.wait(QUIET)
+    connect("cloud").publish("robot/a/cmd", b'{"action": "left"}')
+    assert robot.next() == ("robot/a/cmd", b'{"action": "left"}', False)
     watcher = connect("observer")
     assert watcher.subscribe("robot/a/status")
     assert watcher.next()[1] == b'{"online": true}'
+    assert watcher.next(QUIET) is None
+
+
+WILLS = [  # (user, (topic, payload, retain)) none of which the user may publish itself
+    ("observer", ("robot/a/cmd", b'{"action": "forward", "speed": 1}', False)),
+    ("b", ("robot/a/cmd", b'{"action": "forward", "speed": 1}', False)),
+    ("b", ("robot/a/status", b'{"online": false}', True)),
+    ("cloud", ("robot/a/status", b'{"online": false}', True)),
+]
+
+
+def test_a_last_will_goes_only_where_its_user_may_publish(connect, broker):
+    """amqtt never checked the will's topic: the read-only observer drove the robot at full
+    speed by disconnecting, robot b drove robot a, statuses were spoofed."""
+    robot, watcher = connect("a"), connect("observer")
+    assert robot.subscribe("robot/a/cmd") and watcher.subscribe("robot/a/status")
+    robot.publish("robot/a/status", b'{"online": true, "n": 1}', retain=True)
+    while watcher.next()[1] != b'{"online": true, "n": 1}':  # an earlier test's status first
+        pass
+    senders = [connect(user, will=will) for user, will in WILLS]
+    if broker.kind == "amqtt":
+        assert [s.refused for s in senders] == [True] * len(WILLS)  # as Mosquitto says it is
+    for sender in senders:
+        sender.crash()
+    assert robot.next(QUIET) is None
+    assert watcher.next(QUIET) is None
+
+
+def test_a_robot_may_leave_its_own_last_will(broker):
+    """The agent's own will (``{"online": false}``, retained) still works on both brokers."""
+    watcher = Client(broker.port, "observer", PASSWORDS["observer"])
+    try:
+        assert watcher.subscribe("robot/b/status")
+        robot = Client(broker.port, "b", PASSWORDS["b"], "b",
+                       will=("robot/b/status", b'{"online": false}', True))
+        assert not robot.refused
+        robot.crash()
+        assert watcher.next() == ("robot/b/status", b'{"online": false}', False)
+        cleaner = Client(broker.port, "b", PASSWORDS["b"], "b")
+        cleaner.publish("robot/b/status", b"", retain=True)  # as the next test expects it
+        cleaner.close()
+    finally:
+        watcher.close()
+
+
+def test_a_second_connection_with_a_client_id_closes_the_older(connect):
+    """As IoT Core does (DUPLICATE_CLIENTID): the embedded broker kept both, the older deaf."""
+    older = connect("a")
+    newer = connect("a")
+    assert older.disconnected.wait(TIMEOUT)
+    assert_hears_commands(newer, connect)
+
+
+def test_a_packet_over_the_size_limit_disconnects_its_sender(connect, broker):
+    """A 100 MB publish was read whole; IoT Core's limit is 128 KB."""
+    robot = connect("a")
+    assert robot.subscribe("robot/a/cmd")
+    sender = connect("cloud")
+    sender.client.publish("robot/a/cmd", b"x" * (130 * 1024), qos=0)
+    assert sender.disconnected.wait(TIMEOUT)
+    assert robot.next(QUIET) is None
+    assert not robot.disconnected.is_set()
+
+
+def test_a_socket_that_never_sends_connect_is_dropped(broker):
+    """amqtt held idle pre-CONNECT sockets for ever (Mosquitto drops them after 90 s)."""
+    if broker.kind == "mosquitto":
+        pytest.skip("Mosquitto's own pre-CONNECT timeout is 90 s, too long for a test")
+    idle = RawClient(broker.port)
+    try:
+        assert idle.closed_by_broker(TIMEOUT)  # 1 s in this broker, 10 s in the stack's
+    finally:
+        idle.close()
+
+
+def test_unfinished_qos2_publishes_are_bounded(broker):
+    """20,000 QoS 2 publishes were accepted; never released, each held the broker's memory."""
+    if broker.kind == "mosquitto":
+        pytest.skip("Mosquitto bounds them by its own receive maximum")
+    flood = RawClient(broker.port, "cloud", PASSWORDS["cloud"], "flood")
+    try:
+        for packet_id in range(1, MAX_INFLIGHT + 2):
+            flood.publish_qos2("robot/a/cmd", b'{"action": "stop"}', packet_id)
+        assert flood.closed_by_broker(TIMEOUT)
+    finally:
+        flood.close()
+
+
+def test_messages_waiting_for_one_client_are_bounded(broker, connect):
+    """A subscriber that never acknowledges holds at most MAX_QUEUED messages."""
+    if broker.kind == "mosquitto":
+        pytest.skip("Mosquitto's max_queued_messages, written in its config")
+    stuck = RawClient(broker.port, "a", PASSWORDS["a"], "a")
+    try:
+        stuck.subscribe("robot/a/cmd")
+        sender = connect("cloud")
+        infos = [sender.client.publish("robot/a/cmd", b"{}", qos=1)
+                 for _ in range(MAX_QUEUED + 50)]
+        infos[-1].wait_for_publish(TIMEOUT)
+        outbox = broker.outbox("a")
+        wait_until(lambda: outbox.dropped >= 50, timeout=TIMEOUT, step=0.02)
+        assert outbox.pending == MAX_QUEUED
+    finally:
+        stuck.close()
 
 
 def test_a_frozen_robot_is_declared_offline_by_its_last_will(broker):

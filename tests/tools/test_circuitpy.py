@@ -8,9 +8,12 @@ import tomllib
 
 import pytest
 
-from tools.circuitpy import install
+from testing.system import needs
+from tools.circuitpy import install, mpy
 from tools.circuitpy.__main__ import main
 from tools.pyportal_sim.runner import DEVICE_DIR
+
+KIT = mpy.core_folder()  # CircuitPython's core kit with its mpy-cross, when it is here
 
 ARGS = ["--ssid", "home", "--password", "pw word", "--api-url", "https://api.example/prod",
         "--api-key", "s3cret"]
@@ -28,7 +31,22 @@ BOOT_OUT = {
                       "samd51j20\nBoard ID:pyportal\nUID:0123456789AB\n",
     "10-feather": "Adafruit CircuitPython 10.0.3 on 2025-10-17; Adafruit Feather M4 Express "
                   "with samd51j19\nBoard ID:feather_m4_express\nUID:FEDCBA987654\n",
+    "10.2.1-pyportal": "Adafruit CircuitPython 10.2.1 on 2026-05-12; Adafruit PyPortal with "
+                       "samd51j20\nBoard ID:pyportal\nUID:0123456789AB\n",
+    "11.0-pyportal": "Adafruit CircuitPython 11.0.0 on 2027-01-01; Adafruit PyPortal with "
+                     "samd51j20\nBoard ID:pyportal\nUID:0123456789AB\n",
 }
+
+
+@pytest.fixture(autouse=True)
+def no_kit(monkeypatch, tmp_path_factory):
+    """No mpy-cross unless a test asks for the kit: what a user without it gets."""
+    monkeypatch.setenv(mpy.CORE_ENV, str(tmp_path_factory.mktemp("no-kit")))
+
+
+@pytest.fixture
+def kit(monkeypatch):
+    monkeypatch.setenv(mpy.CORE_ENV, str(KIT))
 
 
 @pytest.fixture
@@ -47,6 +65,7 @@ def settings(drive):
 
 
 def test_fresh_install(drive, capsys):
+    """Without CircuitPython's mpy-cross the app goes as .py files, and the installer says so."""
     assert run(drive, *ARGS) == 0
     for name in ("code.py", "boot.py", "app.py", "net.py", "screen.py", "view.py",
                  "settings.toml.example"):
@@ -59,6 +78,52 @@ def test_fresh_install(drive, capsys):
                                "MARS_API_KEY": "s3cret", "REFRESH_MINUTES": 10, "UNITS": "C"}
     out = capsys.readouterr().out
     assert "copy code.py -> code.py" in out and "s3cret" not in out and "pw word" not in out
+    assert "no mpy-cross for CircuitPython 9.x here (set CIRCUITPYTHON_CORE" in out
+    assert not list(drive.glob("*.mpy"))
+
+
+@needs("circuitpython-core")
+@pytest.mark.parametrize(("boot", "compiler"), [("10.2.1-pyportal", "10.2.1"),
+                                                ("9.2.8-pyportal", "9.2.9")])
+def test_the_app_is_compiled_for_the_boards_circuitpython(kit, drive, capsys, boot, compiler):
+    """.mpy files made by the mpy-cross of the board's release (else the newest of its major
+    release); code.py and boot.py stay .py, as the firmware runs them by name."""
+    (drive / "boot_out.txt").write_text(BOOT_OUT[boot])
+    assert run(drive, *ARGS) == 0
+    out = capsys.readouterr().out
+    assert f"compiled with CircuitPython {compiler}'s mpy-cross (.mpy files)" in out
+    assert (drive / "code.py").read_bytes() == (DEVICE_DIR / "code.py").read_bytes()
+    assert (drive / "boot.py").read_bytes() == (DEVICE_DIR / "boot.py").read_bytes()
+    modules = {p.stem for p in DEVICE_DIR.glob("*.py")} - {"code", "boot"}
+    assert {p.stem for p in drive.glob("*.mpy")} == modules
+    assert not [p for p in drive.glob("*.py") if p.stem in modules]
+    for path in [*drive.glob("*.mpy"), drive / "lib" / "adafruit_touchscreen.mpy"]:
+        assert path.read_bytes()[:2] == b"C\x06", path  # CircuitPython's .mpy, version 6
+    assert run(drive, *ARGS) == 0
+    assert "the drive is up to date" in capsys.readouterr().out  # the compiler is repeatable
+
+
+@needs("circuitpython-core")
+def test_a_module_has_one_form_on_the_drive(kit, drive, capsys, monkeypatch, tmp_path):
+    """A .py beside its .mpy would be imported instead: whichever form is installed, the
+    other goes (the board was set up by hand, or the kit came or went)."""
+    (drive / "boot_out.txt").write_text(BOOT_OUT["10.2.1-pyportal"])
+    (drive / "app.py").write_text("print('an older app')\n")
+    assert run(drive, *ARGS) == 0
+    assert "remove app.py (replaced by its .mpy)" in capsys.readouterr().out
+    assert (drive / "app.mpy").exists() and not (drive / "app.py").exists()
+    monkeypatch.setenv(mpy.CORE_ENV, str(tmp_path / "gone"))
+    assert run(drive, *ARGS) == 0
+    assert "remove app.mpy (replaced by its .py)" in capsys.readouterr().out
+    assert (drive / "app.py").exists() and not (drive / "app.mpy").exists()
+
+
+@needs("circuitpython-core")
+def test_a_major_release_without_a_compiler_gets_py(kit, drive, capsys):
+    (drive / "boot_out.txt").write_text(BOOT_OUT["11.0-pyportal"])
+    assert run(drive, *ARGS) == 0
+    assert "no mpy-cross for CircuitPython 11.x here" in capsys.readouterr().out
+    assert (drive / "app.py").exists() and not list(drive.glob("*.mpy"))
 
 
 def test_existing_settings_are_kept(drive, capsys):

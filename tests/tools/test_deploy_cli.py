@@ -296,7 +296,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
             "Description": ANY, "Parameters": [
                 {"ParameterKey": "IotDataEndpoint", "ParameterValue": ANY},
-                {"ParameterKey": "NasaApiKey", "ParameterValue": "K3Y"},
+                {"ParameterKey": "NasaApiKeyParameter", "ParameterValue": "/mars/nasa-api-key"},
                 {"ParameterKey": "RobotNames", "ParameterValue": "sts-pi"}]})
         for _ in range(2):  # the waiter, then the deploy reading the changes
             cfn_stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE",
@@ -316,6 +316,9 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cfn_stub.assert_no_pending_responses()
     assert questions == ["execute this change set on stack mars? [y/N] "]
     assert [c for log in owner_logs for c in log.unconditional()] == []
+    key = session.client("ssm").get_parameter(Name="/mars/nasa-api-key", WithDecryption=True)
+    assert (key["Parameter"]["Type"], key["Parameter"]["Value"]) == ("SecureString", "K3Y")
+    assert not any("K3Y" in line for line in lines)
 
     s3 = session.client("s3")
     state = json.loads((tmp_path / "state.json").read_text())

@@ -101,3 +101,19 @@ def test_stack_component(server, tmp_path):
     assert health == {"up": True, "png": str(tmp_path / "pyportal.png"), "has_frame": True}
     assert component.child.process.returncode == 0
     assert server.paths()[:2] == ["/mars", "/mars/image/photo-1.bmp"]
+
+
+def test_settings_file_values_win_over_the_defaults(tmp_path):
+    """Only options given on the command line override --settings (the defaults do not)."""
+    from tools.pyportal_sim.__main__ import parse_args, settings_of
+
+    toml = tmp_path / "settings.toml"
+    toml.write_text('UNITS = "F"\nREFRESH_MINUTES = 3\nVIEW = "weather"\n')
+    base = ["--api", "http://api.test", "--api-key", "k", "--settings", str(toml)]
+    kept = settings_of(parse_args(base))
+    assert (kept["UNITS"], kept["REFRESH_MINUTES"], kept["VIEW"]) == ("F", "3", "weather")
+    given = settings_of(parse_args([*base, "--units", "C", "--view", "photo",
+                                    "--refresh-minutes", "5"]))
+    assert (given["UNITS"], given["REFRESH_MINUTES"], given["VIEW"]) == ("C", "5", "photo")
+    plain = settings_of(parse_args(base[:4]))
+    assert (plain["UNITS"], plain["REFRESH_MINUTES"], plain.get("VIEW")) == ("C", "10", None)

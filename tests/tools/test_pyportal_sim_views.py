@@ -35,3 +35,19 @@ def test_weather_view_in_the_simulator(server, tmp_path, size):
     assert server.queries[0].endswith("&history=30&photos=0")
     seen = Counter(Image.open(out).convert("RGB").get_flattened_data())
     assert seen[HIGH] > 300 and seen[LOW] > 100  # today's values, the lines
+
+
+def test_view_option_and_a_picture_without_the_diagnostics(tmp_path):
+    """--view photo: the one picture of --once is the Photo view as a user sees it once the
+    diagnostics (10 s after the first refresh) are put away: photo, caption and strip."""
+    out = tmp_path / "screen.png"
+    with MarsServer(payload="history") as server:
+        done = subprocess.run([sys.executable, "-m", "tools.pyportal_sim", "--api", server.url,
+                               "--api-key", API_KEY, "--out", str(out), "--once",
+                               "--view", "photo"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert server.queries[0].endswith("&history=0&photos=0")
+    image = Image.open(out).convert("RGB")
+    assert len(set(image.crop((0, 20, 320, 150)).get_flattened_data())) > 50  # the photo
+    strip = Counter(image.crop((0, 224, 320, 240)).get_flattened_data())
+    assert strip[(0, 0, 0)] > 2000 and strip[(255, 255, 255)] > 50  # the weather strip

@@ -168,6 +168,40 @@ def test_newest_master_wins():
     asyncio.run(scenario())
 
 
+def test_a_viewers_client_id_cannot_be_taken_while_in_use():
+    """Reusing a viewer's ClientId dropped that viewer's video and drive channel and took its
+    identity (the robot's driver lease knows a viewer by it)."""
+
+    async def scenario():
+        async with relay_server() as (relay, server, session):
+            master = await session.ws_connect(url(server))
+            viewer = await session.ws_connect(url(server, client_id="viewer-1"))
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(url(server, client_id="viewer-1"))
+            assert refused.value.status == 409
+            await master.send_str(json.dumps({"action": "SDP_ANSWER", "messagePayload":
+                                              b64({"type": "answer", "sdp": "x"}),
+                                              "recipientClientId": "viewer-1"}))
+            assert (await receive(viewer))["messageType"] == "SDP_ANSWER"  # still the viewer's
+            await viewer.close()
+            await asyncio.sleep(0)  # the relay sees the close
+            again = await asyncio.wait_for(_connect_when_free(session, server, "viewer-1"), 5)
+            await again.close()
+            await master.close()
+
+    asyncio.run(scenario())
+
+
+async def _connect_when_free(session, server, client_id):
+    """Once its viewer has left, the ClientId is free again (the page reconnects with it)."""
+    while True:
+        try:
+            return await session.ws_connect(url(server, client_id=client_id))
+        except aiohttp.WSServerHandshakeError as exc:
+            assert exc.status == 409
+            await asyncio.sleep(0.01)
+
+
 def test_only_the_robot_may_be_its_channels_master():
     """#12 item 6: any holder of the page's token connected as master and answered offers."""
 

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"circuitpy: {drive} ({plan.bytes_needed} bytes to write); {verb}:")
     for line in plan.describe():
         print(f"  {line}")
-    if not plan.copies and plan.settings_text is None and not plan.make_sd:
+    if not (plan.copies or plan.removals or plan.make_sd) and plan.settings_text is None:
         print("circuitpy: the drive is up to date")
     elif not args.dry_run:
         carry_out(plan)

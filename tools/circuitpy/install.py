@@ -5,13 +5,15 @@ from __future__ import annotations
 import importlib.metadata
 import ipaddress
 import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import tomlkit
 
-from tools.circuitpy import boot_out, drives
+from tools.circuitpy import boot_out, drives, mpy
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "device" / "pyportal"
@@ -24,6 +26,7 @@ SETTING_FLAGS = {"ssid": "CIRCUITPY_WIFI_SSID", "password": "CIRCUITPY_WIFI_PASS
 SECRETS = {"CIRCUITPY_WIFI_PASSWORD", "MARS_API_KEY"}
 PHOTO_ROOM = 160 * 1024  # a photo needs this much on the drive when it has no SD card
 BACKED_UP = {"code.py", "boot.py", "settings.toml"}  # a user's own versions are kept as .bak
+SCRIPTS = {"code.py", "boot.py"}  # run by the firmware by these names: never compiled
 
 
 class InstallError(Exception):
@@ -40,6 +43,7 @@ class Plan:
     settings_text: str | None = None  # new settings.toml, None if unchanged
     notes: list[str] = field(default_factory=list)
     backups: list[tuple[Path, Path]] = field(default_factory=list)  # (file, its backup)
+    removals: list[Path] = field(default_factory=list)  # a module's other form (.py / .mpy)
     make_sd: bool = False  # the folder CircuitPython mounts the SD card on
 
     @property
@@ -54,6 +58,8 @@ class Plan:
         if self.settings_text is not None:
             lines.append("write settings.toml")
         lines += [f"back up {f.name} -> {b.name}" for f, b in self.backups]
+        lines += [f"remove {path.relative_to(self.drive)} (replaced by its "
+                  f"{'.py' if path.suffix == '.mpy' else '.mpy'})" for path in self.removals]
         if self.make_sd:
             lines.append("make folder sd (the SD card mounts there)")
         return lines + self.notes
@@ -79,19 +85,22 @@ def find_drive(explicit: Path | None = None, force: bool = False) -> Path:
                        "wait for the drive to appear, or name it with --drive PATH")
 
 
-def check_board(drive: Path, force: bool, notes: list[str]) -> None:
-    """Read boot_out.txt: refuse CircuitPython < 9 and, unless ``force``, other boards."""
+def check_board(drive: Path, force: bool, notes: list[str]) -> boot_out.BootOut | None:
+    """Read boot_out.txt: refuse CircuitPython < 9 and, unless ``force``, other boards.
+
+    :returns: what boot_out.txt says, ``None`` without a readable one (``force``).
+    """
     path = drive / "boot_out.txt"
     if not path.is_file():
         notes.append("no boot_out.txt: board and CircuitPython version not checked (--force)")
-        return
+        return None
     found = boot_out.parse(path.read_text(errors="replace"))
     if found is None:
         if not force:
             raise InstallError(f"{path} does not say which CircuitPython runs there; "
                                "reset the board and try again (--force skips the check)")
         notes.append("boot_out.txt unreadable: board not checked (--force)")
-        return
+        return None
     needed = ".".join(str(n) for n in boot_out.NEEDED[:2])
     if found.version < boot_out.NEEDED:
         raise InstallError(f"CircuitPython {found.version_text} found; the app needs {needed} "
@@ -105,6 +114,7 @@ def check_board(drive: Path, force: bool, notes: list[str]) -> None:
                                "and SD slot (--force installs anyway)")
         notes.append(f"warning: {found.board_name} is not a PyPortal (--force)")
     notes.extend("warning: " + w for w in found.warnings())
+    return found
 
 
 def check_api_url(url: str) -> None:
@@ -177,22 +187,64 @@ def _backup_name(path: Path) -> Path:
     return candidate
 
 
+def choose_compiler(found: boot_out.BootOut | None, notes: list[str]) -> mpy.Compiler | None:
+    """The ``mpy-cross`` for the board's CircuitPython, or ``None`` (with a note saying why
+    the app goes as ``.py`` files)."""
+    if found is None:
+        notes.append("CircuitPython version unknown: copying .py files (the board compiles "
+                     "them at each start, which takes more memory)")
+        return None
+    compiler = mpy.for_board(found.version)
+    if compiler is None:
+        notes.append(f"no mpy-cross for CircuitPython {found.version[0]}.x here (set "
+                     f"{mpy.CORE_ENV} to CircuitPython's core kit): copying .py files (the "
+                     "board compiles them at each start, which takes more memory)")
+        return None
+    notes.append(f"compiled with CircuitPython {compiler.name}'s mpy-cross (.mpy files)")
+    return compiler
+
+
+def _compiled(sources: list[tuple[Path, Path]], compiler: mpy.Compiler | None,
+              build: Path) -> list[tuple[Path, Path]]:
+    """``sources`` with every module but code.py and boot.py compiled into ``build``."""
+    if compiler is None:
+        return sources
+    out = []
+    for src, dst in sources:
+        if src.suffix == ".py" and dst.name not in SCRIPTS:
+            staged = build / dst.parent.name / (src.stem + ".mpy")
+            try:
+                compiler.compile(src, staged)
+            except RuntimeError as e:
+                raise InstallError(str(e)) from None
+            src, dst = staged, dst.with_suffix(".mpy")
+        out.append((src, dst))
+    return out
+
+
 def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Plan:
-    """Work out the install; nothing is written.
+    """Work out the install (compiling the app to ``.mpy`` in a temporary folder when an
+    ``mpy-cross`` for the board's CircuitPython is at hand); nothing is written to the drive.
 
     :raises InstallError: wrong firmware or board, unreachable API URL, no room.
     """
     plan = Plan(drive=drive)
-    check_board(drive, force, plan.notes)
+    found = check_board(drive, force, plan.notes)
     if "MARS_API_URL" in settings:
         check_api_url(settings["MARS_API_URL"])
     plan.make_sd = not (drive / "sd").is_dir()
     sources = [(p, drive / p.name) for p in sorted(APP_DIR.iterdir())
                if p.is_file() and p.name not in APP_SKIP]
     sources += [(library_source(m, d), drive / "lib" / f"{m}.py") for m, d in LIBRARIES.items()]
+    build = Path(tempfile.mkdtemp(prefix="circuitpy-mpy-"))
+    weakref.finalize(plan, shutil.rmtree, build, ignore_errors=True)
+    sources = _compiled(sources, choose_compiler(found, plan.notes), build)
     # code.py last: saving it restarts the board, which should find everything else in place
     sources.sort(key=lambda pair: pair[1].name == "code.py")
     for src, dst in sources:
+        other = dst.with_suffix(".py" if dst.suffix == ".mpy" else ".mpy")
+        if dst.suffix in (".py", ".mpy") and dst.name not in SCRIPTS and other.exists():
+            plan.removals.append(other)  # a .py beside its .mpy would be imported instead
         if dst.exists() and dst.read_bytes() == src.read_bytes():
             plan.unchanged.append(dst)
         else:
@@ -222,6 +274,8 @@ def carry_out(plan: Plan) -> None:
     """Write the plan to the drive: backups first, code.py last."""
     for original, backup in plan.backups:
         shutil.copyfile(original, backup)
+    for path in plan.removals:
+        path.unlink(missing_ok=True)
     if plan.make_sd:
         (plan.drive / "sd").mkdir(exist_ok=True)
     for src, dst in plan.copies:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.deploy import build, provision, stack, state, template
+from tools.deploy import build, nasa_key, provision, stack, state, template
 from tools.deploy.errors import DeployError, NoRegion, UsageError, explain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="where device files go (default: out/deploy/<stack>)")
 
     deploy = sub.add_parser("deploy", parents=[common], help="build, deploy, provision")
-    deploy.add_argument("--nasa-api-key", help="api.nasa.gov key (kept from the last deploy "
-                        "when omitted)")
+    deploy.add_argument("--nasa-api-key", help="api.nasa.gov key, stored as an SSM SecureString "
+                        "(kept from the last deploy when omitted)")
     deploy.add_argument("--robot", action="append", default=[], metavar="NAME",
                         help="a robot name (repeat for more; default: sts-pi or the last "
                         "deploy's)")
@@ -146,7 +146,7 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     endpoints = provision.iot_endpoints(aws("iot"))
     parameters = {
         "RobotNames": ",".join(args.robot) or None,
-        "NasaApiKey": args.nasa_api_key,
+        "NasaApiKeyParameter": nasa_key.store(aws("ssm"), args.stack, args.nasa_api_key, emit),
         "AlarmEmail": args.alarm_email,
         "DeploymentType": args.deployment,
         "IotDataEndpoint": endpoints["data"],
@@ -224,6 +224,7 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
     released = provision.release_robots(aws("iot"), things, outputs.get("RobotPolicyName"))
     emit(f"released {released} robot certificate(s)")
     stack.destroy(cfn, args.stack, emit, sleep=sleep)
+    nasa_key.remove(aws("ssm"), args.stack, emit)
     kept = state.known_artifact_bucket(args.out or ROOT / "out" / "deploy" / args.stack,
                                        account, aws.region)
     emit(f"stack {args.stack} removed" + (f"; the artifact bucket s3://{kept} stays for a "

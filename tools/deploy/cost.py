@@ -158,8 +158,10 @@ def estimate(usage: Usage = Usage(), source: Mapping[str, Any] | None = None) ->
     source = source if source is not None else template.load()
     found = resources(source, usage.robots)
     p = PRICES
-    poll_s = _js_constant("app.js", "STATUS_EVERY_MS") / 1000
-    fast_poll_s = _js_constant("app.js", "FAST_POLL_MS") / 1000
+    # the page's status reads (cloud/web/poll.js): while idle at most every IDLE_MIN_MS (it
+    # backs off from there), while driving without the data channel every DRIVING_POLL_MS
+    poll_s = _js_constant("poll.js", "IDLE_MIN_MS") / 1000
+    fast_poll_s = _js_constant("poll.js", "DRIVING_POLL_MS") / 1000
     repeat_s = _js_constant("drive.js", "REPEAT_MS") / 1000
     drive_s = usage.robots * usage.drive_hours * 3600 * DAYS
     held_s = drive_s * usage.held_share

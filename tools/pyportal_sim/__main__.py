@@ -8,8 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from tools.pyportal_sim import esp32, firmware
-from tools.pyportal_sim.runner import DEVICE_DIR, SIZES, Options, Simulator, settings_from
+from tools.pyportal_sim import esp32, firmware, libraries
+from tools.pyportal_sim.runner import DEVICE_DIR, SIZES, VIEWS, Options, Simulator, settings_from
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,14 +27,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--once", action="store_true", help="same as --frames 1")
     p.add_argument("--keep-frames", action="store_true", help="also save OUT-001.png, ...")
     p.add_argument("--window", action="store_true", help="show the screen (needs pygame)")
-    p.add_argument("--refresh-minutes", type=int, default=10)
-    p.add_argument("--units", choices=("C", "F"), default="C")
-    p.add_argument("--settings", type=Path, help="a settings.toml to start from")
+    p.add_argument("--refresh-minutes", type=int,
+                   help="REFRESH_MINUTES (default: --settings' value, else 10)")
+    p.add_argument("--units", choices=("C", "F"), help="UNITS (default: --settings', else C)")
+    p.add_argument("--view", choices=VIEWS,
+                   help="VIEW, the screen shown first (default: --settings', else classic)")
+    p.add_argument("--settings", type=Path,
+                   help="a settings.toml to start from; the options above override it only "
+                        "when given")
     p.add_argument("--drive", type=Path,
                    help="folder standing in for CIRCUITPY (default: next to --out)")
-    p.add_argument("--firmware", choices=sorted(firmware.FIRMWARES),
-                   default=firmware.DEFAULT_FIRMWARE,
-                   help="CircuitPython version whose frozen network libraries run")
+    p.add_argument("--firmware", type=_firmware, default=firmware.DEFAULT_FIRMWARE,
+                   metavar="VERSION",
+                   help="the CircuitPython release whose frozen libraries run (requests, "
+                        "connection manager, ESP32SPI, display_text): one of "
+                        + "; ".join(s.releases for s in libraries.SETS.values())
+                        + f" (default {firmware.DEFAULT_FIRMWARE})")
     p.add_argument("--slow-link", action="store_true",
                    help="a weak Wi-Fi link: slow DNS, TLS handshakes and transfers")
     p.add_argument("--no-sd-card", action="store_true", help="no card in the slot")
@@ -53,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _firmware(text: str) -> str:
+    try:
+        libraries.for_release(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _resolve(p: argparse.ArgumentParser, text: str) -> tuple[str, tuple[str, int]]:
     host, _, address = text.partition("=")
     addr, _, port = address.rpartition(":")
@@ -61,10 +77,15 @@ def _resolve(p: argparse.ArgumentParser, text: str) -> tuple[str, tuple[str, int
     return host, (addr, int(port))
 
 
+def settings_of(args: argparse.Namespace) -> dict[str, str]:
+    """The simulated settings.toml: ``--settings``' values, overridden by the options given."""
+    return settings_from(args.api, args.api_key, args.refresh_minutes, args.units,
+                         args.settings, view=args.view)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = settings_from(args.api, args.api_key, args.refresh_minutes, args.units,
-                             args.settings)
+    settings = settings_of(args)
     link = replace(esp32.SLOW_LINK if args.slow_link else esp32.Link(),
                    # --frames: waiting on the local server counts 3x, so that timeouts of
                    # seconds pass in a fraction of that

@@ -4,10 +4,17 @@ A stand-in for ``adafruit_esp32spi.adafruit_esp32spi.ESP_SPIcontrol`` at the lev
 socket commands, so that the *real* ``adafruit_esp32spi_socketpool``,
 ``adafruit_connection_manager`` and ``adafruit_requests`` run on it and fail as on the board:
 
-- a fixed number of sockets; a socket nobody closes stays taken, even across a new session;
+- NINA firmware 2.0 and later's 6 sockets; a socket nobody closes stays taken, even across a
+  new session;
 - one TLS socket at a time (``socket_open`` in adafruit_esp32spi.py: "Only one open SSL
   connection allowed");
 - ``socket_connect`` gives up after 3 s (the ``while ... < 3`` loop in adafruit_esp32spi.py);
+- every command waits at most 10 s for the chip (``_wait_for_ready``: ``TimeoutError("ESP32
+  not responding")``): a TLS handshake longer than that fails, and a chip that stopped
+  answering (:attr:`Link.responds`) costs 10 s per command;
+- the library's own face of the version simulated: before ESP32SPI 8.0 ``firmware_version``
+  is raw bytes and the control has ``ssid`` / ``rssi``; from 8.0 it is a string and the network
+  is ``ap_info`` (``None`` when not connected);
 - time spent in DNS, connect, TLS handshake and SPI transfer is charged to the simulated clock,
   so a watchdog budget that would reset the board resets the simulated one.
 
@@ -27,10 +34,15 @@ SOCKET_CLOSED, SOCKET_LISTEN, SOCKET_SYN_SENT, SOCKET_SYN_RCVD = 0, 1, 2, 3
 SOCKET_ESTABLISHED, SOCKET_FIN_WAIT_1, SOCKET_FIN_WAIT_2, SOCKET_CLOSE_WAIT = 4, 5, 6, 7
 SOCKET_CLOSING, SOCKET_LAST_ACK, SOCKET_TIME_WAIT = 8, 9, 10
 NO_SOCKET = 255
-# nina-fw main/CommandHandler.cpp: MAX_SOCKETS = CONFIG_LWIP_MAX_SOCKETS, ESP-IDF's default 10
-SOCKETS = 10
+# nina-fw main/CommandHandler.cpp: MAX_SOCKETS = CONFIG_LWIP_MAX_SOCKETS, which its sdkconfig
+# sets to 10 up to 1.7.7 and to 6 from 2.0.0 (sdkconfig.defaults in 3.x)
+SOCKETS = 6
 CONNECT_WAIT_S = 3  # adafruit_esp32spi.socket_connect: "wait 3 seconds"
-FIRMWARE = "1.7.7"  # the NINA version Adafruit ships for the PyPortal's ESP32 (nina-fw releases)
+READY_WAIT_S = 10  # adafruit_esp32spi._wait_for_ready: "wait up to 10 seconds"
+# nina-fw main/CommandHandler.cpp FIRMWARE_VERSION of its newest release (3.3.0); the chip
+# sends it with its NUL, which ESP32SPI 8.0 and later strip
+FIRMWARE = "3.3.0"
+WL_CONNECTED = 3
 
 
 @dataclass
@@ -56,6 +68,7 @@ class Link:
     ssid: str = "simulator"
     hosts: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> local address
     net_speedup: float = 1.0  # simulated seconds per real second spent waiting for data
+    responds: bool = True  # False: the chip no longer answers, and a reset does not help
 
 
 SLOW_LINK = Link(dns_s=4.0, connect_s=1.0, tls_s=6.0, rate=16_000, rssi=-82)
@@ -84,30 +97,39 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         self.resets = 0
 
     # -- Wi-Fi -------------------------------------------------------------------------------
+    def _command(self) -> None:
+        """One command over SPI: a chip that does not answer costs the 10 s wait, then
+        ``TimeoutError`` (adafruit_esp32spi._wait_for_ready)."""
+        if not self.link.responds:
+            self._clock.advance(READY_WAIT_S)
+            raise TimeoutError("ESP32 not responding")
+
+    @property
+    def status(self) -> int:
+        self._command()
+        return WL_CONNECTED if self._joined else 6  # WL_DISCONNECTED
+
     @property
     def is_connected(self) -> bool:
-        return self._joined
+        # adafruit_esp32spi: an OSError (TimeoutError is one) resets the chip, then False
+        try:
+            return self.status == WL_CONNECTED
+        except OSError:
+            self.reset()
+            return False
 
     def connect_AP(self, ssid, password, timeout_s=10):  # the library's name
+        self._command()  # wifi_set_passphrase
         self._clock.advance(min(self.link.join_s, timeout_s))
         if self.link.join_s > timeout_s:
             raise ConnectionError("Failed to connect to ssid", ssid)
         self._joined = True
-        return 3  # WL_CONNECTED
+        return WL_CONNECTED
 
     @property
-    def firmware_version(self) -> bytes:
-        # a property returning bytes up to adafruit_esp32spi 8.x, a method from 9.x: the app
-        # must handle both; the simulator shows the older form
-        return FIRMWARE.encode() + b"\x00"
-
-    @property
-    def ssid(self) -> bytes:
-        return self.link.ssid.encode()
-
-    @property
-    def rssi(self) -> int:
-        return self.link.rssi
+    def firmware_version(self):
+        self._command()
+        return FIRMWARE.encode() + b"\x00"  # ESP32SPI before 8.0: the chip's bytes as sent
 
     def reset(self) -> None:
         """Hard reset: the chip forgets every socket and the network."""
@@ -124,7 +146,8 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
     def get_host_by_name(self, hostname) -> bytes:
         if isinstance(hostname, bytes):
             hostname = hostname.decode()
-        self._clock.advance(self.link.dns_s)
+        self._command()
+        self._clock.advance(min(self.link.dns_s, READY_WAIT_S))
         host = self.link.hosts.get(hostname, (hostname, 0))[0]
         try:
             return _socket.inet_aton(_socket.gethostbyname(host))
@@ -132,6 +155,7 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
             raise ConnectionError("Failed to request hostname") from None
 
     def get_socket(self) -> int:
+        self._command()
         for n in range(SOCKETS):
             if n not in self._sockets:
                 self._sockets[n] = _Sock()
@@ -149,6 +173,7 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         else:
             host, local_port = self.link.hosts.get(dest, (dest, port))
             address = (host, local_port or port)
+        self._command()
         self._clock.advance(self.link.connect_s)
         try:
             sock.real = _socket.create_connection(address, timeout=CONNECT_WAIT_S)
@@ -157,12 +182,20 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
             raise TimeoutError("Failed to establish connection") from None
         sock.real.setblocking(False)
         if conn_mode == self.TLS_MODE:
+            # the handshake runs inside the connect command, whose answer the library waits
+            # for at most READY_WAIT_S
+            if self.link.tls_s > READY_WAIT_S:
+                self._clock.advance(READY_WAIT_S)
+                sock.real.close()
+                sock.real = None
+                raise TimeoutError("ESP32 not responding")
             self._clock.advance(self.link.tls_s)
             self._tls_socket = socket_num
             sock.tls = True
         return True
 
     def socket_write(self, socket_num, buffer, conn_mode=TCP_MODE) -> int:
+        self._command()
         real = self._open(socket_num).real
         assert real is not None  # _open refuses a closed socket
         data = bytes(buffer)
@@ -191,6 +224,7 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
                 sock.eof = True
 
     def socket_available(self, socket_num) -> int:
+        self._command()
         sock = self._sockets.get(socket_num)
         if sock is None:
             return 0
@@ -205,12 +239,14 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         return len(sock.buffer)
 
     def socket_read(self, socket_num, size) -> bytes:
+        self._command()
         sock = self._open(socket_num)
         data, sock.buffer = sock.buffer[:size], sock.buffer[size:]
         self._clock.advance(len(data) / self.link.rate)
         return data
 
     def socket_status(self, socket_num) -> int:
+        self._command()
         sock = self._sockets.get(socket_num)
         if sock is None or sock.real is None:
             return SOCKET_CLOSED
@@ -235,15 +271,63 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         return len(self._sockets)
 
 
-def factory(link: Link, clock, log=None) -> tuple[type[ESP_SPIcontrol], list[ESP_SPIcontrol]]:
-    """The ``ESP_SPIcontrol(spi, cs, ready, reset)`` the app builds, on this link and clock."""
+class Network:
+    """``adafruit_esp32spi.Network`` (8.0 and later), what ``ap_info`` returns: each property
+    is one more command to the chip."""
+
+    def __init__(self, chip: ESP_SPIcontrol) -> None:
+        self._chip = chip
+
+    @property
+    def ssid(self) -> str:
+        self._chip._command()
+        return self._chip.link.ssid
+
+    @property
+    def rssi(self) -> int:
+        self._chip._command()
+        return self._chip.link.rssi
+
+
+class LegacyESP(ESP_SPIcontrol):
+    """ESP32SPI before 8.0: ``ssid`` and ``rssi`` on the control, no ``ap_info``."""
+
+    @property
+    def ssid(self) -> bytes:
+        self._command()
+        return self.link.ssid.encode()
+
+    @property
+    def rssi(self) -> int:
+        self._command()
+        return self.link.rssi
+
+
+class CurrentESP(ESP_SPIcontrol):
+    """ESP32SPI 8.0 and later: the version as a string, the network as ``ap_info``."""
+
+    @property
+    def firmware_version(self) -> str:
+        self._command()
+        return FIRMWARE
+
+    @property
+    def ap_info(self) -> Network | None:
+        return Network(self) if self.is_connected else None
+
+
+def factory(link: Link, clock, log=None, library_version: str = "11.1.3"
+            ) -> tuple[type[ESP_SPIcontrol], list[ESP_SPIcontrol]]:
+    """The ``ESP_SPIcontrol(spi, cs, ready, reset)`` the app builds, on this link and clock,
+    as adafruit_esp32spi ``library_version`` presents it."""
     chips: list[ESP_SPIcontrol] = []
+    base: type[ESP_SPIcontrol] = (CurrentESP if int(library_version.split(".")[0]) >= 8
+                                  else LegacyESP)
 
-    class BoardESP(ESP_SPIcontrol):
-        def __init__(self, spi, cs_dio, ready_dio, reset_dio, *args, **kwargs) -> None:
-            super().__init__(link, clock, log)
-            cs_dio.switch_to_output(value=True)  # the library drives CS high at once
-            chips.append(self)
+    def __init__(self, spi, cs_dio, ready_dio, reset_dio, *args, **kwargs) -> None:
+        base.__init__(self, link, clock, log)
+        cs_dio.switch_to_output(value=True)  # the library drives CS high at once
+        chips.append(self)
 
-    BoardESP.__name__ = "ESP_SPIcontrol"  # connection_manager dispatches on the class name
-    return BoardESP, chips
+    # named as the library's: the connection manager dispatches on the class name
+    return type("ESP_SPIcontrol", (base,), {"__init__": __init__}), chips

@@ -7,12 +7,17 @@ Each stand-in follows the firmware's or library's source (named beside each rule
 - ``microcontroller.watchdog`` resets the board when not fed within its timeout, in
   simulated time (see :class:`Clock`);
 - ``terminalio.FONT`` has the board's glyph set: printable ASCII only;
-- the frozen ``adafruit_requests`` / ``adafruit_connection_manager`` / ESP32SPI socket pool of
-  the firmware version simulated (:data:`FIRMWARES`), over the ESP32 of :mod:`.esp32`.
+- the libraries the firmware release freezes (requests, connection manager, ESP32SPI's socket
+  pool over the ESP32 of :mod:`.esp32`, display_text), pinned per release in
+  :mod:`.libraries`; any other Adafruit library only from the drive's ``lib`` folder;
+- ``bitmaptools.fill_region`` refuses corners outside the bitmap, as the firmware's does.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.metadata
 import importlib.util
 import struct
 import sys
@@ -21,25 +26,14 @@ import types
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.pyportal_sim import esp32
+from tools.pyportal_sim import esp32, libraries
 
 if TYPE_CHECKING:  # not at run time: importing displayio starts Blinka's refresh thread
     from collections.abc import Callable
 
     import fontio
 
-FROZEN = Path(__file__).parent / "frozen"
-# CircuitPython version -> folder of the libraries it freezes for the PyPortal (None: this
-# venv's pins, which are those of 10.x). From the firmware's frozen/ submodules at each tag:
-# 9.0.0-9.0.5 freeze requests 3.2.0, connection manager 1.0.1, ESP32SPI 7.0.1 (its socket
-# module, before socket pools); 9.1.0-9.2.3 requests 4.1.4, connection manager 3.1.1,
-# ESP32SPI 8.4.0.
-FIRMWARES = {"9.0.5": FROZEN / "cp9_0_5", "9.2.3": FROZEN / "cp9_2_3", "10.0.3": None}
-DEFAULT_FIRMWARE = "10.0.3"
-# in import order: requests imports the connection manager
-FROZEN_MODULES = ("adafruit_connection_manager", "adafruit_esp32spi.adafruit_esp32spi_socketpool",
-                  "adafruit_requests")
-OLD_SOCKET = "adafruit_esp32spi.adafruit_esp32spi_socket"  # ESP32SPI before 8.0
+DEFAULT_FIRMWARE = libraries.NEWEST
 WATCHDOG_MAX_S = 16  # SAMD51: the longest watchdog period CircuitPython accepts
 TICKS_PERIOD = 1 << 29  # supervisor.ticks_ms() wraps at 2**29 ms (its documentation)
 
@@ -272,70 +266,140 @@ class BoardFont:
         return None
 
 
-def frozen_modules(firmware: str) -> tuple[str, ...]:
-    """The firmware's frozen network modules, in import order."""
-    folder = FIRMWARES[firmware]
-    if folder is not None and (folder / (OLD_SOCKET.replace(".", "/") + ".py")).exists():
-        return (FROZEN_MODULES[0], OLD_SOCKET, FROZEN_MODULES[2])
-    return FROZEN_MODULES
+class BoardImports(importlib.abc.MetaPathFinder):
+    """Imports as on the board: the firmware's frozen libraries from its set
+    (:mod:`.libraries`), and no other Adafruit library unless the drive's ``lib`` has it.
+
+    This virtualenv holds newer libraries (and ``adafruit_ticks``, which display_text 4 and
+    later import; no PyPortal firmware freezes it): without this they would run here where the
+    board raises ``ImportError: no module named 'adafruit_ticks'``.
+    """
+
+    def __init__(self, frozen: Path, frozen_names: set[str], lib: Path) -> None:
+        self.frozen, self.frozen_names, self.lib = frozen, frozen_names, lib
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if fullname != top:
+            return None  # a submodule: its package's __path__ says where
+        if top in self.frozen_names:
+            return importlib.machinery.PathFinder.find_spec(fullname, [str(self.frozen)])
+        if top in not_on_board():
+            for path in (self.lib / top / "__init__.py", self.lib / f"{top}.py"):
+                if path.is_file():  # looked at afresh: lib/ may be filled while running
+                    return importlib.util.spec_from_file_location(
+                        fullname, path, submodule_search_locations=[str(path.parent)]
+                        if path.name == "__init__.py" else None)
+            # the board's words (py/builtinimport.c)
+            raise ModuleNotFoundError(f"no module named '{fullname}'", name=fullname)
+        return None
 
 
-def load_frozen(firmware: str) -> dict:
-    """Where the firmware's frozen network libraries are (module specs, not yet loaded)."""
-    folder = FIRMWARES[firmware]
-    modules = {}
-    for name in frozen_modules(firmware):
-        if folder is None:
-            spec = importlib.util.find_spec(name)
-        else:
-            spec = importlib.util.spec_from_file_location(
-                name, folder / (name.replace(".", "/") + ".py"))
-        modules[name] = spec
-    return modules
+def not_on_board() -> set[str]:
+    """The Adafruit CircuitPython libraries installed here, by module name: on the board
+    only a frozen one (:class:`BoardImports`) or a copy in ``lib/`` may be imported."""
+    global _NOT_ON_BOARD
+    if _NOT_ON_BOARD is None:
+        found = set()
+        for dist in importlib.metadata.distributions():
+            if not (dist.metadata["Name"] or "").lower().startswith("adafruit-circuitpython-"):
+                continue
+            for f in dist.files or ():
+                top = f.parts[0]
+                if top.startswith("adafruit_") and (
+                        top.endswith(".py") or (len(f.parts) == 2 and f.name == "__init__.py")):
+                    found.add(top.removesuffix(".py"))
+        _NOT_ON_BOARD = found
+    return _NOT_ON_BOARD
+
+
+_NOT_ON_BOARD: set[str] | None = None
+
+
+def board_fill_region(real: Callable) -> Callable:
+    """``bitmaptools.fill_region`` validating its corners as the firmware does, where Blinka
+    clips them: shared-bindings/bitmaptools/__init__.c, bitmaptools_validate_coord_range
+    (x1 in 0..width, x2 in x1..width, then the same for y; "x1 must be 0-294")."""
+
+    def fill_region(dest_bitmap, x1, y1, x2, y2, value):
+        # Blinka's Bitmap keeps its depth privately (the firmware's: bits_per_value)
+        depth = getattr(dest_bitmap, "bits_per_value", None) or dest_bitmap._bits_per_value
+        if value >= 1 << depth:
+            raise ValueError("out of range of target")
+        for first, second, names, limit in ((x1, x2, ("x1", "x2"), dest_bitmap.width),
+                                            (y1, y2, ("y1", "y2"), dest_bitmap.height)):
+            if not 0 <= first <= limit:
+                raise ValueError(f"{names[0]} must be 0-{limit}")
+            if not first <= second <= limit:
+                raise ValueError(f"{names[1]} must be {first}-{limit}")
+        return real(dest_bitmap, x1, y1, x2, y2, value)
+
+    return fill_region
+
+
+def install_bitmaptools() -> Callable[[], None]:
+    """Make ``bitmaptools`` validate like the firmware's; returns the undo."""
+    import bitmaptools
+
+    real = bitmaptools.fill_region
+    bitmaptools.fill_region = board_fill_region(real)
+
+    def undo() -> None:
+        bitmaptools.fill_region = real
+
+    return undo
 
 
 def install(board: Board, firmware: str, link: esp32.Link, board_module: types.ModuleType,
             log: Callable[[str], object]) -> dict:
-    """Put the board's modules in ``sys.modules``; returns what to restore afterwards."""
+    """Put the board's modules in ``sys.modules`` and its import rules in ``sys.meta_path``
+    (:class:`BoardImports`); returns what to restore afterwards."""
     import terminalio
 
-    esp_class, chips = esp32.factory(link, board.clock, log)
+    libs = libraries.for_release(firmware)
+    frozen = libs.require()
+    esp_class, chips = esp32.factory(link, board.clock, log, libs.versions["adafruit_esp32spi"])
     socket_constants = {name: getattr(esp32, name) for name in dir(esp32)
                         if name.startswith("SOCKET_")}
     esp_module = fake_module("adafruit_esp32spi.adafruit_esp32spi", ESP_SPIcontrol=esp_class,
                              **socket_constants)
     micro, wd = _watchdog_modules(board)
     digitalio = fake_module("digitalio", DigitalInOut=DigitalInOut)
-    package = fake_module("adafruit_esp32spi", __path__=[], adafruit_esp32spi=esp_module)
+    # the real package's modules (socket pool, ...) over the modelled chip
+    package = fake_module("adafruit_esp32spi", __path__=[str(frozen / "adafruit_esp32spi")],
+                          adafruit_esp32spi=esp_module)
     fakes = {"storage": _storage(board), "sdcardio": _sdcardio(board), "microcontroller": micro,
              "watchdog": wd, "supervisor": _supervisor(board, firmware), "digitalio": digitalio,
              "adafruit_esp32spi": package, "adafruit_esp32spi.adafruit_esp32spi": esp_module}
-    specs = load_frozen(firmware)  # before the fake package hides the installed one
-    names = set(fakes) | set(FROZEN_MODULES) | {OLD_SOCKET}
-    saved = {name: sys.modules.get(name) for name in names}
+    frozen_names = set(libs.versions)
+    adafruit = frozen_names | not_on_board()
+    stale = [n for n in list(sys.modules) if n.partition(".")[0] in adafruit]
+    saved = {name: sys.modules.get(name) for name in set(fakes) | set(stale)}
     saved_font = terminalio.FONT
+    for name in stale:
+        del sys.modules[name]
     sys.modules.update(fakes)
-    for name in FROZEN_MODULES + (OLD_SOCKET,):
-        sys.modules.pop(name, None)
-    for name, spec in specs.items():
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        if name.startswith("adafruit_esp32spi."):
-            setattr(package, name.split(".", 1)[1], module)
+    finder = BoardImports(frozen, frozen_names, board.drive / "lib")
+    sys.meta_path.insert(0, finder)
     # The board's glyph set in place of Blinka's. The stubs declare the firmware's class,
     # BuiltinFont; the app and adafruit_display_text use it only as a FontProtocol, as here.
     board_font: fontio.FontProtocol = BoardFont(saved_font)
     setattr(terminalio, "FONT", board_font)  # noqa: B010 - a different class than declared
     add_attributes(board_module, SPI=lambda: "SPI", **{p.name: p for p in board.pins.values()})
     board.chips = chips
-    return {"modules": saved, "font": saved_font}
+    log(f"simulator: CircuitPython {firmware}'s frozen libraries: {libs.describe()}")
+    return {"modules": saved, "font": saved_font, "finder": finder,
+            "bitmaptools": install_bitmaptools()}
 
 
 def uninstall(saved: dict) -> None:
     import terminalio
 
     terminalio.FONT = saved["font"]
+    sys.meta_path.remove(saved["finder"])
+    saved["bitmaptools"]()
+    for name in [n for n in list(sys.modules) if n.partition(".")[0] in not_on_board()]:
+        del sys.modules[name]  # the board's copies; the saved ones come back below
     for name, module in saved["modules"].items():
         if module is None:
             sys.modules.pop(name, None)

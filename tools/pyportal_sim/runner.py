@@ -12,10 +12,13 @@ What the board provides is stood in for here, and nothing in the device folder c
 - power-up runs ``boot.py`` then ``code.py``; a watchdog reset or ``supervisor.reload()``
   starts them again (``reload`` skips boot.py, as on the board).
 
-The main thread's ``time.sleep`` is replaced: after each refresh the screen is saved, and
-after ``frames`` refreshes :class:`StopSimulation` (a ``BaseException``, so the app's
-``except Exception`` cannot swallow it) ends the run. With ``fast`` the clock is virtual, so
-waiting ten minutes between refreshes takes no time.
+The main thread's ``time.sleep`` is replaced: after each refresh the screen is saved once it
+has settled (the diagnostics the app shows for 10 s after a refresh at start are put away, or
+``SETTLE_S`` passed), and after ``frames`` refreshes :class:`StopSimulation` (a
+``BaseException``, so the app's ``except Exception`` cannot swallow it) ends the run. With
+``fast`` the clock is virtual, so waiting ten minutes between refreshes takes no time; in real
+time the PNG is also written at once after a refresh, diagnostics and all, as the board shows
+it then.
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ if TYPE_CHECKING:
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "device" / "pyportal"
 # What the app reads from settings.toml: never taken from the computer's environment.
 DEVICE_SETTINGS = ("CIRCUITPY_WIFI_SSID", "CIRCUITPY_WIFI_PASSWORD", "MARS_API_URL",
-                   "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE")
+                   "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE", "VIEW",
+                   "GALLERY_SECONDS")
+VIEWS = ("classic", "photo", "weather", "gallery")  # VIEW's values (settings.VIEWS)
 IDLE_FRAME_S = 3600  # a frame also after this long without a refresh (e.g. a settings error)
+SETTLE_S = 15  # a refresh's frame waits this long at most for the diagnostics to go away
 SIZES = {"320x240": (320, 240), "480x320": (480, 320)}
 MAX_RESETS = 5  # a board that keeps resetting: stop simulating it
 
@@ -73,16 +79,20 @@ class Options:
     uptime_s: float = 0.0  # the board's uptime at power-on (its clock's precision depends on it)
 
 
-def settings_from(api: str, api_key: str, refresh_minutes: int = 10, units: str = "C",
-                  file: Path | None = None) -> dict[str, str]:
-    """The simulated settings.toml: ``file`` (if given) overridden by the command line."""
-    values: dict[str, str] = {"CIRCUITPY_WIFI_SSID": "simulator", "CIRCUITPY_WIFI_PASSWORD": ""}
+def settings_from(api: str, api_key: str, refresh_minutes: int | None = None,
+                  units: str | None = None, file: Path | None = None,
+                  view: str | None = None) -> dict[str, str]:
+    """The simulated settings.toml: the defaults, then ``file`` (if given), then what the
+    command line gave (``None``: not given, so the file's value stays)."""
+    values: dict[str, str] = {"CIRCUITPY_WIFI_SSID": "simulator", "CIRCUITPY_WIFI_PASSWORD": "",
+                              "REFRESH_MINUTES": "10", "UNITS": "C"}
     if file is not None:
         with open(file, "rb") as f:
             values.update({k: str(v) for k, v in tomllib.load(f).items()})
-    values.update({"MARS_API_URL": api, "MARS_API_KEY": api_key,
-                   "REFRESH_MINUTES": str(refresh_minutes), "UNITS": units})
-    return {k: v for k, v in values.items() if v is not None}
+    given = {"MARS_API_URL": api, "MARS_API_KEY": api_key, "UNITS": units, "VIEW": view,
+             "REFRESH_MINUTES": None if refresh_minutes is None else str(refresh_minutes)}
+    values.update({k: v for k, v in given.items() if v is not None})
+    return values
 
 
 class Simulator:
@@ -93,6 +103,7 @@ class Simulator:
         self.frames = 0
         self._seen_refreshes = 0
         self._idle = 0.0
+        self._refreshed_at: float | None = None  # a refresh whose frame is not saved yet
         self._window: Window | None = None
         self.display: HeadlessDisplay | None = None
         self.clock = firmware.Clock(options.fast, options.uptime_s)
@@ -126,12 +137,39 @@ class Simulator:
         self._idle += seconds
         stats = getattr(sys.modules.get("app"), "stats", None)
         refreshes = getattr(stats, "refreshes", 0)
-        if refreshes != self._seen_refreshes or self._idle >= IDLE_FRAME_S:
+        now = self.clock.monotonic()
+        if refreshes != self._seen_refreshes:
+            if self._seen_refreshes == 0:
+                print(f"simulator: first refresh done {now - self._started:.1f} s after "
+                      "power-on (simulated)", flush=True)
             self._seen_refreshes = refreshes
+            self._refreshed_at = now
+            if not self.options.fast:
+                self.write_png(self.display.snapshot() if self.display else None)
+        if self._refreshed_at is not None and (not self._showing_diagnostics()
+                                               or now - self._refreshed_at >= SETTLE_S):
+            self._refreshed_at = None
+            self._idle = 0.0
+            self.save_frame()
+        elif self._idle >= IDLE_FRAME_S:
             self._idle = 0.0
             self.save_frame()
 
+    def _showing_diagnostics(self) -> bool:
+        root = self.display.root_group if self.display is not None else None
+        return bool(getattr(root, "showing_diagnostics", False))
+
     # -- frames ----------------------------------------------------------------------------
+    def write_png(self, image) -> None:
+        """``out``, replaced atomically: the stack's page may be reading it."""
+        if image is None:
+            return
+        out = self.options.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        image.save(tmp, format="PNG")
+        os.replace(tmp, out)
+
     def save_frame(self) -> None:
         """Save the screen to ``out`` (atomically: the stack's page may be reading it)."""
         self.frames += 1
@@ -139,10 +177,7 @@ class Simulator:
             raise RuntimeError("save_frame before the board was made")
         image = self.display.snapshot()
         out = self.options.out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        image.save(tmp, format="PNG")
-        os.replace(tmp, out)
+        self.write_png(image)
         if self.options.keep_frames:
             image.save(out.with_name(f"{out.stem}-{self.frames:03d}{out.suffix}"))
         if self._window is not None:
@@ -189,7 +224,7 @@ class Simulator:
             old_term = signal.signal(signal.SIGTERM, _stop)
         os.chdir(drive)
         # The frozen socket pool collects garbage after every send (adafruit_esp32spi_
-        # socketpool.py), cheap on a 185 KB heap but ~50 ms over this process's Blinka and
+        # socketpool.py), cheap on the board's heap but ~50 ms over this process's Blinka and
         # Pillow objects: they are set aside from collections (the app's objects are not).
         gc.freeze()
         self._started = self.clock.monotonic()
@@ -241,6 +276,7 @@ class Simulator:
                 boot = e.why.startswith("watchdog")  # a reload skips boot.py
                 self._forget_device_modules()
                 self._seen_refreshes = 0  # the app's counters start again with its modules
+                self._refreshed_at = None
                 self.board.watchdog.mode = None
                 self.board.mounts.clear()
                 for pin in self.board.pins.values():

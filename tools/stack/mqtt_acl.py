@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -140,18 +141,48 @@ def _mosquitto_acl(rules: Mapping[str, Rules]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mosquitto_conf(port: int, host: str, passwd: Path, acl_file: Path,
+                   run_as: str | None = None) -> str:
+    """``mosquitto.conf`` for the stack's users and rules.
+
+    - ``use_username_as_clientid``: a connection's client id is its user name, so no account
+      can take a robot's id and knock it off (IoT Core pins a thing's client id the same way);
+      a second connection as the same user replaces the first, as a duplicate id does;
+    - ``set_tcp_nodelay``: no Nagle delay on a motor event (40 ms with it on);
+    - packet and queue limits as the embedded broker's (IoT Core's 128 KB message limit);
+    - ``user``: started as root, Mosquitto drops to ``mosquitto``, who cannot read the 0600
+      files the stack wrote; it runs as their owner instead.
+    """
+    lines = [f"listener {port} {host}", "use_username_as_clientid true",
+             "allow_anonymous false", f"password_file {passwd}", f"acl_file {acl_file}",
+             "persistence false", "set_tcp_nodelay true", "max_packet_size 131072",
+             "max_inflight_messages 20", "max_queued_messages 1000"]
+    if run_as:
+        lines.append(f"user {run_as}")
+    return "\n".join(lines) + "\n"
+
+
+def file_owner() -> str | None:
+    """The account the stack writes its files as (``None`` where there are no such names)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return None
+
+
 def mosquitto_files(directory: Path, rules: Mapping[str, Rules], passwords: Mapping[str, str],
                     port: int, host: str = "127.0.0.1") -> Path:
     """Write ``mosquitto.conf``, ``passwd`` and ``acl`` enforcing the same rules; returns the conf.
 
-    Mosquitto's ACL file cannot pin client ids nor refuse a retain flag; the agent ignores
-    retained commands, and only the publisher may publish commands at all.
+    Mosquitto's ACL file cannot refuse a retain flag; the agent ignores retained commands, and
+    only the publisher may publish commands at all.
     """
     directory.mkdir(parents=True, exist_ok=True)
     passwd, acl_file, conf = directory / "passwd", directory / "acl", directory / "mosquitto.conf"
     write_private(passwd, "".join(f"{user}:{mosquitto_hash(passwords[user])}\n"
                                    for user in rules))
     write_private(acl_file, _mosquitto_acl(rules))
-    write_private(conf, f"listener {port} {host}\nallow_anonymous false\n"
-                         f"password_file {passwd}\nacl_file {acl_file}\npersistence false\n")
+    write_private(conf, mosquitto_conf(port, host, passwd, acl_file, file_owner()))
     return conf

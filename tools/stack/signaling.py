@@ -4,8 +4,9 @@ It speaks the same JSON over a WebSocket as KVS does, so the robot's master and 
 viewer run unchanged against it:
 
 - connect: ``ws://HOST:PORT/signaling?X-Amz-ChannelARN=<arn>[&X-Amz-ClientId=<id>]&token=<t>``.
-  Without ``X-Amz-ClientId`` the socket is the channel's master (one per channel; the newest
-  connection wins, as with ``ConnectAsMaster``); with it, a viewer.
+  Without ``X-Amz-ClientId`` the socket is the channel's master (one per channel, the robot's
+  own secret; the newest connection wins, as with ``ConnectAsMaster``); with it, a viewer. A
+  ClientId in use is refused (409) until its viewer leaves: nobody takes over a viewer.
 - send: ``{"action": "SDP_OFFER|SDP_ANSWER|ICE_CANDIDATE", "recipientClientId": ...,
   "messagePayload": base64(json), "correlationId"?}``. Viewers' messages always go to the master;
   the master names the viewer in ``recipientClientId``.
@@ -46,7 +47,7 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 ACTIONS = ("SDP_OFFER", "SDP_ANSWER", "ICE_CANDIDATE")
 MAX_MESSAGE = 10 * 1024  # KVS's payload limit
 MASTER_REPLACED = 4000  # close code a master sees when a newer master takes its place
-VIEWER_REPLACED = 4001
+REUSE_WAIT_S = 1.0  # how long a ClientId in use may take to be released before a 409
 
 
 class SignalingError(ValueError):
@@ -147,6 +148,7 @@ class SignalingRelay:
         self.token = token
         self.master_tokens = dict(master_tokens) if master_tokens is not None else None
         self._sockets: set[web.WebSocketResponse] = set()
+        self._left: dict[web.WebSocketResponse, asyncio.Event] = {}  # set when a socket ends
         self.messages = 0
 
     def register(self, app: web.Application, path: str = "/signaling") -> None:
@@ -182,18 +184,24 @@ class SignalingRelay:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         channel, client_id = self._authorise(request)  # refused before the upgrade
+        if client_id is not None and not await self._free(channel, client_id):
+            # A second connection with a ClientId in use would take over the viewer's
+            # messages (its video and drive channel go with them): refused.
+            log.warning("signaling %s: refused a second viewer as %s", channel.name,
+                        client_id[:64])
+            raise web.HTTPConflict(text=f"X-Amz-ClientId {client_id!r} is in use on this "
+                                        "channel; choose another")
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
         self._sockets.add(ws)
         role = "master" if client_id is None else f"viewer {client_id}"
-        previous = channel.master if client_id is None else channel.viewers.get(client_id)
+        previous = channel.master if client_id is None else None
         if client_id is None:
             channel.master = ws
         else:
             channel.viewers[client_id] = ws
-        if isinstance(previous, web.WebSocketResponse):
-            code = MASTER_REPLACED if client_id is None else VIEWER_REPLACED
-            await previous.close(code=code, message=b"replaced by a newer connection")
+        if isinstance(previous, web.WebSocketResponse):  # only the robot may be master
+            await previous.close(code=MASTER_REPLACED, message=b"replaced by a newer connection")
         log.info("signaling %s: %s connected", channel.name, role)
         try:
             async for msg in ws:
@@ -202,12 +210,24 @@ class SignalingRelay:
                 await self._relay(channel, client_id, ws, msg.data)
         finally:
             self._sockets.discard(ws)
+            self._left.pop(ws, asyncio.Event()).set()
             if client_id is None and channel.master is ws:
                 channel.master = None
             elif client_id is not None and channel.viewers.get(client_id) is ws:
                 del channel.viewers[client_id]
             log.info("signaling %s: %s left", channel.name, role)
         return ws
+
+    async def _free(self, channel: Channel, client_id: str) -> bool:
+        """Whether ``client_id`` is free: nobody uses it, or its viewer is leaving (a page that
+        restarts its video closes the old socket and opens the new one at once)."""
+        current = channel.viewers.get(client_id)
+        if not isinstance(current, web.WebSocketResponse):
+            return current is None
+        left = self._left.setdefault(current, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(left.wait(), REUSE_WAIT_S)
+        return channel.viewers.get(client_id) is not current
 
     async def _relay(self, channel: Channel, client_id: str | None,
                      ws: web.WebSocketResponse, text: str) -> None:

@@ -31,6 +31,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contracts import safejson
+from contracts.errors import UnsafeJson
 from contracts.topics import Topics
 from robot_agent import __version__, commands, freshness, motion
 from robot_agent.camera import Camera, NullCamera
@@ -45,6 +47,40 @@ log = logging.getLogger("robot_agent")
 
 HEALTH_CHECK_S = 1.0
 OFFLINE_GRACE_S = 120.0  # cut off longer than this: stop feeding the watchdog (restart helps)
+# A joystick sends 20 commands a second (the page's ANALOG_MS = 50); beyond this a viewer's
+# data channel is flooding, and each command would cost MQTT messages (status, telemetry).
+CHANNEL_RATE_PER_S = 30
+CHANNEL_BURST = 15
+FALLBACK_WAIT_S = 0.25  # a page's first HTTP command after its channel closed waits this long
+FALLBACK_STEP_S = 0.01
+
+
+class RateLimit:
+    """A token bucket: ``rate`` a second on average, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at: float | None = None
+
+    def allow(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _is_stop(payload: str | bytes) -> bool:
+    """Whether a data-channel message asks to stop (checked before the rate limit: a stop
+    always gets through; anything unreadable is not one)."""
+    try:
+        body = safejson.loads(payload, max_bytes=1024)  # no stop is longer
+    except UnsafeJson:
+        return False
+    return isinstance(body, dict) and body.get("action") == "stop"
 
 
 def wall_ms() -> int:
@@ -86,6 +122,10 @@ class Agent:
         self._ramp: asyncio.TimerHandle | None = None
         self._lease_timer: asyncio.TimerHandle | None = None
         self.lease = DriverLease(int(config.driving.lease_s * 1000))
+        self.last_stop: dict[str, Any] | None = None  # who sent the last stop (anyone may)
+        self._rates: dict[str, RateLimit] = {}  # per viewer's data channel
+        self.rate_dropped = 0
+        self._rate_logged = -math.inf
         self._target = self._wheels = (0.0, 0.0)  # logical values, before the speed cap
         self._stepped_at = -math.inf
         self._action: str | None = None
@@ -111,6 +151,7 @@ class Agent:
         self.camera.on_change = lambda state: self._publish_status()
         self.camera.on_drive = self._channel_message
         self.camera.on_viewer_gone = self._viewer_gone
+        self.camera.on_drive_closed = self._drive_closed
         log.info("starting %s", self.config.redacted())
         health = self._health = asyncio.create_task(self._health_loop())
         try:
@@ -219,6 +260,9 @@ class Agent:
 
     def _channel_message(self, viewer: str, payload: str | bytes) -> None:
         """A viewer's drive data channel: stamped on arrival, then the same path as MQTT."""
+        if not self._channel_rate(viewer).allow(time.monotonic()) and not _is_stop(payload):
+            self._too_fast(viewer)
+            return  # beyond what a joystick sends: dropped unanswered (a stop never is)
         # Stamped on the clock MQTT commands are judged on, so both kinds order together.
         seq, now = self.gate.stamp(self.gate.clock.mono_ms(), self.clock_ms())
         arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
@@ -230,10 +274,27 @@ class Agent:
             reply.update(reason=refused.reason, detail=refused.detail)
         self.camera.send_drive(viewer, reply)
 
+    def _channel_rate(self, viewer: str) -> RateLimit:
+        bucket = self._rates.get(viewer)
+        if bucket is None:
+            bucket = self._rates[viewer] = RateLimit(CHANNEL_RATE_PER_S, CHANNEL_BURST)
+        return bucket
+
+    def _too_fast(self, viewer: str) -> None:
+        self.rate_dropped += 1
+        now = time.monotonic()
+        if now - self._rate_logged >= 1.0:  # one line a second, however fast the flood
+            self._rate_logged = now
+            log.warning("viewer %s sends more than %d commands a second; dropping the excess "
+                        "(%d so far)", viewer[:64], CHANNEL_RATE_PER_S, self.rate_dropped)
+
     def _command(self, payload: bytes | str, *, legacy: bool = False,
-                 arrival: commands.Arrival | None = None) -> BadCommand | None:
+                 arrival: commands.Arrival | None = None,
+                 fallback_until: float | None = None) -> BadCommand | None:
         """Validate, gate, check the lease, apply: one path for every way a command comes.
 
+        :param fallback_until: a command held back (see :meth:`_held_for_fallback`) is
+            decided by this monotonic time at the latest.
         :returns: ``None`` when applied, else why it was refused (also sent as telemetry).
         """
         via = "channel" if arrival is not None else "mqtt"
@@ -244,8 +305,9 @@ class Agent:
                                      arrival=arrival)
             now = self.clock_ms()
             self.gate.check(command, received, local=arrival is not None)
-            change = self.lease.claim(command.driver, command.user,
-                                      driving=command.action != "stop",
+            driver = command.driver
+            self._forget_closed_driver(now)
+            change = self.lease.claim(driver, driving=command.action != "stop",
                                       take_over=command.take_over, now_ms=now,
                                       command_id=command.id)
         except NotACommand as exc:
@@ -256,6 +318,8 @@ class Agent:
             self.rejected += 1
             return exc
         except BadCommand as exc:
+            if self._held_for_fallback(exc, payload, legacy, arrival, fallback_until):
+                return None
             self.rejected += 1
             log.info("rejected command %s (%s): %s", exc.command_id, via, exc)
             self._telemetry({"event": "rejected", "id": exc.command_id, "reason": exc.reason,
@@ -266,17 +330,62 @@ class Agent:
             self._publish_status()  # what command age is judged on changed: say so
         if change is not None:
             previous = self.lease.previous
-            log.info("driver %s: %s", change, command.driver)
-            self._telemetry({"event": "lease", "cause": change, "client": command.driver,
-                             "user": command.user, "t_ms": now,
-                             "previous": previous.client if previous else None})
+            log.info("driver %s: %s", change, driver.key)
+            self._telemetry({"event": "lease", "cause": change, **driver.describe(),
+                             "t_ms": now,
+                             "previous": previous.driver.client if previous else None})
+        if command.action == "stop":
+            self.last_stop = {**driver.describe(), "via": via, "t_ms": now}
         self._arm_lease_timer()
         self.apply(command, via)
         return None
 
+    def _held_for_fallback(self, refusal: BadCommand, payload: bytes | str, legacy: bool,
+                           arrival: commands.Arrival | None, until: float | None) -> bool:
+        """A page whose drive channel closes goes on over HTTP at once, as its signed-in user:
+        its first commands can reach the robot before the channel's close does. A command from
+        the API naming the channel driver's viewer id is held back (for at most
+        :data:`FALLBACK_WAIT_S`, within the last channel command's deadman) and decided again
+        once that channel has closed; anyone else's is ``busy`` as before, just later."""
+        holder = self.lease.holder
+        if refusal.reason != "busy" or arrival is not None or holder is None:
+            return False
+        if not holder.driver.key.startswith("viewer:"):
+            return False
+        try:
+            client = safejson.loads(payload, max_bytes=1024).get("client")
+        except (UnsafeJson, AttributeError):
+            return False
+        now = time.monotonic()
+        until = now + FALLBACK_WAIT_S if until is None else until
+        if client != holder.driver.client or now >= until or self._loop is None:
+            return False
+        self._loop.call_later(FALLBACK_STEP_S, lambda: self._command(
+            payload, legacy=legacy, fallback_until=until))
+        return True
+
+    def _forget_closed_driver(self, now_ms: int) -> None:
+        """A viewer holding the lease whose drive channel is no longer open has left, even if
+        the channel's close has not completed yet (its page goes on over HTTP at once)."""
+        holder = self.lease.current(now_ms)
+        if holder is not None and holder.driver.key.startswith("viewer:") and (
+                self.camera.drive_channel and not self.camera.drive_open(holder.driver.client)):
+            self._drive_closed(holder.driver.client)
+
     def _viewer_gone(self, viewer: str) -> None:
-        if self.lease.release(viewer):
-            log.info("driver %s left; the lease is free", viewer)
+        """A viewer's video connection closed: if it was driving, the motors stop now, not
+        at the deadman, and the lease is free."""
+        self._drive_closed(viewer, halt=True)
+
+    def _drive_closed(self, viewer: str, halt: bool = False) -> None:
+        """A viewer's drive channel closed: the lease it held is free (the page goes on over
+        HTTP, as its signed-in user, with no gap; the deadman bounds the last command)."""
+        self._rates.pop(viewer, None)
+        if self.lease.release(f"viewer:{viewer}"):
+            log.info("driver %s left%s; the lease is free", viewer,
+                     ", motors stopped" if halt else "")
+            if halt:
+                self._halt("driver left")
             self._telemetry({"event": "lease", "cause": "left", "client": viewer,
                              "t_ms": self.clock_ms()})
             self._publish_status()
@@ -371,7 +480,8 @@ class Agent:
         motors = {**self.drive.describe(), "t_ms": self._motors_ms}
         return {"online": True, "name": self.config.name, "version": __version__,
                 "motors": motors, "action": self._action, "seq": self._seq,
-                "driver": self.lease.describe(now), "camera": self.camera_state(),
+                "driver": self.lease.describe(now), "last_stop": self.last_stop,
+                "camera": self.camera_state(),
                 "drive_channel": self.camera.drive_channel, "clock": self.gate.describe(),
                 # Republished at least this often: a reader can call a status older than a
                 # few heartbeats stale (a frozen agent keeps its connection for 1.5 keepalives).

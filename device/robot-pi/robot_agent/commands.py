@@ -11,10 +11,12 @@ or, analog (continuous wheel speeds, -1..1 each; no ``speed``)::
     {"id": "...", "seq": 18, "action": "drive", "left": 0.4, "right": 0.7, "duration_ms": 300,
      "issued_ms": 1767225600100}
 
-Either may carry ``client`` (the page that drives, for the driver lease), ``user`` (stamped
-by the API from the signed-in identity) and ``take_over`` (true: take the lease at once).
-On the WebRTC data channel the body is the ``POST /robot/{name}/cmd`` body; the robot stamps
-``id``, ``seq``, ``issued_ms`` and ``client`` on arrival (:func:`parse` with ``arrival``).
+Either may carry ``client`` (the page's id: it tells one user's tabs apart), ``user`` and
+``user_name`` (stamped by the API from the signed-in identity: who drives, for the driver
+lease) and ``take_over`` (true: take the lease at once). On the WebRTC data channel the body is
+the ``POST /robot/{name}/cmd`` body; the robot stamps ``id``, ``seq``, ``issued_ms`` and
+``client`` (the viewer the signaling service admitted) on arrival (:func:`parse` with
+``arrival``), and the body may not say who it is.
 
 The original web app's body on ``{name}/action`` is ``{"action": "forward|backwards|..."}``:
 it has no id, seq or issued time, so it is neither ordered nor aged, and runs with the
@@ -32,9 +34,10 @@ from contracts import safejson
 from contracts.errors import CommandRefused, UnsafeJson
 from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand, NotACommand
+from robot_agent.lease import Driver
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
-STAMPED = ("id", "seq", "issued_ms", "user")  # set by the robot on the data channel
+STAMPED = ("id", "seq", "issued_ms", "user", "user_name")  # the robot's (channel) or API's
 ENVELOPE = STAMPED  # around the command: what the schema's body does not hold
 # What a command may say is the shared command contract's to decide (the API's request model
 # and the Lambda use it too); this module adds the envelope and the configured limits.
@@ -61,14 +64,19 @@ class Command:
     issued_ms: int | None = None  # None: legacy, not aged
     left: float = 0.0  # the wheel speeds of action "drive", -1..1
     right: float = 0.0
-    client: str | None = None  # who drives (the driver lease); None: the API's user
-    user: str | None = None
+    client: str | None = None  # the page's id (MQTT) or the viewer's (data channel)
+    user: str | None = None  # the signed-in user the API stamped
     take_over: bool = False
+    user_name: str | None = None  # that user's display name, stamped by the API
+    channel: bool = False  # came on a viewer's data channel
 
     @property
-    def driver(self) -> str:
-        """The lease holder this command speaks for."""
-        return self.client or self.user or "anonymous"
+    def driver(self) -> Driver:
+        """Who this command speaks for, from the path it took (:mod:`robot_agent.lease`)."""
+        client = self.client or "anonymous"
+        if self.channel:
+            return Driver(f"viewer:{client}", client)
+        return Driver(f"user:{self.user or ''}:{client}", client, self.user, self.user_name)
 
 
 def _number(body: dict, key: str, cid: str | None, integer: bool = False):
@@ -105,9 +113,10 @@ def _structure(body: dict, cid: str | None) -> None:
         contract.check({k: v for k, v in body.items() if k not in ENVELOPE})
     except CommandRefused as exc:
         raise BadCommand("invalid", str(exc), cid) from None
-    user = body.get("user")
-    if user is not None and not (isinstance(user, str) and 0 < len(user) <= 128):
-        raise BadCommand("invalid", "user must be a string of 1-128 characters", cid)
+    for key in ("user", "user_name"):
+        value = body.get(key)
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= 128):
+            raise BadCommand("invalid", f"{key} must be a string of 1-128 characters", cid)
 
 
 def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
@@ -170,4 +179,5 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
     return Command(id=cid or f"legacy-{uuid.uuid4().hex[:12]}", action=action, speed=speed,
                    duration_ms=duration, seq=seq, issued_ms=issued, left=left, right=right,
                    client=client if client or not legacy else "legacy-app", user=user,
-                   take_over=take_over)
+                   take_over=take_over, user_name=body.get("user_name"),
+                   channel=arrival is not None)

@@ -3,24 +3,29 @@
 The sender (the cloud) stamps each command with ``issued_ms`` (its NTP-synced wall clock) and a
 ``seq`` that only rises (``max(last + 1, issued_ms * 1000)``, see ``cloud.robot.commands``).
 A Pi has no battery clock: until NTP syncs (forever where NTP is blocked) its wall clock is
-wrong, often by hours. So freshness is never judged on the robot's wall clock alone:
+wrong, often by hours; and a sender's clock can be wrong too. The rule (the agent README has it
+in prose): **no clock locks the operator out, a replay never moves a motor, stop always stops.**
 
 - the agent keeps an estimate of the **sender's clock** as ``monotonic + offset``. The offset is
-  learned from accepted commands (the largest ``issued_ms - received`` over the last minute:
+  learned from applied commands (the largest ``issued_ms - received`` over the last minute:
   the least delayed one), on the monotonic clock, which never jumps;
 - while the kernel says the wall clock is NTP-synchronised, the wall clock is that estimate;
 - with no estimate yet (an unsynced robot's first command after start) the first live command
-  sets it. Live: the link never hands over retained messages, the session is clean (nothing
-  queued from before), and a command not newer than the last applied one (kept in the state
-  directory across restarts) is refused as a replay;
-- if the robot's idea and the sender's disagree (its clock jumped, or the kernel is wrong),
-  ``RELEARN_AFTER`` consecutive commands that all miss the window by the same amount, with
-  rising ``seq``, re-anchor the estimate: a wrong clock costs two refused commands, never
-  the robot. One command alone is never adopted.
+  in order sets it;
+- a command is applied when it is within ``max_age_ms`` of the estimate, its ``seq`` is above
+  the last applied one, and its ``id`` is not one of the last :data:`REMEMBERED` applied (a
+  copy of an applied command is ``replayed``, whatever its stamps say);
+- whoever sends now sets the clock: :data:`RELEARN_AFTER` consecutive commands refused on
+  time or order alone (``stale``, ``ahead``, ``out_of_order``, or below the floor kept from
+  before a restart), with new ids and rising ``seq``, whose ``issued_ms - received`` agree
+  within ``max_age_ms``, re-anchor the estimate **and** the order floor on them. So a sender
+  (or a poisoner) that was years ahead, an hour ahead or behind costs the operator two
+  refused commands, never the robot; one command alone is never adopted;
+- persisted (the state directory, across restarts): the last applied ``seq``, ``issued_ms``
+  and the last :data:`REMEMBERED` ids, so nothing applied before a restart is applied again.
 
 Independent of any clock: a ``seq`` beyond its own ``issued_ms`` (``seq > (issued_ms +
-max_age) * 1000``) cannot come from the sender and is refused, so one message with a huge
-``seq`` cannot raise the floor and lock the operator out; ``stop`` is always honoured and
+max_age) * 1000``) cannot come from the sender and is refused; ``stop`` is always honoured and
 never moves the floor.
 """
 
@@ -42,6 +47,7 @@ from robot_agent.errors import BadCommand
 log = logging.getLogger("robot_agent.freshness")
 
 RELEARN_AFTER = 3  # consecutive consistent commands that re-anchor the sender's clock
+REMEMBERED = 64  # ids of the last applied commands: a copy of one is a replay
 WINDOW_MS = 60_000  # offsets are learned from the commands of the last minute
 SEQ_PER_MS = 1000  # the sender's seq is issued_ms * 1000 (plus a count within the ms)
 STATE_FILE = "last-command.json"
@@ -114,7 +120,8 @@ class Gate:
         self.offset_ms: int | None = None  # sender clock - monotonic clock
         self.trust_wall = True  # cleared when the synced wall clock disagrees with the sender
         self._samples: deque[tuple[int, int]] = deque()  # (received mono, issued - mono)
-        self._suspects: list[tuple[int, int]] = []  # (issued - mono, seq) of refused commands
+        self._suspects: list[tuple[int, int, str]] = []  # (issued - mono, seq, id) refused
+        self._applied_ids: deque[str] = deque(maxlen=REMEMBERED)
         self._restore()
 
     # -- the sender's clock ------------------------------------------------------------------
@@ -158,24 +165,27 @@ class Gate:
         if seq > (issued + self.max_age_ms) * SEQ_PER_MS:
             raise BadCommand("ahead", f"seq {seq} is beyond its own issued_ms {issued}: "
                                       f"not from the command publisher", command.id)
+        if command.id in self._applied_ids:
+            raise BadCommand("replayed", f"command {command.id} was already applied", command.id)
         now = self.sender_now(mono)
-        if now is None:
+        refusal: BadCommand | None = None
+        if now is not None:
+            age = now - issued
+            if not -self.max_age_ms <= age <= self.max_age_ms:
+                refusal = BadCommand("stale" if age > 0 else "ahead",
+                                     f"issued {age} ms ago by the {self.source} clock "
+                                     f"(window {self.max_age_ms} ms)", command.id)
+        try:
             self._check_order(command)
-            self._anchor(issued - mono, "the first command (the clock is not synchronised)")
+        except BadCommand as order:
+            refusal = refusal or order
+        if refusal is None:
+            self._suspects.clear()
+            if now is None:
+                self._anchor(issued - mono, "the first command (the clock is not synchronised)")
             return
-        age = now - issued
-        if not -self.max_age_ms <= age <= self.max_age_ms:
-            late = BadCommand("stale" if age > 0 else "ahead", f"issued {age} ms ago by the "
-                              f"{self.source} clock (window {self.max_age_ms} ms)", command.id)
-            try:
-                self._check_order(command)  # only commands in order may re-anchor the clock
-            except BadCommand:
-                raise late from None
-            if not self._relearn(issued - mono, seq):
-                raise late
-            return
-        self._check_order(command)
-        self._suspects.clear()
+        if not self._relearn(issued - mono, seq, command.id):
+            raise refusal
 
     def stamp(self, mono_ms: int, wall_ms: int) -> tuple[int, int]:
         """``(seq, issued_ms)`` for a command the robot stamps on arrival: on the sender's
@@ -199,19 +209,23 @@ class Gate:
             raise BadCommand("replayed", "issued before the last command applied before the "
                                          "agent restarted", command.id)
 
-    def _relearn(self, sample: int, seq: int) -> bool:
-        """Count a command refused on time alone; the RELEARN_AFTER-th consistent one re-anchors."""
-        suspects = [*self._suspects, (sample, seq)][-RELEARN_AFTER:]
-        samples = [s for s, _ in suspects]
-        seqs = [q for _, q in suspects]
+    def _relearn(self, sample: int, seq: int, command_id: str) -> bool:
+        """Count a command refused on time or order alone; the RELEARN_AFTER-th consistent one
+        re-anchors the clock and the order floor on the sender that sends now."""
+        suspects = [*self._suspects, (sample, seq, command_id)][-RELEARN_AFTER:]
+        samples = [s for s, _, _ in suspects]
+        seqs = [q for _, q, _ in suspects]
         consistent = (max(samples) - min(samples) <= self.max_age_ms
-                      and all(a < b for a, b in zip(seqs, seqs[1:], strict=False)))
-        self._suspects = suspects if consistent else [(sample, seq)]
+                      and all(a < b for a, b in zip(seqs, seqs[1:], strict=False))
+                      and len({i for _, _, i in suspects}) == len(suspects))
+        self._suspects = suspects if consistent else [(sample, seq, command_id)]
         if len(self._suspects) < RELEARN_AFTER:
             return False
-        why = f"{RELEARN_AFTER} consistent commands that disagreed with the {self.source} clock"
+        why = (f"{RELEARN_AFTER} consistent commands that disagreed with the {self.source} "
+               f"clock or the last applied seq {self.last_seq}")
         self._samples.clear()
         self.trust_wall = False  # the wall clock (even "synced") disagreed three times running
+        self.last_seq = self.floor_issued_ms = None  # the order starts again from these
         self._anchor(max(samples), why)
         return True
 
@@ -231,6 +245,7 @@ class Gate:
         self.last_seq = command.seq
         if local:
             return
+        self._applied_ids.append(command.id)
         self._samples.append((mono, command.issued_ms - mono))
         while self._samples and self._samples[0][0] < mono - WINDOW_MS:
             self._samples.popleft()
@@ -245,6 +260,7 @@ class Gate:
         try:
             data = json.loads(self.path.read_text())
             self.last_seq, self.floor_issued_ms = int(data["seq"]), int(data["issued_ms"])
+            self._applied_ids.extend(str(i) for i in data.get("ids", [])[-REMEMBERED:])
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -256,7 +272,8 @@ class Gate:
             return
         temp = self.path.with_suffix(".tmp")
         try:  # no fsync: it is for restarts of the agent, and an SD card wears
-            temp.write_text(json.dumps({"seq": command.seq, "issued_ms": command.issued_ms}))
+            temp.write_text(json.dumps({"seq": command.seq, "issued_ms": command.issued_ms,
+                                        "ids": list(self._applied_ids)}))
             os.replace(temp, self.path)
         except OSError as exc:
             log.warning("cannot keep the last command in %s: %s", self.path, exc)

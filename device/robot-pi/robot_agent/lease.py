@@ -1,16 +1,19 @@
 """One driver at a time: a lease on the motors (pure; the agent owns the clock).
 
-The first driving command takes the lease for its ``client`` (the page that sent it). Each
-command from the holder renews it; it lapses ``lapse_ms`` after the holder's last command, or
-at once when the holder's video connection closes. While it is held, another client's
-commands move nothing (``busy``) unless they say ``take_over``: then the lease changes hands
-at once and the previous holder is told (its next command is refused, and the robot's state
-names the new driver). A ``stop`` never takes the lease: any page may stop an idle robot, but
-not someone else's drive.
+Who a command speaks for comes from the path it took, never from its body: a command from the
+API carries the signed-in user the API stamped (the page's ``client`` id only tells that user's
+tabs apart), a command on a viewer's drive data channel speaks for that viewer (the peer the
+signaling service admitted). So a user who sends another driver's ``client`` id over HTTP is
+still someone else.
 
-The lease is coordination between signed-in users, not a security boundary: every client
-reached the robot through the API's sign-in or the signaling service's admission, and any of
-them may take over, visibly.
+The first driving command takes the lease for its driver. Each driving command from the holder
+renews it; it lapses ``lapse_ms`` after the holder's last one, or at once when the holder's
+connection closes. While it is held, another driver's drive commands move nothing (``busy``)
+unless they say ``take_over``: then the lease changes hands at once and the previous holder is
+told (its next command is refused, and the robot's state names the new driver).
+
+``stop`` is nobody's to refuse: any signed-in viewer may stop the robot, driver or not, and the
+robot says who did. A stop neither takes nor renews the lease, so nobody can hold it with stops.
 """
 
 from __future__ import annotations
@@ -21,10 +24,30 @@ from typing import Any
 from robot_agent.errors import BadCommand
 
 
+@dataclass(frozen=True)
+class Driver:
+    """Who a command speaks for.
+
+    :param key: the identity the lease compares: ``user:{user}:{client}`` from the API,
+        ``viewer:{id}`` from a data channel.
+    :param client: the page's or viewer's id (what the page compares with its own).
+    :param user: the signed-in user the API stamped; ``None`` on a data channel.
+    :param name: a name to show (the user's display name), when known.
+    """
+
+    key: str
+    client: str
+    user: str | None = None
+    name: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"client": self.client, "user": self.user,
+                "name": self.name or self.user or self.client}
+
+
 @dataclass
 class Holder:
-    client: str
-    user: str | None
+    driver: Driver
     last_ms: int
 
 
@@ -42,35 +65,40 @@ class DriverLease:
             self.holder = None
         return self.holder
 
-    def claim(self, client: str, user: str | None, *, driving: bool, take_over: bool,
-              now_ms: int, command_id: str | None = None) -> str | None:
-        """Let ``client`` command the motors now, or refuse.
+    def holds(self, key: str, now_ms: int) -> bool:
+        holder = self.current(now_ms)
+        return holder is not None and holder.driver.key == key
 
-        :param driving: the command moves the motors (``stop`` does not take the lease).
+    def claim(self, driver: Driver, *, driving: bool, take_over: bool, now_ms: int,
+              command_id: str | None = None) -> str | None:
+        """Let ``driver`` command the motors now, or refuse.
+
+        :param driving: the command moves the motors (``stop`` is always let through and
+            claims nothing, unless it says ``take_over``).
         :returns: ``"granted"``, ``"taken_over"`` (with the previous holder in
             :attr:`previous`), or ``None`` when nothing about the lease changed.
-        :raises BadCommand: ``busy``: another client holds the lease; nothing moved.
+        :raises BadCommand: ``busy``: another driver holds the lease; nothing moved.
         """
         holder = self.current(now_ms)
         self.previous = None
-        if holder is not None and holder.client == client:
+        if not driving and not take_over:
+            return None  # a stop: anyone's, and it holds nothing
+        if holder is not None and holder.driver.key == driver.key:
             holder.last_ms = now_ms
-            if user:
-                holder.user = user
+            holder.driver = driver  # the same identity; its name may have been learned since
             return None
         if holder is not None and not take_over:
             left_s = (holder.last_ms + self.lapse_ms - now_ms) / 1000
-            raise BadCommand("busy", f"{holder.user or holder.client} is driving; take over, or "
-                                     f"wait {left_s:.1f} s for the lease to lapse", command_id)
-        if not driving and not take_over:
-            return None  # stopping an idle robot: allowed, claims nothing
+            who = holder.driver.describe()["name"]
+            raise BadCommand("busy", f"{who} is driving; take over, or wait {left_s:.1f} s for "
+                                     f"the lease to lapse", command_id)
         self.previous = holder
-        self.holder = Holder(client, user, now_ms)
+        self.holder = Holder(driver, now_ms)
         return "taken_over" if holder is not None else "granted"
 
-    def release(self, client: str) -> bool:
-        """``client`` left (its video connection closed): its lease ends now."""
-        if self.holder is not None and self.holder.client == client:
+    def release(self, key: str) -> bool:
+        """The driver ``key`` left (its connection closed): its lease ends now."""
+        if self.holder is not None and self.holder.driver.key == key:
             self.holder = None
             return True
         return False
@@ -79,5 +107,4 @@ class DriverLease:
         holder = self.current(now_ms)
         if holder is None:
             return None
-        return {"client": holder.client, "user": holder.user,
-                "until_ms": holder.last_ms + self.lapse_ms}
+        return {**holder.driver.describe(), "until_ms": holder.last_ms + self.lapse_ms}

@@ -11,9 +11,10 @@ agent uses it to republish its retained status (``robot/{name}/status`` carries 
 
 Drive data channels: a camera whose viewers can open a WebRTC data channel labelled ``drive``
 (only viewers the signaling service admitted have a peer connection at all) calls
-``on_drive(viewer, message)`` for each message and ``on_viewer_gone(viewer)`` when the viewer's
-connection closes, both on the loop; :meth:`Camera.send_drive` answers one viewer and
-:meth:`Camera.broadcast_drive` tells every viewer with an open channel.
+``on_drive(viewer, message)`` for each message, ``on_drive_closed(viewer)`` when that channel
+closes and ``on_viewer_gone(viewer)`` when the viewer's connection closes, all on the loop;
+:meth:`Camera.send_drive` answers one viewer and :meth:`Camera.broadcast_drive` tells every
+viewer with an open channel.
 
 Implementations live in modules of this package and are chosen by the config's ``[camera]``
 section (``driver = "..."``); :func:`build_camera` is the only place that knows them.
@@ -50,6 +51,7 @@ class Camera:
         self.on_change: StateListener | None = on_change
         self.on_drive: Callable[[str, str | bytes], None] | None = None
         self.on_viewer_gone: Callable[[str], None] | None = None
+        self.on_drive_closed: Callable[[str], None] | None = None
 
     def send_drive(self, viewer: str, payload: dict[str, Any]) -> bool:
         """Send ``payload`` (JSON) on ``viewer``'s drive channel; False if it has none open."""
@@ -58,6 +60,11 @@ class Camera:
     def broadcast_drive(self, payload: dict[str, Any]) -> int:
         """Send ``payload`` to every open drive channel; returns how many."""
         return 0
+
+    def drive_open(self, viewer: str) -> bool:
+        """Whether ``viewer``'s drive channel is open (not closing: a page that closed it goes
+        on over HTTP at once, sooner than the channel's close completes)."""
+        return False
 
     @property
     def state(self) -> dict[str, Any]:

@@ -58,10 +58,15 @@ class AiortcCamera(Camera):
         self.master.on_drive = lambda viewer, data: self.on_drive and self.on_drive(viewer, data)
         self.master.on_viewer_gone = (
             lambda viewer: self.on_viewer_gone and self.on_viewer_gone(viewer))
+        self.master.on_drive_closed = (
+            lambda viewer: self.on_drive_closed and self.on_drive_closed(viewer))
         self._task = asyncio.create_task(self.master.run())
 
     def send_drive(self, viewer: str, payload: dict[str, Any]) -> bool:
         return self.master is not None and self.master.send(viewer, payload)
+
+    def drive_open(self, viewer: str) -> bool:
+        return self.master is not None and self.master.drive_open(viewer)
 
     def broadcast_drive(self, payload: dict[str, Any]) -> int:
         return self.master.broadcast(payload) if self.master is not None else 0

@@ -12,8 +12,10 @@ flows peer to peer, not through signaling.
 
 A viewer may open a data channel labelled ``drive`` on its peer connection (any other label
 is closed): its messages go to ``on_drive(viewer, message)``; ``send``/``broadcast`` answer
-on it. Only viewers whose offer came through the signaling channel, which admitted them
-(KVS: IAM credentials from Cognito; locally: the token), have a peer connection to open one.
+on it. ``on_drive_closed(viewer)`` says when the channel closes, ``on_viewer_gone(viewer)``
+when the viewer's connection does. Only viewers whose offer came through the signaling channel,
+which admitted them (KVS: IAM credentials from Cognito; locally: the token), have a peer
+connection to open one.
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class WebRtcMaster:
         self.drive_channels: dict[str, Any] = {}  # viewer -> its open RTCDataChannel
         self.on_drive: Callable[[str, str | bytes], None] | None = None
         self.on_viewer_gone: Callable[[str], None] | None = None
+        self.on_drive_closed: Callable[[str], None] | None = None
         self.connections = 0  # successful signaling connections so far
         self._source: MediaStreamTrack | None = None
         self._encoder: SharedEncoder | None = None
@@ -294,10 +297,14 @@ class WebRtcMaster:
 
         @channel.on("close")
         def closed() -> None:
-            # The viewer still watches (and may drive over HTTP): its lease stays.
+            # The viewer still watches and may go on driving over HTTP, as its signed-in user:
+            # the channel's lease ends now so that it can (its last command's deadman still
+            # holds). Its video connection closing is what stops the motors at once.
             if self.drive_channels.get(viewer) is channel:
                 del self.drive_channels[viewer]
                 log.info("camera: viewer %s closed the drive channel", viewer)
+                if self.on_drive_closed is not None:
+                    self.on_drive_closed(viewer)
 
     def send(self, viewer: str, payload: dict[str, Any]) -> bool:
         """Send ``payload`` as JSON on ``viewer``'s drive channel, if it is open."""
@@ -306,6 +313,12 @@ class WebRtcMaster:
             return False
         channel.send(json.dumps(payload, separators=(",", ":")))
         return True
+
+    def drive_open(self, viewer: str) -> bool:
+        """Whether ``viewer``'s drive channel is open (aiortc marks it ``closing`` the moment
+        the viewer's reset arrives, a round trip before it emits ``close``)."""
+        channel = self.drive_channels.get(viewer)
+        return channel is not None and channel.readyState == "open"
 
     def broadcast(self, payload: dict[str, Any]) -> int:
         text = json.dumps(payload, separators=(",", ":"))

@@ -1,0 +1,10 @@
+"""``watchdog.WatchDogMode``."""
+
+
+class WatchDogMode:
+    RAISE = "RAISE"
+    RESET = "RESET"
+
+
+class WatchDogTimeout(Exception):
+    pass
