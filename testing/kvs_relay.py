@@ -23,13 +23,14 @@ def b64(obj: Any) -> str:
 class Relay:
     """The local relay on a fixed loopback port, so it can be stopped and started again."""
 
-    def __init__(self) -> None:
+    def __init__(self, user_of: Callable[[str], str | None] | None = None) -> None:
         self.port = 0
         self.runner: web.AppRunner | None = None
         self.relay: SignalingRelay | None = None
+        self.user_of = user_of  # who a token signs in, told to the master (the stack's people)
 
     async def start(self) -> None:
-        self.relay = SignalingRelay(["sts-pi"], TOKEN)
+        self.relay = SignalingRelay(["sts-pi"], TOKEN, user_of=self.user_of)
         app = web.Application()
         self.relay.register(app)
         self.runner = web.AppRunner(app)

@@ -171,6 +171,7 @@ class ChannelCamera(Camera):
         super().__init__()
         self.sent: list[tuple[str, dict]] = []
         self.broadcasts: list[dict] = []
+        self.users: dict[str, str] = {}  # viewer -> the person signaling named (the relay's)
 
     def send_drive(self, viewer: str, payload: dict) -> bool:
         self.sent.append((viewer, payload))
@@ -182,4 +183,7 @@ class ChannelCamera(Camera):
 
     def drive_open(self, viewer: str) -> bool:
         return True  # every viewer's channel stays open here; closing is on_drive_closed's
+
+    def viewer_user(self, viewer: str) -> str | None:
+        return self.users.get(viewer)
 

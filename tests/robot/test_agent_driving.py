@@ -285,7 +285,8 @@ def test_a_driver_whose_connection_closes_stops_at_once(bot):
 
 
 def test_a_page_falls_back_from_its_channel_to_http_without_a_gap(bot):
-    """Its first HTTP command can arrive before its channel's close: held back, not busy."""
+    """A viewer signaling did not name (KVS names the ClientId alone) is a driver of its own:
+    its page's first HTTP command can arrive before the channel's close: held back, not busy."""
     bot.channel("page-a", {"action": "forward", "speed": 0.5, "duration_ms": 300})
     wait_until(bot.moving, 1)
     bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann",
@@ -304,6 +305,75 @@ def test_a_page_falls_back_from_its_channel_to_http_without_a_gap(bot):
                                    seq=now_ms() * 1000 + 999))
     refused = wait_until(lambda: bot.events("rejected"), 2)[0]
     assert refused["reason"] == "busy" and bot.pins()[19] == 0
+
+
+def test_a_named_page_is_one_driver_on_its_channel_and_over_http(bot):
+    """A page's channel (a viewer) and its HTTP commands (its user) were two drivers: falling
+    back mid-drive hung on handing the lease over before the channel's close was seen."""
+    bot.camera.users.update({"page-a": "ann", "page-b": "bob"})  # as the local relay names them
+    bot.channel("page-a", {"action": "forward", "speed": 0.5, "duration_ms": 300})
+    wait_until(bot.moving, 1)
+    # the page's HTTP command, its channel still open: the same driver, applied at once
+    bot.link.inject(TOPIC, command("left", 0.5, 300, client="page-a", user="ann",
+                                   seq=now_ms() * 1000 + 999))
+    wait_until(lambda: bot.pins()[19] == 0.5, 1)
+    assert [e["cause"] for e in bot.events("lease")] == ["granted"]  # one driver throughout
+    driver = bot.agent.lease.holder.driver
+    assert (driver.user, driver.client) == ("ann", "page-a")
+    # another user naming that page over HTTP, another person's page: busy, at once
+    bot.link.inject(TOPIC, command("right", 0.5, 300, client="page-a", user="mallory",
+                                   seq=now_ms() * 1000 + 999))
+    bot.channel("page-b", {"action": "right", "speed": 0.5, "duration_ms": 300})
+    wait_until(lambda: len(bot.events("rejected")) == 2, 1)
+    assert {(e["via"], e["reason"]) for e in bot.events("rejected")} == {
+        ("mqtt", "busy"), ("channel", "busy")}
+    assert bot.pins()[21] == 0  # no "right" ran
+    # and anyone's stop stops it
+    bot.channel("page-b", {"action": "stop"})
+    wait_until(lambda: not bot.moving(), 1)
+    assert bot.replies("page-b")[-1]["reply"] == "applied"
+
+
+def close_mid_command(bot, viewer: str, duration_ms: int, after_s: float):
+    """On the agent's loop: a channel command from ``viewer``, its channel closed ``after_s``
+    later; returns when it arrived and closed (loop time, and wall ms) and when its deadman is
+    now due."""
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        bot.camera.on_drive(viewer, json.dumps({"action": "forward", "speed": 0.5,
+                                                "duration_ms": duration_ms}))
+        arrived = loop.time()
+        await asyncio.sleep(after_s)  # the page's close comes this long after its command
+        closed, closed_ms = loop.time(), bot.agent.clock_ms()
+        bot.camera.on_drive_closed(viewer)
+        return arrived, closed, closed_ms, bot.agent._deadman.when()
+
+    return asyncio.run_coroutine_threadsafe(scenario(), bot.agent._loop).result(5)
+
+
+def test_a_closing_channel_hands_its_last_command_over_to_http(bot):
+    """The motors stopped when the page's first HTTP command reached the robot later than its
+    last channel command had left to run (220-390 ms after the close on a loaded machine, with
+    150-300 ms left): the close is the driver's last word on that path."""
+    bot.camera.users["page-a"] = "ann"
+    arrived, closed, closed_ms, due = close_mid_command(bot, "page-a", 300, 0.1)
+    assert due >= closed + 0.3 - 1e-6  # counted from the close, not from the command
+    assert bot.agent.lease.holder.driver.user == "ann"  # the page still drives
+    # with no HTTP command after all, the deadman stops the motors, not before it is due
+    at, stop = wait_until(lambda: next(((bot.agent.clock_ms(), e) for e in bot.events()
+                                        if e["left"] == 0), None), 2, step=0.005)
+    assert stop["cause"] == "deadman" and stop["t_ms"] - closed_ms >= 300 - 2
+    # never beyond the longest command after its own arrival
+    arrived, closed, _, due = close_mid_command(bot, "page-a", 1000, 0.05)
+    assert due <= arrived + 1.0 + 1e-6 < closed + 1.0
+    # the page's HTTP command takes over with the motors still running
+    stops = [e for e in bot.events() if e["left"] == 0]
+    bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann",
+                                   seq=now_ms() * 1000 + 999))
+    wait_until(lambda: bot.agent.applied == 3, 1)
+    assert bot.moving() and [e for e in bot.events() if e["left"] == 0] == stops
+    bot.agent._loop.call_soon_threadsafe(bot.camera.on_viewer_gone, "page-a")
+    wait_until(lambda: bot.agent.lease.holder is None, 1)  # the page left: its lease is free
 
 
 # -- the data channel path -----------------------------------------------------------------

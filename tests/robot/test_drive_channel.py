@@ -66,7 +66,7 @@ class Viewer:
 
 def test_viewer_drives_over_the_data_channel_and_sees_state():
     async def scenario():
-        relay = Relay()
+        relay = Relay(user_of={TOKEN: "ann"}.get)  # the relay names who signed viewers in
         await relay.start()
         factory = mock_factory()
         config = agent_config("mqtt://127.0.0.1:1", name="sts-pi", driving={"lease_s": 5})
@@ -91,6 +91,10 @@ def test_viewer_drives_over_the_data_channel_and_sees_state():
             await until(lambda: pins()[20] == 0.5 and pins()[26] == 0.25, 5)
             await until(lambda: first.replies(), 5)
             assert first.replies()[0]["reply"] == "applied"
+            # the driver is the person the relay signed the viewer in as, on that page: the
+            # same driver as that page's HTTP commands; their other page is another one
+            driver = agent.lease.holder.driver
+            assert (driver.user, driver.client) == ("ann", "viewer-a")
             # every viewer sees the motors and who drives
             await until(lambda: any(s["motors"]["left"] == 0.5 and s["driver"]
                                     and s["driver"]["client"] == "viewer-a"

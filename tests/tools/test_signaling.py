@@ -29,8 +29,8 @@ def b64(obj) -> str:
 
 
 @asynccontextmanager
-async def relay_server(channels=("sts-pi", "rover-2")):
-    relay = SignalingRelay(channels, TOKEN)
+async def relay_server(channels=("sts-pi", "rover-2"), **options):
+    relay = SignalingRelay(channels, TOKEN, **options)
     app = web.Application()
     relay.register(app)
     server = TestServer(app, host="127.0.0.1")
@@ -227,5 +227,37 @@ def test_only_the_robot_may_be_its_channels_master():
             finally:
                 await relay.close()
                 await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_master_is_told_who_signed_each_viewer_in():
+    """The robot's lease takes a page's data channel and its HTTP commands for one driver only
+    if it knows whose the viewer is: the relay says so, from the viewer's token; the viewer
+    cannot say it itself."""
+
+    async def scenario():
+        async with relay_server(user_of={TOKEN: "ann"}.get) as (relay, server, session):
+            master = await session.ws_connect(url(server))
+            viewer = await session.ws_connect(url(server, client_id="page-a"))
+            offer = b64({"type": "offer", "sdp": "v=0 a"})
+            await viewer.send_str(json.dumps({"action": "SDP_OFFER", "messagePayload": offer,
+                                              "senderUser": "root", "senderClientId": "x"}))
+            assert await receive(master) == {"messageType": "SDP_OFFER",
+                                             "senderClientId": "page-a",
+                                             "messagePayload": offer, "senderUser": "ann"}
+            await master.send_str(json.dumps({"action": "SDP_ANSWER", "messagePayload": offer,
+                                              "recipientClientId": "page-a"}))
+            assert "senderUser" not in await receive(viewer)  # only the robot is told
+            await viewer.close()
+            await master.close()
+        async with relay_server() as (relay, server, session):  # a relay that names nobody
+            master = await session.ws_connect(url(server))
+            viewer = await session.ws_connect(url(server, client_id="page-a"))
+            await viewer.send_str(json.dumps({"action": "SDP_OFFER", "messagePayload": offer,
+                                              "senderUser": "root"}))
+            assert "senderUser" not in await receive(master)
+            await viewer.close()
+            await master.close()
 
     asyncio.run(scenario())

@@ -13,6 +13,10 @@ viewer run unchanged against it:
 - receive: ``{"messageType": ..., "senderClientId": ..., "messagePayload": ...}``; a message
   that cannot be delivered, if it carried a ``correlationId``, is answered with a
   ``STATUS_RESPONSE``, as KVS does.
+- one addition KVS does not make: a viewer's message reaches the master with ``senderUser``,
+  the signed-in person whose token opened that viewer's connection (the robot's driver lease
+  then knows a page's data channel and its HTTP commands as one driver). The relay writes it
+  from the token; a viewer cannot set it. KVS names the ClientId alone.
 
 The routing (:class:`Channel`) is plain Python over anything with ``send_str``; only
 :class:`SignalingRelay` knows aiohttp.
@@ -115,6 +119,7 @@ class Channel:
     name: str
     master: Peer | None = None
     viewers: dict[str, Peer] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # viewer -> who signed it in
 
     def route(self, sender: str | None, message: dict[str, Any]) -> tuple[Peer | None, str]:
         """Where ``message`` from ``sender`` (``None`` = the master) goes, and as what.
@@ -129,6 +134,8 @@ class Channel:
             peer = self.master
             out = {"messageType": message["action"], "senderClientId": sender,
                    "messagePayload": message["messagePayload"]}
+            if sender in self.users:
+                out["senderUser"] = self.users[sender]
         return peer, json.dumps(out)
 
 
@@ -142,15 +149,19 @@ class SignalingRelay:
         present ``token`` too (unit tests).
     :param viewers: ``(token, channel) -> bool``: whether that person may watch that robot, as
         KVS's viewer role allows its owners only; without it, ``token`` watches every channel.
+    :param user_of: ``token -> user name`` of the person that token signs in, told to the
+        master as each viewer's ``senderUser``; without it, no viewer is named.
     """
 
     def __init__(self, channels: Iterable[str], token: str,
                  master_tokens: Mapping[str, str] | None = None,
-                 viewers: Callable[[str, str], bool] | None = None) -> None:
+                 viewers: Callable[[str, str], bool] | None = None,
+                 user_of: Callable[[str], str | None] | None = None) -> None:
         self.channels = {name: Channel(name) for name in channels}
         self.token = token
         self.master_tokens = dict(master_tokens) if master_tokens is not None else None
         self.viewers = viewers
+        self.user_of = user_of
         self._sockets: set[web.WebSocketResponse] = set()
         self._left: dict[web.WebSocketResponse, asyncio.Event] = {}  # set when a socket ends
         self.messages = 0
@@ -209,6 +220,11 @@ class SignalingRelay:
             channel.master = ws
         else:
             channel.viewers[client_id] = ws
+            user = self.user_of(request.query.get("token", "")) if self.user_of else None
+            if user:
+                channel.users[client_id] = user
+            else:
+                channel.users.pop(client_id, None)
         if isinstance(previous, web.WebSocketResponse):  # only the robot may be master
             await previous.close(code=MASTER_REPLACED, message=b"replaced by a newer connection")
         log.info("signaling %s: %s connected", channel.name, role)
@@ -224,6 +240,7 @@ class SignalingRelay:
                 channel.master = None
             elif client_id is not None and channel.viewers.get(client_id) is ws:
                 del channel.viewers[client_id]
+                channel.users.pop(client_id, None)
             log.info("signaling %s: %s left", channel.name, role)
         return ws
 

@@ -14,7 +14,8 @@ change and sent at once for stops, refusals, lease and camera changes (:mod:`rob
 Safety rules, each a test:
 
 - a drive command runs for its ``duration_ms`` (<= 1000) and then stops (deadman); a newer one
-  replaces it; ``stop`` stops at once;
+  replaces it; ``stop`` stops at once; if the data channel it came on closes meanwhile (the
+  page goes on over HTTP), it runs ``duration_ms`` from the close, never past 1 s after it came;
 - the link dropping stops the motors as soon as it is noticed (a broker closing the connection
   is seen at once; a silent network is covered by the deadman, within ``duration_ms``);
 - shutdown (SIGTERM/SIGINT) stops the motors, publishes ``{"online": false}`` and exits 0;
@@ -40,7 +41,7 @@ from robot_agent.camera import Camera, NullCamera
 from robot_agent.config import AgentConfig
 from robot_agent.drive import Drive
 from robot_agent.errors import BadCommand, NotACommand
-from robot_agent.lease import DriverLease
+from robot_agent.lease import DriverLease, identity
 from robot_agent.mqtt_link import OFFLINE, Link, login_fix
 from robot_agent.report import Reporter
 from robot_agent.service import Notifier
@@ -126,6 +127,10 @@ class Agent:
         self.lease = DriverLease(int(config.driving.lease_s * 1000))
         self.last_stop: dict[str, Any] | None = None  # who sent the last stop (anyone may)
         self._rates: dict[str, RateLimit] = {}  # per viewer's data channel
+        self._viewer_users: dict[str, str | None] = {}  # whom signaling named each viewer as
+        # the drive command the motors run on: (its id, the viewer whose channel carried it
+        # or None, when it arrived on the loop's clock, its duration in s)
+        self._running: tuple[str, str | None, float, float] | None = None
         self.rate_dropped = 0
         self._rate_logged = -math.inf
         self._target = self._wheels = (0.0, 0.0)  # logical values, before the speed cap
@@ -272,8 +277,9 @@ class Agent:
             return  # beyond what a joystick sends: dropped unanswered (a stop never is)
         # Stamped on the clock MQTT commands are judged on, so both kinds order together.
         seq, now = self.gate.stamp(self.gate.clock.mono_ms(), self.clock_ms())
+        user = self._viewer_users[viewer] = self.camera.viewer_user(viewer)
         arrival = commands.Arrival(id=f"dc-{uuid.uuid4().hex[:12]}", seq=seq, issued_ms=now,
-                                   client=viewer)
+                                   client=viewer, user=user)
         refused = self._command(payload, arrival=arrival)
         reply: dict[str, Any] = {"reply": "applied" if refused is None else "rejected",
                                  "t_ms": self.clock_ms()}
@@ -351,11 +357,13 @@ class Agent:
 
     def _held_for_fallback(self, refusal: BadCommand, payload: bytes | str, legacy: bool,
                            arrival: commands.Arrival | None, until: float | None) -> bool:
-        """A page whose drive channel closes goes on over HTTP at once, as its signed-in user:
-        its first commands can reach the robot before the channel's close does. A command from
-        the API naming the channel driver's viewer id is held back (for at most
-        :data:`FALLBACK_WAIT_S`, within the last channel command's deadman) and decided again
-        once that channel has closed; anyone else's is ``busy`` as before, just later."""
+        """A page whose drive channel closes goes on over HTTP at once, as its signed-in user.
+        Where signaling did not name the viewer's person (KVS), the channel and the API are two
+        drivers, and the page's first HTTP commands can reach the robot before the channel's
+        close does: a command from the API naming an unnamed channel driver's viewer id is held
+        back (for at most :data:`FALLBACK_WAIT_S`, within the last channel command's deadman)
+        and decided again once that channel has closed; anyone else's is ``busy`` as before,
+        just later. (A named viewer's page is the same driver on both paths: nothing waits.)"""
         holder = self.lease.holder
         if refusal.reason != "busy" or arrival is not None or holder is None:
             return False
@@ -374,30 +382,53 @@ class Agent:
         return True
 
     def _forget_closed_driver(self, now_ms: int) -> None:
-        """A viewer holding the lease whose drive channel is no longer open has left, even if
-        the channel's close has not completed yet (its page goes on over HTTP at once)."""
+        """An unnamed viewer holding the lease whose drive channel is no longer open has left,
+        even if the channel's close has not completed yet (its page goes on over HTTP at once,
+        as another driver)."""
         holder = self.lease.current(now_ms)
         if holder is not None and holder.driver.key.startswith("viewer:") and (
                 self.camera.drive_channel and not self.camera.drive_open(holder.driver.client)):
             self._drive_closed(holder.driver.client)
 
     def _viewer_gone(self, viewer: str) -> None:
-        """A viewer's video connection closed: if it was driving, the motors stop now, not
-        at the deadman, and the lease is free."""
+        """A viewer's video connection closed: if the motors ran on its channel's command,
+        they stop now, not at the deadman; a lease it held is free."""
         self._drive_closed(viewer, halt=True)
+        self._viewer_users.pop(viewer, None)
 
     def _drive_closed(self, viewer: str, halt: bool = False) -> None:
-        """A viewer's drive channel closed: the lease it held is free (the page goes on over
-        HTTP, as its signed-in user, with no gap; the deadman bounds the last command)."""
+        """A viewer's drive channel closed (``halt``: its whole connection did).
+
+        The page goes on over HTTP at once, with no gap: a command of this channel's that the
+        motors run on is the driver's last word until the page's first HTTP command arrives,
+        so its deadman counts from the close (:meth:`_bridge`). A page whose person signaling
+        named is the same driver over HTTP and keeps its lease; an unnamed viewer's lease ends
+        with its channel (its page's HTTP commands are another driver's)."""
         self._rates.pop(viewer, None)
-        if self.lease.release(f"viewer:{viewer}"):
+        running = self._running is not None and self._running[1] == viewer
+        if running and halt:
+            self._halt("driver left")
+        elif running:
+            self._bridge()
+        key = identity(viewer, self._viewer_users.get(viewer), channel=True)
+        if (halt or key.startswith("viewer:")) and self.lease.release(key):
             log.info("driver %s left%s; the lease is free", viewer,
-                     ", motors stopped" if halt else "")
-            if halt:
-                self._halt("driver left")
+                     ", motors stopped" if running and halt else "")
             self._telemetry({"event": "lease", "cause": "left", "client": viewer,
                              "t_ms": self.clock_ms()})
             self._publish_status()
+
+    def _bridge(self) -> None:
+        """Count the running command's deadman from now (the close of the channel it came
+        on), never beyond ``max_duration_ms`` after it arrived: the motors stop as soon as
+        ever if the page's next command does not come."""
+        assert self._running is not None and self._loop is not None
+        command_id, _, arrived, duration = self._running
+        limit = self.config.commands.max_duration_ms / 1000
+        when = min(self._loop.time() + duration, arrived + limit)
+        if self._deadman is not None and when > self._deadman.when():
+            self._deadman.cancel()
+            self._deadman = self._loop.call_at(when, self._expire, command_id)
 
     def _arm_lease_timer(self) -> None:
         # Others see the lease end when it ends, not at the next heartbeat.
@@ -421,6 +452,8 @@ class Agent:
             assert self._loop is not None
             self._deadman = self._loop.call_later(command.duration_ms / 1000, self._expire,
                                                   command.id)
+            self._running = (command.id, command.client if via == "channel" else None,
+                             self._loop.time(), command.duration_ms / 1000)
 
     def _step(self, cause: str, command_id: str | None, via: str | None = None) -> None:
         """Move the wheels one step towards the target, within the acceleration limit."""
@@ -459,6 +492,7 @@ class Agent:
             self._publish_motors(cause, command_id)
 
     def _cancel_deadman(self) -> None:
+        self._running = None
         if self._deadman is not None:
             self._deadman.cancel()
             self._deadman = None

@@ -14,9 +14,10 @@ or, analog (continuous wheel speeds, -1..1 each; no ``speed``)::
 Either may carry ``client`` (the page's id: it tells one user's tabs apart), ``user`` and
 ``user_name`` (stamped by the API from the signed-in identity: who drives, for the driver
 lease) and ``take_over`` (true: take the lease at once). On the WebRTC data channel the body is
-the ``POST /robot/{name}/cmd`` body; the robot stamps ``id``, ``seq``, ``issued_ms`` and
-``client`` (the viewer the signaling service admitted) on arrival (:func:`parse` with
-``arrival``), and the body may not say who it is.
+the ``POST /robot/{name}/cmd`` body; the robot stamps ``id``, ``seq``, ``issued_ms``, ``client``
+(the viewer the signaling service admitted) and, where that service names it, ``user`` (the
+person who signed the viewer in) on arrival (:func:`parse` with ``arrival``), and the body may
+not say who it is.
 
 The original web app's body on ``{name}/action`` is ``{"action": "forward|backwards|..."}``:
 it has no id, seq or issued time, so it is neither ordered nor aged, and runs with the
@@ -34,7 +35,7 @@ from contracts import safejson
 from contracts.errors import CommandRefused, UnsafeJson
 from robot_agent.config import CommandLimits
 from robot_agent.errors import BadCommand, NotACommand
-from robot_agent.lease import Driver
+from robot_agent.lease import Driver, identity
 
 ACTIONS = ("forward", "backward", "left", "right", "stop", "drive")
 STAMPED = ("id", "seq", "issued_ms", "user", "user_name")  # the robot's (channel) or API's
@@ -52,6 +53,7 @@ class Arrival:
     seq: int
     issued_ms: int
     client: str
+    user: str | None = None  # who signed the viewer in, where the signaling service says
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,12 @@ class Command:
 
     @property
     def driver(self) -> Driver:
-        """Who this command speaks for, from the path it took (:mod:`robot_agent.lease`)."""
+        """Who this command speaks for, from the path it took (:mod:`robot_agent.lease`): a
+        page is one driver on its data channel and over the API when the signaling service
+        named its user; a viewer it did not name is known by its ClientId alone."""
         client = self.client or "anonymous"
-        if self.channel:
-            return Driver(f"viewer:{client}", client)
-        return Driver(f"user:{self.user or ''}:{client}", client, self.user, self.user_name)
+        return Driver(identity(client, self.user, channel=self.channel), client, self.user,
+                      self.user_name)
 
 
 def _number(body: dict, key: str, cid: str | None, integer: bool = False):
@@ -147,6 +150,8 @@ def parse(payload: bytes | str, limits: CommandLimits, *, legacy: bool = False,
                              arrival.id)
         body = {**body, "id": arrival.id, "seq": arrival.seq, "issued_ms": arrival.issued_ms,
                 "client": arrival.client}
+        if arrival.user:
+            body["user"] = arrival.user
     cid = body.get("id")
     cid = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None
     _structure(body, cid)

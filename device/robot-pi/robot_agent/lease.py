@@ -2,9 +2,12 @@
 
 Who a command speaks for comes from the path it took, never from its body: a command from the
 API carries the signed-in user the API stamped (the page's ``client`` id only tells that user's
-tabs apart), a command on a viewer's drive data channel speaks for that viewer (the peer the
-signaling service admitted). So a user who sends another driver's ``client`` id over HTTP is
-still someone else.
+tabs apart); a command on a viewer's drive data channel speaks for the person the signaling
+service signed that viewer in as, with the viewer's ClientId as ``client`` (the local relay
+names the person; KVS names the ClientId alone, and such a viewer is a driver of its own).
+A page uses its ClientId as its ``client`` on both paths, so where its person is known it is
+one driver on its channel and over HTTP. A user who sends another driver's ``client`` id over
+HTTP is still someone else.
 
 The first driving command takes the lease for its driver. Each driving command from the holder
 renews it; it lapses ``lapse_ms`` after the holder's last one, or at once when the holder's
@@ -24,14 +27,23 @@ from typing import Any
 from robot_agent.errors import BadCommand
 
 
+def identity(client: str, user: str | None, *, channel: bool = False) -> str:
+    """The key the lease compares for ``client`` signed in as ``user`` (see :class:`Driver`)."""
+    if channel and not user:
+        return f"viewer:{client}"
+    return f"user:{user or ''}:{client}"
+
+
 @dataclass(frozen=True)
 class Driver:
     """Who a command speaks for.
 
-    :param key: the identity the lease compares: ``user:{user}:{client}`` from the API,
-        ``viewer:{id}`` from a data channel.
+    :param key: the identity the lease compares: ``user:{user}:{client}`` from the API and
+        from a data channel whose person the signaling service named, ``viewer:{id}`` from one
+        it did not.
     :param client: the page's or viewer's id (what the page compares with its own).
-    :param user: the signed-in user the API stamped; ``None`` on a data channel.
+    :param user: the signed-in user (the API's, or the signaling service's); ``None`` for an
+        unnamed viewer.
     :param name: a name to show (the user's display name), when known.
     """
 
@@ -85,7 +97,8 @@ class DriverLease:
             return None  # a stop: anyone's, and it holds nothing
         if holder is not None and holder.driver.key == driver.key:
             holder.last_ms = now_ms
-            holder.driver = driver  # the same identity; its name may have been learned since
+            if driver.name or not holder.driver.name:  # a channel's command carries no name
+                holder.driver = driver  # the same identity; its name may have been learned
             return None
         if holder is not None and not take_over:
             left_s = (holder.last_ms + self.lapse_ms - now_ms) / 1000

@@ -61,7 +61,9 @@ class WebComponent(Component):
         self.relay = SignalingRelay(self.config["robots"], ctx.robot_token,
                                     {name: ctx.mqtt_passwords.get(name, "")
                                      for name in self.config["robots"]},
-                                    viewers=ctx.people.may_watch)
+                                    viewers=ctx.people.may_watch,
+                                    user_of=lambda token: getattr(
+                                        ctx.people.by_token(token), "name", None))
         self.relay.register(ctx.app)
         ctx.app.router.add_get("/", self._index)
         ctx.app.router.add_get("/config.json", self._config)

@@ -63,6 +63,11 @@ class Camera:
         """Send ``payload`` to every open drive channel; returns how many."""
         return 0
 
+    def viewer_user(self, viewer: str) -> str | None:
+        """The signed-in person behind ``viewer``, where the signaling service names them
+        (the local relay does; KVS names the viewer's ClientId alone)."""
+        return None
+
     def drive_open(self, viewer: str) -> bool:
         """Whether ``viewer``'s drive channel is open (not closing: a page that closed it goes
         on over HTTP at once, sooner than the channel's close completes)."""

@@ -65,6 +65,9 @@ class AiortcCamera(Camera):
     def send_drive(self, viewer: str, payload: dict[str, Any]) -> bool:
         return self.master is not None and self.master.send(viewer, payload)
 
+    def viewer_user(self, viewer: str) -> str | None:
+        return self.master.user(viewer) if self.master is not None else None
+
     def drive_open(self, viewer: str) -> bool:
         return self.master is not None and self.master.drive_open(viewer)
 

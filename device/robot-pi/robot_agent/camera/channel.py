@@ -7,7 +7,8 @@ Two implementations of one small seam, ``await channel.prepare() -> Connection``
   credentials from the IoT credentials provider. Called again on every reconnect, so the URL
   and the TURN credentials are always fresh.
 - :class:`LocalChannel`: the local stack's relay, ``ws://HOST:PORT/signaling`` with the same
-  query parameters plus ``token=``, and no ICE servers (everything is on one machine).
+  query parameters plus ``token=``, and no ICE servers (everything is on one machine). The
+  relay also names the signed-in person behind each viewer (``senderUser``); KVS does not.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Connection:
     url: str
     ice_servers: list[RTCIceServer] = field(default_factory=list)
     channel_arn: str = ""
+    names_users: bool = False  # the service says who signed each viewer in (``senderUser``)
 
     def redacted(self) -> str:
         """The URL without its query (signatures and tokens are secrets)."""
@@ -53,7 +55,7 @@ class LocalChannel:
     async def prepare(self) -> Connection:
         arn = LOCAL_ARN.format(name=self.channel)
         query = urlencode({"X-Amz-ChannelARN": arn, "token": self.token})
-        return Connection(f"{self.url}?{query}", [], arn)
+        return Connection(f"{self.url}?{query}", [], arn, names_users=True)
 
 
 def presign(wss_endpoint: str, channel_arn: str, credentials: Any, region: str) -> str:

@@ -15,7 +15,8 @@ is closed): its messages go to ``on_drive(viewer, message)``; ``send``/``broadca
 on it. ``on_drive_closed(viewer)`` says when the channel closes, ``on_viewer_gone(viewer)``
 when the viewer's connection does. Only viewers whose offer came through the signaling channel,
 which admitted them (KVS: IAM credentials from Cognito; locally: the token), have a peer
-connection to open one.
+connection to open one. :meth:`WebRtcMaster.user` is the signed-in person behind a viewer where
+the signaling service says (the local relay's ``senderUser``); KVS names the ClientId alone.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class WebRtcMaster:
         self.state: dict[str, Any] = {"state": "off", "viewers": 0}
         self.peers: dict[str, RTCPeerConnection] = {}
         self.drive_channels: dict[str, Any] = {}  # viewer -> its open RTCDataChannel
+        self.users: dict[str, str] = {}  # viewer -> who signed it in, where signaling says
         self.on_drive: Callable[[str, str | bytes], None] | None = None
         self.on_viewer_gone: Callable[[str], None] | None = None
         self.on_drive_closed: Callable[[str], None] | None = None
@@ -213,7 +215,8 @@ class WebRtcMaster:
                 return None
             payload = decode(message["messagePayload"])
             if kind == "SDP_OFFER":
-                await self._answer(ws, connection, sender, payload)
+                user = message.get("senderUser") if connection.names_users else None
+                await self._answer(ws, connection, sender, payload, user)
             elif kind == "ICE_CANDIDATE":
                 await self._candidate(sender, payload)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
@@ -223,7 +226,7 @@ class WebRtcMaster:
     # -- peers -----------------------------------------------------------------------------
 
     async def _answer(self, ws: Any, connection: Connection, viewer: str,
-                      offer: dict[str, Any]) -> None:
+                      offer: dict[str, Any], user: Any = None) -> None:
         if viewer in self.peers:
             await self._drop(viewer)  # the same viewer starting over
         if len(self.peers) >= self.max_viewers:
@@ -237,6 +240,7 @@ class WebRtcMaster:
             await self._drop(waiting[0])
         pc = RTCPeerConnection(RTCConfiguration(iceServers=list(connection.ice_servers)))
         self.peers[viewer] = pc
+        self._name(viewer, user)
 
         @pc.on("connectionstatechange")
         async def changed() -> None:
@@ -314,6 +318,16 @@ class WebRtcMaster:
         channel.send(json.dumps(payload, separators=(",", ":")))
         return True
 
+    def _name(self, viewer: str, user: Any) -> None:
+        if viewer in self.peers and isinstance(user, str) and 0 < len(user) <= 128:
+            self.users[viewer] = user
+        else:
+            self.users.pop(viewer, None)
+
+    def user(self, viewer: str) -> str | None:
+        """The signed-in person behind ``viewer``, where the signaling service names them."""
+        return self.users.get(viewer)
+
     def drive_open(self, viewer: str) -> bool:
         """Whether ``viewer``'s drive channel is open (aiortc marks it ``closing`` the moment
         the viewer's reset arrives, a round trip before it emits ``close``)."""
@@ -352,6 +366,7 @@ class WebRtcMaster:
     async def _drop(self, viewer: str) -> None:
         pc = self.peers.pop(viewer, None)
         self.drive_channels.pop(viewer, None)
+        self.users.pop(viewer, None)
         if pc is not None:
             await pc.close()
             if self.on_viewer_gone is not None:
