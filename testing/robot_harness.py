@@ -57,6 +57,7 @@ class Observer:
         port = parts.port or 1883
         self.messages: list[tuple[float, str, bytes, bool]] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # notified at every message
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         if parts.username:  # the local stack's broker: mqtt://user:password@host:port
@@ -69,9 +70,10 @@ class Observer:
         assert self._subscribed.wait(5), "observer could not subscribe"
 
     def _on_message(self, client, userdata, message) -> None:
-        with self._lock:
+        with self._arrived:
             self.messages.append((time.monotonic(), message.topic, message.payload,
                                   bool(message.retain)))
+            self._arrived.notify_all()
 
     def json(self, topic: str) -> list[dict[str, Any]]:
         """The messages on ``topic``; telemetry batches opened into their events."""
@@ -80,9 +82,29 @@ class Observer:
         return [e for m in found for e in report.events(m)]
 
     def wait_json(self, topic: str, predicate: Callable[[dict], bool] = lambda m: True,
-                  timeout: float = 5.0) -> dict[str, Any]:
-        return wait_until(lambda: next((m for m in self.json(topic) if predicate(m)), None),
-                          timeout)
+                  timeout: float = 5.0, after: int = 0) -> dict[str, Any]:
+        """The first message on ``topic`` past the first ``after`` (as :meth:`json` counts
+        them) for which ``predicate`` holds, waiting for it: woken by each arrival, each message
+        read once (polling re-read them all, a load on the machine the tested agent runs on).
+
+        :raises AssertionError: none arrived within ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        read = counted = 0
+        with self._arrived:
+            while True:
+                for _, arrived_on, payload, _ in self.messages[read:]:
+                    if arrived_on != topic or not payload:
+                        continue
+                    for message in report.events(json.loads(payload)):
+                        counted += 1
+                        if counted > after and predicate(message):
+                            return message
+                read = len(self.messages)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no message on {topic} matched within {timeout} s")
+                self._arrived.wait(left)
 
     def publish(self, topic: str, payload: dict | bytes, qos: int = 1) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

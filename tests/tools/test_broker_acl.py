@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -21,7 +22,6 @@ from tools.stack.embedded_broker import MAX_INFLIGHT, MAX_QUEUED
 pytestmark = pytest.mark.slow  # two brokers, Last Wills after keep-alives
 
 PASSWORDS = mqtt_acl.new_passwords(["a", "b"])
-QUIET = 0.5  # how long "nothing arrives" is watched; a delivery takes milliseconds here
 
 
 @pytest.fixture(scope="module", params=["amqtt", "mosquitto"])
@@ -52,6 +52,25 @@ def connect(broker):
         client.close()
 
 
+def before_marker(listener: Client, sender: Client, topic: str) -> list:
+    """What reached ``listener`` before a marker that ``sender`` publishes now on ``topic``
+    (one ``listener`` receives), instead of watching a fixed time for "nothing arrives".
+
+    Every publish here waits for the broker's acknowledgement, and a broker routes what one
+    connection sends in order and queues a subscriber's messages in the order it routed them
+    (Mosquitto routes a publish before acknowledging it; amqtt on its next turns, before a
+    publish sent after that acknowledgement has come back and gone out again): anything the
+    broker delivered to ``listener`` of what was sent before the marker arrives before it.
+    """
+    marker = json.dumps({"marker": uuid.uuid4().hex}).encode()
+    sender.publish(topic, marker)
+    seen = []
+    while (message := listener.next()) != (topic, marker, False):
+        assert message is not None, f"the marker on {topic} never came"
+        seen.append(message)
+    return seen
+
+
 def test_anonymous_and_wrong_passwords_are_refused(connect):
     assert connect(None).refused
     assert connect("a", "not-the-password").refused
@@ -60,14 +79,13 @@ def test_anonymous_and_wrong_passwords_are_refused(connect):
 
 
 def test_only_the_command_publisher_reaches_a_robots_command_topic(connect):
-    robot = connect("a")
+    robot, cloud = connect("a"), connect("cloud")
     assert robot.subscribe("robot/a/cmd") and robot.subscribe("a/action")
     for user in ("observer", "b"):  # a watcher, another robot: refused, silently
         connect(user).publish("robot/a/cmd", b'{"action": "forward", "speed": 1}')
-    assert robot.next(QUIET) is None
-    connect("cloud").publish("a/action", b'{"action": "forward"}')  # legacy: nobody, as in AWS
-    assert robot.next(QUIET) is None
-    connect("cloud").publish("robot/a/cmd", b'{"action": "stop"}')
+    assert before_marker(robot, cloud, "robot/a/cmd") == []
+    cloud.publish("a/action", b'{"action": "forward"}')  # legacy: nobody, as in AWS
+    cloud.publish("robot/a/cmd", b'{"action": "stop"}')  # the first thing to arrive
     assert robot.next() == ("robot/a/cmd", b'{"action": "stop"}', False)
 
 
@@ -79,21 +97,23 @@ def test_a_robot_and_a_watcher_never_receive_commands_meant_for_another(connect,
     if broker.kind == "amqtt":
         assert granted == [False] * 5
     assert robot.subscribe("robot/b/cmd") and watcher.subscribe("robot/+/status")
-    connect("cloud").publish("robot/a/cmd", b'{"action": "forward"}')
-    assert robot.next(QUIET) is None
-    while (message := watcher.next(QUIET)) is not None:
+    cloud = connect("cloud")
+    cloud.publish("robot/a/cmd", b'{"action": "forward"}')
+    assert before_marker(robot, cloud, "robot/b/cmd") == []
+    for message in before_marker(watcher, robot, "robot/b/status"):
         assert message[0].endswith("/status")  # retained statuses, never a command
 
 
 def test_nobody_but_the_robot_sets_its_status(connect):
     """A spoofed retained ``{"online": false}`` would make the API report the robot offline."""
-    connect("a").publish("robot/a/status", b'{"online": true, "name": "a"}', retain=True)
+    robot = connect("a")
+    robot.publish("robot/a/status", b'{"online": true, "name": "a"}', retain=True)
     for user in ("cloud", "observer", "b"):
         connect(user).publish("robot/a/status", b'{"online": false}', retain=True)
     reader = connect("cloud")
     assert reader.subscribe("robot/+/status")
     seen = {}
-    while (message := reader.next(QUIET)) is not None:
+    for message in before_marker(reader, robot, "robot/a/status"):  # the retained ones
         seen[message[0]] = json.loads(message[1])
     assert seen["robot/a/status"] == {"online": True, "name": "a"}
 
@@ -107,16 +127,17 @@ def test_retained_messages_go_only_to_matching_subscriptions(connect):
     assert watcher.next()[0] == "robot/a/status"  # retained, where it matches
     robot = connect("b")
     assert robot.subscribe("robot/b/cmd")
-    assert robot.next(QUIET) is None
+    assert before_marker(robot, connect("cloud"), "robot/b/cmd") == []
 
 
 def test_a_retained_command_is_not_kept_for_the_next_agent(connect, broker):
     if broker.kind == "mosquitto":
         pytest.skip("Mosquitto's ACL cannot refuse the retain flag (the agent ignores it)")
-    connect("cloud").publish("robot/a/cmd", b'{"action": "forward"}', retain=True)
+    cloud = connect("cloud")
+    cloud.publish("robot/a/cmd", b'{"action": "forward"}', retain=True)
     robot = connect("a")
     assert robot.subscribe("robot/a/cmd")
-    assert robot.next(QUIET) is None
+    assert before_marker(robot, cloud, "robot/a/cmd") == []
 
 
 def test_no_other_account_can_take_the_robots_client_id(connect, broker):
@@ -127,8 +148,8 @@ def test_no_other_account_can_take_the_robots_client_id(connect, broker):
         impostor = connect(user, client_id="a")
         assert impostor.refused == (broker.kind == "amqtt")
     assert connect(None, client_id="a").refused  # a stranger posing as the robot
-    assert not robot.disconnected.wait(QUIET)
-    assert_hears_commands(robot, connect)
+    assert_hears_commands(robot, connect)  # on the connection it had all along
+    assert not robot.disconnected.is_set()
 
 
 def assert_hears_commands(robot: Client, connect) -> None:
@@ -149,13 +170,13 @@ def test_a_refused_connect_changes_nothing(connect, broker):
     for clean in (True, False):
         assert connect(None, client_id="a", clean=clean, will=spoof).refused
         assert connect("a", "wrong", client_id="a", clean=clean, will=spoof).refused
-    assert not robot.disconnected.wait(QUIET)
     connect("cloud").publish("robot/a/cmd", b'{"action": "left"}')
     assert robot.next() == ("robot/a/cmd", b'{"action": "left"}', False)
+    assert not robot.disconnected.is_set()  # it heard that on the connection it had
     watcher = connect("observer")
     assert watcher.subscribe("robot/a/status")
     assert watcher.next()[1] == b'{"online": true}'
-    assert watcher.next(QUIET) is None
+    assert before_marker(watcher, robot, "robot/a/status") == []
 
 
 WILLS = [  # (user, (topic, payload, retain)) none of which the user may publish itself
@@ -169,18 +190,30 @@ WILLS = [  # (user, (topic, payload, retain)) none of which the user may publish
 def test_a_last_will_goes_only_where_its_user_may_publish(connect, broker):
     """amqtt never checked the will's topic: the read-only observer drove the robot at full
     speed by disconnecting, robot b drove robot a, statuses were spoofed."""
-    robot, watcher = connect("a"), connect("observer")
-    assert robot.subscribe("robot/a/cmd") and watcher.subscribe("robot/a/status")
+    robot = connect("a")
+    assert robot.subscribe("robot/a/cmd")
     robot.publish("robot/a/status", b'{"online": true, "n": 1}', retain=True)
-    while watcher.next()[1] != b'{"online": true, "n": 1}':  # an earlier test's status first
-        pass
-    senders = [connect(user, will=will) for user, will in WILLS]
-    if broker.kind == "amqtt":
-        assert [s.refused for s in senders] == [True] * len(WILLS)  # as Mosquitto says it is
-    for sender in senders:
-        sender.crash()
-    assert robot.next(QUIET) is None
-    assert watcher.next(QUIET) is None
+    # Each target is watched by an account none of its senders uses: Mosquitto gives each
+    # connection its user's name as client id, so a sender as the watcher's user would replace
+    # the watcher. Last, each round crashes a connection whose will may go there: once that
+    # arrives, the broker has seen every connection before it drop, and a will of theirs
+    # would be on its way before the markers below.
+    rounds = [("robot/a/cmd", robot, ("cloud", ("robot/a/cmd", b'{"action": "stop"}', False))),
+              ("robot/a/status", None, ("b", ("robot/b/status", b'{"online": false}', False)))]
+    for target, watcher, (allowed_user, allowed) in rounds:
+        if watcher is None:
+            watcher = connect("observer")
+            assert watcher.subscribe(target) and watcher.subscribe(allowed[0])
+            while watcher.next()[1] != b'{"online": true, "n": 1}':  # earlier statuses first
+                pass
+        senders = [connect(user, will=will) for user, will in WILLS if will[0] == target]
+        if broker.kind == "amqtt":
+            assert [s.refused for s in senders] == [True] * len(senders)  # as Mosquitto says
+        for sender in [*senders, connect(allowed_user, will=allowed)]:
+            sender.crash()
+        assert watcher.next() == (allowed[0], allowed[1], False)
+        assert before_marker(watcher, connect("cloud") if watcher is robot else robot,
+                             target) == []
 
 
 def test_a_robot_may_leave_its_own_last_will(broker):
@@ -215,7 +248,7 @@ def test_a_packet_over_the_size_limit_disconnects_its_sender(connect, broker):
     sender = connect("cloud")
     sender.client.publish("robot/a/cmd", b"x" * (130 * 1024), qos=0)
     assert sender.disconnected.wait(TIMEOUT)
-    assert robot.next(QUIET) is None
+    assert before_marker(robot, connect("cloud"), "robot/a/cmd") == []
     assert not robot.disconnected.is_set()
 
 
@@ -269,15 +302,17 @@ def test_a_frozen_robot_is_declared_offline_by_its_last_will(broker):
                          protocol=mqtt.MQTTv311)
     frozen.username_pw_set("b", PASSWORDS["b"])
     frozen.will_set("robot/b/status", b'{"online": false}', qos=1, retain=True)
-    frozen.connect("127.0.0.1", broker.port, keepalive=2)
-    frozen.loop_start()
-    frozen.publish("robot/b/status", b'{"online": true}', qos=1, retain=True).wait_for_publish(5)
+    frozen.connect("127.0.0.1", broker.port, keepalive=1)
+    online = frozen.publish("robot/b/status", b'{"online": true}', qos=1, retain=True)
+    # paho's network loop turned by hand: once it stops turning, the process hangs (no more
+    # packets, the socket stays open)
+    wait_until(lambda: frozen.loop(0.05) == mqtt.MQTT_ERR_SUCCESS and online.is_published(),
+               timeout=TIMEOUT, step=0)
     assert watcher.next()[1] == b'{"online": true}'
-    frozen.loop_stop()  # the process hangs: no more packets, the socket stays open
     started = time.monotonic()
     try:
         assert watcher.next(15) == ("robot/b/status", b'{"online": false}', False)
-        assert time.monotonic() - started < 10  # keep-alive 2 s + grace (1 s here, 15 s live)
+        assert time.monotonic() - started < 10  # keep-alive 1 s + grace (1 s here, 15 s live)
     finally:
         frozen.socket().close()
         watcher.close()
