@@ -85,7 +85,7 @@ class Client:
         is published. The socket is shut first, which also wakes paho's network thread at
         once (stopping it first waited out its 1 s select)."""
         sock = self.client.socket()
-        if sock is not None:
+        if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self.client.loop_stop()
