@@ -6,11 +6,11 @@ Measured on the bench's photos (``bench.bitmap``'s ``quantisers_d4`` table; the 
 1. **The palette** is chosen in CIELAB (:func:`~cloud.bitmap.lab_palette.palette_for`).
 2. **Dithered in bands** of ``BAND_ROWS`` rows: Floyd-Steinberg (Pillow's, in C) within each
    band, the error left at a band's lower edge dropped. With 16 colours plain error diffusion
-   carries the error of a flat area a long way, until it fires a far colour (a green
-   calibration-chip dot on a grey deck, a white dot in the sky): after the eye's blur that
-   noise costs far more than a slightly wrong shade, as a lower error gain would trade it
-   (measured in Python, too slow to ship). Bands of 3 rows did as well as a gain of 0.9 and cost
-   a millisecond; 2 rows lose detail, 6 keep most of the noise.
+   carries a flat area's error a long way, until it fires a far colour (green calibration-chip
+   dots on a grey deck, white dots in the sky); after the eye's blur that noise costs more
+   than the slightly wrong shade that passing on less of the error gives. A reduced error gain
+   does that best, but needs a loop Pillow does not have (in Python, ten times the time
+   budget); bands of 3 rows come close for a millisecond. 2 rows lose detail, 6 keep noise.
 3. **A second palette**, :func:`~cloud.bitmap.lab_palette.refined` against that dither, dithered
    the same way.
 4. **The closer kept**, as :class:`~cloud.bitmap.likeness.Likeness` judges them (the first on a

@@ -2,15 +2,17 @@
 
 ``depth=4`` dithers a photo onto two palettes and keeps the one that looks closer. The judge
 stands in for the perceived SSIM of ``testing/fidelity.py`` (Gaussian blur of sigma 1 px on
-both, then SSIM in 7x7 windows) at a fifth of its cost, in Pillow's C loops:
+both, then SSIM in sliding 7x7 windows; SciPy and scikit-image, which the Lambda lacks) in
+Pillow's C loops, in a fifteenth of its time (about 3 ms at 320x240):
 
 * a 3x3 box blur, then a 2x2 average (``reduce``): together about the eye's merge of the
   panel's neighbouring pixels;
 * SSIM over non-overlapping 4x4 blocks of that (8x8 screen pixels), per channel, in float
   (``F`` images and ``ImageMath``), averaged.
 
-On the bench's photos (Mars and scikit-image's, both screens, six palettes each) it orders
-99.6 % of the pairs' score differences as the full measure does.
+On the bench's photos (Mars and scikit-image's, both screens, six depth-4 candidates each) it
+ordered 483 of the 510 pairs as the full measure does, and every pair whose scores differ by
+more than 0.001.
 """
 
 from __future__ import annotations
