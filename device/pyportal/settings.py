@@ -1,7 +1,8 @@
 """Settings from ``settings.toml``, validated once at start.
 
 ``os.getenv`` returns ``int`` for ``KEY = 123`` on some firmware versions and ``str`` on others:
-everything here goes through ``str()`` / ``int()`` so both work.
+everything here goes through ``str()`` / ``int()`` so both work. The installer on the computer
+runs the same checks (:func:`check`) before it writes a value, so both refuse alike.
 """
 
 import os
@@ -13,7 +14,7 @@ class Settings:
     """The validated settings; build it with :func:`load`."""
 
     def __init__(self, ssid, password, api_url, api_key, refresh_minutes, units,
-                 view=None, gallery_seconds=30):
+                 view=None, gallery_seconds=30, depth=None):
         self.ssid = ssid
         self.password = password
         self.api_url = api_url
@@ -22,6 +23,7 @@ class Settings:
         self.units = units
         self.view = view
         self.gallery_seconds = gallery_seconds
+        self.depth = depth  # None: the app picks 4 or 8 (app.App.depth)
 
     def __repr__(self):
         # the password and the key never reach the serial log
@@ -41,28 +43,74 @@ def _text(getenv, name, default=None):
     return value
 
 
+def _ipv4(host):
+    """The 32-bit value of a numeric IPv4 host as the ESP32's lwIP reads it (``a.b.c.d``, and
+    the short forms ``a``, ``a.b``, ``a.b.c``: ``127.1`` is 127.0.0.1); None for a name."""
+    parts = host.split(".")
+    if len(parts) > 4 or not all(p.isdigit() for p in parts):
+        return None
+    value = 0
+    for p in parts[:-1]:
+        if int(p) > 255:
+            return None
+        value = value << 8 | int(p)
+    bits = 8 * (5 - len(parts))
+    last = int(parts[-1])
+    return None if last >> bits else value << bits | last
+
+
+def _host(url):
+    """``(host, port)`` of an ``http(s)://`` URL, lower case, without user and brackets."""
+    host = url[url.find("//") + 2:].split("/")[0].split("@")[-1].lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host[1:], ""
+    return (host.split(":", 1) + [""])[:2]
+
+
+def url_problem(url):
+    """What makes ``url`` no ``MARS_API_URL`` for any board, in a few words; None when nothing
+    does. The board checks it at start and the installer before it writes the URL (which also
+    refuses this computer's loopback and link-local hosts: the simulator, a program on this
+    computer, reaches those, so the app itself does not refuse them)."""
+    if not (url.startswith("http://") or url.startswith("https://")):
+        return "must start with https:// or http://"
+    if "?" in url or " " in url:
+        return "must be a base URL without ? or spaces"
+    host, port = _host(url)
+    if ":" in host:
+        return "is IPv6; the board has IPv4 only"
+    if not host:
+        return "has no host name"
+    if port and not port.isdigit():
+        return "has a port that is not a number"
+    if _ipv4(host) == 0:
+        return "%s is no address to connect to" % host
+    return None
+
+
 def _api_url(getenv):
     url = _text(getenv, "MARS_API_URL")
-    if not (url.startswith("http://") or url.startswith("https://")):
-        raise SettingError("MARS_API_URL", "must start with https:// or http://")
+    problem = url_problem(url)
+    if problem:
+        raise SettingError("MARS_API_URL", problem)
     url = url.rstrip("/")
     # people paste the full endpoint; the app adds /mars itself
-    if url.endswith("/mars"):
-        url = url[:-5]
-    if "?" in url or " " in url:
-        raise SettingError("MARS_API_URL", "must be a base URL without ? or spaces")
-    return url
+    return url[:-5] if url.endswith("/mars") else url
+
+
+def _whole(getenv, name, default, low, high, unit):
+    raw = _text(getenv, name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingError(name, "must be a whole number of " + unit) from None
+    if not low <= value <= high:
+        raise SettingError(name, "must be between %d and %d" % (low, high))
+    return value
 
 
 def _minutes(getenv):
-    raw = _text(getenv, "REFRESH_MINUTES", "10")
-    try:
-        minutes = int(raw)
-    except ValueError:
-        raise SettingError("REFRESH_MINUTES", "must be a whole number of minutes") from None
-    if not 1 <= minutes <= 1440:
-        raise SettingError("REFRESH_MINUTES", "must be between 1 and 1440")
-    return minutes
+    return _whole(getenv, "REFRESH_MINUTES", "10", 1, 1440, "minutes")
 
 
 def _units(getenv):
@@ -86,14 +134,33 @@ def _view(getenv):
 
 
 def _gallery_seconds(getenv):
-    raw = _text(getenv, "GALLERY_SECONDS", "30")
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise SettingError("GALLERY_SECONDS", "must be a whole number of seconds") from None
-    if not 5 <= seconds <= 3600:
-        raise SettingError("GALLERY_SECONDS", "must be between 5 and 3600")
-    return seconds
+    return _whole(getenv, "GALLERY_SECONDS", "30", 5, 3600, "seconds")
+
+
+def _depth(getenv):
+    """Bits per pixel of the photos asked for: 4 (16 colours, half the bytes) or 8 (256);
+    None (unset): the app chooses."""
+    raw = _text(getenv, "DEPTH", "-")
+    if raw == "-":
+        return None
+    if raw not in ("4", "8"):
+        raise SettingError("DEPTH", "must be 4 or 8")
+    return int(raw)
+
+
+CHECKS = {"MARS_API_URL": _api_url, "REFRESH_MINUTES": _minutes, "UNITS": _units,
+          "VIEW": _view, "GALLERY_SECONDS": _gallery_seconds, "DEPTH": _depth}
+
+
+def check(name, value):
+    """``value`` of setting ``name`` as the app will use it (the installer's check too).
+
+    :raises SettingError: what is wrong with it.
+    """
+    rule = CHECKS.get(name)
+    if rule is None:
+        return _text(lambda key: value, name)
+    return rule(lambda key, default=None: value)
 
 
 def load(getenv=os.getenv):
@@ -111,4 +178,5 @@ def load(getenv=os.getenv):
         units=_units(getenv),
         view=_view(getenv),
         gallery_seconds=_gallery_seconds(getenv),
+        depth=_depth(getenv),
     )

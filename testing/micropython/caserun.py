@@ -187,9 +187,15 @@ def chart_run_spans(modules, scratch, payload, index):
     return [(run[0][0], run[-1][0]) for run in modules["chart"].runs(points, index)]
 
 
+def chart_range_in(modules, scratch, payload, units):
+    """The chart's temperature range for the shown series in ``units``."""
+    chart = modules["chart"]
+    return chart.temperature_range(chart.in_units(chart.series(payload)[0], units))
+
+
 HELPERS = {"net_fetch": net_fetch, "net_download": net_download, "settings_load": settings_load,
            "setting_error": setting_error, "diagnostics_lines": diagnostics_lines,
-           "chart_run_spans": chart_run_spans}
+           "chart_run_spans": chart_run_spans, "chart_range_in": chart_range_in}
 
 
 def run(case, modules, scratch, exceptions):

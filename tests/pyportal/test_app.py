@@ -27,7 +27,7 @@ def test_first_refresh_shows_weather_and_photo(make_app, server):
     assert app.screen.view.status.text == "updated 08:15 UTC"
     assert app.screen.view.lines[1].text == "-71°C to -5°C"
     assert app.screen.view.caption.text == "Perseverance NAVCAM_LEFT sol 1994"
-    assert app.failures == 0 and due_s(app) == pytest.approx(600, abs=5)
+    assert app.failures == 0 and 540 - 5 <= due_s(app) <= 660  # 10 min, give or take a tenth
 
 
 def test_the_classic_screen_asks_only_for_what_it_shows(make_app, server):
@@ -59,9 +59,9 @@ def test_recovers_when_the_server_comes_back(make_app, server):
     assert app.failures == 1
     assert app.screen.view.status.text.startswith("stale since 08:15: ")
     assert app.screen.view.has_photo  # the last good screen stays
-    assert due_s(app) == pytest.approx(15, abs=2)  # backoff, not 10 min
+    assert 7 - 2 <= due_s(app) <= 15  # backoff (half of 15 s to all of it), not 10 min
     app.refresh()
-    assert due_s(app) == pytest.approx(30, abs=2)
+    assert 15 - 2 <= due_s(app) <= 30
     server.start()  # same port
     app.refresh()
     assert app.failures == 0 and app.screen.view.status.text == "updated 08:15 UTC"

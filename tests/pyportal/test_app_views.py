@@ -67,14 +67,15 @@ def _gallery_round(app, server, count):
 def test_gallery_with_an_sd_card_keeps_every_photo(make_views_app, history_server, tmp_path):
     app = make_views_app(history_server.url, VIEW="gallery")
     app.refresh()
-    assert history_server.queries[0].endswith("&history=0&photos=6")
+    # several photos kept: 16 colours each (half the bytes), though the card is there
+    assert history_server.queries[0] == "width=320&height=240&depth=4&history=0&photos=6"
     gallery = app.screen.view
     assert gallery.has_photo and gallery.place.text == "1/3"
     assert gallery.caption.text.startswith("Perseverance")
     first_round = _gallery_round(app, history_server, 3)
     assert first_round == ["1/3", "2/3", "3/3"]
     images = [p for p in history_server.paths() if p.startswith("/mars/image/")]
-    assert images == [f"/mars/image/gallery-{k}.bmp" for k in (1, 2, 3)]
+    assert images == [f"/mars/image/gallery-{k}.d4.bmp" for k in (1, 2, 3)]
     before = len(history_server.requests)
     _gallery_round(app, history_server, 3)  # the second round is read from the card
     assert len(history_server.requests) == before

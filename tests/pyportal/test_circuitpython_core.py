@@ -29,6 +29,7 @@ SIZES = core.SIZES
 VIEWS = memory.VIEWS
 QUERY = {"classic": "&history=0&photos=0", "photo": "&history=0&photos=0",
          "weather": "&history=30&photos=0", "gallery": "&history=0&photos=6"}
+DEPTH = {"classic": 8, "photo": 8, "weather": 8, "gallery": 4}  # with an SD card, DEPTH unset
 # the Weather view's edge cases: the one that raised on the board at both sizes (its bitmap's
 # width is in the error), the others at one
 EDGES = [("history_lone_first", size) for size in SIZES] + [
@@ -88,12 +89,13 @@ def test_every_module_imports_as_the_installer_compiled_it(run, board):
 
 @pytest.fixture(scope="module")
 def texts():
-    """The app's pure text modules on CPython (``view``, ``viewtext``), which say what each
-    view must show."""
+    """The app's pure text modules on CPython (``view``, ``viewtext``, ``chart``), which say
+    what each view must show."""
     sys.path.append(str(DEVICE_DIR))  # last, as in the simulator
     try:
         yield SimpleNamespace(view=importlib.import_module("view"),
-                              viewtext=importlib.import_module("viewtext"))
+                              viewtext=importlib.import_module("viewtext"),
+                              chart=importlib.import_module("chart"))
     finally:
         sys.path.remove(str(DEVICE_DIR))
 
@@ -104,7 +106,10 @@ def expected_texts(device, view: str, payload: dict) -> list[str]:
         return [line for line in device.view.weather_lines(payload, "C") if line]
     w = device.view.weather(payload)
     if view == "weather":
-        return [device.viewtext.today_line(w, "C"), device.viewtext.sun_line(w)]
+        others = device.chart.series(payload)[1]
+        shown = [device.viewtext.today_line(w, "C"), device.view.sun(w),
+                 device.viewtext.season_line(payload, others), device.view.sol_age(payload)]
+        return [text for text in shown if text]
     if view == "photo":
         return [device.viewtext.strip_line(payload, "C"), device.view.caption(payload)]
     items = device.viewtext.gallery_items(payload)
@@ -121,11 +126,11 @@ def test_code_py_shows_the_configured_view(run, board, texts, task_id, view, siz
     assert report["outcome"] == "running", report
     assert (report["refreshes"], report["failures"]) == (1, 0), report["serial"]
     assert report["view"] == view
-    assert report["requests"][0] == \
-        f"GET /mars?width={size[0]}&height={size[1]}&depth=8{QUERY[view]} HTTP/1.1"
+    assert report["requests"][0] == (f"GET /mars?width={size[0]}&height={size[1]}"
+                                     f"&depth={DEPTH[view]}{QUERY[view]} HTTP/1.1")
     assert report["diagnostics_after_refresh"] is True  # the maker's lines, over the view...
     assert report["diagnostics_settled"] is False  # ...put away after their 10 s
-    answer = board.answers.answer(size, QUERY[view], payload)
+    answer = board.answers.answer(size, QUERY[view], payload, DEPTH[view])
     missing = [t for t in expected_texts(texts, view, answer) if t not in report["settled"]]
     assert missing == [], report["settled"]
     assert report["watchdog_longest_gap_ms"] < 16000

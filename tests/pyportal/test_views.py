@@ -64,7 +64,35 @@ def test_weather_view_lines_follow_the_data(device, displays, size):
     # today's values are large: orange text several times the height of the small font
     today = colors(image, (0, 0, size[0] // 2, top - 4))
     assert today[rgb565(views.HIGH)] > 400
+    # the report's sol with its age beside the time at the rover now; words, not the feed's
+    assert [item.text for item in weather.when] == ["Sol 4995", "94 sols ago", "14:03 LMST"]
+    assert [item.text for item in weather.lines] == ["northern winter, Ls 341",
+                                                     "sunrise 06:46  sunset 18:51"]
     compare_golden(f"weather_{size[0]}x{size[1]}", image)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_weather_view_grid_in_fahrenheit_is_round(device, displays, size):
+    """In °F the grid lines are whole tens of °F (-110, -70, -30, 10), not °C ones converted
+    (-112, -76, -40, -4), and each line sits where its °F value puts it."""
+    views = device.weatherview
+    weather = views.WeatherView(*size)
+    payload = load_payload("history")
+    weather.show(payload, "F")
+    image = render(displays, weather, size)
+    shown = [t.text for t in weather.tick_labels if not t.hidden]
+    assert shown == ["-110", "-70", "-30", "10"]
+    assert weather.sol_labels[2].text == "Curiosity (REMS), °F"
+    left, top, width, height = weather.plot
+    px = image.load()
+    sols = payload["history"][0]["sols"]
+    first, last = sols[0]["sol"], sols[-1]["sol"]
+    for point in sols:
+        if point["max_temp_c"] is None:
+            continue
+        x = left + round((point["sol"] - first) * (width - 1) / (last - first))
+        y = expected_y(point["max_temp_c"] * 9 / 5 + 32, -110, 30, top, height)
+        assert px[x, y] == rgb565(views.HIGH), (point, (x, y))
 
 
 @pytest.mark.parametrize("name", ["history_switch", "history_single", "nulls", "legacy"])
@@ -115,7 +143,8 @@ def test_photo_view_strip_is_small_and_a_tap_hides_it(device, displays, size, ph
     strip = colors(image, (0, view.strip_top, size[0], size[1]))
     assert strip[(0, 0, 0)] > size[0] * view.strip_height // 2
     assert strip[(255, 255, 255)] > 50  # the weather line
-    assert view.line.text.startswith("-71/-5°C  777 Pa  Sol 4995")
+    assert view.line.text == "-71/-5°C  777 Pa  Sol 4995, 94 sols ago"
+    assert view.line.bounding_box[2] * view.line.scale <= size[0] - 3  # all of it on screen
     assert view.caption.text == "Perseverance NAVCAM_LEFT sol 1994"
     compare_golden(f"photo_{size[0]}x{size[1]}", image)
     view.toggle_strip()
