@@ -190,14 +190,15 @@ VIEW = [
     Case("hhmm-date", "view.hhmm", ("2026-09-29",), ""),
     Case("hhmm-none", "view.hhmm", (None,), ""),
     # a tenth either way of the period; after failures, half to all of the backoff
-    *[Case(f"backoff-{n}-{jitter}", "view.refresh_delay", (n, 600, jitter), d)
-      for jitter, delays in ((0.0, [540, 7, 15, 30, 60, 120, 240]),
-                             (0.5, [600, 11, 22, 45, 90, 180, 360]),
-                             (0.999, [659, 14, 29, 59, 119, 239, 479]))
+    *[Case(f"backoff-{n}-{jitter}", "view.refresh_delay_ms", (n, 600, jitter), d)
+      for jitter, delays in ((0.0, [540000, 7500, 15000, 30000, 60000, 120000, 240000]),
+                             (0.5, [600000, 11250, 22500, 45000, 90000, 180000, 360000]),
+                             # 15/16: exact in the board's floats too
+                             (0.9375, [652500, 14531, 29062, 58125, 116250, 232500, 465000]))
       for n, d in enumerate(delays)],
-    Case("backoff-capped", "view.refresh_delay", (50, 600, 0.0), 300),
-    Case("backoff-capped-top", "view.refresh_delay", (50, 600, 0.999), 599),
-    Case("refresh-one-minute", "view.refresh_delay", (0, 60, 0.999), 65),
+    Case("backoff-capped", "view.refresh_delay_ms", (50, 600, 0.0), 300000),
+    Case("backoff-capped-top", "view.refresh_delay_ms", (50, 600, 0.9375), 581250),
+    Case("refresh-one-minute", "view.refresh_delay_ms", (0, 60, 0.9375), 65250),
     *[Case(f"same-etag-{i}", "view.same_etag", (a, b), same) for i, (a, b, same) in enumerate([
         ("abc", '"abc"', True), ('W/"abc"', "abc", True), ("abc", "abd", False),
         (None, None, False)])],

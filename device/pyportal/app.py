@@ -5,7 +5,7 @@ status and retries with an exponential backoff; the ESP32 is reset after repeate
 a repeated ``MemoryError`` ends in a soft reload. Each view asks the API only for what it
 shows (``view.query``): the classic screen and the Photo view one photo and no history, the
 Weather view the history and no bitmap, the Gallery the photo list. Refreshes and retries
-wait a random share more or less (``view.refresh_delay``), so boards powered on together drift
+wait a random share more or less (``view.refresh_delay_ms``), so boards powered on together drift
 apart.
 """
 
@@ -183,8 +183,7 @@ class App:
             stats.requests, stats.bytes = self.net.requests, self.net.bytes
         stats.failures = self.failures
         refresh_s = self.settings.refresh_minutes * 60
-        delay = view.refresh_delay(self.failures, refresh_s, self.jitter())
-        self.next_at = now_ms() + delay * 1000
+        self.next_at = now_ms() + view.refresh_delay_ms(self.failures, refresh_s, self.jitter())
         gc.collect()
 
     def _fetch(self, net):

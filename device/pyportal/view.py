@@ -211,16 +211,16 @@ def short_error(error):
     return text
 
 
-def refresh_delay(failures, refresh_s, jitter, base_s=15):
-    """Whole seconds until the next try: the refresh period give or take a tenth, or after
-    errors an exponential backoff (capped at the period) of which a random half is waited.
+def refresh_delay_ms(failures, refresh_s, jitter, base_s=15):
+    """Milliseconds until the next try: the refresh period give or take a tenth, or after
+    errors an exponential backoff (capped at the period), from half of it to all of it.
 
-    :param jitter: a number in [0, 1) drawn for this board (``random.random()``), so boards
-        that boot together (a power cut ending) do not ask the API in step for ever.
+    :param jitter: a number in [0, 1) drawn for this wait (``random.random()``), so boards
+        that power on together (a power cut ending) do not ask the API in step for ever.
     """
     if failures <= 0:
-        low, high = refresh_s - refresh_s // 10, refresh_s + refresh_s // 10
+        low, high = refresh_s * 900, refresh_s * 1100
     else:
-        high = min(refresh_s, base_s * (1 << min(failures - 1, 10)))
+        high = min(refresh_s, base_s * (1 << min(failures - 1, 10))) * 1000
         low = high // 2
     return low + int((high - low) * jitter)

@@ -94,7 +94,7 @@ def make_app(device, displays, tmp_path):
     (``storage``: ``sd``, ``flash`` or ``none``); ``VIEW=...`` picks the views."""
 
     def make(api_url: str, size=(320, 240), hw_class=None, log=None, storage="sd", timeout=4,
-             **settings):
+             jitter=None, **settings):
         displays.get(*size)
         device.board.TOUCH = Touch()
         hw = (hw_class or device.hardware.Hardware)(log=log or (lambda line: None))
@@ -106,7 +106,9 @@ def make_app(device, displays, tmp_path):
         screen = device.screen.Screen(hw.width, hw.height, cfg.view)
         hw.display.root_group = screen
         # the app's own 4 s timeout unless asked: no test waits it out
-        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=timeout)
+        extra = {} if jitter is None else {"jitter": jitter}
+        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=timeout,
+                              **extra)
 
     return make
 

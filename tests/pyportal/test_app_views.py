@@ -158,3 +158,45 @@ def test_diagnostics_go_over_the_configured_view(device, displays, make_views_ap
     app.on_tap(160, 40)  # a tap on them puts them away, and does nothing else
     assert app.screen.current == name and not app.screen.showing_diagnostics
     assert displays.current.snapshot().tobytes() == before.tobytes()
+
+
+def bits_per_pixel(path) -> int:
+    return int.from_bytes(path.read_bytes()[28:30], "little")
+
+
+@pytest.mark.parametrize(("storage", "settings", "depth"), [
+    ("sd", {}, 8),  # one photo on the card: 256 colours
+    ("flash", {}, 4),  # the flash holds little: 16 colours, half the bytes
+    ("sd", {"DEPTH": "4"}, 4),
+    ("flash", {"DEPTH": "8"}, 8),
+])
+def test_photo_depth_follows_the_storage_unless_set(make_views_app, history_server, tmp_path,
+                                                    storage, settings, depth):
+    app = make_views_app(history_server.url, VIEW="photo", storage=storage, **settings)
+    app.refresh()
+    assert history_server.queries[0].startswith(f"width=320&height=240&depth={depth}&")
+    shown = tmp_path / f"mars{app.slot}.bmp"
+    assert app.screen.view.has_photo and bits_per_pixel(shown) == depth
+    assert shown.stat().st_size == {4: 38518, 8: len(history_server.image_bytes(320, 240))}[
+        depth]
+
+
+def test_gallery_depth_is_set_by_depth_too(make_views_app, history_server):
+    app = make_views_app(history_server.url, VIEW="gallery", DEPTH="8")
+    app.refresh()
+    assert history_server.queries[0] == "width=320&height=240&depth=8&history=0&photos=6"
+    assert history_server.paths("/mars/image") == ["/mars/image/gallery-1.bmp"]
+
+
+def test_an_api_from_before_depth_4_is_asked_for_8(make_views_app, history_server):
+    """An API that answers depth=4 with 400 (one deployed before it) gets the 8-bit photo
+    asked for at once, and from then on: the board updated first still shows photos."""
+    history_server.depths = (8,)
+    lines = []
+    app = make_views_app(history_server.url, VIEW="gallery", log=lines.append)
+    app.refresh()
+    assert [q.split("&")[2] for q in history_server.queries[:2]] == ["depth=4", "depth=8"]
+    assert app.failures == 0 and app.screen.view.has_photo
+    assert "fetch: the API refused depth 4; asking for 8" in lines
+    app.refresh()
+    assert history_server.queries[-1].split("&")[2] == "depth=8"  # no second refusal

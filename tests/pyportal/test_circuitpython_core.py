@@ -66,6 +66,10 @@ def run(board):
         tasks.append(board.start_task(task_id, size, memory.settings(view), payload,
                                       settle_ms=SETTLE_MS))
     tasks.append(board.start_task("esp32-hangs", SIZES[0], {}, esp32_responds=False))
+    for depth in (4, 8):
+        tasks.append(board.start_task(f"photo-depth-{depth}", SIZES[0],
+                                      {"VIEW": "photo", "DEPTH": str(depth)},
+                                      settle_ms=SETTLE_MS))
     return board.run(tasks)
 
 
@@ -134,6 +138,18 @@ def test_code_py_shows_the_configured_view(run, board, texts, task_id, view, siz
     missing = [t for t in expected_texts(texts, view, answer) if t not in report["settled"]]
     assert missing == [], report["settled"]
     assert report["watchdog_longest_gap_ms"] < 16000
+
+
+@pytest.mark.parametrize("depth", [4, 8])
+def test_the_photo_of_each_depth_is_checked_and_shown(run, depth):
+    """DEPTH = 4: the app asks for it, its header check passes the 4-bit file on the board's
+    own struct, and OnDiskBitmap takes its 16-colour palette (256 at depth 8)."""
+    report = run[f"photo-depth-{depth}"]
+    assert (report["outcome"], report["failures"]) == ("running", 0), report
+    assert report["requests"][0].startswith(f"GET /mars?width=320&height=240&depth={depth}&")
+    assert report["requests"][1].startswith(
+        "GET /mars/image/%s.bmp" % ("photo-1.d4" if depth == 4 else "photo-1"))
+    assert report["photos"] == [[320, 240, 16 if depth == 4 else 256]]
 
 
 def test_diagnostics_report_the_heap_left_after_the_first_refresh(run):

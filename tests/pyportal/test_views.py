@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import tracemalloc
 
+import numpy as np
 import pytest
 
-from testing.fake_mars_api import bmp8, load_payload, photo
+from testing.fake_mars_api import bmp4, bmp8, load_payload, photo
 from testing.pyportal_device import colors, compare_golden, rgb565
 
 SIZES = ((320, 240), (480, 320))
@@ -185,3 +186,40 @@ def test_weather_view_memory(device, displays):
         assert canvas.width * canvas.height * 2 // 8 < 26_000  # 2 bits per pixel
         assert weather.spark_canvas.width == canvas.width
     print(results)
+
+
+def ondisk_colours(data: bytes) -> np.ndarray:
+    """The colour of every pixel of an indexed BMP as CircuitPython reads it, top row first
+    (shared-module/displayio/OnDiskBitmap.c: the palette of ``biClrUsed`` entries, or
+    ``1 << bits``, just after the header; rows bottom-up, padded to 32 bits; in a byte the
+    leftmost pixel in the high bits, ``get_pixel``'s shift of ``(8 - bits) - (x % per_byte) *
+    bits``)."""
+    def word(at: int) -> int:
+        return int.from_bytes(data[at:at + 4], "little")
+
+    header, offset, width, height = word(14), word(10), word(18), word(22)
+    bits = int.from_bytes(data[28:30], "little")
+    per_byte, stride = 8 // bits, (width * bits + 31) // 32 * 4
+    rows = np.frombuffer(data, np.uint8, stride * height, offset).reshape(height, stride)[::-1]
+    x = np.arange(width)
+    index = (rows[:, x // per_byte] >> ((8 - bits) - (x % per_byte) * bits)) & ((1 << bits) - 1)
+    palette = np.frombuffer(data, "<u4", word(46) or 1 << bits, 14 + header) & 0xFFFFFF
+    return palette[index]
+
+
+def test_a_4_bit_photo_is_drawn_as_the_firmware_reads_it(device, displays, tmp_path):
+    """16 colours, two pixels a byte: the simulator's OnDiskBitmap (Blinka's) shows every
+    pixel the colour the board's would (left nibble first, the palette after the header)."""
+    size = (320, 240)
+    data = bmp4(photo(*size, seed=2))
+    path = tmp_path / "photo4.bmp"
+    path.write_bytes(data)
+    frame = device.widgets.PhotoFrame(*size)
+    frame.show_photo(str(path))
+    assert len(frame._bitmap.pixel_shader) == 16
+    shown = np.asarray(render(displays, frame, size), np.uint32)
+    c = ondisk_colours(data)
+    r, g, b = (c >> 19) & 0x1F, (c >> 10) & 0x3F, (c >> 3) & 0x1F  # the panel's RGB565
+    expected = np.stack([r << 3 | r >> 2, g << 2 | g >> 4, b << 3 | b >> 2], axis=-1)
+    assert np.argwhere((shown != expected).any(axis=-1)).tolist() == []
+    assert len(np.unique(c)) > 8  # a photo, not a flat screen
