@@ -217,10 +217,10 @@ def _settings(**changes) -> tuple:
     return (values,)
 
 
-def _loaded(url="https://api.example/prod", minutes=10, units="C", password="secret-pw"):
-    # the repr is what the serial log shows: never the password or the key
-    return ("home", password, url, "k3y", minutes, units,
-            f"Settings(ssid='home', api_url={url!r}, refresh_minutes={minutes}, units={units!r})")
+def _loaded(url="https://api.example/prod", minutes=10, units="C", password="secret-pw",
+            view=None, gallery_seconds=30, depth=None):
+    # the last: whether a print of the settings would show the password or the key (never)
+    return ("home", password, url, "k3y", minutes, units, view, gallery_seconds, depth, False)
 
 
 SETTINGS = [
@@ -234,6 +234,9 @@ SETTINGS = [
     Case("units-lower", "@settings_load", _settings(UNITS="f"), _loaded(units="F")),
     Case("no-password", "@settings_load", _settings(CIRCUITPY_WIFI_PASSWORD=None),
          _loaded(password="")),
+    Case("views-and-depth", "@settings_load",
+         _settings(VIEW="Weather", GALLERY_SECONDS="60", DEPTH="4"),
+         _loaded(view="weather", gallery_seconds=60, depth=4)),
     *[Case(f"bad-{name}-{value!r}", "@settings_load", _settings(**{name: value}),
            Raises("SettingError", f"{name} {problem}: set it in settings.toml", name))
       for name, value, problem in [
@@ -261,7 +264,7 @@ SETTINGS = [
           ("GALLERY_SECONDS", "2", "must be between 5 and 3600"),
       ]],
     # one setting as the app takes it: the installer checks what it writes with this
-    *[Case(f"check-{name}-{value!r}", "settings.check", (name, value), taken)
+    *[Case(f"check-{name}-{value!r}", "settings.read", (name, value), taken)
       for name, value, taken in [
           ("DEPTH", "4", 4), ("DEPTH", 8, 8), ("DEPTH", " 4 ", 4), ("DEPTH", None, None),
           ("UNITS", "f", "F"), ("VIEW", "Gallery", "gallery"), ("VIEW", None, None),
@@ -273,10 +276,10 @@ SETTINGS = [
           ("MARS_API_URL", "http://user@api.example:8080", "http://user@api.example:8080"),
           ("CIRCUITPY_WIFI_SSID", " home ", "home"),
       ]],
-    Case("check-bad-url", "settings.check", ("MARS_API_URL", "api.example"),
+    Case("check-bad-url", "settings.read", ("MARS_API_URL", "api.example"),
          Raises("SettingError", "MARS_API_URL must start with https:// or http://: set it in "
                 "settings.toml", "MARS_API_URL")),
-    Case("check-empty-ssid", "settings.check", ("CIRCUITPY_WIFI_SSID", ""),
+    Case("check-empty-ssid", "settings.read", ("CIRCUITPY_WIFI_SSID", ""),
          Raises("SettingError", "CIRCUITPY_WIFI_SSID is empty: set it in settings.toml",
                 "CIRCUITPY_WIFI_SSID")),
 ]

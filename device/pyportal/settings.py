@@ -2,7 +2,9 @@
 
 ``os.getenv`` returns ``int`` for ``KEY = 123`` on some firmware versions and ``str`` on others:
 everything here goes through ``str()`` / ``int()`` so both work. The installer on the computer
-runs the same checks (:func:`check`) before it writes a value, so both refuse alike.
+runs the same readers (:func:`read`) before it writes a value, so both refuse alike. Needed
+once: ``code.py`` lets the module go after :func:`load` (about 4 KB of heap), which is why
+:class:`Settings` has no methods (a method would keep the module).
 """
 
 import os
@@ -11,27 +13,21 @@ from errors import SettingError
 
 
 class Settings:
-    """The validated settings; build it with :func:`load`."""
+    """The validated settings, as attributes; build it with :func:`load`. Its ``repr`` names
+    none of them, so the password and the key never reach the serial log."""
 
-    def __init__(self, ssid, password, api_url, api_key, refresh_minutes, units,
-                 view=None, gallery_seconds=30, depth=None):
-        self.ssid = ssid
-        self.password = password
-        self.api_url = api_url
-        self.api_key = api_key
-        self.refresh_minutes = refresh_minutes
-        self.units = units
-        self.view = view
-        self.gallery_seconds = gallery_seconds
-        self.depth = depth  # None: the app picks 4 or 8 (app.App.depth)
-
-    def __repr__(self):
-        # the password and the key never reach the serial log
-        return "Settings(ssid=%r, api_url=%r, refresh_minutes=%d, units=%r)" % (
-            self.ssid, self.api_url, self.refresh_minutes, self.units)
+    ssid = ""
+    password = ""
+    api_url = ""
+    api_key = ""
+    refresh_minutes = 10
+    units = "C"
+    view = None  # type: str | None
+    gallery_seconds = 30
+    depth = None  # type: int | None
 
 
-def _text(getenv, name, default=None):
+def text(getenv, name, default=None):
     value = getenv(name)
     if value is None:
         if default is None:
@@ -88,8 +84,8 @@ def url_problem(url):
     return None
 
 
-def _api_url(getenv):
-    url = _text(getenv, "MARS_API_URL")
+def api_url(getenv):
+    url = text(getenv, "MARS_API_URL")
     problem = url_problem(url)
     if problem:
         raise SettingError("MARS_API_URL", problem)
@@ -99,7 +95,7 @@ def _api_url(getenv):
 
 
 def _whole(getenv, name, default, low, high, unit):
-    raw = _text(getenv, name, default)
+    raw = text(getenv, name, default)
     try:
         value = int(raw)
     except ValueError:
@@ -109,12 +105,12 @@ def _whole(getenv, name, default, low, high, unit):
     return value
 
 
-def _minutes(getenv):
+def minutes(getenv):
     return _whole(getenv, "REFRESH_MINUTES", "10", 1, 1440, "minutes")
 
 
-def _units(getenv):
-    units = _text(getenv, "UNITS", "C").upper()
+def units(getenv):
+    units = text(getenv, "UNITS", "C").upper()
     if units not in ("C", "F"):
         raise SettingError("UNITS", 'must be "C" or "F"')
     return units
@@ -123,9 +119,9 @@ def _units(getenv):
 VIEWS = ("classic", "photo", "weather", "gallery")
 
 
-def _view(getenv):
+def view(getenv):
     """The view shown first; None (unset) or "classic": the classic screen alone."""
-    name = _text(getenv, "VIEW", "-").lower()
+    name = text(getenv, "VIEW", "-").lower()
     if name == "-":
         return None
     if name not in VIEWS:
@@ -133,14 +129,14 @@ def _view(getenv):
     return name
 
 
-def _gallery_seconds(getenv):
+def gallery_seconds(getenv):
     return _whole(getenv, "GALLERY_SECONDS", "30", 5, 3600, "seconds")
 
 
-def _depth(getenv):
+def depth(getenv):
     """Bits per pixel of the photos asked for: 4 (16 colours, half the bytes) or 8 (256);
     None (unset): the app chooses."""
-    raw = _text(getenv, "DEPTH", "-")
+    raw = text(getenv, "DEPTH", "-")
     if raw == "-":
         return None
     if raw not in ("4", "8"):
@@ -148,19 +144,20 @@ def _depth(getenv):
     return int(raw)
 
 
-CHECKS = {"MARS_API_URL": _api_url, "REFRESH_MINUTES": _minutes, "UNITS": _units,
-          "VIEW": _view, "GALLERY_SECONDS": _gallery_seconds, "DEPTH": _depth}
+# the reader of each setting with a rule beyond "is there" (the installer runs them too)
+READERS = {"MARS_API_URL": api_url, "REFRESH_MINUTES": minutes, "UNITS": units, "VIEW": view,
+           "GALLERY_SECONDS": gallery_seconds, "DEPTH": depth}
 
 
-def check(name, value):
-    """``value`` of setting ``name`` as the app will use it (the installer's check too).
+def read(name, value):
+    """``value`` of setting ``name`` as the app reads it (the installer's check).
 
     :raises SettingError: what is wrong with it.
     """
-    rule = CHECKS.get(name)
-    if rule is None:
-        return _text(lambda key: value, name)
-    return rule(lambda key, default=None: value)
+    reader = READERS.get(name)
+    if reader is None:  # a setting that only has to be there
+        return text(lambda key: value, name)
+    return reader(lambda key, default=None: value)
 
 
 def load(getenv=os.getenv):
@@ -169,14 +166,14 @@ def load(getenv=os.getenv):
     :param getenv: where values come from (``os.getenv`` on the board).
     :raises SettingError: naming the first missing or invalid setting.
     """
-    return Settings(
-        ssid=_text(getenv, "CIRCUITPY_WIFI_SSID"),
-        password=_text(getenv, "CIRCUITPY_WIFI_PASSWORD", ""),
-        api_url=_api_url(getenv),
-        api_key=_text(getenv, "MARS_API_KEY"),
-        refresh_minutes=_minutes(getenv),
-        units=_units(getenv),
-        view=_view(getenv),
-        gallery_seconds=_gallery_seconds(getenv),
-        depth=_depth(getenv),
-    )
+    s = Settings()
+    s.ssid = text(getenv, "CIRCUITPY_WIFI_SSID")
+    s.password = text(getenv, "CIRCUITPY_WIFI_PASSWORD", "")
+    s.api_url = api_url(getenv)
+    s.api_key = text(getenv, "MARS_API_KEY")
+    s.refresh_minutes = minutes(getenv)
+    s.units = units(getenv)
+    s.view = view(getenv)
+    s.gallery_seconds = gallery_seconds(getenv)
+    s.depth = depth(getenv)  # None: the app picks 4 or 8 (app.App.depth)
+    return s

@@ -161,9 +161,13 @@ def net_download(modules, scratch, api_url, responses, url, size, etag=None, ann
 
 
 def settings_load(modules, scratch, values):
-    """``settings.load`` from these values: every field, and the repr the log would show."""
+    """``settings.load`` from these values: every field, and whether what the log would show
+    of them (their ``repr``) names the password or the key."""
     s = modules["settings"].load(getenv=lambda k, d=None: values.get(k, d))
-    return (s.ssid, s.password, s.api_url, s.api_key, s.refresh_minutes, s.units, repr(s))
+    shown = repr(s)
+    secret = [v for v in (s.password, s.api_key) if v and v in shown]
+    return (s.ssid, s.password, s.api_url, s.api_key, s.refresh_minutes, s.units, s.view,
+            s.gallery_seconds, s.depth, secret != [])
 
 
 def setting_error(modules, scratch, name, problem):

@@ -152,6 +152,12 @@ def test_the_photo_of_each_depth_is_checked_and_shown(run, depth):
     assert report["photos"] == [[320, 240, 16 if depth == 4 else 256]]
 
 
+def test_the_settings_module_is_let_go_after_start(run):
+    """Its checks are needed once: code.py drops it (about 4 KB of heap on the board)."""
+    report = run["classic-320x240"]
+    assert "app" in report["modules"] and "settings" not in report["modules"]
+
+
 def test_diagnostics_report_the_heap_left_after_the_first_refresh(run):
     serial = run["classic-320x240"]["serial"]
     at_start = int(re.search(r"^mars: .* free (\d+)$", serial[0]).group(1))

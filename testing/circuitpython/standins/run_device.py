@@ -191,6 +191,7 @@ def task_start(task, report):
     del source
     app = sys.modules.get("app")
     stats = getattr(app, "stats", None)
+    report["modules"] = sorted(name for name in sys.modules if name not in BASE)
     report["refreshes"] = getattr(stats, "refreshes", 0)
     report["failures"] = getattr(stats, "failures", None)
     report["peak_bytes"] = harness.peak[0]
