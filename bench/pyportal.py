@@ -7,10 +7,10 @@ most 2 requests; after the first refresh the app allocates (almost) nothing that
 
 ``power_on_to_first_photo_simulated``: simulated seconds from power-on until the first
 refresh (its photo shown) has finished, on the simulator's modelled ESP32, per depth, link
-and screen, for an API on the LAN (``http://`` to an address in numbers: no DNS, no TLS, as
-``make run ARGS=--lan``) and one on the internet (``https://`` to a name: DNS, and a TLS
-handshake per request, as API Gateway with its photo on another host); ``depth_4_sooner``
-is ``1 - t4 / t8`` on each.
+and screen: against the local stack's real API and converter on the LAN (``http://`` to an
+address in numbers: no DNS, no TLS, as ``make run ARGS=--lan``), and against the test API as
+on the internet (``https://`` to a name: a DNS lookup, and a TLS handshake for each request,
+the photo's included); ``depth_4_sooner`` is ``1 - t4 / t8`` on each.
 
 ``circuitpython_core``: per firmware release of CircuitPython's core kit, per screen and size,
 the heap of a full refresh on the board's own core (``testing/circuitpython/memory.py``):
@@ -130,49 +130,61 @@ LINKS = (("good_link", []), ("slow_link", ["--slow-link"]))
 SIM_SIZES = ("320x240", "480x320")
 
 
-def first_photo_run(server: MarsServer, tmp: str, name: str, args: list[str]) -> dict:
+def first_photo_run(tmp: str, name: str, args: list[str]) -> dict:
     """One simulated board from power-on to its first refresh (a child simulator: one display
-    per process): seconds, the watchdog's longest gap, and whether the photo came."""
+    per process): seconds, the photo's download alone, bytes of the refresh, the watchdog's
+    longest gap."""
     import re
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-m", "tools.pyportal_sim", "--api-key", API_KEY, "--out",
-         f"{tmp}/{name}.png", "--drive", f"{tmp}/{name}", "--once", *args],
+        [sys.executable, "-m", "tools.pyportal_sim", "--out", f"{tmp}/{name}.png", "--drive",
+         f"{tmp}/{name}", "--once", *args],
         capture_output=True, text=True, timeout=120, cwd=ROOT)
     first = re.search(r"simulator: first refresh done ([\d.]+) s after", done.stdout)
     gap = re.search(r"simulator: [\d.]+ s simulated, watchdog longest gap ([\d.]+) s",
                     done.stdout)
-    photo = re.search(r"fetch: ok (\d+) B", done.stdout)
-    if first is None or gap is None or photo is None:
+    fetched = re.search(r"fetch: ok (\d+) B", done.stdout)
+    photo = re.search(r"photo: sd/\S+ (\d+) ms", done.stdout)
+    if first is None or gap is None or fetched is None or photo is None:
         raise RuntimeError(f"simulator run {name} did not finish:\n{done.stdout}{done.stderr}")
-    return {"seconds": float(first.group(1)), "watchdog_longest_gap_s": float(gap.group(1)),
-            "bytes": int(photo.group(1)), "photo": "photo: sd/" in done.stdout}
+    return {"seconds": float(first.group(1)), "photo_download_s": int(photo.group(1)) / 1000,
+            "bytes": int(fetched.group(1)), "watchdog_longest_gap_s": float(gap.group(1))}
+
+
+def _depths_and_links(tmp: str, place: str, size: str, where: list[str]) -> dict:
+    runs: dict = {}
+    for depth in (8, 4):
+        for link, extra in LINKS:
+            runs.setdefault(f"depth_{depth}", {})[link] = first_photo_run(
+                tmp, f"{place}-{size}-{depth}-{link}",
+                [*where, "--size", size, "--depth", str(depth), *extra])
+    runs["depth_4_sooner"] = {link: round(1 - runs["depth_4"][link]["seconds"]
+                                          / runs["depth_8"][link]["seconds"], 3)
+                              for link, _ in LINKS}
+    return runs
 
 
 def power_on_to_first_photo() -> dict:
     """Simulated seconds from power-on to the first photo (module docstring), per API place,
     screen, depth and link; and how much sooner depth 4 is than 8 on each."""
-    out: dict = {}
-    with MarsServer() as server, TemporaryDirectory() as tmp:
-        places = {"lan_http": ["--api", server.url],
-                  "internet_https": ["--api", "https://mars.test", "--resolve",
-                                     f"mars.test=127.0.0.1:{server.port}"]}
-        for place, where in places.items():
-            server.public_url = None if place == "lan_http" else "https://mars.test"
-            sizes = SIM_SIZES if place == "lan_http" else SIM_SIZES[:1]
-            for size in sizes:
-                runs: dict = {}
-                for depth in (8, 4):
-                    for link, extra in LINKS:
-                        name = f"{place}-{size}-{depth}-{link}"
-                        runs.setdefault(f"depth_{depth}", {})[link] = first_photo_run(
-                            server, tmp, name, [*where, "--size", size, "--depth", str(depth),
-                                                *extra])
-                runs["depth_4_sooner"] = {
-                    link: round(1 - runs["depth_4"][link]["seconds"]
-                                / runs["depth_8"][link]["seconds"], 3) for link, _ in LINKS}
-                out.setdefault(place, {})[size] = runs
+    from testing.stack_process import StackProcess
+
+    out: dict = {"local_stack_lan_http": {}, "internet_https": {}}
+    with TemporaryDirectory() as tmp:
+        # the real API (its handlers and converter) as `make run ARGS=--lan` serves a board
+        with StackProcess(only="api") as stack:
+            where = ["--api", stack.base_url, "--api-key", stack.api_key]
+            for size in SIM_SIZES:
+                out["local_stack_lan_http"][size] = _depths_and_links(
+                    tmp, "stack", size, where)
+        # a name and TLS, as the cloud: the test API behind the modelled handshake
+        with MarsServer() as server:
+            server.public_url = "https://mars.test"
+            where = ["--api", server.public_url, "--api-key", API_KEY, "--resolve",
+                     f"mars.test=127.0.0.1:{server.port}"]
+            out["internet_https"][SIM_SIZES[0]] = _depths_and_links(
+                tmp, "internet", SIM_SIZES[0], where)
     return out
 
 
