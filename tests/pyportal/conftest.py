@@ -6,6 +6,7 @@ and switches its size when a test asks for another screen.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import types
@@ -41,8 +42,13 @@ def device():
     sys.path.append(str(DEVICE_DIR))  # last, as on the simulator
     try:
         modules = {name: importlib.import_module(name) for name in DEVICE_MODULES}
+        # The app collects garbage after each refresh (cheap on the board's heap): Blinka's,
+        # Pillow's and pytest's objects are set aside from those collections, as in the
+        # simulator (tools/pyportal_sim/runner.py), so a collection costs milliseconds.
+        gc.freeze()
         yield SimpleNamespace(board=board, **modules)
     finally:
+        gc.unfreeze()
         sys.path.remove(str(DEVICE_DIR))
         for name in DEVICE_MODULES:
             sys.modules.pop(name, None)

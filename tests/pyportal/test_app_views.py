@@ -46,7 +46,7 @@ def test_photo_view_strip_and_tap(make_views_app, history_server):
     app = make_views_app(history_server.url, VIEW="photo")
     app.refresh()
     assert history_server.paths() == ["/mars", "/mars/image/photo-1.bmp"]
-    assert history_server.queries[0].endswith("&history=0&photos=0")
+    assert history_server.queries[0] == "width=320&height=240&depth=8&history=0&photos=0"
     photo = app.screen.view
     assert photo.has_photo and not photo.strip.hidden
     assert photo.line.text.startswith("-71/-5°C  777 Pa  Sol 4995")
@@ -165,7 +165,7 @@ def bits_per_pixel(path) -> int:
 
 
 @pytest.mark.parametrize(("storage", "settings", "depth"), [
-    ("sd", {}, 8),  # one photo on the card: 256 colours
+    # with an SD card and DEPTH unset, 8 (256 colours): test_photo_view_strip_and_tap
     ("flash", {}, 4),  # the flash holds little: 16 colours, half the bytes
     ("sd", {"DEPTH": "4"}, 4),
     ("flash", {"DEPTH": "8"}, 8),
