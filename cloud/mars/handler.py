@@ -17,8 +17,7 @@ from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
 from cloud.mars import runtime
 from cloud.mars.errors import BadParameter, NoData, NotFound
-from cloud.mars.extras import parse_extras
-from cloud.mars.query import parse_query
+from cloud.mars.query import parse_extras, parse_query
 from cloud.mars.store import StoreError
 
 logger = Logger(service="mars")
