@@ -129,7 +129,8 @@ def test_logs_carry_the_request_id_as_correlation_id(handler_env, nasa, lambda_c
     formatter = handler.logger.registered_formatter  # the JSON the Lambda log receives
     logged = [json.loads(formatter.format(record)) for record in caplog.records
               if record.name == "mars"]
-    warning = next(line for line in logged if line["message"] == "no data to answer with")
+    warning = next(line for line in logged if line["message"] == "request refused")
+    assert warning["code"] == "NO_DATA" and "no Mars data" in warning["reason"]
     assert warning["correlation_id"] == event["requestContext"]["requestId"]
     assert "test-nasa-key" not in json.dumps(logged)  # the NASA key never reaches the log
 
