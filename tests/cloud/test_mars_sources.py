@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cloud.mars.errors import BadData
+from cloud.mars.feedvalues import number
 from cloud.mars.photos import parse_curiosity, parse_mars_photos, parse_perseverance
-from cloud.mars.weather import better, number, parse_insight, parse_meda, parse_rems
+from cloud.mars.weather import better, parse_insight, parse_meda, parse_rems
 from testing.fake_nasa import load_fixture
 
 
