@@ -1,9 +1,13 @@
 """Parse a BMP as CircuitPython's ``displayio.OnDiskBitmap`` does; refuse what it cannot show.
 
-The board's parser (``shared-module/displayio/OnDiskBitmap.c``) reads fixed offsets of the
-40-byte ``BITMAPINFOHEADER`` layout, keeps width, height and the data offset in 16-bit fields,
-and reads rows bottom-up. Blinka's port (the desktop simulator) additionally reads the first 138
-bytes in one go and refuses an 8-bit BMP whose ``biClrUsed`` is 0. :func:`check` raises
+The board's parser (``shared-module/displayio/OnDiskBitmap.c``, the same from CircuitPython 9.2.9
+to 10.2.1 but for an allocator call) reads fixed offsets of the 40-byte ``BITMAPINFOHEADER``
+layout, keeps width, height and the data offset in 16-bit fields, and reads rows bottom-up.
+Indexed files of 1, 2, 4 or 8 bits per pixel take ``biClrUsed`` palette entries (``1 << bits``
+when it is 0) from just after the header; below 8 bits a row packs ``8 / bits`` pixels a byte,
+the leftmost in the high bits, and is padded to 32 bits (``construct`` and ``get_pixel``).
+Blinka's port (the desktop simulator) additionally reads the first 138 bytes in one go and
+refuses an 8-bit BMP whose ``biClrUsed`` is 0. :func:`check` raises
 :class:`BoardRejects` for everything either of them rejects, and also for what they accept but
 then show wrongly (a 12-byte core header, a top-down image, truncated pixel data), because for
 a user the result is the same: no picture.
@@ -138,9 +142,12 @@ def indices(data: bytes, info: BmpInfo | None = None) -> np.ndarray:
     rows = raw.reshape(info.height, info.stride)[::-1]  # stored bottom-up
     bits = info.bits_per_pixel
     if bits < 8:
-        unpacked = np.unpackbits(rows, axis=1).reshape(info.height, -1, bits)
-        weights = 1 << np.arange(bits - 1, -1, -1)
-        return (unpacked * weights).sum(axis=2)[:, : info.width].astype(np.uint32)
+        # get_pixel: the byte at x / pixels_per_byte, shifted right by
+        # (8 - bits) - (x % pixels_per_byte) * bits, masked to bits
+        per_byte = 8 // bits
+        x = np.arange(info.width)
+        shift = ((8 - bits) - (x % per_byte) * bits).astype(np.uint8)
+        return ((rows[:, x // per_byte] >> shift) & ((1 << bits) - 1)).astype(np.uint32)
     size = bits // 8
     pixels = rows[:, : info.width * size].reshape(info.height, info.width, size).astype(np.uint32)
     words: np.ndarray = pixels[..., 0]

@@ -2,7 +2,7 @@
 
 Example::
 
-    python -m tools.bitmap mars.jpg /Volumes/CIRCUITPY/mars.bmp --size 480x320 --depth 16
+    python -m tools.bitmap mars.jpg /Volumes/CIRCUITPY/mars.bmp --size 480x320 --depth 4
 
 Prints one line (size, bytes, milliseconds) and exits 0; on bad input prints one line to stderr
 and exits 1 without touching DST (argparse exits 2 for bad flags).
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=DEPTHS,
         default=8,
-        help="8: 256-colour palette, smallest file; 16: RGB565, best picture (default 8)",
+        help="4: 16-colour palette, half the bytes of 8; 8: 256-colour palette; "
+        "16: RGB565, no palette, twice the bytes of 8 (default 8)",
     )
     parser.add_argument(
         "--fit",

@@ -6,6 +6,7 @@ Not Mars-specific: the Mars API (:mod:`cloud.mars`) and the converter on the com
 
 from cloud.bitmap.errors import BitmapError
 from cloud.bitmap.fit import FITS
-from cloud.bitmap.pipeline import DEPTHS, MAX_SIDE, MIN_SIDE, convert, panel_view
+from cloud.bitmap.pipeline import DEPTHS, DEPTHS_TEXT, MAX_SIDE, MIN_SIDE, convert, panel_view
 
-__all__ = ["BitmapError", "DEPTHS", "FITS", "MAX_SIDE", "MIN_SIDE", "convert", "panel_view"]
+__all__ = ["BitmapError", "DEPTHS", "DEPTHS_TEXT", "FITS", "MAX_SIDE", "MIN_SIDE", "convert",
+           "panel_view"]

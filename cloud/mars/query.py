@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cloud.bitmap import DEPTHS, FITS, MAX_SIDE, MIN_SIDE
+from cloud.bitmap import DEPTHS, DEPTHS_TEXT, FITS, MAX_SIDE, MIN_SIDE
 from cloud.mars import history, selection
 from cloud.mars.errors import BadParameter
 
@@ -50,7 +50,7 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
 
 
 def parse_query(params: Mapping[str, str] | None) -> ImageRequest:
-    """``width``, ``height`` (16-1024, default 320x240), ``depth`` (8 or 16), ``fit``.
+    """``width``, ``height`` (16-1024, default 320x240), ``depth`` (4, 8 or 16), ``fit``.
 
     :raises BadParameter: naming the parameter.
     """
@@ -58,9 +58,9 @@ def parse_query(params: Mapping[str, str] | None) -> ImageRequest:
     default = DEFAULT_IMAGE
     width = _int_param(params, "width", default.width, MIN_SIDE, MAX_SIDE)
     height = _int_param(params, "height", default.height, MIN_SIDE, MAX_SIDE)
-    depth = _int_param(params, "depth", 8, 8, 16)
+    depth = _int_param(params, "depth", default.depth, min(DEPTHS), max(DEPTHS))
     if depth not in DEPTHS:
-        raise BadParameter(f"depth must be 8 or 16, got {depth}")
+        raise BadParameter(f"depth must be {DEPTHS_TEXT}, got {depth}")
     fit = params.get("fit") or default.fit
     if fit not in FITS:
         raise BadParameter(f"fit must be one of {', '.join(FITS)}, got {fit[:20]!r}")

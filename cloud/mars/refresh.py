@@ -1,8 +1,8 @@
 """The scheduled refresh (EventBridge): keeps weather, photo metadata and bitmaps warm.
 
 It refreshes both resources whatever their age and converts every rotation candidate for the
-PyPortal (320x240) and the Titano (480x320) at depth 8, so user requests are answered from the
-cache. A failed upstream leaves the last good data in place; the result says what happened.
+PyPortal (320x240) and the Titano (480x320) at depths 4 and 8, so user requests are answered
+from the cache. A failed upstream leaves the last good data in place; the result says what happened.
 
 When NASA could not refresh the weather or the photos, the invocation fails after logging its
 report: the function's ``Errors`` metric, which AWS records for free, is then the upstream

@@ -36,6 +36,7 @@ from cloud.mars.weather import WeatherSource
 # a child of the handler's Powertools logger: JSON lines with its correlation id
 log = Logger(service="mars", child=True)
 PRESET_SIZES = ((320, 240), (480, 320))  # PyPortal / Pynt, Titano: converted ahead of time
+PRESET_DEPTHS = (4, 8)  # the two a PyPortal asks for (16-colour and 256-colour palettes)
 NO_DATA_RETRY_S = 60
 WAIT_S = 8.0  # the longest a request waits for NASA (cold cache): well inside Lambda's 20 s
 
@@ -164,8 +165,10 @@ class MarsService:
         return self.bitmaps.read(image_id)
 
     def refresh(self, sizes: Sequence[tuple[int, int]] = PRESET_SIZES,
-                depth: int = 8, budget_s: float | None = None) -> dict[str, Any]:
-        """Refresh weather and photo metadata now and convert every candidate for ``sizes``.
+                depths: Sequence[int] = PRESET_DEPTHS,
+                budget_s: float | None = None) -> dict[str, Any]:
+        """Refresh weather and photo metadata now and convert every candidate for ``sizes`` at
+        ``depths``.
 
         Failures are reported, not raised: the last good data stays in place.
 
@@ -188,8 +191,9 @@ class MarsService:
             photo = Photo.from_dict(data)
             for width, height in sizes:
                 try:
-                    self.bitmaps.ensure(photo, ImageRequest(width, height, depth))
-                    report["bitmaps"] += 1
+                    for depth in depths:
+                        self.bitmaps.ensure(photo, ImageRequest(width, height, depth))
+                        report["bitmaps"] += 1
                 except (UpstreamError, BitmapError, StoreError, Busy) as exc:
                     report["errors"].append(f"{photo.id} {width}x{height}: {exc}")
                     break

@@ -44,6 +44,7 @@ def photo_png() -> bytes:
         ({"height": "240"}, "height"),
         ({"depth": 24}, "depth"),
         ({"depth": 1}, "depth"),
+        ({"depth": 2}, "depth"),
         ({"fit": "stretch"}, "fit"),
         ({"fit": None}, "fit"),
         ({"max_pixels": 0}, "max_pixels"),
@@ -72,29 +73,32 @@ def test_error_is_a_cloud_error_and_a_value_error():
 SIZES = [(320, 240), (480, 320), (16, 16), (1024, 1024), (321, 17), (17, 321), (1023, 16)]
 
 
+HEADERS = {4: 14 + 40 + 16 * 4, 8: 14 + 40 + 256 * 4, 16: 14 + 40 + 3 * 4}
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("depth", [4, 8, 16])
 def test_every_size_and_depth_is_a_board_bitmap(photo_png, size, depth):
     bmp = convert(photo_png, *size, depth)
     info = bmpcheck.check(bmp)
     assert (info.width, info.height, info.bits_per_pixel) == (*size, depth)
     assert info.header_size == 40
-    assert info.compression == (0 if depth == 8 else 3)
-    row = (size[0] * depth // 8 + 3) // 4 * 4
-    header = 1078 if depth == 8 else 66
-    assert len(bmp) == header + row * size[1] >= 138
+    assert info.compression == (3 if depth == 16 else 0)
+    row = (size[0] * depth + 31) // 32 * 4
+    assert len(bmp) == HEADERS[depth] + row * size[1] >= 138
     if depth == 16:
         assert info.masks == bmpcheck.MASKS_565
     else:
-        assert len(info.palette) == 256
+        assert len(info.palette) == 1 << depth
     colours = bmpcheck.colours(bmp)
     assert colours.shape == (size[1], size[0], 3)
     # The board decodes the same picture panel_view describes, code for code.
     assert np.array_equal(bmpcheck.rgb565(colours), bmpcheck.rgb565(np.asarray(panel_view(bmp))))
 
 
-def test_depth8_palette_holds_only_panel_colours(photo_png):
-    info = bmpcheck.check(convert(photo_png, 320, 240, 8))
+@pytest.mark.parametrize("depth", [4, 8])
+def test_palette_holds_only_panel_colours(photo_png, depth):
+    info = bmpcheck.check(convert(photo_png, 320, 240, depth))
     for entry in info.palette:
         rgb = np.array([[[entry >> 16, (entry >> 8) & 0xFF, entry & 0xFF]]], np.uint8)
         expanded = np.asarray(panel_view_of_rgb(rgb))
@@ -112,9 +116,17 @@ def test_depth8_uses_many_colours_for_a_photo(photo_png):
     assert len(np.unique(colours, axis=0)) > 200  # an adaptive palette, filled
 
 
+def test_depth4_uses_all_16_colours_for_a_photo(photo_png):
+    bmp = convert(photo_png, 320, 240, 4)
+    assert len(bmp) == 38_518  # half of depth 8's 77,878
+    colours = bmpcheck.colours(bmp).reshape(-1, 3)
+    assert len(np.unique(colours, axis=0)) == 16
+
+
 def test_conversion_is_deterministic(photo_png):
     # The store addresses bitmaps by content: the same input must give the same bytes.
     assert convert(photo_png, 320, 240, 8) == convert(photo_png, 320, 240, 8)
+    assert convert(photo_png, 320, 240, 4) == convert(photo_png, 320, 240, 4)
     assert convert(photo_png, 480, 320, 16) == convert(photo_png, 480, 320, 16)
 
 
@@ -181,7 +193,7 @@ COLOUR = (200, 120, 40)
         pytest.param(samples.encode(samples.flat(COLOUR), "TIFF"), COLOUR, id="tiff"),
     ],
 )
-@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("depth", [4, 8, 16])
 def test_input_mode_keeps_its_colour(data, expected, depth):
     bmp = convert(data, 32, 24, depth)
     bmpcheck.check(bmp)

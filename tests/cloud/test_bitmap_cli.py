@@ -58,6 +58,15 @@ def test_size_depth_and_fit_flags(tmp_path, photo):
     assert not colours[:, :80].any() and not colours[:, 400:].any() and colours[:, 80:400].any()
 
 
+def test_depth_4_is_half_the_bytes(tmp_path, photo):
+    dst = tmp_path / "mars.bmp"
+    result = run(photo, dst, "--depth", "4")
+    assert result.returncode == 0, result.stderr
+    assert "depth 4" in result.stdout and "38518 bytes" in result.stdout
+    info = bmpcheck.check(dst.read_bytes())
+    assert (info.width, info.height, info.bits_per_pixel, len(info.palette)) == (320, 240, 4, 16)
+
+
 @pytest.mark.parametrize(
     ("make_src", "extra", "message"),
     [
@@ -88,7 +97,8 @@ def test_unwritable_destination_is_one_line(tmp_path, photo):
     assert len(result.stderr.splitlines()) == 1 and "cannot write" in result.stderr
 
 
-@pytest.mark.parametrize("flags", [["--size", "320by240"], ["--depth", "24"], ["--fit", "fill"]])
+@pytest.mark.parametrize(
+    "flags", [["--size", "320by240"], ["--depth", "24"], ["--fit", "fill"]])
 def test_bad_flags_are_refused_by_argparse(tmp_path, photo, flags):
     result = run(photo, tmp_path / "out.bmp", *flags)
     assert result.returncode == 2

@@ -24,7 +24,7 @@ def is_colour(pixel, colour, tolerance=16) -> bool:
 # --- cover: fill the screen, crop the overflow equally --------------------------------------
 
 
-@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("depth", [4, 8, 16])
 def test_square_frame_on_4_3_screen_is_cropped_top_and_bottom_equally(depth):
     # 300x300 in thirds; cover at 320x240 scales by 16/15 and shows rows 37.5..262.5, so the
     # red/green edge lands on output row 66.7 and green/blue on 173.3.
@@ -49,7 +49,7 @@ def test_wide_frame_is_cropped_left_and_right_equally():
 # --- contain: the whole photo, black bars ---------------------------------------------------
 
 
-@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("depth", [4, 8, 16])
 def test_square_frame_contained_has_black_side_bars(depth):
     view = shown(
         convert(samples.encode(samples.bands([RED, GREEN, BLUE])), 320, 240, depth, "contain")
@@ -65,10 +65,11 @@ def test_square_frame_contained_has_black_side_bars(depth):
 
 
 @pytest.mark.parametrize("size", [(320, 240), (480, 320), (321, 17)], ids=str)
-def test_dithering_never_spills_into_the_bars(size):
+@pytest.mark.parametrize("depth", [4, 8])
+def test_dithering_never_spills_into_the_bars(size, depth):
     # A photo's quantisation error must not be diffused into the letterbox as stray dots.
     photo = samples.photo("astronaut")  # square: bars left and right on every size here
-    bmp = convert(samples.encode(photo), *size, 8, "contain")
+    bmp = convert(samples.encode(photo), *size, depth, "contain")
     colours = bmpcheck.colours(bmp)
     bar = (size[0] - size[1]) // 2
     assert not colours[:, :bar].any() and not colours[:, size[0] - bar :].any()

@@ -21,7 +21,8 @@ from testing.data import DATA
 DIGESTS = DATA / "recorded" / "bitmap_digests.json"
 
 # (name, source, width, height, depth, fit): photos at both screens, letterboxing (a reserved
-# black entry), a short palette (a flat colour), odd widths (row padding), 16-bit words.
+# black entry), a short palette (a flat colour), odd widths (row padding, a half-filled byte at
+# depth 4), 16-bit words.
 CASES = [
     ("coffee-320x240-8-cover", "coffee", 320, 240, 8, "cover"),
     ("astronaut-480x320-8-contain", "astronaut", 480, 320, 8, "contain"),
@@ -31,6 +32,9 @@ CASES = [
     ("hubble-37x21-16-contain", "hubble_deep_field", 37, 21, 16, "contain"),
     ("red-18x16-8-cover", "flat", 18, 16, 8, "cover"),
     ("bands-19x17-8-contain", "bands", 19, 17, 8, "contain"),
+    ("coffee-320x240-4-cover", "coffee", 320, 240, 4, "cover"),
+    ("astronaut-35x17-4-contain", "astronaut", 35, 17, 4, "contain"),
+    ("red-18x16-4-cover", "flat", 18, 16, 4, "cover"),
 ]
 
 

@@ -76,16 +76,23 @@ def _image_event(name: str, etag: str) -> dict:
     return event
 
 
-def test_image_route_serves_the_bitmap_with_etag(handler_env, nasa, lambda_context):
+@pytest.mark.parametrize("depth", [8, 4])
+def test_image_route_serves_the_bitmap_with_etag(handler_env, nasa, lambda_context, depth):
     handler_env()
-    answer = body(handler.lambda_handler(load_event("get_mars.json"), lambda_context))
+    event = load_event("get_mars.json")
+    event["queryStringParameters"]["depth"] = str(depth)
+    event["multiValueQueryStringParameters"]["depth"] = [str(depth)]
+    answer = body(handler.lambda_handler(event, lambda_context))
+    assert answer["image"]["depth"] == depth
     etag = answer["image"]["etag"]
     response = handler.lambda_handler(_image_event("get_image.json", etag), lambda_context)
     assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
     assert response["multiValueHeaders"]["Content-Type"] == ["image/bmp"]
     assert response["multiValueHeaders"]["ETag"] == [f'"{etag}"']
     data = base64.b64decode(response["body"])
-    assert len(data) == answer["image"]["bytes"] and check(data).width == 320
+    info = check(data)
+    assert len(data) == answer["image"]["bytes"] and (info.width, info.bits_per_pixel) == (
+        320, depth)
 
 
 def test_if_none_match_gives_304(handler_env, nasa, lambda_context):

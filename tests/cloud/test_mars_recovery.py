@@ -136,13 +136,13 @@ def test_a_bitmap_believed_stored_is_looked_for_again_every_hour(make_service, t
     service = make_service()
     hours = [0.0]
     service.bitmaps.monotonic = lambda: hours[0]
-    one_size = ((80, 60),)  # small: cheap conversions
-    assert service.refresh(sizes=one_size)["bitmaps"] == 6
+    one_size = ((80, 60),)  # small, one depth: cheap conversions
+    assert service.refresh(sizes=one_size, depths=(8,))["bitmaps"] == 6
     folder = tmp_path / "store" / "bmp"
     for path in folder.iterdir():
         path.unlink()  # expired by the bucket's lifecycle rule
-    service.refresh(sizes=one_size)
+    service.refresh(sizes=one_size, depths=(8,))
     assert list(folder.iterdir()) == []  # still believed stored: not looked for
     hours[0] += 3601  # an hour later
-    assert service.refresh(sizes=one_size)["bitmaps"] == 6
+    assert service.refresh(sizes=one_size, depths=(8,))["bitmaps"] == 6
     assert len(list(folder.iterdir())) == 6

@@ -227,14 +227,16 @@ def test_unknown_bitmap_is_not_found(make_service):
             service.bitmap(name)
 
 
-def test_refresh_preconverts_both_screens(make_service, nasa):
+def test_refresh_preconverts_both_screens_at_both_depths(make_service, nasa):
     service = make_service()
     report = service.refresh()
     assert report["weather"] == "fresh" and report["photos"] == "fresh"
-    assert report["bitmaps"] >= 8 and not report["errors"]
+    assert report["bitmaps"] >= 16 and not report["errors"]
     nasa.reset_counts()
     for size in ((320, 240), (480, 320)):
-        service.payload(ImageRequest(*size), BASE)
+        for depth in (4, 8):
+            answer = service.payload(ImageRequest(*size, depth), BASE)
+            assert answer["image"]["bytes"] == len(service.bitmap(answer["image"]["etag"]))
     assert sum(nasa.counts.values()) == 0
     assert service.telemetry.counts["BitmapMisses"] == report["bitmaps"]
 
@@ -250,7 +252,8 @@ def test_refresh_reports_failures_and_keeps_data(make_service, nasa):
 
 @pytest.mark.parametrize("query,message", [
     ({"width": "abc"}, "width"), ({"width": "15"}, "width"), ({"height": "1025"}, "height"),
-    ({"depth": "24"}, "depth"), ({"fit": "stretch"}, "fit"), ({"depth": "12"}, "depth")])
+    ({"depth": "24"}, "depth"), ({"fit": "stretch"}, "fit"), ({"depth": "12"}, "depth"),
+    ({"depth": "2"}, "depth"), ({"depth": "5"}, "depth")])
 def test_bad_parameters(query, message):
     with pytest.raises(BadParameter, match=message):
         parse_query(query)
@@ -260,6 +263,7 @@ def test_query_defaults_and_etag_identity():
     assert parse_query(None) == ImageRequest(320, 240, 8, "cover")
     assert parse_query({"width": "480", "height": "320", "depth": "16", "fit": "contain"}) \
         == ImageRequest(480, 320, 16, "contain")
+    assert parse_query({"depth": "4"}) == ImageRequest(320, 240, 4, "cover")
     from cloud.mars.models import Photo
     photo = Photo("p:1", "Perseverance", "NAVCAM_LEFT", 1, "http://x/1.jpg")
     assert bitmap_etag(photo, ImageRequest()) == bitmap_etag(photo, ImageRequest())
