@@ -172,14 +172,8 @@ class _WatchedHttp(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHttps(HTTPSConnection):
-    def connect(self) -> None:
-        _watched(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watched(self)
-        super().request(*args, **kwargs)
+class _WatchedHttps(_WatchedHttp, HTTPSConnection):
+    """The same over TLS: ``super()`` of :class:`_WatchedHttp` is HTTPS' here."""
 
 
 class _HttpPool(HTTPConnectionPool):
