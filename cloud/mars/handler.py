@@ -7,6 +7,7 @@ checked before this runs (API Gateway in AWS, the local gateway on a laptop).
 from __future__ import annotations
 
 import re
+import time
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cloud.api_errors import JSON, answer_errors
 from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
-from cloud.mars import runtime
+from cloud.mars import cdn, runtime
 from cloud.mars.query import parse_extras, parse_query
 from cloud.mars.store import StoreError
 
@@ -58,9 +59,13 @@ def _api_base() -> str:
 def get_mars() -> Response:
     params = app.current_event.query_string_parameters
     request, more = parse_query(params), parse_extras(params)
-    payload = runtime.service().payload(request, _api_base(), more)
+    behind_cdn = cdn.through_cdn(app.current_event.headers)
+    # behind CloudFront: image links relative to the host the device asked, through its cache
+    payload = runtime.service().payload(request, "" if behind_cdn else _api_base(), more)
+    cache = (cdn.mars_cache_control(time.time(), int(payload.get("refresh_s") or 600),
+                                    bool(payload.get("stale"))) if behind_cdn else "no-store")
     return Response(status_code=200, content_type=JSON, body=payload,
-                    headers={"Cache-Control": "no-store"})
+                    headers={"Cache-Control": cache})
 
 
 @app.get("/mars/image/<image_id>")

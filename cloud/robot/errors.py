@@ -36,3 +36,10 @@ class PublishFailed(RobotApiError, ConnectionError):
 
     status = 503
     code = "PUBLISH_FAILED"
+
+
+class Forbidden(RobotApiError, PermissionError):
+    """The signed-in person does not own this robot (403); nothing was published."""
+
+    status = 403
+    code = "FORBIDDEN"

@@ -18,7 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from cloud import config as cloud_config
 from cloud.lazy import Lazy
-from cloud.robot import commands
+from cloud.robot import access, commands
 from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
 from cloud.robot.publisher import Publisher, from_config
 from contracts.topics import Topics
@@ -33,6 +33,8 @@ JSON = "application/json"
 
 _config = Lazy(cloud_config.load)
 _publisher = Lazy(lambda: from_config(_config.get()))
+_owners = Lazy(lambda: access.cognito_directory(_config.get().user_pool_id)
+               if _config.get().user_pool_id else None)
 sequencer = commands.Sequencer()
 DELIVERY_NOTE = ("not confirmed: the broker accepted the command; the robot may still refuse "
                  "it (stale, out of order, offline), see GET /robot/{name}/status")
@@ -50,6 +52,7 @@ def use(publisher: Publisher | None = None, config: cloud_config.Config | None =
         old.close()
     _publisher.set(publisher)
     _config.set(config)
+    _owners.set(None)
 
 
 def _claims(app: APIGatewayRestResolver) -> dict[str, Any]:
@@ -77,15 +80,16 @@ def _display_name(app: APIGatewayRestResolver, user: str) -> str:
     return user
 
 
-def _robot(name: str) -> str:
+def _robot(name: str, app: APIGatewayRestResolver) -> str:
     if name not in _config.get().robot_names:
         raise UnknownRobot(f"no robot named {name[:64]!r} here")
+    access.require(app.current_event.raw_event, name, _owners.get())  # whose robot it is
     return name
 
 
 def _send(name: str, legacy: bool) -> Response:
     user = _require_user(command_app)
-    _robot(name)
+    _robot(name, command_app)
     event = command_app.current_event
     body = commands.read_body(event.body, bool(event.is_base64_encoded))
     command = commands.validate(body, legacy=legacy)
@@ -120,7 +124,7 @@ def post_legacy() -> Response:
 @status_app.get("/robot/<name>/status")
 def get_status(name: str) -> Response:
     _require_user(status_app)
-    _robot(name)
+    _robot(name, status_app)
     status = publisher().status(name)
     if status is None:
         status = {"online": False, "reported": False}
