@@ -59,7 +59,7 @@ def _api_base() -> str:
 def get_mars() -> Response:
     params = app.current_event.query_string_parameters
     request, more = parse_query(params), parse_extras(params)
-    behind_cdn = cdn.through_cdn(app.current_event.headers)
+    behind_cdn = cdn.CDN_HEADER in app.current_event.headers
     # behind CloudFront: image links relative to the host the device asked, through its cache
     payload = runtime.service().payload(request, "" if behind_cdn else _api_base(), more)
     cache = (cdn.mars_cache_control(time.time(), int(payload.get("refresh_s") or 600),
