@@ -1,6 +1,10 @@
 """A real Mars API on 127.0.0.1 for the device code: payloads and BMPs made here, misbehaving
 on request (HTTP errors, bad JSON, slow answers, cut or unreadable bitmaps).
 
+The query is read by the API's own parser and the payload cut by its own rules
+(:mod:`cloud.mars.query`, :func:`cloud.mars.history.window`); the payload files carry the
+real answer's keys and types (``tests/cloud/test_fake_mars_api.py``).
+
 >>> with MarsServer() as server:
 ...     server.url  # "http://127.0.0.1:PORT"
 """
@@ -16,6 +20,9 @@ from urllib.parse import parse_qs, urlparse
 
 from PIL import Image, ImageDraw
 
+from cloud.mars import history
+from cloud.mars.errors import BadParameter
+from cloud.mars.query import parse_extras, parse_query
 from testing.data import DATA
 
 PAYLOADS = DATA / "mars_api"
@@ -120,7 +127,7 @@ class MarsServer:
         self.image_mode = "ok"
         self.payload = load_payload(payload)
         self.image_id = "photo-1"
-        self.depths = (4, 8)
+        self.depths = (4, 8, 16)
         self.api_key = api_key
         self.delay = delay
         self.public_url: str | None = None  # the API's URL as clients know it (image URLs)
@@ -231,10 +238,15 @@ class MarsServer:
             return self._error(h, int(self.mode), "internal" if self.mode == "500" else "forbidden")
         if self.mode == "badjson":
             return self._send(h, 200, b'{"weather": {"sol": 12')
-        width, height = int(query["width"][0]), int(query["height"][0])
-        depth = int(query.get("depth", ["8"])[0])
-        if depth not in self.depths:
-            return self._error(h, 400, "bad_parameter")
+        params = {name: values[0] for name, values in query.items()}
+        try:  # what the API reads of the query, read as it reads it
+            request, more = parse_query(params), parse_extras(params)
+            if request.depth not in self.depths:  # as an API from before depth 4 answered
+                raise BadParameter(f"depth must be 8 or 16, got {request.depth}")
+        except BadParameter as exc:
+            body = {"error": {"code": "BAD_PARAMETER", "message": str(exc)}}
+            return self._send(h, 400, json.dumps(body).encode())
+        width, height, depth = request.width, request.height, request.depth
         payload = json.loads(json.dumps(self.payload))
         base = self.public_url or self.url
         if isinstance(payload.get("image"), dict) and payload["image"].get("url"):
@@ -246,18 +258,15 @@ class MarsServer:
             payload["image_url"] = base + path
         elif payload.get("image_url"):
             payload["image_url"] = f"{self.url}/mars/image/{self.image_id}.bmp"
-        if "history" in query and isinstance(payload.get("history"), list):  # as the API cuts
-            keep = int(query["history"][0])
-            payload["history"] = [dict(s, sols=s["sols"][-keep:]) for s in payload["history"]
-                                  if keep and s.get("sols")]
+        if isinstance(payload.get("history"), list):  # cut as the API cuts it
+            payload["history"] = history.window(payload["history"], more.history)
         if isinstance(payload.get("photos"), list):
-            keep = int(query["photos"][0]) if "photos" in query else len(payload["photos"])
-            for item in payload["photos"][:keep]:
+            payload["photos"] = payload["photos"][:more.photos]
+            for item in payload["photos"]:
                 image_id = image_name(item["etag"], depth)
                 item.update(url=f"{self.url}/mars/image/{image_id}.bmp", width=width,
-                            height=height, etag=image_id,
+                            height=height, depth=depth, etag=image_id,
                             bytes=len(self.image_bytes(width, height, image_id)))
-            payload["photos"] = payload["photos"][:keep]
         self._last_size = (width, height)
         self._send(h, 200, json.dumps(payload).encode())
 

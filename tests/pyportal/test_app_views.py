@@ -191,7 +191,7 @@ def test_gallery_depth_is_set_by_depth_too(make_views_app, history_server):
 def test_an_api_from_before_depth_4_is_asked_for_8(make_views_app, history_server):
     """An API that answers depth=4 with 400 (one deployed before it) gets the 8-bit photo
     asked for at once, and from then on: the board updated first still shows photos."""
-    history_server.depths = (8,)
+    history_server.depths = (8, 16)
     lines = []
     app = make_views_app(history_server.url, VIEW="gallery", log=lines.append)
     app.refresh()
