@@ -88,8 +88,8 @@ def _full_with_bytes() -> dict:
     return payload
 
 
-FULL_LINES = ("Sol 4995  2026-08-25", "-71°C to -5°C", "777 Pa  northern winter  Sunny",
-              "sunrise 06:46  sunset 18:51  Curiosity")
+FULL_LINES = ("Sol 4995, 94 sols ago  2026-08-25", "-71°C to -5°C",
+              "777 Pa  northern winter  Sunny", "sunrise 06:46  sunset 18:51  Curiosity")
 HISTORY = load_payload("history")  # its mars_time: Curiosity at sol 5089, 94 after the report
 
 
@@ -118,8 +118,8 @@ SOL_AGES: list[tuple[dict[str, Any], str]] = [
 VIEW = [
     Case("lines-full", "view.weather_lines", (load_payload("full"), "C"), FULL_LINES),
     Case("lines-fahrenheit", "view.weather_lines", (load_payload("full"), "F"),
-         ("Sol 4995  2026-08-25", "-96°F to 23°F", "777 Pa  northern winter  Sunny",
-          "sunrise 06:46  sunset 18:51  Curiosity")),
+         ("Sol 4995, 94 sols ago  2026-08-25", "-96°F to 23°F",
+          "777 Pa  northern winter  Sunny", "sunrise 06:46  sunset 18:51  Curiosity")),
     Case("lines-with-the-reports-age", "view.weather_lines",
          ({"weather": HISTORY["weather"], "mars_time": HISTORY["mars_time"]}, "C"),
          ("Sol 4995, 94 sols ago  2026-08-25", "-71°C to -5°C",
