@@ -7,9 +7,10 @@
   does not exist yet;
 * ``dry_run_build_s``: ``python -m tools.deploy deploy --dry-run`` with a cold layer cache (pip
   itself may still answer from its own download cache);
-* ``monthly_usd``: ``python -m tools.deploy cost`` for the reference usage (1 PyPortal every
-  10 minutes, 1 robot driven 1 h a day, no free tier), line by line and in total, and with every
-  command over HTTP instead of the video data channel;
+* ``monthly_usd``: ``python -m tools.deploy cost`` for the reference usage (1 PyPortal as
+  deploy sets it up, 1 robot driven 1 h a day, no free tier), line by line and in total, and
+  with every command over HTTP instead of the video data channel (``bench/cost_minute.py``
+  prices fleets and checks the model against the local stack);
 * ``targets``: each package <= 15 MB zipped, each handler import <= 300 ms, <= $1.00 a month.
 """
 

@@ -86,13 +86,8 @@ GLASS = """(seconds) => new Promise((resolve) => {
 class Events(Telemetry):
     """Every telemetry event, with its arrival time."""
 
-    def _on_message(self, client, userdata, message) -> None:
-        try:
-            event = json.loads(message.payload)
-        except ValueError:
-            return
-        with self.lock:
-            self.events.append((time.monotonic(), event))
+    def wanted(self, event: dict) -> bool:
+        return True
 
 
 def cpu_seconds(pid: int) -> float:

@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOT_DATA_ENDPOINT", "", _text,
             "AWS IoT data endpoint (iot:Data-ATS); empty = look it up once per container."),
     Setting("MQTT_URL", "", _text, "Local stack only: the broker robot commands go to."),
+    Setting("USER_POOL_ID", "", _text,
+            "Cognito user pool whose groups say whose robot it is, read live; empty = the "
+            "token's groups alone (the local stack, whose gateway is the authority)."),
     Setting("LOG_LEVEL", "INFO", _log_level, "Log level of the handlers."),
 )
 
@@ -183,6 +186,7 @@ class Config:
     robot_names: tuple[str, ...]
     iot_data_endpoint: str
     mqtt_url: str
+    user_pool_id: str
     log_level: str
 
     def redacted(self) -> dict[str, Any]:

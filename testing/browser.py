@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
+from robot_agent import report
 
 from contracts.topics import Topics
 from testing.stack_process import ROOT, StackProcess
@@ -32,7 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 class Telemetry:
-    """Every motor event the robot publishes, with the time it arrived here."""
+    """Every motor event the robot publishes (batches opened), with the time it arrived here."""
 
     def __init__(self, mqtt_url: str, name: str = ROBOT) -> None:
         self.events: list[tuple[float, dict]] = []
@@ -55,13 +56,16 @@ class Telemetry:
         assert ready.wait(10), "could not subscribe to the robot's telemetry"
 
     def _on_message(self, client, userdata, message) -> None:
+        now = time.monotonic()
         try:
-            event = json.loads(message.payload)
-        except ValueError:
+            found = report.events(json.loads(message.payload))
+        except (ValueError, AttributeError):
             return
-        if event.get("event") == "motors":
-            with self.lock:
-                self.events.append((time.monotonic(), event))
+        with self.lock:
+            self.events += [(now, e) for e in found if self.wanted(e)]
+
+    def wanted(self, event: dict) -> bool:
+        return event.get("event") == "motors"
 
     def since(self, t: float) -> list[tuple[float, dict]]:
         with self.lock:

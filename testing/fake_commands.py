@@ -3,6 +3,8 @@ no systemd, no user database to change)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 FAKE_SYSTEMCTL = """#!/bin/sh
@@ -24,3 +26,18 @@ def fake_command(path: Path, text: str) -> str:
     path.chmod(0o755)
     return str(path)
 
+
+
+def run_install(root: Path, bin_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``install.sh *args`` in the throwaway ``root``: systemd, user management and pip stood
+    in for (apt too, where the environment names ``APT_GET``)."""
+    agent = Path(__file__).resolve().parents[1] / "device" / "robot-pi"
+    userdel = f"#!/bin/sh\necho \"$@\" >> {bin_dir}/ud.log\n"
+    env = dict(os.environ, ROOT=str(root), CHOWN="true", VENV_ARGS="--without-pip",
+               SYSTEMCTL=fake_command(bin_dir / "systemctl",
+                                      FAKE_SYSTEMCTL.format(log=bin_dir / "sc.log")),
+               USERADD=fake_command(bin_dir / "useradd", FAKE_USERADD.format(root=root)),
+               USERDEL=fake_command(bin_dir / "userdel", userdel),
+               PIP=fake_command(bin_dir / "pip", FAKE_PIP.format(log=bin_dir / "pip.log")))
+    return subprocess.run(["bash", str(agent / "install.sh"), *args], env=env,
+                          capture_output=True, text=True, timeout=120)

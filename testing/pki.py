@@ -7,6 +7,8 @@ as the robot agent wants its key.
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from pathlib import Path
 
 import trustme
@@ -35,3 +37,28 @@ def write_pki(folder: Path, *, server: str = "localhost",
         key.chmod(0o600)
         files[f"{role}_cert"], files[f"{role}_key"] = str(cert), str(key)
     return files
+
+
+def robot_csr(name: str = "sts-pi") -> str:
+    """What ``install.sh --csr`` sends from a Pi: an EC P-256 key's CSR, made by ``openssl`` as
+    there (the key is thrown away here)."""
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out",
+                        "request.csr", "-subj", f"/CN={name}"], cwd=folder, check=True,
+                       capture_output=True, timeout=60)
+        return (Path(folder) / "request.csr").read_text()
+
+
+def sign_csr(csr: Path, folder: Path) -> str:
+    """What IoT Core's ``CreateCertificateFromCsr`` does: a certificate for the CSR's own key,
+    from a test CA made in ``folder`` (moto's signs a key of its own instead)."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True,
+                       timeout=60)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Test IoT CA", "-days", "2")
+    openssl("x509", "-req", "-in", str(csr), "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "robot.pem", "-days", "2")
+    return (folder / "robot.pem").read_text()

@@ -22,6 +22,8 @@ def load_event(name: str = "robot_cmd", *, path: str | None = None, method: str 
                body: Any = ..., claims: Any = ...) -> dict[str, Any]:
     """A copy of ``events/{name}.json`` with the given parts replaced.
 
+    :param robot: the robot in the path; the recorded user then owns it too (its owners'
+        group joins the claims' ``cognito:groups``, ``cloud/robot/access.py``).
     :param body: a dict (sent as JSON), a string (sent as is) or ``None``.
     :param claims: the authorizer claims; ``None`` removes the authorizer.
     """
@@ -31,6 +33,8 @@ def load_event(name: str = "robot_cmd", *, path: str | None = None, method: str 
     if robot is not None:
         event["pathParameters"] = {"name": robot}
         event["path"] = f"/robot/{robot}/cmd"
+        recorded = event["requestContext"]["authorizer"]["claims"]
+        recorded["cognito:groups"] += f",robot-{robot}"
     if resource is not None:
         event["resource"] = event["requestContext"]["resourcePath"] = resource
     if path is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
+from robot_agent import report
 from robot_agent.agent import Agent
 from robot_agent.camera import Camera
 from robot_agent.config import AgentConfig, parse
@@ -73,8 +74,10 @@ class Observer:
                                   bool(message.retain)))
 
     def json(self, topic: str) -> list[dict[str, Any]]:
+        """The messages on ``topic``; telemetry batches opened into their events."""
         with self._lock:
-            return [json.loads(p) for _, t, p, _ in self.messages if t == topic and p]
+            found = [json.loads(p) for _, t, p, _ in self.messages if t == topic and p]
+        return [e for m in found for e in report.events(m)]
 
     def wait_json(self, topic: str, predicate: Callable[[dict], bool] = lambda m: True,
                   timeout: float = 5.0) -> dict[str, Any]:

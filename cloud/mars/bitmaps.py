@@ -203,8 +203,11 @@ class BitmapStore:
             raise NotFound(f"no image {image_id[:80]!r}") from None
 
     def url(self, etag: str, base_url: str | None) -> str:
-        """Where a device fetches the bitmap: a presigned URL, or this API's image route."""
-        return self.store.url(_key(etag), PRESIGN_S) or f"{base_url or ''}/mars/image/{etag}.bmp"
+        """Where a device fetches the bitmap: a presigned URL, or this API's image route
+        (always when ``base_url`` is ``""``: a link relative to a caching CDN, see
+        :mod:`cloud.mars.cdn`)."""
+        presigned = self.store.url(_key(etag), PRESIGN_S) if base_url != "" else None
+        return presigned or f"{base_url or ''}/mars/image/{etag}.bmp"
 
     def _remember(self, photo: Photo, request: ImageRequest) -> str:
         """The bitmap's etag; its photo and size are kept to make it again on demand."""

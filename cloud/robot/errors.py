@@ -1,13 +1,11 @@
-"""Errors of the robot API, each with the HTTP status and code it answers with."""
+"""Errors of the robot API, each with the HTTP status and code it answers with
+(:mod:`cloud.api_errors`)."""
 
-from cloud.errors import CloudError
+from cloud.errors import HttpError
 
 
-class RobotApiError(CloudError):
+class RobotApiError(HttpError):
     """Base of the robot API's errors."""
-
-    status = 500
-    code = "INTERNAL"
 
 
 class BadCommand(RobotApiError, ValueError):
@@ -36,3 +34,10 @@ class PublishFailed(RobotApiError, ConnectionError):
 
     status = 503
     code = "PUBLISH_FAILED"
+
+
+class Forbidden(RobotApiError, PermissionError):
+    """The signed-in person does not own this robot (403); nothing was published."""
+
+    status = 403
+    code = "FORBIDDEN"

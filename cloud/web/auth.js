@@ -27,6 +27,7 @@ const NICKNAME_KEY = "robot-nickname";
  * @property {string} [signalingUrl]
  * @property {string} [channelArn]
  * @property {Record<string, string>} [channels]
+ * @property {Record<string, string>} [viewerRoles]  robot -> its owners' viewer role (AWS)
  * @property {{domain: string, clientId: string, userPoolId: string, identityPoolId: string,
  *             redirectUri: string}} [cognito]
  * @property {Record<string, string>} [endpoints]  AWS service URLs other than the public ones

@@ -135,15 +135,17 @@ async function identityCall(base, target, body) {
  * @param {string} region
  * @param {string} idToken
  * @param {Record<string, string>} [endpoints]
+ * @param {string|null} [roleArn]  the viewer role of the robot to watch, for someone who owns
+ *   several (one role per robot); the identity pool picks it from the token otherwise
  * @returns {Promise<Credentials & {identityId: string}>}
  */
-export async function identityCredentials(cognito, region, idToken, endpoints) {
+export async function identityCredentials(cognito, region, idToken, endpoints, roleArn = null) {
   const base = endpoint("cognito-identity", region, endpoints);
   const logins = { [`cognito-idp.${region}.amazonaws.com/${cognito.userPoolId}`]: idToken };
   const { IdentityId } = await identityCall(base, "GetId",
     { IdentityPoolId: cognito.identityPoolId, Logins: logins });
   const { Credentials: c } = await identityCall(base, "GetCredentialsForIdentity",
-    { IdentityId, Logins: logins });
+    { IdentityId, Logins: logins, ...(roleArn ? { CustomRoleArn: roleArn } : {}) });
   return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken,
            identityId: IdentityId };
 }

@@ -76,7 +76,8 @@ export class Viewer {
     const region = String(config.region);
     const session = this.auth.session();
     const credentials = await identityCredentials(this.auth.cognito, region,
-      String(session && session.idToken), config.endpoints);
+      String(session && session.idToken), config.endpoints,
+      (config.viewerRoles || {})[robot] || null);
     const found = await viewerEndpoints(robot, region, credentials,
       (config.channels || {})[robot], config.endpoints);
     return { ...found, region, credentials, signer: undefined };

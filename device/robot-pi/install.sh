@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Install (or remove) the robot agent as a systemd service on Raspberry Pi OS Bookworm.
 #
+#   sudo ./install.sh --csr NAME    make this robot's key (it never leaves the Pi) and a
+#                                   certificate signing request for `tools.deploy --csr`
 #   sudo ./install.sh [--camera|--no-camera] [--bundle NAME.tar.gz]
 #                                   install or upgrade (safe to run again)
 #   sudo ./install.sh --uninstall   remove the service and the program; keep config and certs
 #   sudo ./install.sh --purge       also remove /etc/robot-agent, the state and the user
 #
-#   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME`
-#                   (config.toml and certificates), or from the local stack's `--robot NAME`
-#                   (config.toml alone: its broker, relay and password): installed (keys 0600,
-#                   owned by the service user) and the service is started. Nothing to edit.
+#   --bundle FILE   the robot's bundle from `python -m tools.deploy deploy ... --robot NAME
+#                   --csr NAME=NAME.csr` (config.toml and certificate, checked against this Pi's
+#                   key), or from the local stack's `--robot NAME` (config.toml alone: its
+#                   broker, relay and password): installed (0600, owned by the service user) and
+#                   the service is started. Nothing to edit. On a Pi with no camera, video is
+#                   turned off in the config (and said so); attach one and run it again.
 #   --camera        install the video support (aiortc) on top of Pi OS's own picamera2,
 #                   libcamera and numpy; the default when picamera2 is installed or the
 #                   config asks for a camera. --no-camera: driving only.
@@ -23,7 +27,8 @@
 # doctor`); the unit robot-agent.service, enabled, and started once the config is filled in.
 #
 # Overridable for tests and packaging: ROOT (a prefix for every path), SYSTEMCTL, PYTHON, PIP,
-# PIP_ARGS, VENV_ARGS, USERADD, USERDEL, CHOWN, APT_GET, PIP_SPEC (what pip installs).
+# PIP_ARGS, VENV_ARGS, USERADD, USERDEL, CHOWN, APT_GET, PIP_SPEC (what pip installs), OPENSSL,
+# CAMERA_PROBE (a command that succeeds when a camera is attached).
 set -euo pipefail
 
 ROOT="${ROOT:-}"
@@ -47,8 +52,12 @@ UNIT_DIR="$ROOT/etc/systemd/system"
 BIN_LINK="$ROOT/usr/local/bin/robot-agent"
 PIP="${PIP:-}"
 PLACEHOLDER="xxxxxxxxxxxxxx-ats"
-BUNDLE_CERTS="certificate.pem.crt private.pem.key AmazonRootCA1.pem"
+BUNDLE_CERTS="certificate.pem.crt AmazonRootCA1.pem"  # never a key: the robot keeps its own
 REMAKE="make it again (python -m tools.deploy, or the local stack's --robot)"
+OPENSSL="${OPENSSL:-openssl}"
+KEY_FILE="private.pem.key"
+# what doctor reads to say why video is off (robot_agent/camera/__init__.py, NO_CAMERA)
+NO_CAMERA="no camera found on this Pi"
 
 say() { echo "install.sh: $*"; }
 die() { echo "install.sh: error: $*" >&2; exit 1; }
@@ -111,6 +120,89 @@ unpack_bundle() {
   done
 }
 
+# -- the robot's own key: made here, never copied anywhere ---------------------------------------
+
+ensure_user() {
+  if has_user; then
+    say "user $SERVICE_USER exists"
+  else
+    say "creating system user $SERVICE_USER"
+    "$USERADD" --system --user-group --home-dir /var/lib/robot-agent --no-create-home \
+      --shell /usr/sbin/nologin "$SERVICE_USER"
+  fi
+}
+
+# --csr NAME: an EC P-256 key (0600, the service user's) unless there is one, and its CSR.
+make_key_and_csr() {
+  local name="$1" key="$ETC/certs/$KEY_FILE" csr="$ETC/certs/$1.csr"
+  [[ "$name" =~ ^[A-Za-z0-9_-]{1,122}$ ]] || die "--csr '$name': a robot name is letters, digits, '-' and '_'"
+  [ -n "$ROOT" ] || [ "$(id -u)" -eq 0 ] || die "run as root: sudo $0 --csr $name"
+  command -v "$OPENSSL" >/dev/null || die "$OPENSSL not found (sudo apt install openssl)"
+  ensure_user
+  install -d -m 0750 "$ETC"
+  install -d -m 0700 "$ETC/certs"
+  if [ -f "$key" ]; then
+    say "keeping this robot's key $key"
+  else
+    (umask 077 && "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key") \
+      || die "openssl could not make a key"
+    say "made this robot's key $key (it stays on this Pi)"
+  fi
+  "$OPENSSL" req -new -key "$key" -subj "/CN=$name" -out "$csr" || die "openssl could not make the CSR"
+  chmod 0644 "$csr"
+  "$CHOWN" "root:$SERVICE_USER" "$ETC"
+  "$CHOWN" "$SERVICE_USER:$SERVICE_USER" "$ETC/certs" "$key"
+  chmod 0600 "$key"
+  say "certificate signing request: $csr (no secret in it)"
+  say "copy it to the computer you deploy from, then run there:"
+  say "  python -m tools.deploy deploy --stack STACK --region REGION --robot $name --csr $name=$name.csr"
+  say "and install the bundle it writes here: sudo $0 --bundle $name.tar.gz"
+}
+
+# A bundle whose config uses this Pi's key needs the key here, and its certificate must be for
+# that key: both checked before anything changes.
+check_bundle_key() {
+  local key="$ETC/certs/$KEY_FILE" cert="$WORK/certs/certificate.pem.crt"
+  if grep -q "/etc/robot-agent/certs/$KEY_FILE" "$WORK/config.toml" || [ -f "$cert" ]; then
+    [ -f "$key" ] || die "this Pi has no key yet: run sudo $0 --csr NAME, deploy with the CSR it makes, then install the new bundle"
+  fi
+  [ -f "$cert" ] || return 0
+  if [ "$("$OPENSSL" x509 -in "$cert" -noout -pubkey 2>/dev/null)" != \
+       "$("$OPENSSL" pkey -in "$key" -pubout 2>/dev/null)" ]; then
+    die "the bundle's certificate is not for this Pi's key (another robot's, or an older key's): deploy again with this Pi's CSR ($ETC/certs/*.csr)"
+  fi
+}
+
+# -- video: on, unless this Pi has no camera ------------------------------------------------------
+
+camera_found() {
+  if [ -n "${CAMERA_PROBE:-}" ]; then "$CAMERA_PROBE"; return; fi
+  local lister
+  for lister in rpicam-hello libcamera-hello; do
+    if command -v "$lister" >/dev/null 2>&1 && "$lister" --list-cameras 2>/dev/null | grep -Eq '^[0-9]+ : '; then
+      return 0
+    fi
+  done
+  # a USB (UVC) camera, for the v4l2 source
+  ls -l "$ROOT"/sys/class/video4linux/*/device/driver 2>/dev/null | grep -q uvcvideo
+}
+
+video_for_this_pi() {
+  local config="$ETC/config.toml"
+  on_a_pi && [ -f "$config" ] || return 0
+  if grep -q "# install.sh: $NO_CAMERA" "$config"; then
+    if camera_found; then
+      sed -i -E "s@^([[:space:]]*)driver = \"none\"[[:space:]]*# install.sh: $NO_CAMERA.*\$@\1driver = \"aiortc\"@" "$config"
+      say "found a camera: video and the drive channel are on again ([camera] driver = \"aiortc\")"
+    else
+      say "$NO_CAMERA: video stays off"
+    fi
+  elif grep -Eq '^[[:space:]]*driver[[:space:]]*=[[:space:]]*"(aiortc|kvs-c-sdk)"' "$config" && ! camera_found; then
+    sed -i -E "s@^([[:space:]]*)driver[[:space:]]*=[[:space:]]*\"(aiortc|kvs-c-sdk)\".*\$@\1driver = \"none\"  # install.sh: $NO_CAMERA; video off, the page drives over HTTP@" "$config"
+    say "$NO_CAMERA: video is off and the page drives over HTTP; attach a camera and run sudo $0 again"
+  fi
+}
+
 install_bundle() {
   local name
   if [ -f "$ETC/config.toml" ] && ! cmp -s "$WORK/config.toml" "$ETC/config.toml"; then
@@ -120,11 +212,10 @@ install_bundle() {
   install -m 0640 "$WORK/config.toml" "$ETC/config.toml"
   "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
   for name in $BUNDLE_CERTS; do
-    # install(1) creates the file with its final mode: the key is never readable by others.
     if [ -f "$WORK/certs/$name" ]; then install -m 0600 "$WORK/certs/$name" "$ETC/certs/$name"; fi
   done
   if [ -d "$WORK/certs" ]; then
-    say "installed the bundle's config and certificates"
+    say "installed the bundle's config and certificate (for this Pi's own key)"
   else
     say "installed the bundle's config (a local stack's: no certificates)"
   fi
@@ -190,15 +281,9 @@ install_agent() {
   command -v "$PYTHON" >/dev/null || die "$PYTHON not found (apt install python3-venv)"
   [ -f "$CONTRACTS/command.schema.json" ] \
     || die "the repository's contracts/ folder is missing: run this from a clone of the repository"
-  if [ -n "$bundle" ]; then unpack_bundle "$bundle"; fi
+  if [ -n "$bundle" ]; then unpack_bundle "$bundle"; check_bundle_key; fi
 
-  if has_user; then
-    say "user $SERVICE_USER exists"
-  else
-    say "creating system user $SERVICE_USER"
-    "$USERADD" --system --user-group --home-dir /var/lib/robot-agent --no-create-home \
-      --shell /usr/sbin/nologin "$SERVICE_USER"
-  fi
+  ensure_user
 
   install -d -m 0755 "$PREFIX" "$UNIT_DIR" "$(dirname "$BIN_LINK")"
   install -d -m 0750 "$ETC"
@@ -214,6 +299,7 @@ install_agent() {
     "$CHOWN" "root:$SERVICE_USER" "$ETC/config.toml"
     say "wrote $ETC/config.toml (fill in name and [mqtt], or use --bundle)"
   fi
+  video_for_this_pi
   # Key material: readable by the agent only, whatever mode it was copied with.
   "$CHOWN" "$SERVICE_USER:$SERVICE_USER" "$ETC/certs"
   find "$ETC/certs" -type f -exec chmod 0600 {} + -exec "$CHOWN" "$SERVICE_USER:$SERVICE_USER" {} +
@@ -257,6 +343,7 @@ uninstall_agent() {
 ACTION=install
 CAMERA=auto
 BUNDLE=""
+CSR_NAME=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --uninstall) ACTION=uninstall ;;
@@ -268,7 +355,12 @@ while [ $# -gt 0 ]; do
       BUNDLE="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
       shift ;;
     --bundle=*) BUNDLE="${1#--bundle=}" ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --csr)
+      [ $# -ge 2 ] || die "--csr needs the robot's name: --csr NAME"
+      ACTION=csr
+      CSR_NAME="$2"
+      shift ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift
@@ -276,6 +368,7 @@ done
 
 case "$ACTION" in
   install) install_agent "$BUNDLE" ;;
+  csr) make_key_and_csr "$CSR_NAME" ;;
   uninstall) uninstall_agent no ;;
   purge) uninstall_agent yes ;;
 esac

@@ -136,11 +136,14 @@ def test_the_mars_functions_may_read_and_decrypt_that_one_parameter_only():
         "mars")
     arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" \
           "${NasaApiKeyParameter}"
-    for name in ("MarsApiFunction", "MarsRefreshFunction"):
+    for name, role in (("MarsApiFunction", "MarsApiRole"),
+                       ("MarsRefreshFunction", "MarsRefreshRole")):
         props = source["Resources"][name]["Properties"]
         assert props["Environment"]["Variables"]["NASA_API_KEY_PARAMETER"] == {
             "Ref": "NasaApiKeyParameter"}
-        statements = [s for p in props["Policies"] for s in p["Statement"]]
+        assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}  # each function's own role
+        statements = [s for p in source["Resources"][role]["Properties"]["Policies"]
+                      for s in p["PolicyDocument"]["Statement"]]
         read = [s for s in statements if "ssm:GetParameter" in str(s["Action"])]
         assert [(s["Action"], s["Resource"]) for s in read] == [("ssm:GetParameter",
                                                                  {"Fn::Sub": arn})]

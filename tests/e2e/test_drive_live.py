@@ -45,13 +45,8 @@ navigator.getGamepads = () => [window.__pad, null, null, null];
 class Events(Telemetry):
     """Every telemetry event (motors, rejected, lease), with its arrival time."""
 
-    def _on_message(self, client, userdata, message) -> None:
-        try:
-            event = json.loads(message.payload)
-        except ValueError:
-            return
-        with self.lock:
-            self.events.append((time.monotonic(), event))
+    def wanted(self, event: dict) -> bool:
+        return True
 
     def motors(self, since: float) -> list[dict]:
         return [e for _, e in self.since(since) if e["event"] == "motors"]

@@ -29,6 +29,8 @@ NAME = "testbot"
 CMD = f"robot/{NAME}/cmd"
 STATUS = f"robot/{NAME}/status"
 TELEMETRY = f"robot/{NAME}/telemetry"
+# a signed-in owner of the robot (cloud/robot/access.py), as the Cognito authorizer passes them
+OWNER = {"sub": "owner", "cognito:username": "owner", "cognito:groups": f"robot-{NAME}"}
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def api(broker):
     handler.use()
 
 
-def post(body, claims=...) -> dict:
+def post(body, claims=OWNER) -> dict:
     event = load_event(robot=NAME, body=body, claims=claims)
     return handler.command_handler(event, FakeContext())
 
@@ -48,8 +50,11 @@ def post(body, claims=...) -> dict:
 def test_the_driver_is_the_signed_in_user_not_the_bodys_client(broker, api, observer):
     """Any signed-in user drove inside someone else's lease by sending the driver's ``client``
     id, which the status shows; nobody was told."""
-    ann = {"cognito:username": "ann-id", "name": "Ann", "token_use": "id"}
-    mallory = {"cognito:username": "mallory-id", "email": "m@example.com", "token_use": "id"}
+    # both may use the robot (its owners' group, cloud/robot/access.py); the lease decides
+    ann = {"cognito:username": "ann-id", "name": "Ann", "token_use": "id",
+           "cognito:groups": f"robot-{NAME}"}
+    mallory = {"cognito:username": "mallory-id", "email": "m@example.com", "token_use": "id",
+               "cognito:groups": f"robot-{NAME}"}
     with RunningAgent(agent_config(broker.url, NAME)) as bot:
         assert post({"action": "forward", "speed": 0.3, "duration_ms": 1000, "client": "page-a"},
                     ann)["statusCode"] == 202
@@ -89,7 +94,8 @@ def test_http_command_to_pins(broker, api, invert):
         assert post({"action": "stop"})["statusCode"] == 202
         wait_until(lambda: not bot.moving(), 1)
         # The original web app's body, on POST /publish
-        legacy = load_event(path="/publish", resource="/publish", body={"action": "backwards"})
+        legacy = load_event(path="/publish", resource="/publish", body={"action": "backwards"},
+                            claims=OWNER)
         assert handler.command_handler(legacy, FakeContext())["statusCode"] == 202
         wait_until(bot.moving, 2)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from testing.fake_commands import FAKE_SYSTEMCTL, FAKE_USERADD, fake_command
+from testing.pki import sign_csr
 from testing.stack_process import ROOT
 from testing.system import needs
 from tools.deploy.provision import write_bundle
@@ -32,15 +33,18 @@ pytestmark = [
 ]
 
 
-def make_bundle(tmp_path: Path) -> Path:
+def make_bundle(tmp_path: Path, csr: Path) -> Path:
+    """The deploy's bundle for the robot whose CSR is ``csr`` (install.sh --csr made it)."""
     folder = tmp_path / "robots" / "sts-pi"
     (folder / "certs").mkdir(parents=True)
     (folder / "config.toml").write_text('name = "sts-pi"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
                                         '[camera]\ndriver = "aiortc"\n'
                                         'signaling_url = "ws://127.0.0.1:1/signaling"\n'
                                         'signaling_token = "t"\n')
-    for name in ("certificate.pem.crt", "private.pem.key", "AmazonRootCA1.pem"):
-        (folder / "certs" / name).write_text(f"-----BEGIN {name}-----\n")
+    signer = tmp_path / "ca"
+    signer.mkdir()
+    (folder / "certs" / "certificate.pem.crt").write_text(sign_csr(csr, signer))
+    (folder / "certs" / "AmazonRootCA1.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     return write_bundle(folder, "sts-pi")
 
 
@@ -73,7 +77,9 @@ def test_bundle_install_twice_then_uninstall(tmp_path):
     root, bin_dir = tmp_path / "root", tmp_path / "bin"
     root.mkdir()
     bin_dir.mkdir()
-    bundle = make_bundle(tmp_path)
+    made = run(root, bin_dir, "--csr", "sts-pi")  # the key is made here and stays here
+    assert made.returncode == 0, made.stderr
+    bundle = make_bundle(tmp_path, root / "etc/robot-agent/certs/sts-pi.csr")
     before = untracked(AGENT_DIR)
     venv = root / "opt/robot-agent/venv"
     etc = root / "etc/robot-agent"
@@ -152,10 +158,19 @@ def test_a_bundle_with_other_names_is_refused_before_anything_changes(tmp_path):
     # A config that names a certificate the bundle lacks (a deploy's, cut short).
     cut = tmp_path / "cut.tar.gz"
     (tmp_path / "config.toml").write_text(
-        'name = "x"\n[mqtt]\nendpoint = "e"\nkey = "/etc/robot-agent/certs/private.pem.key"\n')
+        'name = "x"\n[mqtt]\nendpoint = "e"\n'
+        'cert = "/etc/robot-agent/certs/certificate.pem.crt"\n')
     with tarfile.open(cut, "w:gz") as tar:
         tar.add(tmp_path / "config.toml", arcname="config.toml")
     result = run(root, bin_dir, "--bundle", str(cut))
     assert result.returncode == 1
-    assert "lacks certs/private.pem.key, which its config.toml names" in result.stderr
+    assert "lacks certs/certificate.pem.crt, which its config.toml names" in result.stderr
+    assert not (root / "etc").exists()
+    # A deploy's config for a Pi that has not made its key yet (install.sh --csr NAME).
+    (tmp_path / "config.toml").write_text(
+        'name = "x"\n[mqtt]\nendpoint = "e"\nkey = "/etc/robot-agent/certs/private.pem.key"\n')
+    with tarfile.open(cut, "w:gz") as tar:
+        tar.add(tmp_path / "config.toml", arcname="config.toml")
+    result = run(root, bin_dir, "--bundle", str(cut))
+    assert result.returncode == 1 and "this Pi has no key yet" in result.stderr
     assert not (root / "etc").exists()

@@ -17,7 +17,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from tools.deploy import cli, provision
+from testing.pki import robot_csr
+from tools.deploy import cli, provision, template
 
 pytestmark = pytest.mark.slow  # whole deploys against moto
 
@@ -217,15 +218,18 @@ def _outputs(api_key_id: str) -> dict[str, str]:
             "UserPoolClientId": "client", "IdentityPoolId": "eu-west-1:pool",
             "AuthDomain": "mars-1.auth.eu-west-1.amazoncognito.com",
             "RobotPolicyName": "mars-robot", "RobotRoleAlias": "mars-robot-video",
-            "Channelstspi" "Arn": "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/sts-pi/1"}
+            "Channelstspi" "Arn": "arn:aws:kinesisvideo:eu-west-1:123456789012:channel/sts-pi/1",
+            "ViewerRolestspiArn": "arn:aws:iam::123456789012:role/mars-ViewerRolestspi-A1",
+            "ViewerRolerover2Arn": "arn:aws:iam::123456789012:role/mars-ViewerRolerover2-B2"}
 
 
-def _stack(status, outputs):
+def _stack(status, outputs, robots="sts-pi"):
     return {"Stacks": [{"StackName": "mars", "StackStatus": status, "CreationTime": T0,
                         "Outputs": [{"OutputKey": k, "OutputValue": v}
                                     for k, v in outputs.items()],
+                        "Tags": [{"Key": "project", "Value": "mars-robot"}],
                         "Parameters": [{"ParameterKey": "RobotNames",
-                                        "ParameterValue": "sts-pi"}]}]}
+                                        "ParameterValue": robots}]}]}
 
 
 def _event(n, status):
@@ -265,7 +269,8 @@ def world(monkeypatch):
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
                                 aws_secret_access_key="testing")
         iot = session.client("iot")
-        iot.create_thing(thingName="sts-pi")
+        for name in ("sts-pi", "rover-2"):
+            iot.create_thing(thingName=name)
         iot.create_policy(policyName="mars-robot", policyDocument="{}")
         key = session.client("apigateway").create_api_key(name="mars-pyportal", enabled=True)
         session.client("s3").create_bucket(
@@ -273,31 +278,51 @@ def world(monkeypatch):
         yield session, key["id"], owner_logs
 
 
+def _pool(session) -> str:
+    """The stack's user pool with each robot's owners' group, and the viewer roles."""
+    idp, iam = session.client("cognito-idp"), session.client("iam")
+    pool = idp.create_user_pool(PoolName="mars-users")["UserPool"]["Id"]
+    for name in ("sts-pi", "rover-2"):
+        idp.create_group(GroupName=f"robot-{name}", UserPoolId=pool)
+        iam.create_role(RoleName=f"mars-ViewerRole{name.replace('-', '')}-X",
+                        AssumeRolePolicyDocument="{}")
+    return pool
+
+
 def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     session, key_id, owner_logs = world
-    outputs = _outputs(key_id)
+    pool = _pool(session)
+    outputs = {**_outputs(key_id), "UserPoolId": pool}
     cfn = boto3.client("cloudformation", region_name=REGION)
     cloudfront = boto3.client("cloudfront", region_name=REGION)
     lines: list[str] = []
+    csr = tmp_path / "sts-pi.csr"
+    csr.write_text(robot_csr())
     args = ["deploy", "--stack", "mars", "--region", REGION, "--robot", "sts-pi",
-            "--nasa-api-key", "K3Y", "--out", str(tmp_path)]
+            "--nasa-api-key", "K3Y", "--out", str(tmp_path), "--csr", f"sts-pi={csr}",
+            "--owner", "ann@example.com", "--mfa", "optional"]
     questions: list[str] = []
 
     def yes(question):
         questions.append(question)
         return "y"
 
+    throttles = template.throttle_parameters(1)
     with Stubber(cfn) as cfn_stub, Stubber(cloudfront) as cf_stub:
-        cfn_stub.add_client_error("describe_stacks", "ValidationError",
-                                  "Stack with id mars does not exist")
+        for _ in range(2):  # the robots it had, then the status before the change set
+            cfn_stub.add_client_error("describe_stacks", "ValidationError",
+                                      "Stack with id mars does not exist")
         cfn_stub.add_response("create_change_set", {"Id": "cs"}, {
             "StackName": "mars", "ChangeSetName": ANY, "ChangeSetType": "CREATE",
             "TemplateURL": ANY, "Tags": [{"Key": "project", "Value": "mars-robot"}],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-            "Description": ANY, "Parameters": [
+            "Description": ANY, "Parameters": sorted([
                 {"ParameterKey": "IotDataEndpoint", "ParameterValue": ANY},
+                {"ParameterKey": "Mfa", "ParameterValue": "OPTIONAL"},
                 {"ParameterKey": "NasaApiKeyParameter", "ParameterValue": "/mars/nasa-api-key"},
-                {"ParameterKey": "RobotNames", "ParameterValue": "sts-pi"}]})
+                {"ParameterKey": "RobotNames", "ParameterValue": "sts-pi"},
+                *({"ParameterKey": k, "ParameterValue": v} for k, v in throttles.items())],
+                key=lambda p: p["ParameterKey"])})
         for _ in range(2):  # the waiter, then the deploy reading the changes
             cfn_stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE",
                                                           "Changes": []})
@@ -334,10 +359,15 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     assert code_uri["Key"] in keys
 
     robot = tmp_path / "robots" / "sts-pi"
-    assert stat.S_IMODE((robot / "certs" / "private.pem.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((robot / "certs" / "certificate.pem.crt").stat().st_mode) == 0o600
+    assert not (robot / "certs" / "private.pem.key").exists()
     assert 'name = "sts-pi"' in (robot / "config.toml").read_text()
     settings = (tmp_path / "pyportal" / "settings.toml").read_text()
-    assert outputs["ApiUrl"] in settings
+    assert 'MARS_API_URL = "https://d111.cloudfront.net"' in settings
+    idp = session.client("cognito-idp")
+    ann = idp.list_users(UserPoolId=pool)["Users"][0]["Username"]
+    assert [g["GroupName"] for g in idp.admin_list_groups_for_user(
+        UserPoolId=pool, Username=ann)["Groups"]] == ["robot-sts-pi"]
     if (provision.WEB_ROOT / "index.html").is_file():
         config = json.loads(s3.get_object(Bucket="mars-web-bucket", Key="config.json")["Body"]
                             .read())
@@ -346,19 +376,20 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     assert "ApiUrl = https://abc.execute-api.eu-west-1.amazonaws.com/prod" in lines
     first_cert = session.client("iot").list_certificates()["certificates"]
 
-    # the same command again: nothing uploaded, no change set executed, no second certificate
+    # the same command again: nothing uploaded, no change set executed, no second certificate,
+    # no web file sent again and nothing invalidated
     cfn = boto3.client("cloudformation", region_name=REGION)
     cloudfront = boto3.client("cloudfront", region_name=REGION)
     lines.clear()
     with Stubber(cfn) as cfn_stub, Stubber(cloudfront) as cf_stub:
-        cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
+        for _ in range(2):
+            cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
         cfn_stub.add_response("create_change_set", {"Id": "cs"})
         cfn_stub.add_response("describe_change_set", {
             "Status": "FAILED", "StatusReason": "The submitted information didn't contain "
                                                 "changes."})
         cfn_stub.add_response("delete_change_set", {})
         cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
-        cf_stub.add_response("create_invalidation", {})
         hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
         assert cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append,
                         ask=yes, sleep=_no_wait) == 0
@@ -368,6 +399,95 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
     assert sum(line.startswith("unchanged build/") for line in lines) == 2
     assert session.client("iot").list_certificates()["certificates"] == first_cert
     assert any("kept its certificate" in line for line in lines)
+    if (provision.WEB_ROOT / "index.html").is_file():
+        assert "web page: 0 changed file(s) uploaded, config.json written" in lines
+
+
+def test_removing_a_robot_releases_its_certificate_before_the_update(world, tmp_path):
+    session, key_id, _ = world
+    outputs = _outputs(key_id)
+    iot = session.client("iot")
+    endpoints = provision.iot_endpoints(iot)
+    for name in ("sts-pi", "rover-2"):
+        provision.provision_robot(iot, name, outputs, endpoints, REGION, tmp_path,
+                                  csr=robot_csr(name))
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    lines: list[str] = []
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs,
+                                                    "sts-pi,rover-2"))
+        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs,
+                                                    "sts-pi,rover-2"))
+        stub.add_response("create_change_set", {"Id": "cs"}, {
+            "StackName": "mars", "ChangeSetName": ANY, "ChangeSetType": "UPDATE",
+            "TemplateURL": ANY, "Tags": ANY, "Capabilities": ANY, "Description": ANY,
+            "Parameters": ANY})
+        for _ in range(2):
+            stub.add_response("describe_change_set", {"Status": "CREATE_COMPLETE",
+                                                      "Changes": []})
+        stub.add_response("describe_stack_events", {"StackEvents": [_event(0, "X")]})
+        stub.add_response("execute_change_set", {})
+        stub.add_response("describe_stack_events", {"StackEvents": [
+            _event(1, "UPDATE_COMPLETE"), _event(0, "X")]})
+        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs))
+        hybrid = HybridSession({"cloudformation": cfn, "cloudfront": boto3.client(
+            "cloudfront", region_name=REGION)})
+        with Stubber(hybrid.stubbed["cloudfront"]) as cf_stub:
+            cf_stub.add_response("create_invalidation", {})
+            assert cli.main(["deploy", "--stack", "mars", "--region", REGION, "--robot",
+                             "sts-pi", "--out", str(tmp_path), "--yes"],
+                            session_factory=lambda **kw: hybrid, emit=lines.append,
+                            sleep=_no_wait) == 0, lines
+        stub.assert_no_pending_responses()
+    released = lines.index("released 1 certificate(s) of removed robot(s) rover-2")
+    assert released < next(i for i, line in enumerate(lines) if "UPDATE_COMPLETE" in line)
+    assert iot.list_thing_principals(thingName="rover-2")["principals"] == []
+    assert len(iot.list_thing_principals(thingName="sts-pi")["principals"]) == 1
+
+
+def test_revoke_takes_robots_away_now_and_signs_out(world, capsys):
+    session, key_id, _ = world
+    pool = _pool(session)
+    idp, iam = session.client("cognito-idp"), session.client("iam")
+    username = idp.admin_create_user(UserPoolId=pool, Username="bob@example.com", UserAttributes=[
+        {"Name": "email", "Value": "bob@example.com"}])["User"]["Username"]
+    for name in ("sts-pi", "rover-2"):
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=username,
+                                    GroupName=f"robot-{name}")
+    outputs = {**_outputs(key_id), "UserPoolId": pool,
+               "ViewerRolestspiArn": "arn:aws:iam::123456789012:role/mars-ViewerRolestspi-X",
+               "ViewerRolerover2Arn": "arn:aws:iam::123456789012:role/mars-ViewerRolerover2-X"}
+
+    def revoke(*extra):
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        lines: list[str] = []
+        with Stubber(cfn) as stub:
+            stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs,
+                                                        "sts-pi,rover-2"))
+            code = cli.main(["revoke", "--stack", "mars", "--region", REGION, "--user",
+                             "bob@example.com", *extra],
+                            session_factory=lambda **kw: HybridSession({"cloudformation": cfn}),
+                            emit=lines.append)
+        return code, lines
+
+    def groups():
+        return [g["GroupName"] for g in idp.admin_list_groups_for_user(
+            UserPoolId=pool, Username=username)["Groups"]]
+
+    code, lines = revoke("--robot", "rover-2")
+    assert code == 0, capsys.readouterr().err
+    assert groups() == ["robot-sts-pi"]
+    assert idp.admin_get_user(UserPoolId=pool, Username=username)["Enabled"] is True
+    policy = iam.get_role_policy(RoleName="mars-ViewerRolerover2-X",
+                                 PolicyName="revoke-older-sessions")["PolicyDocument"]
+    condition = policy["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert policy["Statement"][0]["Effect"] == "Deny" and condition.endswith("Z")
+    assert iam.list_role_policies(RoleName="mars-ViewerRolestspi-X")["PolicyNames"] == []
+    assert "bob@example.com signed out everywhere; no longer owns: rover-2" in lines
+    code, lines = revoke()
+    assert code == 0 and groups() == []
+    assert idp.admin_get_user(UserPoolId=pool, Username=username)["Enabled"] is False
+    assert cli.main(["revoke", "--stack", "mars", "--user", "nobody"]) == 2
 
 
 def _resources(*pairs):
@@ -407,7 +527,7 @@ def test_destroy_shows_what_goes_asks_for_the_name_and_deletes(world, tmp_path, 
     s3.put_object(Bucket="someone-elses-bucket", Key="precious", Body=b"data")
     iot = session.client("iot")
     provision.provision_robot(iot, "sts-pi", outputs, provision.iot_endpoints(iot), REGION,
-                              tmp_path)
+                              tmp_path, csr=robot_csr())
     tagged = _stack("UPDATE_COMPLETE", outputs)
     tagged["Stacks"][0]["Tags"] = [{"Key": "project", "Value": "mars-robot"}]
     cfn = boto3.client("cloudformation", region_name=REGION)
@@ -441,8 +561,10 @@ def test_destroy_refuses_a_stack_without_the_project_tag(world, capsys):
     s3 = session.client("s3")
     s3.put_object(Bucket="mars-web-bucket", Key="index.html", Body=b"<html>")
     cfn = boto3.client("cloudformation", region_name=REGION)
+    untagged = _stack("UPDATE_COMPLETE", _outputs(key_id))
+    del untagged["Stacks"][0]["Tags"]
     with Stubber(cfn) as stub:
-        stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", _outputs(key_id)))
+        stub.add_response("describe_stacks", untagged)
         code, lines, asked = _destroy(session, cfn, "mars", "--yes")
         stub.assert_no_pending_responses()  # no resource listed, nothing deleted
     assert code == 1 and asked == []

@@ -1,4 +1,4 @@
-"""``python -m tools.deploy``: deploy, destroy, status, outputs.
+"""``python -m tools.deploy``: deploy, destroy, revoke, status, outputs, cost.
 
 Every AWS failure ends as one line on stderr (see :mod:`tools.deploy.errors`) and exit code 1;
 a bad command-line value as one line and exit code 2.
@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.deploy import build, nasa_key, provision, stack, state, template
+from tools.deploy import build, nasa_key, owners, provision, stack, state, template
 from tools.deploy.errors import DeployError, NoRegion, UsageError, explain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="a robot name (repeat for more; default: sts-pi or the last "
                         "deploy's)")
     deploy.add_argument("--alarm-email", help="e-mail address for alarm notifications")
+    deploy.add_argument("--owner", action="append", default=[], metavar="[ROBOT=]EMAIL",
+                        help="who may drive and watch ROBOT (every robot of this deploy when "
+                        "no ROBOT= is given); invited by e-mail if new; repeat for more")
+    deploy.add_argument("--csr", action="append", default=[], metavar="ROBOT=FILE",
+                        help="the certificate signing request install.sh --csr made on the "
+                        "robot (its key stays there); IoT Core signs it")
+    deploy.add_argument("--mfa", choices=["off", "optional"],
+                        help="let drivers add an authenticator app (TOTP) to their sign-in")
     deploy.add_argument("--deployment", choices=["Canary10Percent5Minutes", "AllAtOnce",
                         "Canary10Percent10Minutes", "Linear10PercentEvery1Minute"],
                         help="how new Lambda versions take traffic (default: canary)")
@@ -57,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
 
     deploy.add_argument("--yes", action="store_true",
                         help="execute the change set without asking (for scripts)")
+    revoke = sub.add_parser("revoke", parents=[common],
+                            help="take robots away from a person now, and sign them out")
+    revoke.add_argument("--user", required=True, metavar="EMAIL", help="the person")
+    revoke.add_argument("--robot", action="append", default=[], metavar="NAME",
+                        help="only this robot (repeat for more); without it: every robot, and "
+                        "the person is disabled")
     destroy = sub.add_parser("destroy", parents=[common],
                              help="empty the buckets, release certificates, delete the stack")
     destroy.add_argument("--yes", action="store_true",
@@ -68,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="hours a day each robot is driven (default 1)")
     cost.add_argument("--http-share", type=float, default=0.0,
                       help="share of driving without the video data channel (default 0)")
+    cost.add_argument("--turn-share", type=float, default=0.2,
+                      help="share of video relayed through TURN (an assumption; default 0.2)")
+    cost.add_argument("--idle-page-hours", type=float, default=0.0,
+                      help="hours a day a page stays open on a robot without video (default 0)")
     sub.add_parser("status", parents=[common], help="the stack's status")
     sub.add_parser("outputs", parents=[common], help="the stack's outputs")
     return parser
@@ -90,6 +108,19 @@ def _validate(args: argparse.Namespace) -> None:
     email = getattr(args, "alarm_email", None)
     if email and not _EMAIL.match(email):
         raise UsageError(f"--alarm-email {email!r} is not an e-mail address")
+    if args.command == "revoke" and not _EMAIL.match(args.user):
+        raise UsageError(f"--user {args.user!r} is not an e-mail address")
+    for value in getattr(args, "owner", []):
+        robot, _, email = value.rpartition("=")
+        if not _EMAIL.match(email) or (robot and robot not in robots and robots):
+            raise UsageError(f"--owner {value!r}: give ROBOT=EMAIL with a robot of --robot, or "
+                             "EMAIL for every robot")
+    for value in getattr(args, "csr", []):
+        robot, sep, path = value.partition("=")
+        if not sep or not _ROBOT.match(robot) or not path:
+            raise UsageError(f"--csr {value!r}: give ROBOT=FILE, the .csr install.sh --csr made")
+        if robots and robot not in robots:
+            raise UsageError(f"--csr {value!r}: {robot} is not one of --robot")
 
 
 class Aws:
@@ -131,10 +162,24 @@ def dry_run(args: argparse.Namespace, out: Path, emit: Callable[[str], None]) ->
     return 0
 
 
+def _owners(args: argparse.Namespace, robots: list[str]) -> list[tuple[str, str]]:
+    """``(robot, email)`` pairs from ``--owner``."""
+    pairs: list[tuple[str, str]] = []
+    for value in args.owner:
+        robot, _, email = value.rpartition("=")
+        if robot and robot not in robots:
+            raise UsageError(f"--owner {value!r}: {robot} is not one of this stack's robots "
+                             f"({', '.join(robots)})")
+        pairs += [(robot, email)] if robot else [(name, email) for name in robots]
+    return pairs
+
+
 def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], None],
            confirm: stack.Confirm | None, sleep: Callable[[float], None] = time.sleep) -> int:
     account = aws("sts").get_caller_identity()["Account"]
     emit(f"account {account}, region {aws.region}, stack {args.stack}")
+    csrs = {robot: provision.read_csr(Path(path), robot)
+            for robot, _, path in (v.partition("=") for v in args.csr)}
     artifacts = build.build_all(out / "build", wheelhouse=args.wheelhouse, emit=emit)
     bucket = state.artifact_bucket(out, args.stack, account, aws.region)
     stack.ensure_bucket(aws("s3"), bucket, aws.region, account, emit)
@@ -144,40 +189,86 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     body = template.to_json(template.package(source, locations))
     url = stack.upload_template(aws("s3"), bucket, args.stack, body, aws.region, account)
     endpoints = provision.iot_endpoints(aws("iot"))
+    cfn = aws("cloudformation")
+    before = stack.describe(cfn, args.stack) or {}
+    was = _robot_names(before)
+    robots = args.robot or was or [template.parameter_defaults(source)["RobotNames"]]
+    pairs = _owners(args, robots)
     parameters = {
-        "RobotNames": ",".join(args.robot) or None,
+        "RobotNames": ",".join(robots),
         "NasaApiKeyParameter": nasa_key.store(aws("ssm"), args.stack, args.nasa_api_key, emit),
         "AlarmEmail": args.alarm_email,
         "DeploymentType": args.deployment,
         "IotDataEndpoint": endpoints["data"],
+        "Mfa": args.mfa.upper() if args.mfa else None,
+        **template.throttle_parameters(len(robots)),
     }
-    cfn = aws("cloudformation")
+    removed = [name for name in was if name not in robots]
+
+    def release_removed() -> None:
+        # a thing with a certificate attached cannot be deleted: the update would fail
+        if removed:
+            policy = {o["OutputKey"]: o["OutputValue"]
+                      for o in before.get("Outputs", [])}.get("RobotPolicyName")
+            count = provision.release_robots(aws("iot"), removed, policy)
+            emit(f"released {count} certificate(s) of removed robot(s) {', '.join(removed)}")
+
     stack.deploy(cfn, args.stack, url, parameters, emit, sleep=sleep,
                  tags=dict([stack.PROJECT_TAG]),
-                 capabilities=stack.capabilities(template.expand(source)), confirm=confirm)
+                 capabilities=stack.capabilities(template.expand(source)), confirm=confirm,
+                 before_execute=release_removed)
     described = stack.describe(cfn, args.stack) or {}
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
-    robots = [r.strip() for r in (values.get("RobotNames") or "").split(",") if r.strip()]
+    robots = _robot_names(described)
     legacy = values.get("LegacyActionTopic") == "Enabled"
 
     settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
     emit(f"PyPortal: {settings} (add your Wi-Fi and copy it to CIRCUITPY, or run `python -m "
-         f"tools.circuitpy install --api-url {outputs['ApiUrl']} --api-key <MARS_API_KEY from "
-         "that file> --ssid ... --password ...`)")
+         f"tools.circuitpy install --api-url {outputs['WebUrl'].rstrip('/')} --api-key "
+         "<MARS_API_KEY from that file> --ssid ...`, which asks for the Wi-Fi password)")
     for name in robots:
         files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out,
-                                          legacy)
+                                          legacy, csrs.get(name))
+        if files.bundle is None:
+            emit(f"robot {name}: no certificate yet. On its Pi, in device/robot-pi: "
+                 f"{files.install_command}; copy the .csr it names here and deploy again with "
+                 f"--csr {name}=<that file>")
+            continue
         kept = "new certificate" if files.created else "kept its certificate"
         emit(f"robot {name}: {files.bundle} ({kept}); copy it to the Pi and run, in "
              f"device/robot-pi: {files.install_command}")
+    for robot, email in pairs:
+        owners.add_owner(aws("cognito-idp"), outputs["UserPoolId"], robot, email, emit)
     if (provision.WEB_ROOT / "index.html").is_file():
         config = provision.web_config(outputs, aws.region, robots)
-        count = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config, account)
-        emit(f"web page: {count} files uploaded")
+        uploaded = provision.publish_web(aws("s3"), aws("cloudfront"), outputs, config, account)
+        emit(f"web page: {len(uploaded) - 1} changed file(s) uploaded, config.json written")
     _print_outputs(outputs, emit)
     emit(f"IotDataEndpoint = {endpoints['data']}")
     emit(f"IotCredentialsEndpoint = {endpoints['credentials']}")
+    return 0
+
+
+def _robot_names(described: dict[str, Any]) -> list[str]:
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+    return [r.strip() for r in (values.get("RobotNames") or "").split(",") if r.strip()]
+
+
+def revoke(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None]) -> int:
+    described = stack.describe(aws("cloudformation"), args.stack)
+    if described is None:
+        raise DeployError(f"stack {args.stack} does not exist")
+    stack.check_ours(described)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    roles = {name: outputs.get(f"ViewerRole{re.sub('[^0-9A-Za-z]', '', name)}Arn", "")
+             for name in _robot_names(described)}
+    try:
+        owners.revoke(aws("cognito-idp"), aws("iam"), outputs["UserPoolId"], args.user,
+                      args.robot or None, roles, emit)
+    except LookupError as exc:
+        raise DeployError(str(exc)) from None
+    emit("an open video connection of theirs lasts until it closes (it runs peer to peer)")
     return 0
 
 
@@ -235,13 +326,16 @@ def destroy(args: argparse.Namespace, aws: Aws, emit: Callable[[str], None],
 def _cost(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
     from tools.deploy import cost
 
-    if not (0 <= args.pyportals <= 1000 and 1 <= args.robots <= 100
-            and 0 <= args.drive_hours <= 24 and 0 <= args.http_share <= 1):
-        print("error: expected 0-1000 PyPortals, 1-100 robots, 0-24 drive hours and an HTTP "
-              "share of 0-1", file=sys.stderr)
+    if not (0 <= args.pyportals <= 10000 and 1 <= args.robots <= 1000
+            and 0 <= args.drive_hours <= 24 and 0 <= args.http_share <= 1
+            and 0 <= args.turn_share <= 1 and 0 <= args.idle_page_hours <= 24):
+        print("error: expected 0-10000 PyPortals, 1-1000 robots, 0-24 drive and page hours "
+              "and shares of 0-1", file=sys.stderr)
         return 2
     emit(cost.report(cost.Usage(pyportals=args.pyportals, robots=args.robots,
-                                drive_hours=args.drive_hours, fallback_share=args.http_share)))
+                                drive_hours=args.drive_hours, fallback_share=args.http_share,
+                                turn_share=args.turn_share,
+                                idle_page_hours=args.idle_page_hours)))
     return 0
 
 
@@ -279,6 +373,8 @@ def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = bo
                           else _confirmer(ask), sleep)
         if args.command == "destroy":
             return destroy(args, aws, emit, ask or _ask_terminal, sleep)
+        if args.command == "revoke":
+            return revoke(args, aws, emit)
         cfn = aws("cloudformation")
         if args.command == "status":
             emit(f"{args.stack}: {stack.stack_status(cfn, args.stack) or 'does not exist'}")

@@ -140,13 +140,8 @@ def upload_template(s3: Any, bucket: str, prefix: str, body: str, region: str,
 
 def stack_status(cfn: Any, name: str) -> str | None:
     """The stack's status, or ``None`` when there is no such stack."""
-    try:
-        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in exc.response["Error"].get("Message", ""):
-            return None
-        raise
-    return stacks[0]["StackStatus"] if stacks else None
+    described = describe(cfn, name)
+    return described["StackStatus"] if described else None
 
 
 def outputs(cfn: Any, name: str) -> dict[str, str]:
@@ -285,10 +280,13 @@ def deploy(cfn: Any, name: str, template_url: str, parameters: Mapping[str, str 
            emit: Emit = print, poll_s: float = 5.0,
            sleep: Callable[[float], None] = time.sleep, tags: Mapping[str, str] | None = None,
            change_set_name: str | None = None, capabilities: Sequence[str] = CAPABILITIES,
-           confirm: Confirm | None = None) -> bool:
+           confirm: Confirm | None = None,
+           before_execute: Callable[[], None] | None = None) -> bool:
     """Create a change set, show it, and execute it once *confirm* agrees, streaming events.
 
     :param confirm: asked with the question; ``None`` executes without asking (``--yes``).
+    :param before_execute: runs once the change set is agreed, before it executes (the deploy
+        releases removed robots' certificates there: a thing with one attached cannot go).
     :returns: ``False`` when nothing changed.
     :raises Declined: the change set was shown and refused (and deleted).
     :raises StackFailed: with the first failing resource's reason.
@@ -325,6 +323,8 @@ def deploy(cfn: Any, name: str, template_url: str, parameters: Mapping[str, str 
         if not updating:  # the empty stack a CREATE change set leaves in REVIEW_IN_PROGRESS
             cfn.delete_stack(StackName=name)
         raise Declined(f"change set not executed; stack {name} was not changed")
+    if before_execute is not None:
+        before_execute()
     seen = {e["EventId"] for e in cfn.describe_stack_events(StackName=name)["StackEvents"]}
     cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
     final, history = watch(cfn, name, seen, len(changes), emit, poll_s, sleep)

@@ -68,20 +68,29 @@ def with_command_models(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+_parsed: dict[tuple[str, int], dict[str, Any]] = {}
+
+
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as plain data, with every short-form tag in its long form and the request
-    models from the command schema."""
+    models from the command schema. Each call returns a copy of its own."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        key = (str(path), Path(path).stat().st_mtime_ns)
+        if key not in _parsed:
+            _parsed[key] = _parse(Path(path).read_text(encoding="utf-8"), path)
     except OSError as exc:
         raise TemplateError(f"cannot read the template {path}: {exc.strerror}") from None
+    return with_command_models(copy.deepcopy(_parsed[key]))
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_Loader)  # SafeLoader subclass
     except yaml.YAMLError as exc:
         raise TemplateError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or "Resources" not in data:
         raise TemplateError(f"{path} has no Resources section")
-    return with_command_models(data)
+    return data
 
 
 def page_headers(region: str, template: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -218,3 +227,27 @@ def expand(template: Mapping[str, Any], parameters: Mapping[str, str] | None = N
     if len(out["Transform"]) == 1:
         out["Transform"] = out["Transform"][0]
     return out
+
+
+# ---------------------------------------------------------------- throttles
+
+#: The parameters that carry cloud/routes.py's per-robot throttles into MethodSettings.
+THROTTLE_PARAMETERS = {("POST", "/robot/{name}/cmd"): ("RobotCommandRate", "RobotCommandBurst"),
+                       ("GET", "/robot/{name}/status"): ("RobotStatusRate", "RobotStatusBurst")}
+
+
+def throttle_parameters(robots: int) -> dict[str, str]:
+    """Each per-robot route's throttle for ``robots`` robots, as stack parameters."""
+    from cloud.routes import ROUTES
+
+    values: dict[str, str] = {}
+    for route in ROUTES:
+        names = THROTTLE_PARAMETERS.get((route.method, route.path))
+        if names is None:
+            continue
+        if route.throttle is None or not route.throttle.per_robot:
+            raise TemplateError(f"{route.method} {route.path} has no per-robot throttle")
+        rate, burst = names
+        values[rate] = f"{route.throttle.rate * robots:g}"
+        values[burst] = str(route.throttle.burst * robots)
+    return values

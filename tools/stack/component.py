@@ -25,6 +25,7 @@ from aiohttp import web
 
 from cloud.routes import Route
 from tools.stack.urls import with_user
+from tools.stack.users import Users
 
 
 @dataclass
@@ -47,6 +48,7 @@ class StackContext:
     extra_routes: tuple[Route, ...] = ()  # development only: more handlers (--extra-routes)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("stack"))
     url_host: str = ""  # the address in every URL, when not ``host`` (--lan listens on 0.0.0.0)
+    users: Users | None = None  # who may sign in, and their robots (None: robot_token, all)
     real_robots: tuple[str, ...] = ()  # --robot: real Pis, given bundles and never simulated
 
     def mqtt_url_for(self, user: str) -> str:
@@ -61,6 +63,13 @@ class StackContext:
     @property
     def base_url(self) -> str:
         return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def people(self) -> Users:
+        """:attr:`users`, or the one person the robot token signs in, owning every robot."""
+        from tools.stack.users import DEFAULT_USER, LocalUser
+
+        return self.users or Users([LocalUser(DEFAULT_USER, self.robot_token, self.robots)])
 
 
 class Component:

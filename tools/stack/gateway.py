@@ -33,12 +33,12 @@ from tools.stack.lambda_adapter import (
     from_response,
     to_event,
 )
+from tools.stack.users import DEFAULT_USER, LocalUser, Users
 
 MAX_PAYLOAD = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
 # A request's head and body must arrive within this (API Gateway: 30 s for the whole call).
 REQUEST_TIMEOUT_S = 15.0
 CORS_HEADERS = "Content-Type,Authorization,X-Api-Key,If-None-Match"
-LOCAL_CLAIMS = {"sub": "local", "cognito:username": "local", "token_use": "id"}
 
 log = logging.getLogger("stack.api")
 
@@ -116,17 +116,21 @@ class Gateway:
     """Serve ``routes`` on an aiohttp application.
 
     :param api_key: the value ``x-api-key`` must carry on ``api_key`` routes.
-    :param token: the bearer token ``user`` routes need (the local stand-in for Cognito).
+    :param token: the bearer token ``user`` routes need (the local stand-in for Cognito),
+        signing in a person who owns ``robots``; or
+    :param users: everyone who may sign in (:mod:`tools.stack.users`), each turned into the
+        claims Cognito's authorizer would pass, their robots as ``cognito:groups``.
     :param cors_origin: the origin allowed by CORS (the web page's).
     """
 
     def __init__(self, routes: Iterable[Route], api_key: str, token: str, cors_origin: str,
                  workers: int = 32, containers: int = 10,
-                 request_timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, users: Users | None = None,
+                 robots: Iterable[str] = ("sts-pi",)) -> None:
         self.request_timeout_s = request_timeout_s
         self.routes = tuple(routes)
         self.api_key = api_key
-        self.token = token
+        self.users = users or Users([LocalUser(DEFAULT_USER, token, tuple(robots))])
         self.cors_origin = cors_origin
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda")
         self.requests = 0
@@ -196,13 +200,14 @@ class Gateway:
             key = request.headers.get("x-api-key", "")
             if not hmac.compare_digest(key.encode(), self.api_key.encode()):
                 return error_response(403, "FORBIDDEN", "missing or invalid x-api-key header")
-        elif route.auth == "user":
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                    token.strip().encode(), self.token.encode()):
-                return error_response(401, "UNAUTHORIZED",
-                                      "sign in: send Authorization: Bearer <ROBOT_API_TOKEN>")
+        elif route.auth == "user" and self._user(request) is None:
+            return error_response(401, "UNAUTHORIZED",
+                                  "sign in: send Authorization: Bearer <ROBOT_API_TOKEN>")
         return None
+
+    def _user(self, request: web.Request) -> LocalUser | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return self.users.by_token(token.strip()) if scheme.lower() == "bearer" else None
 
     async def _invoke(self, route: Route, request: web.Request, body: bytes) -> web.Response:
         self.requests += 1
@@ -216,7 +221,8 @@ class Gateway:
             source_ip=request.remote or "127.0.0.1",
             host=request.host,
         )
-        authorizer = {"claims": dict(LOCAL_CLAIMS)} if route.auth == "user" else None
+        user = self._user(request) if route.auth == "user" else None
+        authorizer = {"claims": user.claims()} if user is not None else None
         event = to_event(http, route.path, request.match_info, authorizer, request_id)
         context = LambdaContext(function_name=route.handler.replace(":", "."),
                                 aws_request_id=request_id)

@@ -28,7 +28,7 @@ from robot_agent.config import name_problem
 
 from cloud.errors import ConfigError
 from cloud.routes import Route
-from tools.stack import components, lan, mqtt_acl
+from tools.stack import components, lan, mqtt_acl, users
 from tools.stack.component import Component, StackContext
 from tools.stack.embedded_broker import PortInUse, check_port_free
 from tools.stack.gateway import MAX_PAYLOAD, REQUEST_TIMEOUT_S, access_log, json_errors
@@ -71,9 +71,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def _credentials(data_dir: Path, environ: Mapping[str, str], robots: Sequence[str]
-                 ) -> tuple[str, str, dict[str, str]]:
-    """The local API key, robot token and MQTT passwords: from the environment (key and token),
-    else kept from the last run, else new.
+                 ) -> tuple[str, str, dict[str, str], users.Users]:
+    """The local API key, robot token, MQTT passwords and people (``STACK_USERS``): from the
+    environment (key and token), else kept from the last run, else new.
 
     Keeping them in the data directory means a PyPortal, browser or robot set up once keeps
     working after a restart. The file is created 0600 before any secret is written to it.
@@ -92,14 +92,19 @@ def _credentials(data_dir: Path, environ: Mapping[str, str], robots: Sequence[st
              or secrets.token_urlsafe(18))
     kept = saved.get("MQTT_PASSWORDS")
     passwords = mqtt_acl.new_passwords(robots, kept if isinstance(kept, dict) else None)
+    kept_tokens = saved.get("USER_TOKENS")
+    people = users.load(token, robots, environ.get("STACK_USERS", ""),
+                        kept_tokens if isinstance(kept_tokens, dict) else None)
     record: dict[str, Any] = {"MQTT_PASSWORDS": passwords}
+    if people.extra():
+        record["USER_TOKENS"] = {u.name: u.token for u in people.extra()}
     if not environ.get("MARS_API_KEY"):
         record["MARS_API_KEY"] = api_key
     if not environ.get("ROBOT_API_TOKEN"):
         record["ROBOT_API_TOKEN"] = token
     if record != saved:
         write_private(path, json.dumps(record, indent=1))
-    return api_key, token, passwords
+    return api_key, token, passwords, people
 
 
 def request_timeout(env: Mapping[str, str]) -> float:
@@ -146,13 +151,14 @@ def addresses(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def install_command(base_url: str, api_key: str) -> str:
-    """The command that points a real board at this stack (the Wi-Fi is the user's to fill)."""
+    """The command that points a real board at this stack (the Wi-Fi is the user's to fill;
+    the installer asks for its password)."""
     python = Path(sys.executable)
     if python.is_relative_to(Path.cwd()):
         python = python.relative_to(Path.cwd())  # .venv/bin/python after `make run`
     return " ".join([shlex.quote(str(python)), "-m", "tools.circuitpy", "install", "--api-url",
                      shlex.quote(base_url), "--api-key", shlex.quote(api_key),
-                     "--ssid", "'YOUR WIFI NAME'", "--password", "'YOUR WIFI PASSWORD'"])
+                     "--ssid", "'YOUR WIFI NAME'"])
 
 
 def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> StackContext:
@@ -177,7 +183,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
             raise StackError(f"--robot {name!r}: {problem}")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        api_key, token, passwords = _credentials(data_dir, environ, robots)
+        api_key, token, passwords, people = _credentials(data_dir, environ, robots)
         # The same users and rules for a Mosquitto run by hand (README: "What the local stack
         # exposes").
         mqtt_acl.mosquitto_files(data_dir / "mosquitto", mqtt_acl.acl(robots), passwords,
@@ -185,6 +191,8 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
     except OSError as exc:
         raise StackError(f"cannot write to the data directory {data_dir} "
                          f"({exc.strerror or exc}); choose another with --data-dir") from None
+    except users.UsersError as exc:
+        raise StackError(str(exc)) from None
     mqtt_url = environ.get("MQTT_URL") or f"mqtt://{url_host}:{args.mqtt_port}"
     env = dict(environ)
     env.update({
@@ -212,7 +220,7 @@ def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> Stack
         app=web.Application(middlewares=[access_log, json_errors],
                             client_max_size=MAX_PAYLOAD + 1),
         selected=selected, mqtt_external=bool(environ.get("MQTT_URL")),
-        extra_routes=_extra_routes(args.extra_routes),
+        extra_routes=_extra_routes(args.extra_routes), users=people,
     )
 
 
@@ -286,6 +294,8 @@ class Stack:
             f"  MARS_API_KEY    {ctx.api_key}   (x-api-key header for /mars)",
             f"  ROBOT_API_TOKEN {ctx.robot_token}   (web page sign-in, Bearer token for /robot)",
             f"  MQTT users      {mqtt_users}   (user/password; rules in tools/stack/mqtt_acl.py)",
+            *(f"  sign-in {u.name:<7} {u.token}   (owns {', '.join(u.robots) or 'no robot'})"
+              for u in ctx.people.extra()),
             f"  data            {ctx.data_dir}",
             "",
         ]

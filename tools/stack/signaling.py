@@ -28,7 +28,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -140,13 +140,17 @@ class SignalingRelay:
     :param master_tokens: channel -> the secret its master (the robot) presents instead, as in
         KVS where only the robot's own credentials may connect as master; without it, masters
         present ``token`` too (unit tests).
+    :param viewers: ``(token, channel) -> bool``: whether that person may watch that robot, as
+        KVS's viewer role allows its owners only; without it, ``token`` watches every channel.
     """
 
     def __init__(self, channels: Iterable[str], token: str,
-                 master_tokens: Mapping[str, str] | None = None) -> None:
+                 master_tokens: Mapping[str, str] | None = None,
+                 viewers: Callable[[str, str], bool] | None = None) -> None:
         self.channels = {name: Channel(name) for name in channels}
         self.token = token
         self.master_tokens = dict(master_tokens) if master_tokens is not None else None
+        self.viewers = viewers
         self._sockets: set[web.WebSocketResponse] = set()
         self._left: dict[web.WebSocketResponse, asyncio.Event] = {}  # set when a socket ends
         self.messages = 0
@@ -169,13 +173,18 @@ class SignalingRelay:
         if client_id is None and self.master_tokens is not None and name is not None:
             expected = self.master_tokens.get(name, "")  # only the robot is its master
         token = request.query.get("token", "")
-        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        if client_id is not None and self.viewers is not None:
+            if not any(self.viewers(token, known) for known in self.channels):
+                raise web.HTTPUnauthorized(text="missing or wrong token")
+        elif not expected or not hmac.compare_digest(token.encode(), expected.encode()):
             raise web.HTTPUnauthorized(text="missing or wrong token")
         if name is None:
             raise refusal
         channel = self.channels.get(name)
         if channel is None:
             raise web.HTTPNotFound(text=f"no signaling channel named {name!r}")
+        if client_id is not None and self.viewers is not None and not self.viewers(token, name):
+            raise web.HTTPForbidden(text=f"you may not watch {name!r}: it is not your robot")
         if client_id is not None and (not CLIENT_ID_PATTERN.match(client_id)
                                       or client_id.startswith("AWS_")):
             raise web.HTTPBadRequest(text="X-Amz-ClientId must be 1-256 of [A-Za-z0-9_.-] "

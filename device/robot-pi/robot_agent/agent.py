@@ -7,8 +7,9 @@ the event over to the loop (``call_soon_threadsafe``), so state never needs a lo
 Commands come over MQTT and, from viewers, over the camera's WebRTC ``drive`` data channel
 (stamped on arrival); both take one path (:meth:`Agent._command`): validation, order/age
 gate, driver lease, then the wheels move towards the command's values within the acceleration
-limit. Every motor change is published as telemetry and as the retained status (and to the
-viewers' data channels), so what the page shows follows the motors.
+limit. Every motor change goes to the viewers' data channels at once, so what the driver sees
+follows the motors; on MQTT the status (retained) and telemetry are coalesced while the wheels
+change and sent at once for stops, refusals, lease and camera changes (:mod:`robot_agent.report`).
 
 Safety rules, each a test:
 
@@ -41,6 +42,7 @@ from robot_agent.drive import Drive
 from robot_agent.errors import BadCommand, NotACommand
 from robot_agent.lease import DriverLease
 from robot_agent.mqtt_link import OFFLINE, Link, login_fix
+from robot_agent.report import Reporter
 from robot_agent.service import Notifier
 
 log = logging.getLogger("robot_agent")
@@ -134,6 +136,9 @@ class Agent:
         self._seq: int | None = None
         self._offline_since: float | None = time.monotonic()
         self.ready: asyncio.Event | None = None  # set on the first connection
+        self.reporter = Reporter(self._send_status, self._send_telemetry,
+                                 lambda: self._loop.call_later if self._loop else None,
+                                 time.monotonic, clock_ms)
         self.refused: str | None = None  # why the broker refuses our login, while it does
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -176,6 +181,7 @@ class Agent:
     async def _shutdown(self) -> None:
         self._closing = True
         self._halt("shutdown")
+        self.reporter.cancel()
         if self._lease_timer is not None:
             self._lease_timer.cancel()
         self.notifier.stopping()
@@ -233,6 +239,7 @@ class Agent:
         self.notifier.ready(f"connected as {self.config.name}")
 
     def _link_lost(self, reason: str) -> None:
+        self.reporter.drop_pending()
         if self._offline_since is None:
             self._offline_since = time.monotonic()
         moving = self.drive.value != (0.0, 0.0)
@@ -338,6 +345,8 @@ class Agent:
             self.last_stop = {**driver.describe(), "via": via, "t_ms": now}
         self._arm_lease_timer()
         self.apply(command, via)
+        if change is not None:
+            self._publish_status()  # who drives is news at once, even mid-drive
         return None
 
     def _held_for_fallback(self, refusal: BadCommand, payload: bytes | str, legacy: bool,
@@ -468,12 +477,18 @@ class Agent:
                                  "id": command_id, "via": via}
         if self.drive.describe()["simulated"]:
             event["pins"] = self.drive.pin_states()  # the mock pins, visible in the stack
-        self._telemetry(event)
-        self._publish_status()  # the page's readout follows the motors, not a timer
+        # A stop is news now; the steps of a drive go out together, once a report interval.
+        stopped = (left, right) == (0.0, 0.0)
+        self._telemetry(event, urgent=stopped)
+        self._publish_status(urgent=stopped)  # the driver's readout follows every step
 
-    def _telemetry(self, event: dict[str, Any]) -> None:
+    def _telemetry(self, event: dict[str, Any], urgent: bool = True) -> None:
         if self.link.connected:
-            self.link.publish(self.topics.telemetry, event, qos=0)
+            self.reporter.event(event, urgent)
+
+    def _send_telemetry(self, message: dict[str, Any]) -> None:
+        if self.link.connected:
+            self.link.publish(self.topics.telemetry, message, qos=0)
 
     def status(self) -> dict[str, Any]:
         now = self.clock_ms()
@@ -495,12 +510,15 @@ class Agent:
             state.update(state="error", error=self.camera_fault)
         return state
 
-    def _publish_status(self) -> None:
-        status = self.status()
+    def _publish_status(self, urgent: bool = True) -> None:
+        """The state changed: the viewers' data channels get it now, MQTT when it is due."""
+        self.camera.broadcast_drive({"state": self.status()})
+        self.reporter.status(urgent)
+
+    def _send_status(self) -> None:
         self._status_at = time.monotonic()
         if self.link.connected:
-            self.link.publish(self.topics.status, status, qos=1, retain=True)
-        self.camera.broadcast_drive({"state": status})
+            self.link.publish(self.topics.status, self.status(), qos=1, retain=True)
 
     # -- health ------------------------------------------------------------------------------
 

@@ -352,6 +352,11 @@ class Doctor:
         assert self.config is not None
         driver = self.config.camera.driver
         if driver == "none":
+            from robot_agent.camera import NO_CAMERA
+
+            if NO_CAMERA in Path(self.config_path).read_text(encoding="utf-8", errors="replace"):
+                return _ok("camera", f"off: {NO_CAMERA}, so install.sh turned video off (the "
+                           "page drives over HTTP); attach one, then: sudo ./install.sh")
             return _ok("camera", 'off ([camera] driver = "none")')
         from robot_agent.camera.settings import resolve
 

@@ -2,7 +2,8 @@
 
 Topics (:mod:`contracts.topics`): commands on ``robot/{name}/cmd`` and, unless disabled, the
 original web app's ``{name}/action`` (QoS 1, subscribed); the retained ``robot/{name}/status``
-with its Last Will ``{"online": false}``; events on ``robot/{name}/telemetry``.
+with its Last Will ``{"online": false}``; events on ``robot/{name}/telemetry``, one per message
+or several in a batch (:mod:`robot_agent.report` paces what the agent publishes).
 
 The link calls ``on_connect()``, ``on_disconnect(reason)``, ``on_refused(reason)`` and
 ``on_message(topic, payload)`` from its own network thread; the agent hands them over to its
@@ -322,9 +323,17 @@ class MemoryLink(Link):
             self.published.append((topic, decoded, qos, retain))
         return True
 
-    def messages(self, topic: str) -> list[dict[str, Any] | bytes]:
+    def raw(self, topic: str) -> list[dict[str, Any] | bytes]:
+        """Every message published on ``topic``, as sent."""
         with self._lock:
             return [p for t, p, _, _ in self.published if t == topic]
+
+    def messages(self, topic: str) -> list[Any]:
+        """What a reader of ``topic`` gets: telemetry batches opened into their events."""
+        from robot_agent.report import events
+
+        return [e for p in self.raw(topic)
+                for e in (events(p) if isinstance(p, dict) else [p])]
 
     def close(self) -> None:
         self._connected = False

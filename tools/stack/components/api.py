@@ -47,7 +47,7 @@ class ApiComponent(Component):
         cloud_config.load()  # fail fast, naming the bad variable
         self.gateway = Gateway(ROUTES + ctx.extra_routes, api_key=ctx.api_key,
                                token=ctx.robot_token, cors_origin=ctx.base_url,
-                               request_timeout_s=request_timeout(ctx.env))
+                               request_timeout_s=request_timeout(ctx.env), users=ctx.people)
         self.gateway.register(ctx.app)
 
     async def start(self, ctx: StackContext) -> None:

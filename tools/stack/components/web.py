@@ -60,7 +60,8 @@ class WebComponent(Component):
         # broker password); the page's token makes viewers.
         self.relay = SignalingRelay(self.config["robots"], ctx.robot_token,
                                     {name: ctx.mqtt_passwords.get(name, "")
-                                     for name in self.config["robots"]})
+                                     for name in self.config["robots"]},
+                                    viewers=ctx.people.may_watch)
         self.relay.register(ctx.app)
         ctx.app.router.add_get("/", self._index)
         ctx.app.router.add_get("/config.json", self._config)

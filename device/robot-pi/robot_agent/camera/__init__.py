@@ -36,6 +36,8 @@ STATES = ("off", "starting", "streaming", "error")
 
 StateListener = Callable[[dict[str, Any]], None]
 DRIVE_LABEL = "drive"
+#: install.sh's note beside ``driver = "none"`` when it turned video off (``doctor`` reads it).
+NO_CAMERA = "no camera found on this Pi"
 
 
 class Camera:
