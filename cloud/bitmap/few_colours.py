@@ -9,8 +9,9 @@ Measured on the bench's photos (``bench.bitmap``'s ``quantisers_d4`` table; the 
    carries a flat area's error a long way, until it fires a far colour (green calibration-chip
    dots on a grey deck, white dots in the sky); after the eye's blur that noise costs more
    than the slightly wrong shade that passing on less of the error gives. A reduced error gain
-   does that best, but needs a loop Pillow does not have (in Python, ten times the time
-   budget); bands of 3 rows come close for a millisecond. 2 rows lose detail, 6 keep noise.
+   does that best, but needs a loop Pillow does not have (in Python, six times the whole
+   conversion's budget); bands of 3 rows come close for a millisecond. 2 rows lose detail, 6
+   keep noise.
 3. **A second palette**, :func:`~cloud.bitmap.lab_palette.refined` against that dither, dithered
    the same way.
 4. **The closer kept**, as :class:`~cloud.bitmap.likeness.Likeness` judges them (the first on a
