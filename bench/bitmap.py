@@ -15,11 +15,15 @@
   (``testing/fidelity.py``), mean and worst over the Mars set, per photo, and the bytes;
 * ``other_photos``: the same means on the scikit-image photographs;
 * ``ratios``: depth 4 against depth 8 and against the original sample, from this run;
-* ``quantisers_d4``: the 16-colour quantisers measured to choose depth 4's (320x240):
-  palette in RGB or CIELAB, with or without the extremes kept, dithered in RGB or CIELAB, and
-  SciPy's k-means run to convergence in float CIELAB for reference (SciPy is not in the Lambda
-  package); perceived SSIM on the Mars set (mean, worst) and on the other photos (mean), raw
-  SSIM, and the CPU time of palette and dithering;
+* ``quantisers_d4``: the 16-colour quantisers measured to choose depth 4's (320x240): the
+  palette (RGB or CIELAB, extremes kept or not, SciPy's k-means run to convergence, k-means
+  weighted by saturation or local contrast, refined against its dither), the error diffusion
+  (Pillow's; in Python with serpentine scanning, a reduced gain or a clamped error; in bands of
+  rows) and the per-photo choice of two palettes (``cloud/bitmap/few_colours.py``); numpy,
+  SciPy and Python loops only here, the Lambda has Pillow alone
+  (``testing/quantiser_trials.py``). Perceived SSIM on the Mars set (mean, worst), on the
+  other photos (mean) and on the worst frame rendered from five other source sizes (mean,
+  worst), raw SSIM on the Mars set, and the CPU time of palette and dithering;
 * ``targets``: the targets and whether they are met.
 
 ``run()`` returns the same dict, for ``bench.mars_api``. Run: ``.venv/bin/python -m bench.bitmap``.
@@ -31,15 +35,17 @@ import io
 import json
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy.cluster.vq import kmeans2
 from skimage import color as skcolor
 
-from cloud.bitmap import bmp, convert, lab_palette, quantise, rgb565
+from cloud.bitmap import bmp, convert, few_colours, lab_palette, quantise, rgb565
+from cloud.bitmap.likeness import Likeness
 from cloud.bitmap.pipeline import frame
-from testing import fidelity, rover_scenes
+from testing import fidelity, quantiser_trials, rover_scenes
 from testing.sample_images import NATURAL_PHOTOS, encode, photo
 
 OTHER_PHOTOS = NATURAL_PHOTOS
@@ -180,7 +186,44 @@ def _dithered_in_lab(image: Image.Image) -> Image.Image:
     return indexed
 
 
-QUANTISERS = {
+def _refined(image: Image.Image, rounds: int) -> Image.Image:
+    """Depth 4's palette refined ``rounds`` times against its plain Floyd-Steinberg dither."""
+    lightness = lab_palette.lightness(lab_palette.lab_bytes(image))
+    indexed = quantise.dither(image, lab_palette.palette_for(image))
+    for _ in range(rounds):
+        indexed = quantise.dither(image, lab_palette.refined(image, indexed, 16, lightness))
+    return indexed
+
+
+def _closer_of_two(image: Image.Image) -> Image.Image:
+    """The palette or its refinement, plain Floyd-Steinberg, the closer by likeness."""
+    first, second = _refined(image, 0), _refined(image, 1)
+    likeness = Likeness(image)
+    return second if likeness.of(second) > likeness.of(first) else first
+
+
+def _bands_mirrored(image: Image.Image, rows: int = few_colours.BAND_ROWS) -> Image.Image:
+    """Bands of ``rows`` rows, every other band scanned right to left (serpentine by band)."""
+    palette = lab_palette.palette_for(image)
+    indexed = few_colours.dither_in_bands(image, palette, rows)
+    for top in range(rows, image.height, 2 * rows):
+        box = (0, top, image.width, min(image.height, top + rows))
+        band = quantise.dither(ImageOps.mirror(image.crop(box)), palette)
+        indexed.paste(ImageOps.mirror(band), box[:2])
+    return indexed
+
+
+def _in_python(**variant) -> Callable[[Image.Image], Image.Image]:
+    return lambda im: quantiser_trials.error_diffusion(im, lab_palette.palette_for(im), **variant)
+
+
+def _in_bands(rows: int) -> Callable[[Image.Image], Image.Image]:
+    return lambda im: few_colours.dither_in_bands(im, lab_palette.palette_for(im), rows)
+
+
+CHOSEN = "bands of 3 rows, the closer of the palette and its refinement (chosen)"
+QUANTISERS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    # the palette (plain Floyd-Steinberg, Pillow's)
     "rgb median cut": lambda im: quantise.dither(im, _rgb_palette(im, False)),
     "rgb median cut + k-means (depth 8's)":
         lambda im: quantise.dither(im, _rgb_palette(im, True)),
@@ -188,17 +231,50 @@ QUANTISERS = {
         lambda im: quantise.dither(im, _rgb_palette(im, True, True)),
     "cielab median cut + k-means":
         lambda im: quantise.dither(im, lab_palette.palette_for(im, keep_extremes=False)),
-    "cielab median cut + k-means, extremes kept (chosen)":
-        lambda im: quantise.quantise(im, None, 16),
+    "cielab median cut + k-means, extremes kept (the palette)": lambda im: _refined(im, 0),
     "the same, dithered in cielab": _dithered_in_lab,
     "scipy k-means in float cielab, converged": lambda im: quantise.dither(
         im, _scipy_palette(im)),
+    "the palette's k-means weighted by saturation (numpy)": lambda im: quantise.dither(
+        im, quantiser_trials.weighted_palette(im, "saturation")),
+    "the palette's k-means weighted by local contrast (numpy)": lambda im: quantise.dither(
+        im, quantiser_trials.weighted_palette(im, "contrast")),
+    "the palette refined against its dither, 1 round": lambda im: _refined(im, 1),
+    "the palette refined against its dither, 2 rounds": lambda im: _refined(im, 2),
+    "the palette refined against its dither, 3 rounds": lambda im: _refined(im, 3),
+    # the error diffusion (the palette above)
+    "floyd-steinberg in python (the reference for the next three)": _in_python(),
+    "the same, serpentine": _in_python(serpentine=True),
+    "the same, error gain 0.9": _in_python(gain=0.9),
+    "the same, error clamped to +-16": _in_python(clamp=16.0),
+    "floyd-steinberg in bands of 2 rows": _in_bands(2),
+    "floyd-steinberg in bands of 3 rows": _in_bands(3),
+    "floyd-steinberg in bands of 4 rows": _in_bands(4),
+    "floyd-steinberg in bands of 6 rows": _in_bands(6),
+    "bands of 3 rows, every other band right to left": _bands_mirrored,
+    # per photo, the closer of two by likeness
+    "plain floyd-steinberg, the closer of the palette and its refinement": _closer_of_two,
+    CHOSEN: lambda im: quantise.quantise(im, None, 16),
 }
+RENDERINGS = ((480, 360), (640, 480), (800, 600), (1024, 768), (1280, 960))
+"""Other source sizes of the worst frame, ``mastcamz_caltarget``: the same scene through the
+camera at another resolution, to tell a quantiser's gain from one rendering's luck."""
+
+
+def _renderings() -> dict[str, tuple[Image.Image, bytes]]:
+    photos = {}
+    for size in RENDERINGS:
+        data = rover_scenes.jpeg("mastcamz_caltarget", size)
+        with Image.open(io.BytesIO(data)) as original:
+            photos[f"{size[0]}x{size[1]}"] = (original.convert("RGB"), data)
+    return photos
 
 
 def quantisers(mars: dict, other: dict, size=(320, 240)) -> dict:
-    """Each quantiser on the Mars set (mean, worst, CPU time) and the other photos (mean)."""
-    photos = {**mars, **other}
+    """Each quantiser on the Mars set (mean, worst, CPU time), the other photos (mean) and the
+    worst frame's other renderings (mean, worst)."""
+    renderings = _renderings()
+    photos = {**mars, **other, **{f"caltarget {name}": pair for name, pair in renderings.items()}}
     framed = {name: frame(data, size, "cover", 10**8)[0] for name, (_, data) in photos.items()}
     table = {}
     for label, quantiser in QUANTISERS.items():
@@ -213,12 +289,15 @@ def quantisers(mars: dict, other: dict, size=(320, 240)) -> dict:
             if name in mars:
                 raw.append(raw_ssim)
         on_mars = [perceived[name] for name in mars]
+        on_renderings = [perceived[f"caltarget {name}"] for name in renderings]
         table[label] = {"perceived_mean": round(statistics.mean(on_mars), 4),
                         "perceived_worst": round(min(on_mars), 4),
                         "raw_mean": round(statistics.mean(raw), 4),
                         "cpu_ms_median": round(statistics.median(cpu), 1),
                         "other_perceived_mean": round(
-                            statistics.mean(perceived[name] for name in other), 4)}
+                            statistics.mean(perceived[name] for name in other), 4),
+                        "caltarget_renderings_mean": round(statistics.mean(on_renderings), 4),
+                        "caltarget_renderings_worst": round(min(on_renderings), 4)}
     return table
 
 

@@ -2,7 +2,15 @@
 
 Runs the device app on CPython against a local Mars API (the same one its tests use) and
 prints one JSON object. Targets: an unchanged photo costs no bitmap download; a refresh is at
-most 2 requests; after the first refresh the app allocates (almost) nothing that stays.
+most 2 requests; after the first refresh the app allocates (almost) nothing that stays; with
+``DEPTH = 4`` the first photo arrives at least 25 % sooner on the slow link than with 8.
+
+``power_on_to_first_photo_simulated``: simulated seconds from power-on until the first
+refresh (its photo shown) has finished, on the simulator's modelled ESP32, per depth, link
+and screen: against the local stack's real API and converter on the LAN (``http://`` to an
+address in numbers: no DNS, no TLS, as ``make run ARGS=--lan``), and against the test API as
+on the internet (``https://`` to a name: a DNS lookup, and a TLS handshake for each request,
+the photo's included); ``depth_4_sooner`` is ``1 - t4 / t8`` on each.
 
 ``circuitpython_core``: per firmware release of CircuitPython's core kit, per screen and size,
 the heap of a full refresh on the board's own core (``testing/circuitpython/memory.py``):
@@ -64,7 +72,7 @@ def main() -> dict:
         values = {"CIRCUITPY_WIFI_SSID": "bench", "MARS_API_URL": server.url,
                   "MARS_API_KEY": API_KEY}
         hw = mods["hardware"].Hardware(log=lambda line: None)
-        hw.storage = drive
+        hw.storage, hw.storage_note = drive, "SD card"
         screen = mods["screen"].Screen(hw.width, hw.height)
         display.root_group = screen
         cfg = mods["settings"].load(getenv=lambda k, d=None: values.get(k, d))
@@ -118,24 +126,65 @@ def main() -> dict:
     }
 
 
-def power_on_to_first_photo() -> dict:
-    """Simulated seconds from power-on to the first photo, on the modelled ESP32 (a child
-    simulator: one display per process), for a good and a weak link."""
+LINKS = (("good_link", []), ("slow_link", ["--slow-link"]))
+SIM_SIZES = ("320x240", "480x320")
+
+
+def first_photo_run(tmp: str, name: str, args: list[str]) -> dict:
+    """One simulated board from power-on to its first refresh (a child simulator: one display
+    per process): seconds, the photo's download alone, bytes of the refresh, the watchdog's
+    longest gap."""
     import re
     import subprocess
 
-    out = {}
-    with MarsServer() as server, TemporaryDirectory() as tmp:
-        for name, extra in (("good_link", []), ("slow_link", ["--slow-link"])):
-            done = subprocess.run(
-                [sys.executable, "-m", "tools.pyportal_sim", "--api", server.url, "--api-key",
-                 API_KEY, "--out", f"{tmp}/{name}.png", "--drive", f"{tmp}/{name}", "--once",
-                 *extra], capture_output=True, text=True, timeout=120, cwd=ROOT)
-            first = re.search(r"simulator: first refresh done ([\d.]+) s after", done.stdout)
-            m = re.search(r"simulator: [\d.]+ s simulated, watchdog longest gap ([\d.]+) s",
-                          done.stdout)
-            out[name] = {"seconds": float(first.group(1)), "watchdog_longest_gap_s":
-                         float(m.group(1)), "photo": "photo: sd/" in done.stdout}
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.pyportal_sim", "--out", f"{tmp}/{name}.png", "--drive",
+         f"{tmp}/{name}", "--once", *args],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    first = re.search(r"simulator: first refresh done ([\d.]+) s after", done.stdout)
+    gap = re.search(r"simulator: [\d.]+ s simulated, watchdog longest gap ([\d.]+) s",
+                    done.stdout)
+    fetched = re.search(r"fetch: ok (\d+) B", done.stdout)
+    photo = re.search(r"photo: sd/\S+ (\d+) ms", done.stdout)
+    if first is None or gap is None or fetched is None or photo is None:
+        raise RuntimeError(f"simulator run {name} did not finish:\n{done.stdout}{done.stderr}")
+    return {"seconds": float(first.group(1)), "photo_download_s": int(photo.group(1)) / 1000,
+            "bytes": int(fetched.group(1)), "watchdog_longest_gap_s": float(gap.group(1))}
+
+
+def _depths_and_links(tmp: str, place: str, size: str, where: list[str]) -> dict:
+    runs: dict = {}
+    for depth in (8, 4):
+        for link, extra in LINKS:
+            runs.setdefault(f"depth_{depth}", {})[link] = first_photo_run(
+                tmp, f"{place}-{size}-{depth}-{link}",
+                [*where, "--size", size, "--depth", str(depth), *extra])
+    runs["depth_4_sooner"] = {link: round(1 - runs["depth_4"][link]["seconds"]
+                                          / runs["depth_8"][link]["seconds"], 3)
+                              for link, _ in LINKS}
+    return runs
+
+
+def power_on_to_first_photo() -> dict:
+    """Simulated seconds from power-on to the first photo (module docstring), per API place,
+    screen, depth and link; and how much sooner depth 4 is than 8 on each."""
+    from testing.stack_process import StackProcess
+
+    out: dict = {"local_stack_lan_http": {}, "internet_https": {}}
+    with TemporaryDirectory() as tmp:
+        # the real API (its handlers and converter) as `make run ARGS=--lan` serves a board
+        with StackProcess(only="api") as stack:
+            where = ["--api", stack.base_url, "--api-key", stack.api_key]
+            for size in SIM_SIZES:
+                out["local_stack_lan_http"][size] = _depths_and_links(
+                    tmp, "stack", size, where)
+        # a name and TLS, as the cloud: the test API behind the modelled handshake
+        with MarsServer() as server:
+            server.public_url = "https://mars.test"
+            where = ["--api", server.public_url, "--api-key", API_KEY, "--resolve",
+                     f"mars.test=127.0.0.1:{server.port}"]
+            out["internet_https"][SIM_SIZES[0]] = _depths_and_links(
+                tmp, "internet", SIM_SIZES[0], where)
     return out
 
 
@@ -162,8 +211,9 @@ def micropython_heap() -> dict:
 
 def views() -> dict:
     """Bytes and requests per refresh of each view (``VIEW``), at both screen sizes, against
-    the test API serving a 30-sol history and three photos; the gallery's first round and a
-    second one, with an SD card (kept) and on the flash (two files alternate)."""
+    the test API serving a 30-sol history and three photos, at the depth the app chooses (the
+    Photo view: 8 with an SD card, 4 on the flash; the Gallery: 4); the gallery's first round
+    and a second one, with an SD card (kept) and on the flash (two files alternate)."""
     import displayio
 
     out: dict = {}
@@ -175,8 +225,9 @@ def views() -> dict:
         mods = {n: importlib.import_module(n) for n in ("app", "hardware", "screen",
                                                         "settings")}
         size: dict = {}
-        for view, storage in (("photo", "SD card"), ("weather", "SD card"),
-                              ("gallery", "SD card"), ("gallery", "flash")):
+        for view, storage in (("photo", "SD card"), ("photo", "flash"),
+                              ("weather", "SD card"), ("gallery", "SD card"),
+                              ("gallery", "flash")):
             with MarsServer(payload="history") as server, TemporaryDirectory() as drive:
                 values = {"CIRCUITPY_WIFI_SSID": "bench", "MARS_API_URL": server.url,
                           "MARS_API_KEY": API_KEY, "VIEW": view}
@@ -217,32 +268,41 @@ def views() -> dict:
                         size["weather_chart_bitmap_bytes"] = (
                             (chart.width * 2 + 31) // 32 * 4 * chart.height
                             + (spark.width + 31) // 32 * 4 * spark.height)
-                size[view if view != "gallery" else f"gallery_{storage.split()[0].lower()}"] \
-                    = entry
+                entry["depth"] = app.depth
+                place = "" if view == "weather" else "_" + storage.split()[0].lower()
+                size[view + place] = entry
         out[f"{width}x{height}"] = size
     return out
 
 
-def circuitpython_core() -> tuple[dict | str, dict]:
+def circuitpython_core() -> tuple[dict | str, dict, dict]:
     """The heap of a full refresh on CircuitPython's core, per release, screen and size
-    (module docstring), and what the harness held beyond the app per release."""
+    (module docstring), what the harness held beyond the app per release, and the Photo
+    view's at ``DEPTH`` 4 and 8 (the photo's palette: 16 or 256 colours)."""
     from testing.circuitpython import core, memory
 
     if core.kit() is None:
-        return core.missing_reason(), {}
+        return core.missing_reason(), {}, {}
     table: dict = {}
     held: dict = {}
+    depths: dict = {}
     with TemporaryDirectory() as tmp:
         answers = core.Answers(Path(tmp) / "answers")
         for tag in core.tags():
             board = core.Board.make(tag, Path(tmp) / tag, answers)
             table[tag] = {}
+            depths[tag] = {}
             for view in memory.VIEWS:
                 for w, h in core.SIZES:
                     found = memory.measure(board, view, (w, h))
                     held[tag] = {"frozen_libraries_bytes": found.pop("frozen_bytes")}
                     table[tag][f"{view}_{w}x{h}"] = found
-    return table, held
+            for w, h in core.SIZES:
+                for depth in (4, 8):
+                    found = memory.measure(board, "photo", (w, h), {"DEPTH": str(depth)})
+                    found.pop("frozen_bytes")
+                    depths[tag][f"photo_{w}x{h}_depth_{depth}"] = found
+    return table, held, depths
 
 
 if __name__ == "__main__":
@@ -253,5 +313,6 @@ if __name__ == "__main__":
     result["bytes_per_refresh_unchanged"] = result["refresh_unchanged_photo"]["bytes"]
     result["micropython"] = micropython_heap()
     result["views"] = views()
-    result["circuitpython_core"], result["circuitpython_core_baseline"] = circuitpython_core()
+    (result["circuitpython_core"], result["circuitpython_core_baseline"],
+     result["circuitpython_core_photo_by_depth"]) = circuitpython_core()
     print(json.dumps(result))

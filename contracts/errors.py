@@ -18,5 +18,9 @@ class UnsafeJson(ContractError):
         self.reason = reason
 
 
+class TooDeep(UnsafeJson):
+    """JSON nested deeper than the guard allows (``reason`` ``too_large``): refused unparsed."""
+
+
 class CommandRefused(ContractError):
     """A body that the command schema refuses; the message names the field."""

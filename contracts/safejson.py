@@ -16,9 +16,9 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from contracts.errors import UnsafeJson
+from contracts.errors import TooDeep, UnsafeJson
 
-__all__ = ["MAX_DEPTH", "UnsafeJson", "depth", "loads"]
+__all__ = ["MAX_DEPTH", "TooDeep", "UnsafeJson", "depth", "loads"]
 
 MAX_DEPTH = 32  # commands, statuses and signaling messages nest 3 levels at most
 # A string to its closing quote, or to the end when it has none (then all the rest is string,
@@ -45,15 +45,15 @@ def _refuse_constant(name: str) -> Any:
 def loads(data: bytes | bytearray | str, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``data`` as JSON once it is known to be small and shallow enough.
 
-    :raises UnsafeJson: ``reason`` ``too_large`` (over ``max_bytes``, nested deeper than
-        ``max_depth``) or ``malformed`` (not UTF-8 JSON); never ``RecursionError``,
-        ``UnicodeDecodeError`` or ``MemoryError`` from the parser.
+    :raises UnsafeJson: ``reason`` ``too_large`` (over ``max_bytes``, or nested deeper than
+        ``max_depth``: :class:`TooDeep`) or ``malformed`` (not UTF-8 JSON); never
+        ``RecursionError``, ``UnicodeDecodeError`` or ``MemoryError`` from the parser.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     if len(raw) > max_bytes:
         raise UnsafeJson("too_large", f"{len(raw)} bytes of JSON; at most {max_bytes} accepted")
     if depth(raw) > max_depth:
-        raise UnsafeJson("too_large", f"JSON nested deeper than {max_depth} levels")
+        raise TooDeep("too_large", f"JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError

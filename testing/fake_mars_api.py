@@ -1,6 +1,10 @@
 """A real Mars API on 127.0.0.1 for the device code: payloads and BMPs made here, misbehaving
 on request (HTTP errors, bad JSON, slow answers, cut or unreadable bitmaps).
 
+The query is read by the API's own parser and the payload cut by its own rules
+(:mod:`cloud.mars.query`, :func:`cloud.mars.history.window`); the payload files carry the
+real answer's keys and types (``tests/cloud/test_fake_mars_api.py``).
+
 >>> with MarsServer() as server:
 ...     server.url  # "http://127.0.0.1:PORT"
 """
@@ -16,6 +20,9 @@ from urllib.parse import parse_qs, urlparse
 
 from PIL import Image, ImageDraw
 
+from cloud.mars import history
+from cloud.mars.errors import BadParameter
+from cloud.mars.query import parse_extras, parse_query
 from testing.data import DATA
 
 PAYLOADS = DATA / "mars_api"
@@ -55,6 +62,24 @@ def bmp8(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def bmp4(image: Image.Image) -> bytes:
+    """An uncompressed 4-bit palettized BMP (what the API sends with depth=4): 16 palette
+    entries (``biClrUsed`` 16), two pixels a byte with the left one in the high nibble, rows
+    padded to 4 bytes, bottom-up. Pillow reads this layout but writes none under 8 bits."""
+    indexed = image.quantize(16, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    width, height = indexed.size
+    palette = (indexed.getpalette("RGB") or [])[:48]
+    palette += [0] * (48 - len(palette))
+    entries = Image.frombytes("RGB", (16, 1), bytes(palette)).tobytes("raw", "BGRX")
+    stride = (width * 4 + 31) // 32 * 4
+    offset = 14 + 40 + len(entries)
+    size = offset + stride * height
+    head = b"BM" + struct.pack("<IHHI", size, 0, 0, offset)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 4, 0, stride * height, 2835, 2835,
+                       16, 0)
+    return head + info + entries + indexed.tobytes("raw", "P;4", stride, -1)
+
+
 def rle8(width: int, height: int) -> bytes:
     """A valid BI_RLE8 BMP: readable by many programs, refused by OnDiskBitmap."""
     rows = b""
@@ -74,13 +99,26 @@ def rle8(width: int, height: int) -> bytes:
     return head + info + palette + rows
 
 
+def image_name(photo_id: str, depth: int) -> str:
+    """The bitmap's id (and ETag) for a depth: the photo's id at 8, ``<id>.d4`` at 4 (the
+    real API names each conversion by a hash of the photo and the request)."""
+    return photo_id if depth == 8 else f"{photo_id}.d{depth}"
+
+
+def split_name(image_id: str) -> tuple[str, int]:
+    """``(photo id, depth)`` of a bitmap's id (:func:`image_name`)."""
+    photo_id, _, depth = image_id.rpartition(".d")
+    return (photo_id, int(depth)) if photo_id and depth.isdigit() else (image_id, 8)
+
+
 class MarsServer:
     """``GET /mars`` and ``GET /mars/image/{id}.bmp`` with ``x-api-key``, like the real API.
 
     Attributes tests change between refreshes: ``mode`` (``ok``, ``500``, ``403``, ``badjson``,
     ``slow``), ``stall`` (the next ``/mars`` answer stalls for ``stall_s``, once: ``before`` its
     first byte, or in its ``headers``), ``image_mode`` (``ok``, ``truncated``, ``rle``,
-    ``oversized``, ``wrongsize``, ``500``), ``public_url``, ``payload`` (a dict), ``image_id``.
+    ``oversized``, ``wrongsize``, ``500``), ``public_url``, ``payload`` (a dict), ``image_id``,
+    ``depths`` (those ``GET /mars`` accepts: an API from before depth 4 answers 400 to it).
     ``requests`` lists ``(path, headers)``.
     """
 
@@ -89,6 +127,7 @@ class MarsServer:
         self.image_mode = "ok"
         self.payload = load_payload(payload)
         self.image_id = "photo-1"
+        self.depths = (4, 8, 16)
         self.api_key = api_key
         self.delay = delay
         self.public_url: str | None = None  # the API's URL as clients know it (image URLs)
@@ -102,12 +141,15 @@ class MarsServer:
 
     # -- content ---------------------------------------------------------------------------
     def image_bytes(self, width: int, height: int, image_id: str | None = None) -> bytes:
+        """The BMP of ``image_id``: 4 bits for an id ending in ``.d4`` (:func:`image_name`),
+        else 8."""
         image_id = image_id or self.image_id
         key = (image_id, width, height)
         if key not in _IMAGES:  # shared by every server
-            tail = image_id.rsplit("-", 1)[-1]  # "photo-2" -> 2; an API's hex ETag -> 1..7
-            seed = int(tail) if tail.isdigit() else sum(image_id.encode()) % 7 + 1
-            _IMAGES[key] = bmp8(photo(width, height, seed))
+            photo_id, depth = split_name(image_id)
+            tail = photo_id.rsplit("-", 1)[-1]  # "photo-2" -> 2; an API's hex ETag -> 1..7
+            seed = int(tail) if tail.isdigit() else sum(photo_id.encode()) % 7 + 1
+            _IMAGES[key] = (bmp4 if depth == 4 else bmp8)(photo(width, height, seed))
         return _IMAGES[key]
 
     def paths(self, prefix: str = "/mars") -> list[str]:
@@ -196,28 +238,35 @@ class MarsServer:
             return self._error(h, int(self.mode), "internal" if self.mode == "500" else "forbidden")
         if self.mode == "badjson":
             return self._send(h, 200, b'{"weather": {"sol": 12')
-        width, height = int(query["width"][0]), int(query["height"][0])
+        params = {name: values[0] for name, values in query.items()}
+        try:  # what the API reads of the query, read as it reads it
+            request, more = parse_query(params), parse_extras(params)
+            if request.depth not in self.depths:  # as an API from before depth 4 answered
+                raise BadParameter(f"depth must be 8 or 16, got {request.depth}")
+        except BadParameter as exc:
+            body = {"error": {"code": "BAD_PARAMETER", "message": str(exc)}}
+            return self._send(h, 400, json.dumps(body).encode())
+        width, height, depth = request.width, request.height, request.depth
         payload = json.loads(json.dumps(self.payload))
         base = self.public_url or self.url
         if isinstance(payload.get("image"), dict) and payload["image"].get("url"):
-            path = f"/mars/image/{self.image_id}.bmp"
-            payload["image"].update(url=base + path, etag=self.image_id,  # bare, as the API
-                                    bytes=len(self.image_bytes(width, height)),
-                                    width=width, height=height)
+            name = image_name(self.image_id, depth)
+            path = f"/mars/image/{name}.bmp"
+            payload["image"].update(url=base + path, etag=name,  # bare, as the API
+                                    bytes=len(self.image_bytes(width, height, name)),
+                                    width=width, height=height, depth=depth)
             payload["image_url"] = base + path
         elif payload.get("image_url"):
             payload["image_url"] = f"{self.url}/mars/image/{self.image_id}.bmp"
-        if "history" in query and isinstance(payload.get("history"), list):  # as the API cuts
-            keep = int(query["history"][0])
-            payload["history"] = [dict(s, sols=s["sols"][-keep:]) for s in payload["history"]
-                                  if keep and s.get("sols")]
+        if isinstance(payload.get("history"), list):  # cut as the API cuts it
+            payload["history"] = history.window(payload["history"], more.history)
         if isinstance(payload.get("photos"), list):
-            keep = int(query["photos"][0]) if "photos" in query else len(payload["photos"])
-            for item in payload["photos"][:keep]:
-                image_id = item["etag"]
+            payload["photos"] = payload["photos"][:more.photos]
+            for item in payload["photos"]:
+                image_id = image_name(item["etag"], depth)
                 item.update(url=f"{self.url}/mars/image/{image_id}.bmp", width=width,
-                            height=height, bytes=len(self.image_bytes(width, height, image_id)))
-            payload["photos"] = payload["photos"][:keep]
+                            height=height, depth=depth, etag=image_id,
+                            bytes=len(self.image_bytes(width, height, image_id)))
         self._last_size = (width, height)
         self._send(h, 200, json.dumps(payload).encode())
 

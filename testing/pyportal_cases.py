@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from testing.fake_mars_api import bmp8, load_payload, photo, rle8
+from testing.fake_mars_api import bmp4, bmp8, load_payload, photo, rle8
 from testing.micropython.caserun import encode
 
 
@@ -88,31 +88,87 @@ def _full_with_bytes() -> dict:
     return payload
 
 
-FULL_LINES = ("Sol 4995  2026-08-25", "-71°C to -5°C", "777 Pa  Month 12  Sunny",
-              "Sun 06:46-18:51  Curiosity")
+FULL_LINES = ("Sol 4995, 94 sols ago  2026-08-25", "-71°C to -5°C",
+              "777 Pa  northern winter  Sunny", "sunrise 06:46  sunset 18:51  Curiosity")
+HISTORY = load_payload("history")  # its mars_time: Curiosity at sol 5089, 94 after the report
+
+
+def _reported(season=None, ls=None, name=None, sol=4995, now=None, rover="Curiosity",
+              at="Curiosity") -> dict:
+    """A payload whose report has these season fields, and the rover's sol now (``now``)."""
+    weather = {k: v for k, v in {"season": season, "ls": ls, "season_name": name, "sol": sol,
+                                 "rover": rover}.items() if v is not None}
+    payload: dict = {"weather": weather}
+    if now is not None:
+        payload["mars_time"] = {"rover": at, "sol": now, "lmst": "14:03:27"}
+    return payload
+
+
+def _season(payload: dict) -> dict:
+    return payload["weather"]
+
+
+SOL_AGES: list[tuple[dict[str, Any], str]] = [
+    ({"now": 5093}, "98 sols ago"), ({"now": 4996}, "1 sol ago"),
+    ({"now": 4995}, "today"), ({"now": 4990}, ""), ({}, ""),
+    ({"now": 5093, "at": "Perseverance"}, ""), ({"now": 5093, "rover": None}, ""),
+    ({"now": "5093", "sol": "4995"}, "98 sols ago"), ({"now": 5093, "sol": None}, ""),
+]
 
 VIEW = [
     Case("lines-full", "view.weather_lines", (load_payload("full"), "C"), FULL_LINES),
     Case("lines-fahrenheit", "view.weather_lines", (load_payload("full"), "F"),
-         ("Sol 4995  2026-08-25", "-96°F to 23°F", "777 Pa  Month 12  Sunny",
-          "Sun 06:46-18:51  Curiosity")),
+         ("Sol 4995, 94 sols ago  2026-08-25", "-96°F to 23°F",
+          "777 Pa  northern winter  Sunny", "sunrise 06:46  sunset 18:51  Curiosity")),
+    Case("lines-with-the-reports-age", "view.weather_lines",
+         ({"weather": HISTORY["weather"], "mars_time": HISTORY["mars_time"]}, "C"),
+         ("Sol 4995, 94 sols ago  2026-08-25", "-71°C to -5°C",
+          "777 Pa  northern winter  Sunny", "sunrise 06:46  sunset 18:51  Curiosity")),
+    # the season in words, never the feed's "Month 12"
+    *[Case(f"season-{i}", "view.season", (_season(_reported(*fields)),), words)
+      for i, (fields, words) in enumerate([
+          (("Month 12", 341, "northern winter"), "northern winter"),
+          (("Month 12", 341), "northern winter"),
+          (("Month 4", 95.5), "northern summer"),
+          (("Month 7", 180), "northern autumn"),
+          (("Month 12",), "northern winter"),
+          (("Month 1",), "northern spring"),
+          (("Month 6",), "northern summer"),
+          (("Month 13",), ""),
+          (("Month x",), ""),
+          ((None, 359.9), "northern winter"),
+          ((None, 360), "northern spring"),
+          (("summer",), "summer"),  # InSight's words stay
+          (("--",), ""),
+          ((), ""),
+      ])],
+    # the report's age at the rover's sol now (mars_time), as the page says it
+    *[Case(f"sol-age-{i}", "view.sol_age", (_reported(**fields),), words)
+      for i, (fields, words) in enumerate(SOL_AGES)],
+    Case("sol-words", "view.sol_words", (_reported(now=5093),), "Sol 4995, 98 sols ago"),
+    Case("sol-words-no-age", "view.sol_words", (_reported(),), "Sol 4995"),
+    Case("sol-words-none", "view.sol_words", ({},), ""),
+    Case("sun", "view.sun", ({"sunrise": "06:46", "sunset": "18:51"},),
+         "sunrise 06:46  sunset 18:51"),
+    Case("sun-missing", "view.sun", ({"sunrise": None},), "sunrise --  sunset --"),
     *[Case(f"temperature-{i}", "view.temperature", (c, u), text) for i, (c, u, text) in enumerate([
         (-71, "C", "-71°C"), (-71.6, "C", "-72°C"), ("-5", "C", "-5°C"), (0, "F", "32°F"),
         (None, "C", "--"), ("--", "F", "--"), (True, "C", "--"), ([], "C", "--"),
         (-0.5, "C", "0°C"), (2.5, "C", "2°C"), (-40, "F", "-40°F"), ("1e3", "C", "1000°C"),
     ])],
     Case("lines-nulls", "view.weather_lines", (load_payload("nulls"), "C"),
-         ("Sol --  --", "-- to -5°C", "-- Pa  --", "Sun --  REMS")),
+         ("Sol --  --", "-- to -5°C", "-- Pa  --", "sunrise --  sunset --  REMS")),
     Case("image-nulls", "view.image", (load_payload("nulls"),), None),
     Case("caption-nulls", "view.caption", (load_payload("nulls"),), ""),
     Case("status-nulls", "view.status_updated", (load_payload("nulls"),),
          "NASA unreachable, data from earlier"),
     Case("lines-strings", "view.weather_lines", (load_payload("strings"), "C"),
-         ("Sol 4995  2026-08-25", "-72°C to --", "777 Pa  --", "Sun 06:46---  --")),
+         ("Sol 4995  2026-08-25", "-72°C to --", "777 Pa  --", "sunrise 06:46  sunset --  --")),
     Case("image-not-an-object", "view.image", (load_payload("strings"),), None),
     Case("status-not-a-timestamp", "view.status_updated", (load_payload("strings"),), "updated"),
     Case("lines-legacy", "view.weather_lines", (load_payload("legacy"), "C"),
-         ("Sol 675  2020-10-19", "avg -62°C", "751 Pa  summer", "Sun --  InSight")),
+         ("Sol 675  2020-10-19", "avg -62°C", "751 Pa  summer",
+          "sunrise --  sunset --  InSight")),
     Case("image-legacy", "view.image", (load_payload("legacy"),),
          ("/mars/image/photo-1.bmp", None, None)),
     Case("lines-empty", "view.weather_lines", ({}, "C"), ("No weather report", "", "", "")),
@@ -133,9 +189,16 @@ VIEW = [
     Case("hhmm", "view.hhmm", ("2026-09-29T10:11:12Z",), "10:11"),
     Case("hhmm-date", "view.hhmm", ("2026-09-29",), ""),
     Case("hhmm-none", "view.hhmm", (None,), ""),
-    *[Case(f"backoff-{n}", "view.refresh_delay", (n, 600), d) for n, d in enumerate(
-        [600, 15, 30, 60, 120, 240, 480])],
-    Case("backoff-capped", "view.refresh_delay", (50, 600), 600),
+    # a tenth either way of the period; after failures, half to all of the backoff
+    *[Case(f"backoff-{n}-{jitter}", "view.refresh_delay_ms", (n, 600, jitter), d)
+      for jitter, delays in ((0.0, [540000, 7500, 15000, 30000, 60000, 120000, 240000]),
+                             (0.5, [600000, 11250, 22500, 45000, 90000, 180000, 360000]),
+                             # 15/16: exact in the board's floats too
+                             (0.9375, [652500, 14531, 29062, 58125, 116250, 232500, 465000]))
+      for n, d in enumerate(delays)],
+    Case("backoff-capped", "view.refresh_delay_ms", (50, 600, 0.0), 300000),
+    Case("backoff-capped-top", "view.refresh_delay_ms", (50, 600, 0.9375), 581250),
+    Case("refresh-one-minute", "view.refresh_delay_ms", (0, 60, 0.9375), 65250),
     *[Case(f"same-etag-{i}", "view.same_etag", (a, b), same) for i, (a, b, same) in enumerate([
         ("abc", '"abc"', True), ('W/"abc"', "abc", True), ("abc", "abd", False),
         (None, None, False)])],
@@ -154,10 +217,10 @@ def _settings(**changes) -> tuple:
     return (values,)
 
 
-def _loaded(url="https://api.example/prod", minutes=10, units="C", password="secret-pw"):
-    # the repr is what the serial log shows: never the password or the key
-    return ("home", password, url, "k3y", minutes, units,
-            f"Settings(ssid='home', api_url={url!r}, refresh_minutes={minutes}, units={units!r})")
+def _loaded(url="https://api.example/prod", minutes=10, units="C", password="secret-pw",
+            view=None, gallery_seconds=30, depth=None):
+    # the last: whether a print of the settings would show the password or the key (never)
+    return ("home", password, url, "k3y", minutes, units, view, gallery_seconds, depth, False)
 
 
 SETTINGS = [
@@ -171,6 +234,9 @@ SETTINGS = [
     Case("units-lower", "@settings_load", _settings(UNITS="f"), _loaded(units="F")),
     Case("no-password", "@settings_load", _settings(CIRCUITPY_WIFI_PASSWORD=None),
          _loaded(password="")),
+    Case("views-and-depth", "@settings_load",
+         _settings(VIEW="Weather", GALLERY_SECONDS="60", DEPTH="4"),
+         _loaded(view="weather", gallery_seconds=60, depth=4)),
     *[Case(f"bad-{name}-{value!r}", "@settings_load", _settings(**{name: value}),
            Raises("SettingError", f"{name} {problem}: set it in settings.toml", name))
       for name, value, problem in [
@@ -185,7 +251,37 @@ SETTINGS = [
           ("REFRESH_MINUTES", 0, "must be between 1 and 1440"),
           ("REFRESH_MINUTES", 2000, "must be between 1 and 1440"),
           ("UNITS", "K", 'must be "C" or "F"'),
+          ("MARS_API_URL", "ftp://api.example", "must start with https:// or http://"),
+          ("MARS_API_URL", "http://", "has no host name"),
+          ("MARS_API_URL", "https:///prod", "has no host name"),
+          ("MARS_API_URL", "http://api.example:80a", "has a port that is not a number"),
+          ("MARS_API_URL", "http://0.0.0.0:8080", "0.0.0.0 is no address to connect to"),
+          ("MARS_API_URL", "http://0:8080", "0 is no address to connect to"),
+          ("MARS_API_URL", "http://[::1]:8080", "is IPv6; the board has IPv4 only"),
+          ("MARS_API_URL", "http://[fe80::1]/prod", "is IPv6; the board has IPv4 only"),
+          ("DEPTH", "16", "must be 4 or 8"),
+          ("DEPTH", "four", "must be 4 or 8"),
+          ("GALLERY_SECONDS", "2", "must be between 5 and 3600"),
       ]],
+    # one setting as the app takes it: the installer checks what it writes with this
+    *[Case(f"check-{name}-{value!r}", "settings.read", (name, value), taken)
+      for name, value, taken in [
+          ("DEPTH", "4", 4), ("DEPTH", 8, 8), ("DEPTH", " 4 ", 4), ("DEPTH", None, None),
+          ("UNITS", "f", "F"), ("VIEW", "Gallery", "gallery"), ("VIEW", None, None),
+          ("REFRESH_MINUTES", "15", 15), ("MARS_API_URL", "https://x.example/prod/mars",
+                                          "https://x.example/prod"),
+          # this computer's loopback is the board's own: the installer refuses it, the app
+          # does not (the simulator, on this computer, reaches it)
+          ("MARS_API_URL", "http://127.1:8080/", "http://127.1:8080"),
+          ("MARS_API_URL", "http://user@api.example:8080", "http://user@api.example:8080"),
+          ("CIRCUITPY_WIFI_SSID", " home ", "home"),
+      ]],
+    Case("check-bad-url", "settings.read", ("MARS_API_URL", "api.example"),
+         Raises("SettingError", "MARS_API_URL must start with https:// or http://: set it in "
+                "settings.toml", "MARS_API_URL")),
+    Case("check-empty-ssid", "settings.read", ("CIRCUITPY_WIFI_SSID", ""),
+         Raises("SettingError", "CIRCUITPY_WIFI_SSID is empty: set it in settings.toml",
+                "CIRCUITPY_WIFI_SSID")),
 ]
 
 # -- errors --------------------------------------------------------------------------------
@@ -226,7 +322,30 @@ def _bmp_cases() -> list[Case]:
     photo(320, 240).save(rgb, format="BMP")
     head16, size16 = _bitfields16()
     good = bmp8(photo(320, 240))
+    nibbles = bmp4(photo(320, 240))
+
+    def four(offset: int, fmt: str, value: int) -> bytes:
+        data = bytearray(_head(nibbles))
+        struct.pack_into(fmt, data, offset, value)
+        return bytes(data)
+
     return [
+        Case("bmp4-passes", "bmp.check", (_head(nibbles), 320, 240), 38518),
+        Case("bmp4-titano", "bmp.check", (_head(bmp4(photo(480, 320))), 480, 320), 76918),
+        Case("bmp4-all-16-colours", "bmp.check", (four(46, "<I", 0), 320, 240), 38518),
+        # OnDiskBitmap.c takes biClrUsed colours whatever the bits: more than 16 would
+        # overrun into the pixels, one it replaces with black and white
+        Case("bmp4-17-colours-refused", "bmp.check", (four(46, "<I", 17), 320, 240),
+             Raises("BadBitmap", "BMP palette of 17 colours at 4 bpp")),
+        Case("bmp8-1-colour-refused", "bmp.check", (_patched(46, "<I", 1), 320, 240),
+             Raises("BadBitmap", "BMP palette of 1 colours at 8 bpp")),
+        Case("bmp4-palette-over-pixels-refused", "bmp.check", (four(10, "<I", 100), 320, 240),
+             Raises("BadBitmap", "BMP pixels out of file")),
+        Case("bmp4-pixels-past-end-refused", "bmp.check", (four(2, "<I", 30000), 320, 240),
+             Raises("BadBitmap", "BMP pixels out of file")),
+        Case("bmp2-refused", "bmp.check", (four(28, "<H", 2), 320, 240),
+             Raises("BadBitmap", "BMP of 2 bpp")),
+        Case("row-bytes-4", "bmp.row_bytes", (321, 4), 164),
         Case("bmp8-passes", "bmp.check", (_head(good), 320, 240), len(good)),
         Case("bmp8-size", "bmp.check", (_head(good), 320, 240), 77878),
         Case("bitfields16-passes", "bmp.check", (head16, 32, 8), size16),

@@ -13,6 +13,9 @@ SINGLE = load_payload("history_single")
 NULLS = load_payload("nulls")
 LEGACY = load_payload("legacy")
 SMALL = [(100, -70, -10, 700), (101, -60, 0, 710), (103, -80, -20, 690)]
+# the history's coldest low and warmest high (-77 and -5 °C), in a payload of its own
+EXTREMES = {"weather": {"source": "REMS"}, "history": [{"source": "REMS", "sols": [
+    {"sol": 4966, "min_temp_c": -77, "max_temp_c": -20}, {"sol": 4967, "max_temp_c": -5}]}]}
 STRINGS = {"weather": {"source": "REMS"}, "history": [{"source": "REMS", "sols": [
     {"sol": "7", "min_temp_c": "-80", "max_temp_c": "--", "pressure_pa": None}]}]}
 
@@ -51,7 +54,15 @@ CHART = [
          [[(30, 50), (130, 40), (130, 100), (30, 110)]]),
     Case("chart-bands-single", "chart.bands",
          ([(4995, -71, -5, 777)], (10, 20, 101, 51), -80, 0), []),
+    # °F: converted before the range, so the grid is whole tens of °F (-120, -80, ... 40)
+    Case("chart-in-fahrenheit", "chart.in_units", ([(1, -80, 0, 700), (2, None, -5, None)],
+                                                   "F"),
+         [(1, -112.0, 32.0, 700), (2, None, 23.0, None)]),
+    Case("chart-in-celsius", "chart.in_units", (SMALL, "C"), SMALL),
+    Case("chart-range-fahrenheit", "@chart_range_in", (EXTREMES, "F"), (-110, 30)),
+    Case("chart-range-celsius", "@chart_range_in", (EXTREMES, "C"), (-80, 0)),
     Case("chart-ticks", "chart.ticks", (-80, 0), [-80, -60, -40, -20, 0]),
+    Case("chart-ticks-fahrenheit", "chart.ticks", (-120, 40), [-120, -80, -40, 0, 40]),
     Case("chart-ticks-odd", "chart.ticks", (-90, -10), [-90, -70, -50, -30, -10]),
     Case("chart-clamp-high", "chart.y_of", (50, -80, 0, 10, 81), 10),
     Case("chart-clamp-low", "chart.y_of", (-200, -80, 0, 10, 81), 90),
@@ -63,7 +74,7 @@ VIEWTEXT = [
          "-96/23F"),
     Case("text-today-nulls", "viewtext.today_line", ({}, "C"), "--°C"),
     Case("text-strip", "viewtext.strip_line", (HISTORY, "C"),
-         "-71/-5°C  777 Pa  Sol 4995  14:03"),
+         "-71/-5°C  777 Pa  Sol 4995, 94 sols ago"),
     Case("text-strip-nulls", "viewtext.strip_line", (NULLS, "C"), "--/-5°C  -- Pa"),
     Case("text-strip-empty", "viewtext.strip_line", ({}, "C"), "No weather report"),
     Case("text-strip-legacy", "viewtext.strip_line", (LEGACY, "C"),
@@ -75,9 +86,14 @@ VIEWTEXT = [
     Case("text-season-switch", "viewtext.season_line", (SWITCH, ["REMS"]),
          "northern winter, Ls 341 (+REMS)"),
     Case("text-season-nulls", "viewtext.season_line", (NULLS,), "--"),
-    Case("text-sun", "viewtext.sun_line", (HISTORY["weather"],), "Sun 06:46-18:51  Curiosity"),
-    Case("text-sun-nulls", "viewtext.sun_line", ({"source": "REMS"},), "Sun --  REMS"),
+    Case("text-season-month", "viewtext.season_line", ({"weather": {"season": "Month 12"}},),
+         "northern winter"),
+    Case("text-series", "viewtext.series_line", ({"weather": HISTORY["weather"]}, "C"),
+         "Curiosity (REMS), °C"),
+    Case("text-series-no-glyph", "viewtext.series_line", ({"weather": SWITCH["weather"]}, "F", ""),
+         "Perseverance (MEDA), F"),
+    Case("text-series-nulls", "viewtext.series_line", (NULLS, "F"), "REMS, °F"),
+    Case("text-series-empty", "viewtext.series_line", ({}, "C"), "°C"),
     Case("text-pressure", "viewtext.pressure_text", ({"pressure_pa": 741.3},), "741 Pa"),
-    Case("text-degrees-f", "viewtext.degrees", (-80, "F"), "-112"),
     Case("text-sol-none", "viewtext.sol_line", ({},), ""),
 ]

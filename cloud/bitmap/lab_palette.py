@@ -15,10 +15,11 @@ table, perceived SSIM at 320x240; the numbers are in ``cloud/mars/README.md``):
   can only mix what the palette spans, so the darkest and lightest entries are moved out to
   the 0.5th and 99.5th percentile of the photo's lightness (deep shadows, bright sky).
 
-The entries are then snapped to panel colours and the photo is Floyd-Steinberg dithered in RGB,
-as at ``depth=8`` (:mod:`~cloud.bitmap.quantise`): the panel then shows exactly the chosen
-colours, the diffused error is the real one, and the local mean the eye blurs together is kept
-in the values the panel shows (diffusing in CIELAB measured lower).
+The entries are then snapped to panel colours and the photo is dithered in RGB
+(:mod:`~cloud.bitmap.few_colours`): the panel then shows exactly the chosen colours, the
+diffused error is the real one, and the local mean the eye blurs together is kept in the values
+the panel shows (diffusing in CIELAB measured lower). :func:`refined` gives the second palette
+``few_colours`` tries: each entry moved to the mean of the pixels dithered to it.
 """
 
 from __future__ import annotations
@@ -66,14 +67,16 @@ def scaled_lab(image: Image.Image) -> Image.Image:
     return lab_bytes(image).point(_SCALE)
 
 
-def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = True
-                ) -> list[int]:
+def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = True,
+                lab: Image.Image | None = None) -> list[int]:
     """An adaptive palette of at most ``colours`` panel colours (flat ``[r, g, b, ...]``).
 
     :param keep_extremes: move the darkest and lightest entries out (see above); off only to
         measure what it gains.
+    :param lab: ``lab_bytes(image)``, when the caller has it already.
     """
-    lab = lab_bytes(image)
+    if lab is None:
+        lab = lab_bytes(image)
     chosen = lab.point(_SCALE).point(_BINS).quantize(
         colors=colours,
         method=Image.Quantize.MEDIANCUT,
@@ -82,8 +85,29 @@ def palette_for(image: Image.Image, colours: int = 16, *, keep_extremes: bool = 
     )
     entries = centres(image, chosen, colours)
     if keep_extremes:
-        stretch_extremes(entries, lab.getchannel("R").histogram())
+        stretch_extremes(entries, lightness(lab))
     return list(rgb565.snap(row_image(entries)).tobytes())
+
+
+def refined(image: Image.Image, dithered: Image.Image, colours: int,
+            lightness_histogram: list[int]) -> list[int]:
+    """A palette refined against its dither: each of the first ``colours`` entries of
+    ``dithered`` (``image`` dithered) moved to the mean of the pixels dithered to it, the
+    extremes stretched again; the entries no pixel took are dropped.
+
+    Error diffusion mixes entries, so an entry also stands for the pixels it helps mix: taking
+    their mean draws the entries towards the colours of large areas, whose mix is then made of
+    closer colours (less dither noise). It also draws entries inwards, which dulls some photos:
+    :mod:`~cloud.bitmap.few_colours` keeps it only where it looks closer.
+    """
+    entries = centres(image, dithered, colours)
+    stretch_extremes(entries, lightness_histogram)
+    return list(rgb565.snap(row_image(entries)).tobytes())
+
+
+def lightness(lab: Image.Image) -> list[int]:
+    """The histogram of L (0..255 for 0..100) of :func:`lab_bytes`' image."""
+    return lab.getchannel("R").histogram()
 
 
 def row_image(entries: list[list[int]]) -> Image.Image:

@@ -7,12 +7,13 @@ panel shows is then exactly what the quantiser chose, and Floyd-Steinberg diffus
 error (photo minus shown colour) instead of an error the panel would add afterwards.
 
 256 colours are chosen in RGB (here); 16 in CIELAB (:mod:`~cloud.bitmap.lab_palette`), where
-the choice decides far more of the picture.
+the choice decides far more of the picture, and dithered as :mod:`~cloud.bitmap.few_colours`
+says.
 """
 
 from PIL import Image
 
-from cloud.bitmap import lab_palette, rgb565
+from cloud.bitmap import few_colours, lab_palette, rgb565
 
 COLOURS = 256
 FEW_COLOURS = 16
@@ -39,21 +40,27 @@ def palette_for(image: Image.Image, colours: int = COLOURS) -> list[int]:
 def quantise(image: Image.Image, photo_box: tuple[int, int, int, int] | None = None,
              colours: int = COLOURS) -> Image.Image:
     """``image`` (RGB) as a mode ``P`` image of at most ``colours`` panel colours,
-    Floyd-Steinberg dithered.
+    Floyd-Steinberg dithered (16 or fewer: :func:`few_colours.dithered`).
 
     :param photo_box: where the photo lies when the rest is letterbox bars. The bars get a
         reserved pure black entry and are kept out of the dithering, which would otherwise
         spill the photo's error into them as stray coloured dots.
     """
     if photo_box is None or photo_box == (0, 0, *image.size):
-        return dither(image, palette_for(image, colours))
-    photo = image.crop(photo_box)
-    palette = palette_for(photo, colours - 1)
-    black = len(palette) // 3
-    canvas = Image.new("P", image.size, black)
-    canvas.putpalette(palette + [0, 0, 0])
-    canvas.paste(dither(photo, palette + [0, 0, 0]), photo_box[:2])
+        return _dithered(image, colours, [])
+    photo = _dithered(image.crop(photo_box), colours - 1, [0, 0, 0])
+    palette = photo.getpalette("RGB") or [0, 0, 0]
+    canvas = Image.new("P", image.size, len(palette) // 3 - 1)  # the black entry, last
+    canvas.putpalette(palette)
+    canvas.paste(photo, photo_box[:2])
     return canvas
+
+
+def _dithered(photo: Image.Image, colours: int, reserved: list[int]) -> Image.Image:
+    """``photo`` on ``colours`` chosen colours followed by the ``reserved`` ones."""
+    if colours <= FEW_COLOURS:
+        return few_colours.dithered(photo, colours, reserved)
+    return dither(photo, palette_for(photo, colours) + reserved)
 
 
 def dither(image: Image.Image, palette: list[int]) -> Image.Image:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
+from cloud.config import Config
 from cloud.mars.errors import UpstreamError
 
 
@@ -55,7 +55,7 @@ class Allowlist:
         return cls(frozenset(https), frozenset(http))
 
     @classmethod
-    def from_config(cls, config: Any) -> Allowlist:
+    def from_config(cls, config: Config) -> Allowlist:
         return cls.of((config.mars_site_base, config.nasa_api_base,
                        config.mars_photos_api_base), config.mars_image_hosts)
 

@@ -10,17 +10,11 @@ asked, through the same cache, instead of a presigned S3 URL that would expire i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-#: CloudFront adds this header to every request it sends to its origin.
+#: CloudFront adds this header to every request it sends to its origin (in any case: the handler
+#: reads it from Powertools' case-insensitive headers).
 CDN_HEADER = "x-amz-cf-id"
 MAX_AGE_S = 600
 STALE_MAX_AGE_S = 60
-
-
-def through_cdn(headers: Mapping[str, str] | None) -> bool:
-    """Whether the request came through CloudFront."""
-    return any(name.lower() == CDN_HEADER for name in (headers or {}))
 
 
 def mars_cache_control(now_s: float, refresh_s: int, stale: bool) -> str:

@@ -1,18 +1,22 @@
 """The Mars API's exceptions: one base, mixed with builtins.
 
 Import :class:`~cloud.bitmap.BitmapError` from the bitmap package; everything else the
-Mars API raises on purpose is a :class:`MarsError`.
+Mars API raises on purpose is a :class:`MarsError`. Those a route answers with are also
+:class:`~cloud.errors.HttpError` errors, carrying their status and code.
 """
 
-from cloud.errors import CloudError
+from cloud.errors import CloudError, HttpError
 
 
 class MarsError(CloudError):
     """Base of every error raised on purpose by :mod:`cloud.mars`."""
 
 
-class BadParameter(MarsError, ValueError):
+class BadParameter(MarsError, HttpError, ValueError):
     """A request parameter is invalid (HTTP 400). The message names the parameter."""
+
+    status = 400
+    code = "BAD_PARAMETER"
 
 
 class UpstreamError(MarsError, OSError):
@@ -36,13 +40,23 @@ class BadData(MarsError, ValueError):
     """An upstream answered, but with data we cannot use (malformed, empty, older)."""
 
 
-class NoData(MarsError, LookupError):
-    """Nothing was ever obtained for a resource and no fallback exists (HTTP 503)."""
+class NoData(MarsError, HttpError, LookupError):
+    """Nothing was ever obtained for a resource and no fallback exists (HTTP 503, with
+    ``Retry-After``)."""
+
+    status = 503
+    code = "NO_DATA"
 
     def __init__(self, message: str, retry_after_s: int = 60) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
-class NotFound(MarsError, LookupError):
+
+class NotFound(MarsError, HttpError, LookupError):
     """A stored object (a bitmap) does not exist (HTTP 404)."""
+
+    status = 404
+    code = "NOT_FOUND"

@@ -14,23 +14,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from cloud.api_errors import JSON, answer_errors
 from cloud.bitmap import BitmapError
 from cloud.errors import ConfigError
 from cloud.mars import cdn, runtime
-from cloud.mars.errors import BadParameter, NoData, NotFound
-from cloud.mars.extras import parse_extras
-from cloud.mars.query import parse_query
+from cloud.mars.query import parse_extras, parse_query
 from cloud.mars.store import StoreError
 
 logger = Logger(service="mars")
 app = APIGatewayRestResolver()
-JSON = "application/json"
-
-
-def _error(status: int, code: str, message: str, **headers: str) -> Response:
-    return Response(status_code=status, content_type=JSON, headers=headers or None,
-                    body={"error": {"code": code, "message": message}})
-
+answer_errors(app, logger, internal=(ConfigError, StoreError, BitmapError),
+              internal_message="the Mars API failed; see its log")
 
 HOST = re.compile(r"^(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])"
                   r"(?::[0-9]{1,5})?$")
@@ -42,10 +36,9 @@ def _base_url() -> str:
     Both come from request headers, so only a well-formed host and ``http``/``https`` are
     taken: nothing else a client sends is echoed into ``image.url``.
     """
-    headers = app.current_event.headers or {}
-    lower = {k.lower(): v for k, v in headers.items()}
-    scheme = lower.get("x-forwarded-proto", "http").split(",")[0].strip().lower()
-    host = lower.get("host", "").strip()
+    headers = app.current_event.headers  # Powertools': names in any case
+    scheme = headers.get("X-Forwarded-Proto", "http").split(",")[0].strip().lower()
+    host = headers.get("Host", "").strip()
     return (f"{scheme if scheme in ('http', 'https') else 'http'}://"
             f"{host if HOST.match(host) else 'localhost'}")
 
@@ -66,7 +59,7 @@ def _api_base() -> str:
 def get_mars() -> Response:
     params = app.current_event.query_string_parameters
     request, more = parse_query(params), parse_extras(params)
-    behind_cdn = cdn.through_cdn(app.current_event.headers)
+    behind_cdn = cdn.CDN_HEADER in app.current_event.headers
     # behind CloudFront: image links relative to the host the device asked, through its cache
     payload = runtime.service().payload(request, "" if behind_cdn else _api_base(), more)
     cache = (cdn.mars_cache_control(time.time(), int(payload.get("refresh_s") or 600),
@@ -80,39 +73,10 @@ def get_image(image_id: str) -> Response:
     data = runtime.service().bitmap(image_id, app.current_event.query_string_parameters)
     etag = '"' + (image_id[:-4] if image_id.endswith(".bmp") else image_id) + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
-    wanted = (app.current_event.headers or {})
-    match = next((v for k, v in wanted.items() if k.lower() == "if-none-match"), "")
+    match = app.current_event.headers.get("If-None-Match", "")
     if etag in [t.strip().removeprefix("W/") for t in match.split(",")] or match.strip() == "*":
         return Response(status_code=304, headers=headers, body=None)
     return Response(status_code=200, content_type="image/bmp", headers=headers, body=data)
-
-
-@app.not_found
-def no_route(exc: Exception) -> Response:
-    # Powertools' own 404 body has another shape; every error here has the same one.
-    return _error(404, "NOT_FOUND", "no such resource")
-
-
-@app.exception_handler(BadParameter)
-def bad_parameter(exc: BadParameter) -> Response:
-    return _error(400, "BAD_PARAMETER", str(exc))
-
-
-@app.exception_handler(NotFound)
-def not_found(exc: NotFound) -> Response:
-    return _error(404, "NOT_FOUND", str(exc))
-
-
-@app.exception_handler(NoData)
-def no_data(exc: NoData) -> Response:
-    logger.warning("no data to answer with", extra={"reason": str(exc)})
-    return _error(503, "NO_DATA", str(exc), **{"Retry-After": str(exc.retry_after_s)})
-
-
-@app.exception_handler([ConfigError, StoreError, BitmapError])
-def server_error(exc: Exception) -> Response:
-    logger.exception("request failed")
-    return _error(500, "INTERNAL", "the Mars API failed; see its log")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

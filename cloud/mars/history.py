@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud.mars.weather import number, text
+from cloud.mars.feedvalues import newest_first, number, text
 
 DEFAULT_SOLS = 30
 KEEP = 120  # the most a request may ask for; also what the cache keeps per source
@@ -47,18 +47,10 @@ def _series(source: str, rover: str, points: list[dict[str, Any]], keep: int) ->
 
 
 def _sol_feed(rows: Any, source: str, rover: str, keep: int) -> dict[str, Any]:
-    # A whole-mission feed has ~5,000 rows: read every row's sol, but only the values of the
-    # rows that can fall in the window (newest usable sol back ``keep`` sols).
-    numbered = []
-    for row in rows if isinstance(rows, list) else ():
-        if isinstance(row, dict):
-            sol = number(row.get("sol"))
-            if isinstance(sol, int) and sol >= 0:
-                numbered.append((sol, row))
-    numbered.sort(key=lambda pair: pair[0], reverse=True)
+    # only the values of the rows that can fall in the window (newest usable sol back ``keep``)
     points: list[dict[str, Any]] = []
     newest = None
-    for sol, row in numbered:
+    for sol, row in newest_first(rows):
         if newest is not None and sol <= newest - keep:
             break
         point = _point(sol, row.get("terrestrial_date"), row.get("min_temp"),

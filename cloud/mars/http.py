@@ -172,14 +172,8 @@ class _WatchedHttp(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHttps(HTTPSConnection):
-    def connect(self) -> None:
-        _watched(self)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watched(self)
-        super().request(*args, **kwargs)
+class _WatchedHttps(_WatchedHttp, HTTPSConnection):
+    """The same over TLS: ``super()`` of :class:`_WatchedHttp` is HTTPS' here."""
 
 
 class _HttpPool(HTTPConnectionPool):
@@ -303,9 +297,9 @@ class HttpClient:
             # The size was capped by get(); the depth check keeps a hostile feed from
             # recursing the parser ("replace" may grow each bad byte to three).
             return safejson.loads(text, max_bytes=3 * len(response.body) + 16)
-        except safejson.UnsafeJson as exc:
-            if "nested deeper" in str(exc):
-                raise BadData(f"{source}: {redact(response.url)}: {exc}") from None
+        except safejson.TooDeep as exc:
+            raise BadData(f"{source}: {redact(response.url)}: {exc}") from None
+        except safejson.UnsafeJson:
             start = text.lstrip()[:40].replace("\n", " ")
             raise BadData(f"{source}: {redact(response.url)} did not answer JSON "
                           f"({len(response.body)} bytes starting {start!r})") from None

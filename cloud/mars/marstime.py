@@ -143,6 +143,6 @@ def now_at(rover: str, unix_s: float) -> dict | None:
     ls = solar_longitude(unix_s)
     local = "northern" if site.lat >= 0 else "southern"
     return {"rover": site.rover, "sol": mission_sol(unix_s, site),
-            "lmst": hh_mm_ss(lmst_h(unix_s, site.lon_east)), "ls": round(ls, 1),
+            "lmst": hh_mm_ss(lmst_h(unix_s, site.lon_east)), "ls": round(ls, 1) % 360.0,
             "mars_year": mars_year(unix_s), "season": season(ls),
             "local_season": season(ls, local)}

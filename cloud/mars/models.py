@@ -5,15 +5,30 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar, Self
 
 #: The keys of the payload's ``weather`` object, in the order the answer lists them.
 WEATHER_KEYS = ("source", "rover", "sol", "earth_date", "season", "ls", "min_temp_c",
                 "max_temp_c", "pressure_pa", "opacity", "sunrise", "sunset")
 
 
+class _Record:
+    """A model as the cache stores it: a dict of its fields, and back (unknown keys ignored).
+    Every subclass is a dataclass."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass(frozen=True)
-class Photo:
+class Photo(_Record):
     """One rover photo that may be shown.
 
     :ivar id: stable identity, ``"{rover}:{imageid}"``; bitmaps are keyed by it.
@@ -34,17 +49,9 @@ class Photo:
     width: int | None = None
     height: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Photo:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
 
 @dataclass(frozen=True)
-class Weather:
+class Weather(_Record):
     """The newest usable weather report of one source; missing values are ``None``.
 
     ``avg_temp_c``, ``wind_speed_ms``, ``first_utc`` and ``last_utc`` only feed the legacy
@@ -72,14 +79,6 @@ class Weather:
     def public(self) -> dict[str, Any]:
         """The payload's ``weather`` object."""
         return {key: getattr(self, key) for key in WEATHER_KEYS}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Weather:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _accepts(hint: Any, value: Any) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError
-from cloud.mars import extras
+from cloud.mars import payload, selection
 from cloud.mars.bitmaps import BitmapStore, bitmap_etag
 from cloud.mars.cache import Entry
 from cloud.mars.errors import BadParameter, UpstreamError
@@ -63,7 +63,7 @@ class PhotoList:
                count: int) -> list[dict[str, Any]]:
         photos = [Photo.from_dict(d) for d in entry.value["photos"]]
         out = []
-        for photo in extras.newest_photos(photos, count):
+        for photo in selection.newest(photos, count):
             etag = bitmap_etag(photo, request)
             size = self.bitmaps.known(etag)
             if size is not None:
@@ -72,8 +72,8 @@ class PhotoList:
                 url = f"{base_url or ''}/mars/image/{etag}.bmp?" + urlencode(
                     {"photo": photo.id, "width": request.width, "height": request.height,
                      "depth": request.depth, "fit": request.fit})
-            out.append(self.links.clean(extras.photo_entry(photo, url, request, size, etag),
-                                        ("full_url", "source_url")))
+            item = payload.photo_object(photo, request, url=url, size=size, etag=etag, listed=True)
+            out.append(self.links.clean(item, ("full_url", "source_url")))
         return out
 
     def convert(self, etag: str, params: Mapping[str, str], entry: Entry | None) -> bool:

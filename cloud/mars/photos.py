@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from cloud.config import Config
 from cloud.mars.errors import BadData
 from cloud.mars.http import HttpClient, nasa_key_header
 from cloud.mars.models import Photo
@@ -202,7 +203,7 @@ def mars_photos(base: str, rover: str, api_key: str, http: HttpClient) -> FeedSo
                       parse_mars_photos, http, nasa_key_header(api_key))
 
 
-def image_sources(config: Any, http: HttpClient) -> list[FeedSource]:
+def image_sources(config: Config, http: HttpClient) -> list[FeedSource]:
     """The photo sources in preference order: ``MARS_ROVERS``, then the mirror if configured."""
     makers = {"perseverance": perseverance, "curiosity": curiosity}
     sources = [makers[rover](config.mars_site_base, http) for rover in config.mars_rovers]

@@ -1,4 +1,10 @@
-"""What a device asks for: the ``GET /mars`` query parameters, parsed and checked once."""
+"""What a device asks for: the ``GET /mars`` query parameters, parsed and checked once.
+
+Two parts: the bitmap (:class:`ImageRequest`, which also names a stored bitmap and the image
+route's listed URLs) and how much the answer lists beside it (:class:`Extras`). Both are read
+by :func:`parse_query` and :func:`parse_extras`, through the one whole-number reader here; a
+parameter left out or empty takes the dataclass's default.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cloud.bitmap import DEPTHS, DEPTHS_TEXT, FITS, MAX_SIDE, MIN_SIDE
+from cloud.mars import history, selection
 from cloud.mars.errors import BadParameter
+
+MAX_PHOTOS = selection.ROTATION  # the candidates the photo cache keeps
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,14 @@ class ImageRequest:
     height: int = 240
     depth: int = 8
     fit: str = "cover"
+
+
+@dataclass(frozen=True)
+class Extras:
+    """``?history=`` sols of weather per source (0-120) and ``?photos=`` list length (0-6)."""
+
+    history: int = history.DEFAULT_SOLS
+    photos: int = 6
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -38,12 +55,27 @@ def parse_query(params: Mapping[str, str] | None) -> ImageRequest:
     :raises BadParameter: naming the parameter.
     """
     params = params or {}
-    width = _int_param(params, "width", 320, MIN_SIDE, MAX_SIDE)
-    height = _int_param(params, "height", 240, MIN_SIDE, MAX_SIDE)
-    depth = _int_param(params, "depth", 8, min(DEPTHS), max(DEPTHS))
+    default = DEFAULT_IMAGE
+    width = _int_param(params, "width", default.width, MIN_SIDE, MAX_SIDE)
+    height = _int_param(params, "height", default.height, MIN_SIDE, MAX_SIDE)
+    depth = _int_param(params, "depth", default.depth, min(DEPTHS), max(DEPTHS))
     if depth not in DEPTHS:
         raise BadParameter(f"depth must be {DEPTHS_TEXT}, got {depth}")
-    fit = params.get("fit") or "cover"
+    fit = params.get("fit") or default.fit
     if fit not in FITS:
         raise BadParameter(f"fit must be one of {', '.join(FITS)}, got {fit[:20]!r}")
     return ImageRequest(width, height, depth, fit)
+
+
+def parse_extras(params: Mapping[str, str] | None) -> Extras:
+    """``history`` (0-120 sols, default 30) and ``photos`` (0-6, default 6).
+
+    :raises BadParameter: naming the parameter.
+    """
+    params = params or {}
+    return Extras(_int_param(params, "history", DEFAULT_EXTRAS.history, 0, history.KEEP),
+                  _int_param(params, "photos", DEFAULT_EXTRAS.photos, 0, MAX_PHOTOS))
+
+
+DEFAULT_IMAGE = ImageRequest()
+DEFAULT_EXTRAS = Extras()

@@ -67,3 +67,9 @@ def pick(choices: Sequence[Photo], now_s: float, refresh_s: int, skip: frozenset
     start = int(now_s // refresh_s) % len(choices)
     ordered = list(choices[start:]) + list(choices[:start])
     return [p for p in ordered if p.id not in skip] + [p for p in ordered if p.id in skip]
+
+
+def newest(photos: Sequence[Photo], count: int) -> list[Photo]:
+    """The ``count`` newest of ``photos`` (the answer's ``photos`` list), newest first."""
+    ordered = sorted(photos, key=lambda p: (p.sol, p.taken_utc or "", p.id), reverse=True)
+    return ordered[:count]

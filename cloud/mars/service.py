@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from cloud.bitmap import BitmapError, convert
-from cloud.mars import extras, history, offline, payload
+from cloud.mars import history, offline, payload
 from cloud.mars.bitmaps import BitmapStore, Originals
 from cloud.mars.cache import Cache, Entry
 from cloud.mars.conversions import Busy, Gate
@@ -27,7 +27,7 @@ from cloud.mars.links import Links
 from cloud.mars.models import Photo, Weather
 from cloud.mars.photolist import PhotoList
 from cloud.mars.photos import ImageSource
-from cloud.mars.query import ImageRequest
+from cloud.mars.query import DEFAULT_EXTRAS, Extras, ImageRequest
 from cloud.mars.rotation import PhotoRotation
 from cloud.mars.store import Store, StoreError
 from cloud.mars.telemetry import Telemetry
@@ -80,7 +80,7 @@ class MarsService:
         return self.feeds.cache
 
     def payload(self, request: ImageRequest, base_url: str | None = None,
-                more: extras.Extras = extras.DEFAULT) -> dict[str, Any]:
+                more: Extras = DEFAULT_EXTRAS) -> dict[str, Any]:
         """The ``GET /mars`` answer.
 
         :param base_url: ``scheme://host`` the device reached us at (local image URLs).
@@ -117,39 +117,36 @@ class MarsService:
         stale = missing_image or any(e.stale for e in entries)
         if self.telemetry:
             self.telemetry.answer(stale=stale, offline=False)
-        # never a time in the future (a cache written under a clock that was ahead)
-        answer = payload.answer(image, weather, stale=stale,
-                                updated=min([e.fetched_at for e in entries] + [self.clock()]),
-                                refresh_s=self.refresh_s)
-        answer["history"] = [] if weather_entry is None else self.photo_list.memo(
-            ("history", id(weather_entry.value), weather_entry.fetched_at, more.history),
-            lambda: history.window(weather_entry.value.get("history"), more.history))
-        answer["photos"] = self.photo_list.listed(photos_entry, request, base_url, more.photos)
-        return self._mars_extras(answer, weather, image)
+        now = self.clock()
+        return payload.answer(
+            image, weather, stale=stale, refresh_s=self.refresh_s, now_s=now,
+            # never a time in the future (a cache written under a clock that was ahead)
+            updated=min([e.fetched_at for e in entries] + [now]),
+            history=self._history(weather_entry, more.history),
+            photos=self.photo_list.listed(photos_entry, request, base_url, more.photos))
 
-    def _mars_extras(self, answer: dict[str, Any], weather: Weather | None,
-                     image: dict[str, Any] | None) -> dict[str, Any]:
-        """``weather.season_name`` and ``mars_time`` (at the weather's rover, else the photo's)."""
-        if answer["weather"] is not None and weather is not None:
-            answer["weather"] = extras.weather_public(weather)
-        rover = weather.rover if weather else image["rover"] if image else None
-        answer["mars_time"] = extras.mars_time(rover, self.clock())
-        return answer
+    def _history(self, entry: Entry | None, sols: int) -> list[dict]:
+        """The answer's ``history``: the cached weather's series cut to ``sols``, once per
+        cached value and window."""
+        if entry is None:
+            return []
+        return self.photo_list.memo(("history", id(entry.value), entry.fetched_at, sols),
+                                    lambda: history.window(entry.value.get("history"), sols))
 
     def offline_payload(self, request: ImageRequest, base_url: str | None,
-                        more: extras.Extras = extras.DEFAULT) -> dict[str, Any]:
+                        more: Extras = DEFAULT_EXTRAS) -> dict[str, Any]:
         """The labelled sample served when no NASA data was ever obtained."""
         etag, size = self.bitmaps.ensure(offline.PHOTO, request)
-        image = payload.image_object(offline.PHOTO, etag, size, request,
-                                     self.bitmaps.url(etag, base_url))
+        url = self.bitmaps.url(etag, base_url)
         if self.telemetry:
             self.telemetry.answer(stale=True, offline=True)
-        answer = payload.answer(image, offline.WEATHER, stale=True, updated=self.clock(),
-                                refresh_s=self.refresh_s, offline=True)
-        answer["history"] = []
-        answer["photos"] = [extras.photo_entry(offline.PHOTO, image["url"], request, size, etag)
-                            ][:more.photos]
-        return self._mars_extras(answer, offline.WEATHER, image)
+        now = self.clock()
+        listed = payload.photo_object(offline.PHOTO, request, url=url, size=size, etag=etag,
+                                      listed=True)
+        return payload.answer(
+            payload.photo_object(offline.PHOTO, request, url=url, size=size, etag=etag),
+            offline.WEATHER, stale=True, updated=now, now_s=now, refresh_s=self.refresh_s,
+            offline=True, photos=[listed][:more.photos])
 
     def bitmap(self, image_id: str, params: Mapping[str, str] | None = None) -> bytes:
         """The stored bitmap ``image_id`` (``<etag>`` or ``<etag>.bmp``).
@@ -210,5 +207,6 @@ class MarsService:
         if current is None:
             return None
         photo, etag, size = current
-        image = payload.image_object(photo, etag, size, request, self.bitmaps.url(etag, base_url))
+        image = payload.photo_object(photo, request, url=self.bitmaps.url(etag, base_url),
+                                     size=size, etag=etag)
         return self.links.clean(image, ("source_url",))

@@ -6,46 +6,17 @@ A feed without one usable sol raises :class:`BadData` so it can never replace go
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from cloud.config import Config
+from cloud.mars import history
 from cloud.mars.errors import BadData
+from cloud.mars.feedvalues import clock, newest_first, number, text
 from cloud.mars.http import HttpClient, nasa_key_header
 from cloud.mars.models import Weather
-
-_CLOCK = re.compile(r"^\d{1,2}:\d\d$")
-
-
-def number(value: Any) -> float | int | None:
-    """``"-71"`` -> -71, ``"7.5"`` -> 7.5, ``"--"``/``""``/garbage -> None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        result = float(value)
-    else:
-        try:
-            result = float(str(value).strip())
-        except ValueError:
-            return None
-    if result != result or result in (float("inf"), float("-inf")):  # NaN, infinities
-        return None
-    return int(result) if result.is_integer() else round(result, 2)
-
-
-def text(value: Any) -> str | None:
-    """A feed string, or None for missing / ``"--"``."""
-    if value is None:
-        return None
-    value = str(value).strip()
-    return None if value in ("", "--", "null", "None") else value
-
-
-def clock(value: Any) -> str | None:
-    value = text(value)
-    return value if value and _CLOCK.match(value) else None
 
 
 def _usable(weather: Weather) -> bool:
@@ -74,15 +45,8 @@ def _sol_report(row: dict, source: str, rover: str) -> Weather | None:
 
 
 def _newest_of_rows(rows: list, source: str, rover: str, feed: str) -> Weather:
-    # Whole-mission feeds have ~5,000 rows: order them by sol and build reports from the newest
-    # down, stopping at the first usable one.
-    numbered = []
-    for row in rows:
-        if isinstance(row, dict):
-            sol = number(row.get("sol"))
-            if isinstance(sol, int):
-                numbered.append((sol, row))
-    numbered.sort(key=lambda pair: pair[0], reverse=True)
+    # build reports from the newest sol down, stopping at the first usable one
+    numbered = newest_first(rows)
     for _, row in numbered:
         report = _sol_report(row, source, rover)
         if report is not None and _usable(report):
@@ -156,14 +120,12 @@ class WeatherSource:
 
         :raises UpstreamError: the feed could not be fetched.
         :raises BadData: it answered nothing usable."""
-        from cloud.mars import history  # history builds on this module's parsers
-
         doc = self._get()
         series = history.series_for(self.name, doc)
         return {**self.parse(doc).to_dict(), "history": [series] if series else []}
 
 
-def weather_sources(config: Any, http: HttpClient) -> list[WeatherSource]:
+def weather_sources(config: Config, http: HttpClient) -> list[WeatherSource]:
     """REMS, then MEDA, then InSight: the order failover tries them in."""
     site = config.mars_site_base
     feed = {"feed": "weather", "feedtype": "json"}

@@ -28,12 +28,9 @@ def group(robot: str) -> str:
     return GROUP_PREFIX + robot
 
 
-def claims_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The Cognito claims API Gateway put in the proxy event (empty when none)."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
-    return claims if isinstance(claims, dict) else {}
+def username(claims: Mapping[str, Any]) -> str:
+    """Who signed in: Cognito's user name, else the subject; ``""`` for nobody."""
+    return str(claims.get("cognito:username") or claims.get("sub") or "")
 
 
 def token_groups(claims: Mapping[str, Any]) -> frozenset[str]:
@@ -103,17 +100,17 @@ def cognito_directory(user_pool_id: str, client: Any = None) -> Directory:
     return Directory(lookup)
 
 
-def require(event: Mapping[str, Any], robot: str, directory: Directory | None) -> None:
+def require(claims: Mapping[str, Any], robot: str, directory: Directory | None) -> None:
     """Refuse (403) a person who does not own ``robot``.
 
+    :param claims: the Cognito claims API Gateway put in the request.
     :param directory: the user pool's live groups; ``None`` trusts the token's claims.
     :raises Forbidden: naming the robot and how to be allowed it.
     """
-    claims = claims_of(event)
     groups = token_groups(claims)
     if directory is not None:
-        username = str(claims.get("cognito:username") or claims.get("sub") or "")
-        groups = directory.groups(username) if username else frozenset()
+        user = username(claims)
+        groups = directory.groups(user) if user else frozenset()
     if group(robot) not in groups:
         raise Forbidden(f"you may not use robot {robot[:64]!r}: its owner adds you with "
                         f"`python -m tools.deploy deploy ... --owner {robot[:64]}=YOUR_EMAIL`")

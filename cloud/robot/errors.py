@@ -1,13 +1,11 @@
-"""Errors of the robot API, each with the HTTP status and code it answers with."""
+"""Errors of the robot API, each with the HTTP status and code it answers with
+(:mod:`cloud.api_errors`)."""
 
-from cloud.errors import CloudError
+from cloud.errors import HttpError
 
 
-class RobotApiError(CloudError):
+class RobotApiError(HttpError):
     """Base of the robot API's errors."""
-
-    status = 500
-    code = "INTERNAL"
 
 
 class BadCommand(RobotApiError, ValueError):

@@ -17,9 +17,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from cloud import config as cloud_config
+from cloud.api_errors import JSON, answer_errors
+from cloud.errors import ConfigError
 from cloud.lazy import Lazy
 from cloud.robot import access, commands
-from cloud.robot.errors import RobotApiError, Unauthenticated, UnknownRobot
+from cloud.robot.errors import Unauthenticated, UnknownRobot
 from cloud.robot.publisher import Publisher, from_config
 from contracts.topics import Topics
 
@@ -29,7 +31,9 @@ logger = Logger(service="robot")
 # function, so neither needs a lock of its own.
 command_app = APIGatewayRestResolver()
 status_app = APIGatewayRestResolver()
-JSON = "application/json"
+FAILED = "the robot API failed; see its log"
+answer_errors(command_app, logger, internal=(ConfigError,), internal_message=FAILED)
+answer_errors(status_app, logger, internal=(ConfigError,), internal_message=FAILED)
 
 _config = Lazy(cloud_config.load)
 _publisher = Lazy(lambda: from_config(_config.get()))
@@ -56,18 +60,16 @@ def use(publisher: Publisher | None = None, config: cloud_config.Config | None =
 
 
 def _claims(app: APIGatewayRestResolver) -> dict[str, Any]:
-    context = app.current_event.raw_event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
+    """The Cognito claims of the request (Powertools' accessor); empty when there are none."""
+    claims = app.current_event.request_context.authorizer.claims
     return claims if isinstance(claims, dict) else {}
 
 
 def _require_user(app: APIGatewayRestResolver) -> str:
-    claims = _claims(app)
-    user = claims.get("cognito:username") or claims.get("sub")
+    user = access.username(_claims(app))
     if not user:
         raise Unauthenticated("sign in first (no user in the request)")
-    return str(user)
+    return user
 
 
 def _display_name(app: APIGatewayRestResolver, user: str) -> str:
@@ -83,7 +85,7 @@ def _display_name(app: APIGatewayRestResolver, user: str) -> str:
 def _robot(name: str, app: APIGatewayRestResolver) -> str:
     if name not in _config.get().robot_names:
         raise UnknownRobot(f"no robot named {name[:64]!r} here")
-    access.require(app.current_event.raw_event, name, _owners.get())  # whose robot it is
+    access.require(_claims(app), name, _owners.get())  # whose robot it is
     return name
 
 
@@ -130,25 +132,6 @@ def get_status(name: str) -> Response:
         status = {"online": False, "reported": False}
     return Response(status_code=200, content_type=JSON, body=status,
                     headers={"Cache-Control": "no-store"})
-
-
-def robot_error(exc: RobotApiError) -> Response:
-    if exc.status >= 500:
-        logger.warning("robot API error", extra={"code": exc.code, "reason": str(exc)})
-    return Response(status_code=exc.status, content_type=JSON,
-                    body={"error": {"code": exc.code, "message": str(exc)}})
-
-
-def no_route(exc: Exception) -> Response:
-    # Powertools' own 404 body has another shape; every error here has the same one.
-    return Response(status_code=404, content_type=JSON,
-                    body={"error": {"code": "NOT_FOUND", "message": "no such resource"}})
-
-
-command_app.exception_handler(RobotApiError)(robot_error)
-status_app.exception_handler(RobotApiError)(robot_error)
-command_app.not_found(no_route)
-status_app.not_found(no_route)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 
 from aws_lambda_powertools import Logger
 
+from cloud.config import Config
 from cloud.lazy import Lazy
 from cloud.robot.errors import PublishFailed
 from contracts import safejson
@@ -205,7 +206,7 @@ _shared: dict[str, MqttPublisher] = {}
 _shared_lock = threading.Lock()
 
 
-def from_config(config: Any) -> Publisher:
+def from_config(config: Config) -> Publisher:
     """:class:`MqttPublisher` when ``MQTT_URL`` is set (local stack), else IoT Core."""
     if config.mqtt_url:
         with _shared_lock:

@@ -4,10 +4,13 @@ Errors never stop it: each failed refresh leaves the last good screen up with a 
 status and retries with an exponential backoff; the ESP32 is reset after repeated failures;
 a repeated ``MemoryError`` ends in a soft reload. Each view asks the API only for what it
 shows (``view.query``): the classic screen and the Photo view one photo and no history, the
-Weather view the history and no bitmap, the Gallery the photo list.
+Weather view the history and no bitmap, the Gallery the photo list. Refreshes and retries
+wait a random share more or less (``view.refresh_delay_ms``), so boards powered on together drift
+apart.
 """
 
 import gc
+import random
 import time
 
 import view
@@ -16,7 +19,10 @@ from errors import BadBitmap, FetchError
 from hardware import free_space, mem_free
 from net import FedPool, Net, close_sockets, now_ms, wait_ms
 
-DEPTH = 8  # 8-bit palette BMPs: half the bytes of RGB565 and OnDiskBitmap reads them from storage
+# Palette BMPs, which OnDiskBitmap reads from storage: 8 bits (256 colours, 77 KB at 320x240)
+# where an SD card keeps one photo, 4 (16 colours, 38 KB) for the Gallery's several photos and
+# for the flash; DEPTH in settings.toml decides instead when set.
+DEPTH_SD, DEPTH_SMALL = 8, 4
 RADIO_RESET_AFTER = 3  # consecutive failures before the ESP32 is reset
 TICK = 0.1  # seconds between touch polls while waiting (the board sleeps in between)
 LONG_PRESS_MS = 2000  # a press this long shows the diagnostics
@@ -47,15 +53,20 @@ class App:
         connect with its TLS handshake, each read) feeds the watchdog, so only the longest
         single call must stay under its 16 s: a read waits at most ``timeout``.
     :param on_long_press: called after a 2 s press (the diagnostics).
+    :param jitter: a number in [0, 1) for each wait (``random.random``: seeded by the board's
+        hardware random generator, so each board draws its own).
     """
 
-    def __init__(self, hw, screen, settings, log=print, timeout=4, on_long_press=None):
+    def __init__(self, hw, screen, settings, log=print, timeout=4, on_long_press=None,
+                 jitter=random.random):
         self.hw = hw
         self.screen = screen
         self.settings = settings
         self.log = log
         self.timeout = timeout
         self.on_long_press = on_long_press or (lambda: None)
+        self.jitter = jitter
+        self.depth_refused = False  # the API refused depth 4 (an older one): 8 from then on
         self.units = settings.units
         self.net = None
         self.pool = None
@@ -78,6 +89,16 @@ class App:
     @property
     def view_name(self):
         return self.screen.current
+
+    @property
+    def depth(self):
+        """Bits per pixel of the photos to ask for: ``DEPTH``, else 4 for the Gallery and
+        where there is no SD card (the flash holds little), else 8."""
+        depth = self.settings.depth
+        if depth is None:
+            small = self.view_name == "gallery" or self.hw.storage_note != "SD card"
+            depth = DEPTH_SMALL if small else DEPTH_SD
+        return DEPTH_SD if self.depth_refused else depth
 
     # -- photo storage ---------------------------------------------------------------------
     def _path(self, name):
@@ -137,7 +158,7 @@ class App:
             before = net.bytes
             self.payload = None  # the last answer goes before the next one is parsed
             gc.collect()
-            payload = net.fetch(self.hw.width, self.hw.height, DEPTH, self.screen.view.query)
+            payload = self._fetch(net)
             self.payload = payload
             note = self._show(net, payload)
             status = view.status_updated(payload)
@@ -162,8 +183,22 @@ class App:
             stats.requests, stats.bytes = self.net.requests, self.net.bytes
         stats.failures = self.failures
         refresh_s = self.settings.refresh_minutes * 60
-        self.next_at = now_ms() + view.refresh_delay(self.failures, refresh_s) * 1000
+        self.next_at = now_ms() + view.refresh_delay_ms(self.failures, refresh_s, self.jitter())
         gc.collect()
+
+    def _fetch(self, net):
+        """``GET /mars`` for the view shown, at :attr:`depth`; an API that refuses depth 4
+        (one from before it) is asked again for 8, and from then on."""
+        query = self.screen.view.query
+        try:
+            return net.fetch(self.hw.width, self.hw.height, self.depth, query)
+        except FetchError as e:
+            if self.depth == DEPTH_SD or not str(e).startswith("HTTP 400"):
+                raise
+        payload = net.fetch(self.hw.width, self.hw.height, DEPTH_SD, query)
+        self.depth_refused = True
+        self.log("fetch: the API refused depth %d; asking for %d" % (DEPTH_SMALL, DEPTH_SD))
+        return payload
 
     def _show(self, net, payload):
         """Show a new payload on the view; returns a note for the status line."""

@@ -43,6 +43,15 @@ def series(payload):
     return points, others
 
 
+def in_units(points, units):
+    """``points`` with their temperatures in ``units`` (``"F"``: converted, unrounded), so
+    that the range and the grid are whole tens of the unit shown, as on the page."""
+    if units != "F":
+        return points
+    return [(p[0], None if p[1] is None else p[1] * 9 / 5 + 32,
+             None if p[2] is None else p[2] * 9 / 5 + 32, p[3]) for p in points]
+
+
 def temperature_range(points, step=10):
     """``(low, high)`` in whole ``step`` degrees around every value; ``None`` without any."""
     values = [v for p in points for v in (p[1], p[2]) if v is not None]

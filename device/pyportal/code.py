@@ -4,6 +4,7 @@ Copy this folder to CIRCUITPY and fill in settings.toml (see README.md).
 """
 
 import gc
+import sys
 import time
 
 import board
@@ -13,17 +14,27 @@ from app import App
 from errors import SettingError
 from hardware import Hardware, mem_free, reload
 from screen import Screen
-from settings import load
 
 RESTART_AFTER_S = 10  # time to read the error on the serial console before a restart
 
 
+def read_settings():
+    """``(settings, None)`` or ``(None, the SettingError)``; the module that reads them is let
+    go afterwards: its checks are needed once (about 4 KB of heap)."""
+    import settings
+
+    try:
+        return settings.load(), None
+    except SettingError as e:
+        return None, e
+    finally:
+        del settings
+        sys.modules.pop("settings", None)
+
+
 def main():
     hw = Hardware()
-    try:
-        settings, error = load(), None
-    except SettingError as e:
-        settings, error = None, e
+    settings, error = read_settings()
     screen = Screen(hw.width, hw.height, settings.view if settings is not None else None)
     hw.display.root_group = screen
     gc.collect()

@@ -70,13 +70,65 @@ def weather(payload):
             "max_temp_c": legacy.get("av_at"), "pressure_pa": legacy.get("av_PRE")}
 
 
+SEASONS = ("spring", "summer", "autumn", "winter")
+
+
+def season(w):
+    """The season of report ``w`` in words (``"northern winter"``): the API's ``season_name``,
+    else from Ls as the API names it (cloud/mars/marstime.py: a quarter of the orbit each from
+    Ls 0), else from the feed's ``"Month 12"`` (Mars month N spans Ls 30(N-1) to 30N); words
+    the feed already gave (InSight's ``"summer"``) stay; ``""`` when unknown."""
+    name = w.get("season_name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    ls = _num(w.get("ls"))
+    if ls is None:
+        text = _text(w.get("season"))
+        if not text.startswith("Month "):
+            return "" if text == DASH else text
+        month = _num(text[6:])
+        if month is None or not 1 <= month <= 12:
+            return ""
+        ls = (month - 1) * 30
+    return "northern " + SEASONS[int(ls % 360 // 90)]
+
+
+def sun(w):
+    """``"sunrise 06:46  sunset 18:51"`` (``--`` for a time the report lacks)."""
+    return "sunrise %s  sunset %s" % (_text(w.get("sunrise")), _text(w.get("sunset")))
+
+
+def sol_age(payload):
+    """How old the report's sol is at the rover's sol now (``mars_time``): ``"today"``,
+    ``"1 sol ago"``, ``"98 sols ago"``; ``""`` when it cannot be said (no time at that rover,
+    or a report ahead of it). The page says it alike (cloud/web/mars-words.js)."""
+    w = weather(payload)
+    t = payload.get("mars_time")
+    if not isinstance(t, dict) or not w.get("rover") or t.get("rover") != w.get("rover"):
+        return ""
+    sol, now = _num(w.get("sol")), _num(t.get("sol"))
+    if sol is None or now is None or now < sol:
+        return ""
+    age = int(now - sol)
+    return "today" if age == 0 else "1 sol ago" if age == 1 else "%d sols ago" % age
+
+
+def sol_words(payload):
+    """``"Sol 4995, 94 sols ago"``, or ``"Sol 4995"`` when its age is unknown; ``""`` without
+    a sol."""
+    sol = _num(weather(payload).get("sol"))
+    if sol is None:
+        return ""
+    age = sol_age(payload)
+    return "Sol %d, %s" % (sol, age) if age else "Sol %d" % sol
+
+
 def weather_lines(payload, units):
     """Four lines for the weather panel: headline, temperatures, air, sun."""
     w = weather(payload)
     if not w:
         return ("No weather report", "", "", "")
-    sol = _num(w.get("sol"))
-    head = "Sol %s  %s" % (DASH if sol is None else "%d" % sol, _text(w.get("earth_date")))
+    head = "%s  %s" % (sol_words(payload) or "Sol " + DASH, _text(w.get("earth_date")))
     low, high = w.get("min_temp_c"), w.get("max_temp_c")
     if _num(low) is not None and _num(low) == _num(high):
         temps = "avg %s" % temperature(low, units)
@@ -84,14 +136,11 @@ def weather_lines(payload, units):
         temps = "%s to %s" % (temperature(low, units), temperature(high, units))
     pressure = _num(w.get("pressure_pa"))
     air = "%s Pa  %s" % (DASH if pressure is None else "%d" % round(pressure),
-                         _text(w.get("season")))
+                         season(w) or DASH)
     opacity = w.get("opacity")
     if opacity:
         air += "  " + _text(opacity)
-    rise, down = _text(w.get("sunrise")), _text(w.get("sunset"))
-    sun = "Sun --" if rise == down == DASH else "Sun %s-%s" % (rise, down)
-    sun += "  " + _text(w.get("rover") or w.get("source"))
-    return (head, temps, air, sun)
+    return (head, temps, air, sun(w) + "  " + _text(w.get("rover") or w.get("source")))
 
 
 def image(payload):
@@ -162,8 +211,16 @@ def short_error(error):
     return text
 
 
-def refresh_delay(failures, refresh_s, base_s=15):
-    """Seconds until the next try: the refresh period, or an exponential backoff after errors."""
+def refresh_delay_ms(failures, refresh_s, jitter, base_s=15):
+    """Milliseconds until the next try: the refresh period give or take a tenth, or after
+    errors an exponential backoff (capped at the period), from half of it to all of it.
+
+    :param jitter: a number in [0, 1) drawn for this wait (``random.random()``), so boards
+        that power on together (a power cut ending) do not ask the API in step for ever.
+    """
     if failures <= 0:
-        return refresh_s
-    return min(refresh_s, base_s * (1 << min(failures - 1, 10)))
+        low, high = refresh_s * 900, refresh_s * 1100
+    else:
+        high = min(refresh_s, base_s * (1 << min(failures - 1, 10))) * 1000
+        low = high // 2
+    return low + int((high - low) * jitter)

@@ -6,19 +6,18 @@ import view
 DASH = view.DASH
 
 
-def degrees(celsius, units):
-    """An axis label: ``-60`` -> ``"-60"`` (C) or ``"-76"`` (F), no unit."""
-    d = view.degrees(celsius, units)
-    return DASH if d is None else "%d" % d
-
-
 def today_line(w, units, degree="°"):
     """``"-71/-5°C"``: today's low and high, large. ``degree`` is ``""`` for a font without
     the sign (the board's built-in one)."""
-    low, high = view._num(w.get("min_temp_c")), view._num(w.get("max_temp_c"))
+    low, high = view.degrees(w.get("min_temp_c"), units), view.degrees(w.get("max_temp_c"),
+                                                                      units)
     if low is None and high is None:
         return "%s%s%s" % (DASH, degree, units)
-    return "%s/%s%s%s" % (degrees(low, units), degrees(high, units), degree, units)
+    return "%s/%s%s%s" % (_whole(low), _whole(high), degree, units)
+
+
+def _whole(value):
+    return DASH if value is None else "%d" % value
 
 
 def sol_line(w):
@@ -38,10 +37,8 @@ def local_time_line(payload):
 def season_line(payload, others=()):
     """``"northern winter, Ls 341"``, plus which other source the history holds."""
     w = view.weather(payload)
-    t = payload.get("mars_time")
-    words = w.get("season_name") or (t.get("season") if isinstance(t, dict) else None)
+    text = view.season(w) or DASH
     ls = view._num(w.get("ls"))
-    text = words or view._text(w.get("season"))
     if ls is not None:
         text += ", Ls %d" % round(ls)
     if others:
@@ -49,10 +46,12 @@ def season_line(payload, others=()):
     return text
 
 
-def sun_line(w):
-    rise, down = view._text(w.get("sunrise")), view._text(w.get("sunset"))
-    sun = "Sun --" if rise == down == DASH else "Sun %s-%s" % (rise, down)
-    return "%s  %s" % (sun, view._text(w.get("rover") or w.get("source")))
+def series_line(payload, units, degree="°"):
+    """What the chart shows, under it: ``"Curiosity (REMS), °C"``."""
+    w = view.weather(payload)
+    rover, source = w.get("rover"), w.get("source")
+    name = "%s (%s)" % (rover, source) if rover and source else str(rover or source or "")
+    return "%s, %s%s" % (name, degree, units) if name else degree + units
 
 
 def pressure_text(w):
@@ -61,12 +60,11 @@ def pressure_text(w):
 
 
 def strip_line(payload, units, degree="°"):
-    """One line for the Photo view's strip: ``"-71/-5°C 777 Pa sol 4995 14:03"``."""
+    """One line for the Photo view's strip: ``"-71/-5°C  777 Pa  Sol 4995, 94 sols ago"``."""
     w = view.weather(payload)
     if not w:
         return "No weather report"
-    parts = (today_line(w, units, degree), pressure_text(w), sol_line(w),
-             local_time_line(payload)[:5])
+    parts = (today_line(w, units, degree), pressure_text(w), view.sol_words(payload))
     return "  ".join([p for p in parts if p])
 
 

@@ -24,8 +24,9 @@ BAND_RUNS = 4  # band polygons kept ready: runs of sols without gaps
 
 
 class WeatherView(displayio.Group):
-    """Today's values large, min/max over the last sols as a band between two lines with
-    axis labels, pressure as a sparkline, season, sunrise/sunset and the rover's local time."""
+    """Today's values large; the report's sol, its age and the rover's local time now; min/max
+    over the last sols as a band between two lines with a grid in whole tens of the unit
+    shown, pressure as a sparkline; season, sunrise and sunset."""
 
     name = "weather"
     query = "&history=30&photos=0"
@@ -40,8 +41,9 @@ class WeatherView(displayio.Group):
         self.append(rect(width, height, 0, 0, BACKGROUND))
         self.today = label_at(4, 2, HIGH, 3 * s, font)
         self.append(self.today)
-        self.when = [label_at(width - 4, 2, TEXT, s, font, anchor=(1, 0)),
-                     label_at(width - 4, 2 + line, MUTED, s, font, anchor=(1, 0))]
+        # the report's sol, its age, the time at the rover now: three lines beside today's
+        self.when = [label_at(width - 4, 2 + line * i, TEXT if i == 0 else MUTED, s, font,
+                              anchor=(1, 0)) for i in range(3)]
         top = 2 + 36 * s + 4
         bottom_lines = 2 * line
         spark = 10 + 6 * s
@@ -70,7 +72,9 @@ class WeatherView(displayio.Group):
         self.tick_labels = [label_at(left - 4, 0, MUTED, 1, font, anchor=(1, 0.5))
                             for _ in range(5)]
         self.sol_labels = [label_at(left, 0, MUTED, 1, font),
-                           label_at(left + self.plot[2], 0, MUTED, 1, font, anchor=(1, 0))]
+                           label_at(left + self.plot[2], 0, MUTED, 1, font, anchor=(1, 0)),
+                           label_at(left + self.plot[2] // 2, 0, MUTED, 1, font,
+                                    anchor=(0.5, 0))]  # the series and the unit
         for item in self.tick_labels + self.sol_labels:
             item.hidden = True
             self.append(item)
@@ -112,11 +116,15 @@ class WeatherView(displayio.Group):
             item.hidden = True
         w = view.weather(payload)
         set_text(self.today, viewtext.today_line(w, units, self.degree))
-        set_text(self.when[0], viewtext.sol_line(w))
-        set_text(self.when[1], viewtext.local_time_line(payload))
+        age = view.sol_age(payload)
+        when = (viewtext.sol_line(w), age, viewtext.local_time_line(payload) if age else "")
+        for i in range(len(self.when)):
+            set_text(self.when[i], when[i])
+        self._fit_today()
         set_text(self.lines[0], viewtext.season_line(payload, others))
-        set_text(self.lines[1], viewtext.sun_line(w))
+        set_text(self.lines[1], view.sun(w))
         set_text(self.pressure, viewtext.pressure_text(w))
+        points = chart.in_units(points, units)  # grid lines in whole tens of the unit shown
         rng = chart.temperature_range(points)
         self.drawn = {}
         if rng is None:
@@ -130,16 +138,19 @@ class WeatherView(displayio.Group):
             if i < len(values):
                 y = chart.y_of(values[i], low, high, top, height)
                 bitmaptools.draw_line(self.canvas, 0, y - top, width - 1, y - top, 1)
-                set_text(item, viewtext.degrees(values[i], units))
+                set_text(item, "%d" % values[i])
                 item.anchored_position = (left - 4, y)
                 item.hidden = False
         y_sol = top + height + 1
-        self.sol_labels[0].anchored_position = (left, y_sol)
-        self.sol_labels[1].anchored_position = (left + width, y_sol)
-        set_text(self.sol_labels[0], "sol %d" % points[0][0])
-        set_text(self.sol_labels[1], "%d" % points[-1][0])
-        self.sol_labels[0].hidden = False
-        self.sol_labels[1].hidden = points[-1][0] == points[0][0]
+        first, last, series = self.sol_labels
+        first.anchored_position = (left, y_sol)
+        last.anchored_position = (left + width, y_sol)
+        series.anchored_position = (left + width // 2, y_sol)
+        set_text(first, "sol %d" % points[0][0])
+        set_text(last, "%d" % points[-1][0])
+        set_text(series, viewtext.series_line(payload, units, self.degree))
+        first.hidden = series.hidden = False
+        last.hidden = points[-1][0] == points[0][0]
         self._band(chart.bands(points, self.plot, low, high))
         # each series drawn and let go before the next is computed: less heap at once
         for key, index, color, thick in (("high", 2, 2, 2), ("low", 1, 3, 2)):
@@ -151,6 +162,16 @@ class WeatherView(displayio.Group):
         for run in runs:
             self._line(self.spark_canvas, self.spark, run, 1)
         self.drawn["pressure"] = _extents(runs)
+
+    def _fit_today(self):
+        """Today's values as large as they go without running into the lines beside them
+        (three times the text's scale, less for a long "-112/-10°F" beside "94 sols ago")."""
+        beside = max([item.bounding_box[2] * item.scale for item in self.when])
+        room = self.width - 12 - beside
+        scale = 3 * scale_for(self.width)
+        while scale > 1 and self.today.bounding_box[2] * scale > room:
+            scale -= 1
+        self.today.scale = scale
 
     def tap(self, x, y):
         return "units" if own_area(self.height, y) else "next"

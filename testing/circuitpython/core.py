@@ -29,6 +29,7 @@ MISSING = "circuitpython-core"  # the name the suite's last line gives it (testi
 API_URL = "http://api.test"  # MARS_API_URL on the core's drive; the stand-in ESP32 answers
 # what the app may ask GET /mars for (the views' queries), each answered as the test API does
 QUERIES = ("", "&history=0&photos=0", "&history=30&photos=0", "&history=0&photos=6")
+DEPTHS = (4, 8)  # DEPTH, or the app's choice: 4 for the Gallery and without an SD card
 SIZES = ((320, 240), (480, 320))
 # the frozen libraries a refresh imports (the socket pool's name before ESP32SPI 8.0 too)
 PRELOAD = ("adafruit_connection_manager", "adafruit_requests",
@@ -90,17 +91,18 @@ class Answers:
             self._routes[key] = self._record(payload, size)
         return self._routes[key]
 
-    def answer(self, size: tuple[int, int], query: str, payload: str = "recorded") -> dict:
+    def answer(self, size: tuple[int, int], query: str, payload: str = "recorded",
+               depth: int = 8) -> dict:
         """The JSON served for ``GET /mars`` with ``query``."""
-        path = f"/mars?width={size[0]}&height={size[1]}&depth=8{query}"
+        path = f"/mars?width={size[0]}&height={size[1]}&depth={depth}{query}"
         raw = Path(self.routes(size, payload)[path]).read_bytes()
         return json.loads(raw[raw.index(b"\r\n\r\n") + 4:])
 
     def _record(self, payload: str, size: tuple[int, int]) -> dict[str, str]:
         routes = {"404": self._missing}
         with MarsServer(payload=payload) as server:
-            for query in QUERIES:
-                path = f"/mars?width={size[0]}&height={size[1]}&depth=8{query}"
+            for depth, query in [(d, q) for d in DEPTHS for q in QUERIES]:
+                path = f"/mars?width={size[0]}&height={size[1]}&depth={depth}{query}"
                 file, body = self._get(server, path)
                 routes[path] = str(file)
                 try:

@@ -161,9 +161,13 @@ def net_download(modules, scratch, api_url, responses, url, size, etag=None, ann
 
 
 def settings_load(modules, scratch, values):
-    """``settings.load`` from these values: every field, and the repr the log would show."""
+    """``settings.load`` from these values: every field, and whether what the log would show
+    of them (their ``repr``) names the password or the key."""
     s = modules["settings"].load(getenv=lambda k, d=None: values.get(k, d))
-    return (s.ssid, s.password, s.api_url, s.api_key, s.refresh_minutes, s.units, repr(s))
+    shown = repr(s)
+    secret = [v for v in (s.password, s.api_key) if v and v in shown]
+    return (s.ssid, s.password, s.api_url, s.api_key, s.refresh_minutes, s.units, s.view,
+            s.gallery_seconds, s.depth, secret != [])
 
 
 def setting_error(modules, scratch, name, problem):
@@ -187,9 +191,15 @@ def chart_run_spans(modules, scratch, payload, index):
     return [(run[0][0], run[-1][0]) for run in modules["chart"].runs(points, index)]
 
 
+def chart_range_in(modules, scratch, payload, units):
+    """The chart's temperature range for the shown series in ``units``."""
+    chart = modules["chart"]
+    return chart.temperature_range(chart.in_units(chart.series(payload)[0], units))
+
+
 HELPERS = {"net_fetch": net_fetch, "net_download": net_download, "settings_load": settings_load,
            "setting_error": setting_error, "diagnostics_lines": diagnostics_lines,
-           "chart_run_spans": chart_run_spans}
+           "chart_run_spans": chart_run_spans, "chart_range_in": chart_range_in}
 
 
 def run(case, modules, scratch, exceptions):

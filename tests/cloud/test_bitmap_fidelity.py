@@ -69,9 +69,10 @@ def test_a_wrong_crop_would_be_caught(photos):
 
 @pytest.fixture(scope="module")
 def mars_photos() -> dict[str, tuple[Image.Image, bytes]]:
-    """One frame of each kind, as a feed serves it: greyscale Navcam, colour Mastcam."""
+    """One frame of each kind, as a feed serves it: greyscale Navcam, colour Mastcam, and the
+    hardest in 16 colours: saturated calibration chips on a flat grey deck under a flat sky."""
     photos = {}
-    for name in ("navcam_deck", "mastcam_mountain"):
+    for name in ("navcam_deck", "mastcam_mountain", "mastcamz_caltarget"):
         data = rover_scenes.jpeg(name, (480, 360))
         with Image.open(io.BytesIO(data)) as photo:
             photos[name] = (photo.convert("RGB"), data)

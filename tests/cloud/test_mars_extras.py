@@ -11,8 +11,7 @@ import pytest
 
 from cloud.mars import handler
 from cloud.mars.errors import BadParameter, NotFound
-from cloud.mars.extras import Extras, parse_extras
-from cloud.mars.query import ImageRequest
+from cloud.mars.query import Extras, ImageRequest, parse_extras
 from testing.bmpcheck import check
 from testing.fake_nasa import Reply, error_page
 from testing.mars_events import load_event
@@ -86,6 +85,20 @@ def test_photos_list_converts_on_first_fetch_and_never_goes_upstream_on_requests
                  if p["etag"] == listed["etag"])
     assert again["url"] == f"{BASE}/mars/image/{listed['etag']}.bmp"
     assert again["bytes"] == len(bmp)
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_the_shown_photo_is_listed_as_the_image_says(make_service, nasa, offline):
+    """``image`` and its ``photos`` item are one builder's: they cannot drift apart."""
+    if offline:
+        for route in ("perseverance", "curiosity", "rems", "meda", "insight"):
+            nasa.script(route, error_page(404))
+    answer = make_service(MARS_OFFLINE_SAMPLE="1").payload(ImageRequest(), BASE)
+    assert answer["offline"] is offline
+    image = answer["image"]
+    [listed] = [p for p in answer["photos"] if p["etag"] == image["etag"]]
+    assert set(listed) == set(image) | {"full_url"}
+    assert {key: listed[key] for key in image} == image
 
 
 def test_a_listed_url_converts_only_what_the_cache_lists(make_service, nasa):

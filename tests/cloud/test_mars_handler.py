@@ -108,6 +108,24 @@ def test_if_none_match_gives_304(handler_env, nasa, lambda_context):
     assert handler.lambda_handler(other, lambda_context)["statusCode"] == 200
 
 
+def test_header_names_in_any_case(handler_env, nasa, lambda_context):
+    """HTTP/2 clients send header names in lower case, and API Gateway passes them on as sent."""
+    handler_env()
+
+    def lowered(event: dict) -> dict:
+        event["headers"] = {k.lower(): v for k, v in event["headers"].items()}
+        event["multiValueHeaders"] = {k.lower(): v for k, v in event["multiValueHeaders"].items()}
+        return event
+
+    event = lowered(load_event("get_mars.json"))
+    event["headers"].update({"host": "mars.example:8443", "x-forwarded-proto": "https"})
+    image = body(handler.lambda_handler(event, lambda_context))["image"]
+    assert image["url"] == f"https://mars.example:8443/mars/image/{image['etag']}.bmp"
+    event = lowered(_image_event("get_image_if_none_match.json", image["etag"]))
+    event["headers"]["if-none-match"] = f'W/"{image["etag"]}"'
+    assert handler.lambda_handler(event, lambda_context)["statusCode"] == 304
+
+
 def test_unknown_image_is_404_json(handler_env, nasa, lambda_context):
     handler_env()
     response = handler.lambda_handler(load_event("get_image.json"), lambda_context)
@@ -136,7 +154,8 @@ def test_logs_carry_the_request_id_as_correlation_id(handler_env, nasa, lambda_c
     formatter = handler.logger.registered_formatter  # the JSON the Lambda log receives
     logged = [json.loads(formatter.format(record)) for record in caplog.records
               if record.name == "mars"]
-    warning = next(line for line in logged if line["message"] == "no data to answer with")
+    warning = next(line for line in logged if line["message"] == "request refused")
+    assert warning["code"] == "NO_DATA" and "no Mars data" in warning["reason"]
     assert warning["correlation_id"] == event["requestContext"]["requestId"]
     assert "test-nasa-key" not in json.dumps(logged)  # the NASA key never reaches the log
 

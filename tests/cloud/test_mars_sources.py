@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from cloud.mars import history
 from cloud.mars.errors import BadData
+from cloud.mars.feedvalues import number
 from cloud.mars.photos import parse_curiosity, parse_mars_photos, parse_perseverance
-from cloud.mars.weather import better, number, parse_insight, parse_meda, parse_rems
+from cloud.mars.weather import better, parse_insight, parse_meda, parse_rems
 from testing.fake_nasa import load_fixture
 
 
@@ -100,6 +102,14 @@ def test_rems_strings_become_numbers_and_dashes_null_newest_usable_sol_wins():
 def test_rems_without_a_usable_sol_is_bad_data(name):
     with pytest.raises(BadData):
         parse_rems(load_fixture(name))
+
+
+def test_a_negative_sol_is_no_sol_for_the_report_or_the_series():
+    row = {"sol": "-1", "terrestrial_date": "2012-08-05", "min_temp": "-70", "max_temp": "-5",
+           "pressure": "770"}
+    with pytest.raises(BadData):
+        parse_rems({"soles": [row]})
+    assert history.rems_series({"soles": [row]})["sols"] == []
 
 
 def test_meda_numbers_and_newest_sol():

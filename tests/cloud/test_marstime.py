@@ -103,6 +103,12 @@ def test_now_at_a_rover():
     assert marstime.now_at("offline sample", moment) is None
 
 
+def test_ls_is_shown_below_360_at_the_turn_of_the_year():
+    # Ls 359.998, seven minutes before Mars Year 39 begins: shown as 0.0, never 360.0
+    now = marstime.now_at("Curiosity", at("2026-09-30T08:15:00Z"))
+    assert now["ls"] == 0.0 and now["mars_year"] == 38
+
+
 def test_lmst_advances_one_mars_hour_per_1_0275_earth_hours():
     site = marstime.SITES["Perseverance"]
     start = at("2026-01-01T00:00:00Z")

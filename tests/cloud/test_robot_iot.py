@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from cloud import config as cloud_config
 from cloud.robot.errors import PublishFailed
 from cloud.robot.publisher import IotDataPublisher, from_config
 
@@ -89,8 +90,5 @@ def test_never_reported_and_errors():
 
 
 def test_choice_follows_mqtt_url():
-    class Config:
-        mqtt_url = ""
-        iot_data_endpoint = ENDPOINT
-
-    assert isinstance(from_config(Config()), IotDataPublisher)
+    assert isinstance(from_config(cloud_config.load({"IOT_DATA_ENDPOINT": ENDPOINT})),
+                      IotDataPublisher)

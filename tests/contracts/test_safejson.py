@@ -34,9 +34,12 @@ def test_it_accepts_or_refuses_and_never_recurses(raw):
 
 def test_a_thousand_brackets_are_refused_before_parsing():
     for raw in (b"[" * 1000, b"[" * 1000 + b"]" * 1000, b'{"a":' * 600):
-        with pytest.raises(safejson.UnsafeJson, match="deeper") as refused:
+        with pytest.raises(safejson.TooDeep, match="deeper") as refused:
             safejson.loads(raw, max_bytes=10_000)
         assert refused.value.reason == "too_large"
+    with pytest.raises(safejson.UnsafeJson) as refused:  # too many bytes: not a depth
+        safejson.loads(b"[" * 1000, max_bytes=100)
+    assert refused.value.reason == "too_large" and not isinstance(refused.value, safejson.TooDeep)
 
 
 @FAST

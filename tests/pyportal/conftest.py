@@ -6,6 +6,7 @@ and switches its size when a test asks for another screen.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import types
@@ -41,8 +42,13 @@ def device():
     sys.path.append(str(DEVICE_DIR))  # last, as on the simulator
     try:
         modules = {name: importlib.import_module(name) for name in DEVICE_MODULES}
+        # The app collects garbage after each refresh (cheap on the board's heap): Blinka's,
+        # Pillow's and pytest's objects are set aside from those collections, as in the
+        # simulator (tools/pyportal_sim/runner.py), so a collection costs milliseconds.
+        gc.freeze()
         yield SimpleNamespace(board=board, **modules)
     finally:
+        gc.unfreeze()
         sys.path.remove(str(DEVICE_DIR))
         for name in DEVICE_MODULES:
             sys.modules.pop(name, None)
@@ -94,7 +100,7 @@ def make_app(device, displays, tmp_path):
     (``storage``: ``sd``, ``flash`` or ``none``); ``VIEW=...`` picks the views."""
 
     def make(api_url: str, size=(320, 240), hw_class=None, log=None, storage="sd", timeout=4,
-             **settings):
+             jitter=None, **settings):
         displays.get(*size)
         device.board.TOUCH = Touch()
         hw = (hw_class or device.hardware.Hardware)(log=log or (lambda line: None))
@@ -106,7 +112,9 @@ def make_app(device, displays, tmp_path):
         screen = device.screen.Screen(hw.width, hw.height, cfg.view)
         hw.display.root_group = screen
         # the app's own 4 s timeout unless asked: no test waits it out
-        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=timeout)
+        extra = {} if jitter is None else {"jitter": jitter}
+        return device.app.App(hw, screen, cfg, log=log or (lambda line: None), timeout=timeout,
+                              **extra)
 
     return make
 

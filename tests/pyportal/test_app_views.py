@@ -46,7 +46,7 @@ def test_photo_view_strip_and_tap(make_views_app, history_server):
     app = make_views_app(history_server.url, VIEW="photo")
     app.refresh()
     assert history_server.paths() == ["/mars", "/mars/image/photo-1.bmp"]
-    assert history_server.queries[0].endswith("&history=0&photos=0")
+    assert history_server.queries[0] == "width=320&height=240&depth=8&history=0&photos=0"
     photo = app.screen.view
     assert photo.has_photo and not photo.strip.hidden
     assert photo.line.text.startswith("-71/-5°C  777 Pa  Sol 4995")
@@ -67,14 +67,15 @@ def _gallery_round(app, server, count):
 def test_gallery_with_an_sd_card_keeps_every_photo(make_views_app, history_server, tmp_path):
     app = make_views_app(history_server.url, VIEW="gallery")
     app.refresh()
-    assert history_server.queries[0].endswith("&history=0&photos=6")
+    # several photos kept: 16 colours each (half the bytes), though the card is there
+    assert history_server.queries[0] == "width=320&height=240&depth=4&history=0&photos=6"
     gallery = app.screen.view
     assert gallery.has_photo and gallery.place.text == "1/3"
     assert gallery.caption.text.startswith("Perseverance")
     first_round = _gallery_round(app, history_server, 3)
     assert first_round == ["1/3", "2/3", "3/3"]
     images = [p for p in history_server.paths() if p.startswith("/mars/image/")]
-    assert images == [f"/mars/image/gallery-{k}.bmp" for k in (1, 2, 3)]
+    assert images == [f"/mars/image/gallery-{k}.d4.bmp" for k in (1, 2, 3)]
     before = len(history_server.requests)
     _gallery_round(app, history_server, 3)  # the second round is read from the card
     assert len(history_server.requests) == before
@@ -157,3 +158,45 @@ def test_diagnostics_go_over_the_configured_view(device, displays, make_views_ap
     app.on_tap(160, 40)  # a tap on them puts them away, and does nothing else
     assert app.screen.current == name and not app.screen.showing_diagnostics
     assert displays.current.snapshot().tobytes() == before.tobytes()
+
+
+def bits_per_pixel(path) -> int:
+    return int.from_bytes(path.read_bytes()[28:30], "little")
+
+
+@pytest.mark.parametrize(("storage", "settings", "depth"), [
+    # with an SD card and DEPTH unset, 8 (256 colours): test_photo_view_strip_and_tap
+    ("flash", {}, 4),  # the flash holds little: 16 colours, half the bytes
+    ("sd", {"DEPTH": "4"}, 4),
+    ("flash", {"DEPTH": "8"}, 8),
+])
+def test_photo_depth_follows_the_storage_unless_set(make_views_app, history_server, tmp_path,
+                                                    storage, settings, depth):
+    app = make_views_app(history_server.url, VIEW="photo", storage=storage, **settings)
+    app.refresh()
+    assert history_server.queries[0].startswith(f"width=320&height=240&depth={depth}&")
+    shown = tmp_path / f"mars{app.slot}.bmp"
+    assert app.screen.view.has_photo and bits_per_pixel(shown) == depth
+    assert shown.stat().st_size == {4: 38518, 8: len(history_server.image_bytes(320, 240))}[
+        depth]
+
+
+def test_gallery_depth_is_set_by_depth_too(make_views_app, history_server):
+    app = make_views_app(history_server.url, VIEW="gallery", DEPTH="8")
+    app.refresh()
+    assert history_server.queries[0] == "width=320&height=240&depth=8&history=0&photos=6"
+    assert history_server.paths("/mars/image") == ["/mars/image/gallery-1.bmp"]
+
+
+def test_an_api_from_before_depth_4_is_asked_for_8(make_views_app, history_server):
+    """An API that answers depth=4 with 400 (one deployed before it) gets the 8-bit photo
+    asked for at once, and from then on: the board updated first still shows photos."""
+    history_server.depths = (8, 16)
+    lines = []
+    app = make_views_app(history_server.url, VIEW="gallery", log=lines.append)
+    app.refresh()
+    assert [q.split("&")[2] for q in history_server.queries[:2]] == ["depth=4", "depth=8"]
+    assert app.failures == 0 and app.screen.view.has_photo
+    assert "fetch: the API refused depth 4; asking for 8" in lines
+    app.refresh()
+    assert history_server.queries[-1].split("&")[2] == "depth=8"  # no second refusal

@@ -29,6 +29,7 @@ SIZES = core.SIZES
 VIEWS = memory.VIEWS
 QUERY = {"classic": "&history=0&photos=0", "photo": "&history=0&photos=0",
          "weather": "&history=30&photos=0", "gallery": "&history=0&photos=6"}
+DEPTH = {"classic": 8, "photo": 8, "weather": 8, "gallery": 4}  # with an SD card, DEPTH unset
 # the Weather view's edge cases: the one that raised on the board at both sizes (its bitmap's
 # width is in the error), the others at one
 EDGES = [("history_lone_first", size) for size in SIZES] + [
@@ -65,6 +66,10 @@ def run(board):
         tasks.append(board.start_task(task_id, size, memory.settings(view), payload,
                                       settle_ms=SETTLE_MS))
     tasks.append(board.start_task("esp32-hangs", SIZES[0], {}, esp32_responds=False))
+    for depth in (4, 8):
+        tasks.append(board.start_task(f"photo-depth-{depth}", SIZES[0],
+                                      {"VIEW": "photo", "DEPTH": str(depth)},
+                                      settle_ms=SETTLE_MS))
     return board.run(tasks)
 
 
@@ -88,12 +93,13 @@ def test_every_module_imports_as_the_installer_compiled_it(run, board):
 
 @pytest.fixture(scope="module")
 def texts():
-    """The app's pure text modules on CPython (``view``, ``viewtext``), which say what each
-    view must show."""
+    """The app's pure text modules on CPython (``view``, ``viewtext``, ``chart``), which say
+    what each view must show."""
     sys.path.append(str(DEVICE_DIR))  # last, as in the simulator
     try:
         yield SimpleNamespace(view=importlib.import_module("view"),
-                              viewtext=importlib.import_module("viewtext"))
+                              viewtext=importlib.import_module("viewtext"),
+                              chart=importlib.import_module("chart"))
     finally:
         sys.path.remove(str(DEVICE_DIR))
 
@@ -104,7 +110,10 @@ def expected_texts(device, view: str, payload: dict) -> list[str]:
         return [line for line in device.view.weather_lines(payload, "C") if line]
     w = device.view.weather(payload)
     if view == "weather":
-        return [device.viewtext.today_line(w, "C"), device.viewtext.sun_line(w)]
+        others = device.chart.series(payload)[1]
+        shown = [device.viewtext.today_line(w, "C"), device.view.sun(w),
+                 device.viewtext.season_line(payload, others), device.view.sol_age(payload)]
+        return [text for text in shown if text]
     if view == "photo":
         return [device.viewtext.strip_line(payload, "C"), device.view.caption(payload)]
     items = device.viewtext.gallery_items(payload)
@@ -121,14 +130,32 @@ def test_code_py_shows_the_configured_view(run, board, texts, task_id, view, siz
     assert report["outcome"] == "running", report
     assert (report["refreshes"], report["failures"]) == (1, 0), report["serial"]
     assert report["view"] == view
-    assert report["requests"][0] == \
-        f"GET /mars?width={size[0]}&height={size[1]}&depth=8{QUERY[view]} HTTP/1.1"
+    assert report["requests"][0] == (f"GET /mars?width={size[0]}&height={size[1]}"
+                                     f"&depth={DEPTH[view]}{QUERY[view]} HTTP/1.1")
     assert report["diagnostics_after_refresh"] is True  # the maker's lines, over the view...
     assert report["diagnostics_settled"] is False  # ...put away after their 10 s
-    answer = board.answers.answer(size, QUERY[view], payload)
+    answer = board.answers.answer(size, QUERY[view], payload, DEPTH[view])
     missing = [t for t in expected_texts(texts, view, answer) if t not in report["settled"]]
     assert missing == [], report["settled"]
     assert report["watchdog_longest_gap_ms"] < 16000
+
+
+@pytest.mark.parametrize("depth", [4, 8])
+def test_the_photo_of_each_depth_is_checked_and_shown(run, depth):
+    """DEPTH = 4: the app asks for it, its header check passes the 4-bit file on the board's
+    own struct, and OnDiskBitmap takes its 16-colour palette (256 at depth 8)."""
+    report = run[f"photo-depth-{depth}"]
+    assert (report["outcome"], report["failures"]) == ("running", 0), report
+    assert report["requests"][0].startswith(f"GET /mars?width=320&height=240&depth={depth}&")
+    assert report["requests"][1].startswith(
+        "GET /mars/image/%s.bmp" % ("photo-1.d4" if depth == 4 else "photo-1"))
+    assert report["photos"] == [[320, 240, 16 if depth == 4 else 256]]
+
+
+def test_the_settings_module_is_let_go_after_start(run):
+    """Its checks are needed once: code.py drops it (about 4 KB of heap on the board)."""
+    report = run["classic-320x240"]
+    assert "app" in report["modules"] and "settings" not in report["modules"]
 
 
 def test_diagnostics_report_the_heap_left_after_the_first_refresh(run):

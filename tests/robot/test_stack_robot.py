@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from testing.robot_harness import Observer
 from testing.stack_process import StackProcess
-
-
-def request(stack, method, path, body=None, token=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(stack.url(path), data=data, method=method, headers={
-        "Authorization": f"Bearer {token or stack.token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 @pytest.mark.slow
@@ -30,10 +16,10 @@ def test_stack_drives_the_simulated_robot():
         observer = Observer(stack.mqtt_url_as("observer"),
                             topics=("robot/+/status", "robot/+/telemetry"))
         try:
-            status, body = request(stack, "GET", "/robot/sts-pi/status")
+            status, body = stack.call("GET", "/robot/sts-pi/status")
             assert status == 200 and body["online"] is True and body["motors"]["simulated"]
-            status, body = request(stack, "POST", "/robot/sts-pi/cmd",
-                                   {"action": "left", "speed": 0.4, "duration_ms": 200})
+            status, body = stack.call("POST", "/robot/sts-pi/cmd",
+                                      {"action": "left", "speed": 0.4, "duration_ms": 200})
             assert status == 202 and body["topic"] == "robot/sts-pi/cmd"
             # the stack's robot speeds up within its acceleration limit: steps, then 0.4
             event = observer.wait_json("robot/sts-pi/telemetry",
@@ -43,17 +29,17 @@ def test_stack_drives_the_simulated_robot():
             # the status API's motors follow the motors, within 200 ms
             seen = time.monotonic()
             while True:
-                status, state = request(stack, "GET", "/robot/sts-pi/status")
+                status, state = stack.call("GET", "/robot/sts-pi/status")
                 if state["motors"]["left"] in (-0.4, 0.0) and state["t_ms"] >= event["t_ms"]:
                     break
                 assert time.monotonic() - seen < 0.2, state
             assert {"online", "motors", "camera", "version", "t_ms"} <= set(state)
             observer.wait_json("robot/sts-pi/telemetry",
                                lambda m: m.get("cause") == "deadman", 2)
-            assert request(stack, "POST", "/robot/sts-pi/cmd", {"action": "x"})[0] == 400
-            assert request(stack, "POST", "/robot/nope/cmd", {"action": "stop"})[0] == 404
-            assert request(stack, "POST", "/robot/sts-pi/cmd", {"action": "stop"},
-                           token="wrong")[0] == 401
+            assert stack.call("POST", "/robot/sts-pi/cmd", {"action": "x"})[0] == 400
+            assert stack.call("POST", "/robot/nope/cmd", {"action": "stop"})[0] == 404
+            assert stack.call("POST", "/robot/sts-pi/cmd", {"action": "stop"},
+                              token="wrong")[0] == 401
             assert stack.health()["components"]["robot"]["up"] is True
         finally:
             observer.close()

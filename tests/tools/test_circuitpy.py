@@ -15,8 +15,8 @@ from tools.pyportal_sim.runner import DEVICE_DIR
 
 KIT = mpy.core_folder()  # CircuitPython's core kit with its mpy-cross, when it is here
 
-ARGS = ["--ssid", "home", "--password", "pw word", "--api-url", "https://api.example/prod",
-        "--api-key", "s3cret"]
+ARGS = ["--ssid", "home", "--api-url", "https://api.example/prod", "--api-key", "s3cret"]
+PASSWORD = "pw word"
 
 
 # boot_out.txt as CircuitPython writes it (first line, Board ID, UID)
@@ -55,8 +55,17 @@ def drive(tmp_path):
     return tmp_path
 
 
-def run(drive, *args):
-    return main(["install", "--drive", str(drive), *args])
+def run(drive, *args, password=PASSWORD):
+    """The installer on ``drive``; the Wi-Fi password, when asked for, is ``password``."""
+    asked = []
+
+    def ask(prompt):
+        asked.append(prompt)
+        return password
+
+    code = main(["install", "--drive", str(drive), *args], ask=ask)
+    run.asked = asked
+    return code
 
 
 def settings(drive):
@@ -73,11 +82,11 @@ def test_fresh_install(drive, capsys):
     lib = (drive / "lib" / "adafruit_touchscreen.py").read_text()
     assert "class Touchscreen" in lib and "analogio" in lib  # the real library, not a shim
     assert not (drive / "README.md").exists()
-    assert settings(drive) == {"CIRCUITPY_WIFI_SSID": "home", "CIRCUITPY_WIFI_PASSWORD": "pw word",
+    assert settings(drive) == {"CIRCUITPY_WIFI_SSID": "home", "CIRCUITPY_WIFI_PASSWORD": PASSWORD,
                                "MARS_API_URL": "https://api.example/prod",
                                "MARS_API_KEY": "s3cret", "REFRESH_MINUTES": 10, "UNITS": "C"}
     out = capsys.readouterr().out
-    assert "copy code.py -> code.py" in out and "s3cret" not in out and "pw word" not in out
+    assert "copy code.py -> code.py" in out and "s3cret" not in out and PASSWORD not in out
     assert "no mpy-cross for CircuitPython 9.x here (set CIRCUITPYTHON_CORE" in out
     assert not list(drive.glob("*.mpy"))
 
@@ -126,19 +135,117 @@ def test_a_major_release_without_a_compiler_gets_py(kit, drive, capsys):
     assert (drive / "app.py").exists() and not list(drive.glob("*.mpy"))
 
 
-def test_existing_settings_are_kept(drive, capsys):
+def test_values_given_are_written_and_reported(drive, capsys):
+    """A re-run with a new Wi-Fi and URL writes them (the old file kept as .bak) and says
+    what changed; values not given stay, and so do the user's comments."""
     (drive / "settings.toml").write_text(
-        '# mine\nCIRCUITPY_WIFI_SSID = "cabin"\nMARS_API_KEY = "old-key"\nREFRESH_MINUTES = 3\n')
+        '# mine\nCIRCUITPY_WIFI_SSID = "cabin"\nCIRCUITPY_WIFI_PASSWORD = "old pw"\n'
+        'MARS_API_KEY = "old-key"\nREFRESH_MINUTES = 3\n')
     assert run(drive, *ARGS) == 0
     values = settings(drive)
-    assert values["CIRCUITPY_WIFI_SSID"] == "cabin" and values["MARS_API_KEY"] == "old-key"
-    assert values["REFRESH_MINUTES"] == 3
+    assert (values["CIRCUITPY_WIFI_SSID"], values["CIRCUITPY_WIFI_PASSWORD"],
+            values["MARS_API_KEY"]) == ("home", PASSWORD, "s3cret")
+    assert values["REFRESH_MINUTES"] == 3  # not given: kept
     assert values["MARS_API_URL"] == "https://api.example/prod"  # missing ones are added
     assert (drive / "settings.toml").read_text().startswith("# mine\n")
-    assert "kept MARS_API_KEY" in capsys.readouterr().out
-    assert run(drive, "--force", "--api-key", "new-key") == 0
-    assert settings(drive)["MARS_API_KEY"] == "new-key"
-    assert settings(drive)["CIRCUITPY_WIFI_SSID"] == "cabin"
+    assert (drive / "settings.toml.bak").read_text().startswith("# mine\n")
+    out = capsys.readouterr().out
+    assert "changed CIRCUITPY_WIFI_SSID: cabin -> home" in out
+    assert "changed CIRCUITPY_WIFI_PASSWORD (not shown)" in out
+    assert "changed MARS_API_KEY (not shown)" in out
+    assert "set MARS_API_URL = https://api.example/prod" in out
+    assert "old pw" not in out and "s3cret" not in out and PASSWORD not in out
+    assert "up to date" not in out
+    assert run(drive, "--api-url", "https://other.example/prod/mars") == 0
+    out = capsys.readouterr().out
+    assert "changed MARS_API_URL: https://api.example/prod -> https://other.example/prod" in out
+    assert settings(drive)["MARS_API_URL"] == "https://other.example/prod"
+    assert (drive / "settings.toml.bak2").exists()
+    assert run(drive, "--api-url", "https://other.example/prod/") == 0  # the board's reading
+    out = capsys.readouterr().out
+    assert "same MARS_API_URL" in out and "the drive is up to date" in out
+
+
+def test_view_units_refresh_and_depth(drive, capsys):
+    assert run(drive, "--view", "Gallery", "--units", "f", "--refresh", "15",
+               "--depth", "4") == 0
+    values = settings(drive)
+    assert (values["VIEW"], values["UNITS"], values["REFRESH_MINUTES"], values["DEPTH"]) == (
+        "gallery", "F", 15, 4)  # as the board reads them; numbers as numbers
+    assert "set DEPTH = 4" in capsys.readouterr().out
+    assert run(drive, "--depth", "8") == 0
+    assert settings(drive)["DEPTH"] == 8
+    assert "changed DEPTH: 4 -> 8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--depth", "16"], "--depth 16: must be 4 or 8"),
+    (["--units", "K"], '--units K: must be "C" or "F"'),
+    (["--view", "map"], "--view map: must be classic, photo, weather or gallery"),
+    (["--refresh", "0"], "--refresh 0: must be between 1 and 1440"),
+    (["--refresh", "ten"], "--refresh ten: must be a whole number of minutes"),
+    (["--ssid", " "], "--ssid  : is empty"),
+])
+def test_values_the_board_would_refuse_are_refused(drive, capsys, args, message):
+    """The board's own checks (device/pyportal/settings.py), run before anything is written."""
+    assert run(drive, *args) == 2
+    assert capsys.readouterr().err == f"circuitpy: {message}\n"
+    assert sorted(p.name for p in drive.iterdir()) == ["boot_out.txt"]
+
+
+def test_force_is_two_options_now(drive, capsys):
+    with pytest.raises(SystemExit) as done:
+        run(drive, "--force", *ARGS)
+    assert done.value.code == 2
+    assert "--force is now two options: --replace-settings" in capsys.readouterr().err
+
+
+def test_replace_settings_starts_afresh(drive, capsys):
+    (drive / "settings.toml").write_text('# mine\nUNITS = "F"\nVIEW = "weather"\n')
+    assert run(drive, "--replace-settings", "--api-key", "k2") == 0
+    values = settings(drive)
+    assert values["MARS_API_KEY"] == "k2" and values["UNITS"] == "C" and "VIEW" not in values
+    assert (drive / "settings.toml.bak").read_text() == '# mine\nUNITS = "F"\nVIEW = "weather"\n'
+    out = capsys.readouterr().out
+    assert "replaced settings.toml with a fresh one" in out
+    assert "still to fill in settings.toml: CIRCUITPY_WIFI_SSID, MARS_API_URL" in out
+
+
+def test_broken_settings_can_be_replaced(drive, capsys):
+    (drive / "settings.toml").write_text("UNITS = \n")
+    assert run(drive, *ARGS) == 2
+    assert "run again with --replace-settings" in capsys.readouterr().err
+    assert run(drive, "--replace-settings", *ARGS) == 0
+    assert settings(drive)["CIRCUITPY_WIFI_SSID"] == "home"
+    assert (drive / "settings.toml.bak").read_text() == "UNITS = \n"
+
+
+def test_the_wifi_password_is_asked_for_never_taken_as_an_argument(drive, capsys,
+                                                                  monkeypatch):
+    assert run(drive, "--ssid", "home") == 0
+    assert run.asked == ["Password of Wi-Fi 'home' (empty for an open network; not shown): "]
+    assert settings(drive)["CIRCUITPY_WIFI_PASSWORD"] == PASSWORD
+    assert run(drive, "--password", password="new pw") == 0  # the password alone
+    assert settings(drive)["CIRCUITPY_WIFI_PASSWORD"] == "new pw"
+    assert run(drive, "--api-key", "k") == 0 and run.asked == []  # not asked when not needed
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run(drive, "--password", "hunter2")
+    err = capsys.readouterr().err
+    assert "--password takes no value" in err and "CIRCUITPY_WIFI_PASSWORD" in err
+    monkeypatch.setenv("CIRCUITPY_WIFI_PASSWORD", "from env")
+    assert run(drive, "--ssid", "cabin") == 0 and run.asked == []
+    assert settings(drive)["CIRCUITPY_WIFI_PASSWORD"] == "from env"
+
+
+def test_no_one_to_ask_for_the_password(drive, capsys):
+    assert main(["install", "--drive", str(drive), "--ssid", "home"], ask=None) == 2
+    assert "set CIRCUITPY_WIFI_PASSWORD in the environment" in capsys.readouterr().err
+    assert not (drive / "settings.toml").exists()
+    done = subprocess.run([sys.executable, "-m", "tools.circuitpy", "install", "--drive",
+                           str(drive), "--ssid", "home"], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "run this in a terminal to be asked" in done.stderr
 
 
 def test_dry_run_writes_nothing(drive, capsys):
@@ -212,29 +319,57 @@ def test_supported_boards(drive, capsys, boot, words):
     assert (drive / "sd").is_dir()  # CircuitPython mounts the card only on an existing folder
 
 
-def test_other_boards_need_force(drive, capsys):
+def test_other_boards_need_skip_board_check(drive, capsys):
     (drive / "boot_out.txt").write_text(BOOT_OUT["10-feather"])
     assert run(drive, *ARGS) == 2
     assert "Adafruit Feather M4 Express (feather_m4_express) is not a PyPortal" in (
         capsys.readouterr().err)
     assert not (drive / "code.py").exists()
-    assert run(drive, "--force", *ARGS) == 0
-    assert "warning: Adafruit Feather M4 Express is not a PyPortal" in capsys.readouterr().out
+    assert run(drive, "--skip-board-check", *ARGS) == 0
+    out = capsys.readouterr().out
+    assert "warning: Adafruit Feather M4 Express is not a PyPortal" in out
+    assert settings(drive)["CIRCUITPY_WIFI_SSID"] == "home"
 
 
-def test_any_folder_with_force(tmp_path):
+def test_any_folder_with_skip_board_check(tmp_path, capsys):
     assert run(tmp_path, *ARGS) == 2
-    assert run(tmp_path, "--force", *ARGS) == 0
+    assert "(--skip-board-check installs into any folder)" in capsys.readouterr().err
+    assert run(tmp_path, "--skip-board-check", *ARGS) == 0
     assert (tmp_path / "code.py").exists()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080/",
-                                 "http://[::1]:8080", "http://169.254.10.1:8080"])
-def test_unreachable_api_url_is_refused(drive, capsys, url):
+LAN = "use the computer's LAN address: `make run ARGS=--lan` prints"
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("api.example/prod", "--api-url api.example/prod: must start with https:// or http://"),
+    ("ftp://api.example", "--api-url ftp://api.example: must start with https:// or http://"),
+    ("https://", "--api-url https://: has no host name"),
+    ("http://api.example:http/", "--api-url http://api.example:http/: has a port that is not "
+                                 "a number"),
+    ("http://0.0.0.0:8080", "--api-url http://0.0.0.0:8080: 0.0.0.0 is no address to connect "
+                            "to; a server listening on all addresses is reached at its "
+                            "computer's LAN address"),
+    ("http://[::1]:8080", "--api-url http://[::1]:8080: is IPv6; the board has IPv4 only"),
+    ("http://127.0.0.1:8080", "127.0.0.1 is this computer as seen from itself; the board "
+                              "cannot reach it. Use the computer's LAN address"),
+    ("http://127.1:8080", "127.1 is this computer as seen from itself"),
+    ("http://localhost:8080/", "localhost is this computer as seen from itself"),
+    ("http://169.254.10.1:8080", "169.254.10.1 is a link-local address, which the board "
+                                 "cannot reach"),
+])
+def test_api_urls_the_board_cannot_use_are_refused(drive, capsys, url, words):
+    """Each with its own message: the board's checks of MARS_API_URL (scheme, host, port,
+    IPv6, 0.0.0.0: device/pyportal/settings.py) and the hosts only this computer reaches."""
     assert run(drive, "--api-url", url) == 2
     err = capsys.readouterr().err
-    assert "the board cannot reach it" in err and "make run ARGS=--lan" in err
+    assert words in err and err.count("\n") == 1
     assert not (drive / "settings.toml").exists()
+
+
+def test_a_lan_address_is_taken(drive):
+    assert run(drive, "--api-url", "http://192.168.1.20:8080") == 0
+    assert settings(drive)["MARS_API_URL"] == "http://192.168.1.20:8080"
 
 
 def test_replaced_files_are_backed_up(drive):
@@ -255,5 +390,6 @@ def test_settings_comments_are_kept(drive):
         'MARS_API_KEY = "your-api-key"\n')
     assert run(drive, *ARGS) == 0
     text = (drive / "settings.toml").read_text()
-    assert '# my notes\nCIRCUITPY_WIFI_SSID = "cabin"  # the shed\n\n# key below\n' in text
+    # the value given replaces the one there; the comment beside it stays
+    assert '# my notes\nCIRCUITPY_WIFI_SSID = "home"  # the shed\n\n# key below\n' in text
     assert settings(drive)["MARS_API_KEY"] == "s3cret"

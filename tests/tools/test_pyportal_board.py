@@ -261,6 +261,22 @@ def test_the_esp32_is_a_current_nina_firmware_with_its_six_sockets():
     assert refused.value.args == (23,)  # ENFILE, as adafruit_esp32spi.get_socket raises
 
 
+def test_dns_answers_come_from_the_chips_table_until_their_ttl():
+    """lwIP keeps a name's answer for its TTL (the image after the JSON is not looked up
+    again), and an address in numbers is never looked up at all."""
+    esp = chip(dns_s=4.0, hosts={"api.test": ("127.0.0.1", 0)})
+    clock = esp._clock
+    start = clock.monotonic()
+    assert esp.get_host_by_name("api.test") == b"\x7f\x00\x00\x01"
+    assert esp.get_host_by_name("api.test") == b"\x7f\x00\x00\x01"
+    assert clock.monotonic() - start == pytest.approx(4.0, abs=0.01)
+    assert esp.get_host_by_name("192.168.1.20") == bytes((192, 168, 1, 20))
+    assert esp.dns_lookups == 1 and clock.monotonic() - start == pytest.approx(4.0, abs=0.01)
+    clock.advance(esp.link.dns_ttl_s)
+    esp.get_host_by_name("api.test")
+    assert esp.dns_lookups == 2
+
+
 def test_esp32spi_before_8_sees_the_chip_as_it_did():
     esp = chip("7.0.1")
     assert esp.firmware_version == b"3.3.0\x00"  # raw, NUL and all

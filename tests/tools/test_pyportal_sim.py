@@ -108,12 +108,15 @@ def test_settings_file_values_win_over_the_defaults(tmp_path):
     from tools.pyportal_sim.__main__ import parse_args, settings_of
 
     toml = tmp_path / "settings.toml"
-    toml.write_text('UNITS = "F"\nREFRESH_MINUTES = 3\nVIEW = "weather"\n')
+    toml.write_text('UNITS = "F"\nREFRESH_MINUTES = 3\nVIEW = "weather"\nDEPTH = 8\n')
     base = ["--api", "http://api.test", "--api-key", "k", "--settings", str(toml)]
     kept = settings_of(parse_args(base))
-    assert (kept["UNITS"], kept["REFRESH_MINUTES"], kept["VIEW"]) == ("F", "3", "weather")
+    assert (kept["UNITS"], kept["REFRESH_MINUTES"], kept["VIEW"], kept["DEPTH"]) == (
+        "F", "3", "weather", "8")
     given = settings_of(parse_args([*base, "--units", "C", "--view", "photo",
-                                    "--refresh-minutes", "5"]))
-    assert (given["UNITS"], given["REFRESH_MINUTES"], given["VIEW"]) == ("C", "5", "photo")
+                                    "--refresh-minutes", "5", "--depth", "4"]))
+    assert (given["UNITS"], given["REFRESH_MINUTES"], given["VIEW"], given["DEPTH"]) == (
+        "C", "5", "photo", "4")
     plain = settings_of(parse_args(base[:4]))
-    assert (plain["UNITS"], plain["REFRESH_MINUTES"], plain.get("VIEW")) == ("C", "10", None)
+    assert (plain["UNITS"], plain["REFRESH_MINUTES"], plain.get("VIEW"),
+            plain.get("DEPTH")) == ("C", "10", None, None)

@@ -367,12 +367,13 @@ def test_lan_listens_on_this_machines_lan_address_and_prints_the_board_install_c
     command = next(line for line in log.splitlines() if "-m tools.circuitpy install" in line)
     argv = shlex.split(command)
     assert argv[1:] == ["-m", "tools.circuitpy", "install", "--api-url", base,
-                        "--api-key", stack.api_key, "--ssid", "YOUR WIFI NAME",
-                        "--password", "YOUR WIFI PASSWORD"]
-    # The installer takes the command as printed (it refuses loopback URLs).
+                        "--api-key", stack.api_key, "--ssid", "YOUR WIFI NAME"]
+    # The installer takes the command as printed (it refuses loopback URLs) and asks for the
+    # Wi-Fi's password.
     drive = tmp_path / "CIRCUITPY"
     drive.mkdir()
-    assert circuitpy_main([*argv[3:], "--drive", str(drive), "--force", "--dry-run"]) == 0
+    assert circuitpy_main([*argv[3:], "--drive", str(drive), "--skip-board-check",
+                           "--dry-run"], ask=lambda prompt: "pw") == 0
     assert f"set MARS_API_URL = {base}" in capsys.readouterr().out
 
 

@@ -10,8 +10,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -44,16 +42,6 @@ def motors(stack):
     observer.close()
 
 
-def post(stack, path: str, body: bytes) -> tuple[int, dict]:
-    req = urllib.request.Request(stack.url(path), data=body, method="POST", headers={
-        "Authorization": f"Bearer {stack.token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
-
-
 def test_a_stranger_on_the_broker_cannot_drive(stack, motors):
     """#12 item 1: one anonymous publish ran the motors at full speed for 1 s."""
     command = json.dumps({"id": "x", "seq": 2**62, "action": "forward", "speed": 1.0,
@@ -67,7 +55,7 @@ def test_a_stranger_on_the_broker_cannot_drive(stack, motors):
     finally:
         stranger.close()
         watcher.close()
-    status, body = post(stack, f"/robot/{ROBOT}/cmd", b'{"action": "left", "speed": 0.3}')
+    status, body = stack.call("POST", f"/robot/{ROBOT}/cmd", b'{"action": "left", "speed": 0.3}')
     assert status == 202
     event = motors.wait_json(f"robot/{ROBOT}/telemetry", lambda m: m.get("event") == "motors")
     assert event.get("id") == body["id"]  # the first motor change is the API's command
@@ -77,13 +65,13 @@ def test_a_stranger_on_the_broker_cannot_drive(stack, motors):
 def test_json_bombs_get_400_not_502(stack, path):
     """#12 item 3: 1000 ``[`` (under the 1 KB cap) gave 502 from the API."""
     for body in (b"[" * 1000, b'{"action":' * 100, b"[" * 500 + b"]" * 500):
-        status, answer = post(stack, path, body)
+        status, answer = stack.call("POST", path, body)
         assert status == 400, answer
         assert answer["error"]["code"] == "BAD_COMMAND"
 
 
 def test_the_answer_says_delivery_is_not_confirmed(stack):
-    status, body = post(stack, f"/robot/{ROBOT}/cmd", b'{"action": "stop"}')
+    status, body = stack.call("POST", f"/robot/{ROBOT}/cmd", b'{"action": "stop"}')
     assert status == 202 and body["delivery"].startswith("not confirmed")
 
 
@@ -129,7 +117,7 @@ def test_mosquitto_with_the_files_the_stack_writes(tmp_path):
             motors = Observer(running.mqtt_url_as("observer"),
                               topics=(f"robot/{ROBOT}/telemetry",))
             try:
-                status, body = post(running, f"/robot/{ROBOT}/cmd", b'{"action": "right"}')
+                status, body = running.call("POST", f"/robot/{ROBOT}/cmd", b'{"action": "right"}')
                 assert status == 202
                 motors.wait_json(f"robot/{ROBOT}/telemetry", lambda m: m.get("id") == body["id"])
             finally:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 
 import aiohttp
 import pytest
@@ -20,17 +18,6 @@ def stack():
     with StackProcess(only="broker,api,web", env={"ROBOT_NAMES": "sts-pi,rover-2",
                                                   "STACK_USERS": "bob=rover-2"}) as running:
         yield running
-
-
-def request(stack, method, path, body=None, token=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(stack.url(path), data=data, method=method, headers={
-        "Authorization": f"Bearer {token or stack.token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
 
 
 def _bob(stack) -> str:
@@ -56,15 +43,15 @@ def test_a_second_person_reads_drives_and_watches_only_their_robot(stack):
     bob = _bob(stack)
     assert f"sign-in bob     {bob}   (owns rover-2)" in stack.log()
     drive = {"action": "forward", "speed": 0.3, "duration_ms": 200}
-    status, body = request(stack, "POST", "/robot/sts-pi/cmd", drive, token=bob)
+    status, body = stack.call("POST", "/robot/sts-pi/cmd", drive, token=bob)
     assert status == 403 and body["error"]["code"] == "FORBIDDEN"
-    assert request(stack, "GET", "/robot/sts-pi/status", token=bob)[0] == 403
+    assert stack.call("GET", "/robot/sts-pi/status", token=bob)[0] == 403
     assert _watch(stack, "sts-pi", bob) == 403
-    assert request(stack, "POST", "/robot/rover-2/cmd", drive, token=bob)[0] == 202
-    assert request(stack, "GET", "/robot/rover-2/status", token=bob)[0] == 200
+    assert stack.call("POST", "/robot/rover-2/cmd", drive, token=bob)[0] == 202
+    assert stack.call("GET", "/robot/rover-2/status", token=bob)[0] == 200
     assert _watch(stack, "rover-2", bob) == 101
     # the default sign-in owns every robot; a wrong token is nobody
-    assert request(stack, "POST", "/robot/sts-pi/cmd", drive)[0] == 202
+    assert stack.call("POST", "/robot/sts-pi/cmd", drive)[0] == 202
     assert _watch(stack, "sts-pi", stack.token) == 101
     assert _watch(stack, "rover-2", "wrong") == 401
-    assert request(stack, "GET", "/robot/rover-2/status", token="wrong")[0] == 401
+    assert stack.call("GET", "/robot/rover-2/status", token="wrong")[0] == 401

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import importlib.metadata
-import ipaddress
 import shutil
 import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import tomlkit
 
-from tools.circuitpy import boot_out, drives, mpy
+from tools.circuitpy import boot_out, drives, mpy, rules
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_DIR = ROOT / "device" / "pyportal"
+APP_DIR = rules.APP_DIR
 APP_SKIP = {"README.md", ".gitignore", "settings.toml"}  # never copied from the repository
 # Libraries the app imports that the PyPortal firmware does not have frozen in:
 # module -> the PyPI distribution whose wheel (installed in this venv, same pin) provides it.
 LIBRARIES = {"adafruit_touchscreen": "adafruit-circuitpython-touchscreen"}
+# command-line option (its argparse dest) -> the setting it writes
 SETTING_FLAGS = {"ssid": "CIRCUITPY_WIFI_SSID", "password": "CIRCUITPY_WIFI_PASSWORD",
-                 "api_url": "MARS_API_URL", "api_key": "MARS_API_KEY"}
+                 "api_url": "MARS_API_URL", "api_key": "MARS_API_KEY", "view": "VIEW",
+                 "units": "UNITS", "refresh": "REFRESH_MINUTES", "depth": "DEPTH"}
+REQUIRED = ("CIRCUITPY_WIFI_SSID", "MARS_API_URL", "MARS_API_KEY")  # no default on the board
 SECRETS = {"CIRCUITPY_WIFI_PASSWORD", "MARS_API_KEY"}
 PHOTO_ROOM = 160 * 1024  # a photo needs this much on the drive when it has no SD card
 BACKED_UP = {"code.py", "boot.py", "settings.toml"}  # a user's own versions are kept as .bak
@@ -65,18 +66,19 @@ class Plan:
         return lines + self.notes
 
 
-def find_drive(explicit: Path | None = None, force: bool = False) -> Path:
+def find_drive(explicit: Path | None = None, skip_board_check: bool = False) -> Path:
     """The CIRCUITPY drive: ``explicit``, or the first one mounted where the system puts it.
 
-    :param force: accept ``explicit`` without a ``boot_out.txt`` (a folder for testing).
+    :param skip_board_check: accept ``explicit`` without a ``boot_out.txt`` (a folder for
+        testing).
     """
     if explicit is not None:
         if not explicit.is_dir():
             raise InstallError(f"--drive {explicit}: no such folder")
-        if not drives.is_circuitpy(explicit) and not force:
+        if not drives.is_circuitpy(explicit) and not skip_board_check:
             raise InstallError(f"--drive {explicit}: no boot_out.txt there; is it the "
                                "CIRCUITPY drive of a board running CircuitPython? "
-                               "(--force installs into any folder)")
+                               "(--skip-board-check installs into any folder)")
         return explicit
     for path in drives.candidates():
         if path.is_dir() and drives.is_circuitpy(path):
@@ -85,21 +87,23 @@ def find_drive(explicit: Path | None = None, force: bool = False) -> Path:
                        "wait for the drive to appear, or name it with --drive PATH")
 
 
-def check_board(drive: Path, force: bool, notes: list[str]) -> boot_out.BootOut | None:
-    """Read boot_out.txt: refuse CircuitPython < 9 and, unless ``force``, other boards.
+def check_board(drive: Path, skip: bool, notes: list[str]) -> boot_out.BootOut | None:
+    """Read boot_out.txt: refuse CircuitPython < 9 and, unless ``skip``, other boards.
 
-    :returns: what boot_out.txt says, ``None`` without a readable one (``force``).
+    :returns: what boot_out.txt says, ``None`` without a readable one (``skip``).
     """
     path = drive / "boot_out.txt"
     if not path.is_file():
-        notes.append("no boot_out.txt: board and CircuitPython version not checked (--force)")
+        notes.append("no boot_out.txt: board and CircuitPython version not checked "
+                     "(--skip-board-check)")
         return None
     found = boot_out.parse(path.read_text(errors="replace"))
     if found is None:
-        if not force:
+        if not skip:
             raise InstallError(f"{path} does not say which CircuitPython runs there; "
-                               "reset the board and try again (--force skips the check)")
-        notes.append("boot_out.txt unreadable: board not checked (--force)")
+                               "reset the board and try again (--skip-board-check skips the "
+                               "check)")
+        notes.append("boot_out.txt unreadable: board not checked (--skip-board-check)")
         return None
     needed = ".".join(str(n) for n in boot_out.NEEDED[:2])
     if found.version < boot_out.NEEDED:
@@ -108,27 +112,47 @@ def check_board(drive: Path, force: bool, notes: list[str]) -> boot_out.BootOut 
                            "(or pyportal_titano, pyportal_pynt), then run this again")
     notes.append(f"found {found.board_name} with CircuitPython {found.version_text}")
     if not found.supported_board:
-        if not force:
+        if not skip:
             raise InstallError(f"{found.board_name} ({found.board_id}) is not a PyPortal, "
                                "PyPortal Pynt or Titano: the app needs their screen, ESP32 "
-                               "and SD slot (--force installs anyway)")
-        notes.append(f"warning: {found.board_name} is not a PyPortal (--force)")
+                               "and SD slot (--skip-board-check installs anyway)")
+        notes.append(f"warning: {found.board_name} is not a PyPortal (--skip-board-check)")
     notes.extend("warning: " + w for w in found.warnings())
     return found
 
 
-def check_api_url(url: str) -> None:
-    """A board cannot reach this computer's loopback, nor a link-local address."""
-    host = urlsplit(url).hostname or ""
-    try:
-        address = ipaddress.ip_address(host)
-        unreachable = address.is_loopback or address.is_link_local
-    except ValueError:
-        unreachable = host == "localhost" or host.endswith(".localhost")
-    if unreachable:
-        raise InstallError(f"--api-url {url}: {host} is this computer as seen from itself; the "
-                           "board cannot reach it. Use the computer's LAN address: "
-                           "`make run ARGS=--lan` prints the URL and the command to use")
+def flag_of(key: str) -> str:
+    """The command-line option that sets ``key``: ``MARS_API_URL`` -> ``--api-url``."""
+    dest = next(d for d, k in SETTING_FLAGS.items() if k == key)
+    return "--" + dest.replace("_", "-")
+
+
+def checked_settings(wanted: dict[str, str]) -> dict[str, object]:
+    """``wanted`` as the board will read them (``settings.check`` of the app itself), or the
+    first refusal: the board's words, and for the API's URL also a host the board cannot reach
+    (this computer's loopback or a link-local address).
+
+    :raises InstallError: naming the option, the value and what is wrong.
+    """
+    out: dict[str, object] = {}
+    for key, value in wanted.items():
+        if key == "CIRCUITPY_WIFI_PASSWORD":
+            out[key] = value  # any text, even none (an open network)
+            continue
+        shown = "***" if key in SECRETS else value
+        try:
+            out[key] = rules.check(key, value)
+        except ValueError as e:
+            hint = ""
+            if key == "MARS_API_URL" and str(e).endswith("no address to connect to"):
+                hint = ("; a server listening on all addresses is reached at its computer's "
+                        "LAN address (`make run ARGS=--lan` prints it)")
+            raise InstallError(f"{flag_of(key)} {shown}: {e}{hint}") from None
+        if key == "MARS_API_URL":
+            problem = rules.reach_problem(value)
+            if problem:
+                raise InstallError(f"--api-url {value}: {problem}")
+    return out
 
 
 def library_source(module: str, dist: str) -> Path:
@@ -152,28 +176,49 @@ def _is_placeholder(value: str) -> bool:
     return value.startswith(("your-", "https://example."))
 
 
-def merge_settings(existing: str | None, wanted: dict[str, str], force: bool,
+def _as_board_reads(key: str, value: object) -> object:
+    """A value already in settings.toml as the board takes it (``None`` if it refuses it)."""
+    if key == "CIRCUITPY_WIFI_PASSWORD":
+        return str(value)
+    try:
+        return rules.check(key, str(value))
+    except ValueError:
+        return None
+
+
+def merge_settings(existing: str | None, wanted: dict[str, object], replace: bool,
                    notes: list[str]) -> str | None:
-    """settings.toml with ``wanted`` set, keeping values the user set unless ``force``,
-    and every comment and line the user wrote."""
-    text = existing if existing is not None else (APP_DIR / "settings.toml.example").read_text()
+    """settings.toml with ``wanted`` written in (each reported as set, changed or the same),
+    keeping every other value, comment and line the user wrote; with ``replace``, a fresh one
+    from ``settings.toml.example`` instead.
+
+    :returns: the new text, ``None`` if it would not change.
+    """
+    example = (APP_DIR / "settings.toml.example").read_text()
+    text = example if existing is None or replace else existing
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as e:
-        raise InstallError(f"settings.toml on the drive is not valid TOML ({e}); fix or "
-                           "remove it, then run this again") from None
+        raise InstallError(f"settings.toml on the drive is not valid TOML ({e}); fix it, or "
+                           "run again with --replace-settings for a fresh one (the old one is "
+                           "kept as settings.toml.bak)") from None
+    fresh = existing is None or replace
+    if replace and existing is not None:
+        notes.append("replaced settings.toml with a fresh one from settings.toml.example")
     for key, value in wanted.items():
-        shown = "***" if key in SECRETS else value
+        secret = key in SECRETS
         current = doc.get(key)
-        if current is not None and not force and not _is_placeholder(str(current)):
-            if str(current) != value:
-                notes.append(f"kept {key} already set in settings.toml (--force replaces it)")
+        if not fresh and current is not None and not _is_placeholder(str(current)) and \
+                _as_board_reads(key, current) == value:
+            notes.append(f"same {key}")
             continue
         doc[key] = value
-        notes.append(f"set {key} = {shown}")
+        if fresh or current is None or _is_placeholder(str(current)):
+            notes.append(f"set {key}" + ("" if secret else f" = {value}"))
+        else:
+            notes.append(f"changed {key}" + (" (not shown)" if secret else
+                                             f": {current} -> {value}"))
     result = tomlkit.dumps(doc)
-    if existing is None:
-        return result
     return None if result == existing else result
 
 
@@ -222,16 +267,22 @@ def _compiled(sources: list[tuple[Path, Path]], compiler: mpy.Compiler | None,
     return out
 
 
-def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Plan:
+def make_plan(drive: Path, settings: dict[str, str], replace_settings: bool = False,
+              skip_board_check: bool = False) -> Plan:
     """Work out the install (compiling the app to ``.mpy`` in a temporary folder when an
     ``mpy-cross`` for the board's CircuitPython is at hand); nothing is written to the drive.
 
-    :raises InstallError: wrong firmware or board, unreachable API URL, no room.
+    :param settings: values to write, by setting name, as given (checked here as the board
+        checks them).
+    :param replace_settings: a fresh settings.toml (the old one backed up) with these values.
+    :param skip_board_check: install on another board, or into a folder without
+        ``boot_out.txt``.
+    :raises InstallError: wrong firmware or board, a value the board would refuse, an API the
+        board cannot reach, no room.
     """
     plan = Plan(drive=drive)
-    found = check_board(drive, force, plan.notes)
-    if "MARS_API_URL" in settings:
-        check_api_url(settings["MARS_API_URL"])
+    found = check_board(drive, skip_board_check, plan.notes)
+    wanted = checked_settings(settings)
     plan.make_sd = not (drive / "sd").is_dir()
     sources = [(p, drive / p.name) for p in sorted(APP_DIR.iterdir())
                if p.is_file() and p.name not in APP_SKIP]
@@ -253,12 +304,11 @@ def make_plan(drive: Path, settings: dict[str, str], force: bool = False) -> Pla
                 plan.backups.append((dst, _backup_name(dst)))
     target = drive / "settings.toml"
     existing = target.read_text() if target.exists() else None
-    plan.settings_text = merge_settings(existing, settings, force, plan.notes)
+    plan.settings_text = merge_settings(existing, wanted, replace_settings, plan.notes)
     if plan.settings_text is not None and existing is not None:
         plan.backups.append((target, _backup_name(target)))
     merged = parse_settings(plan.settings_text or existing or "")
-    missing = [k for k in SETTING_FLAGS.values()
-               if k != "CIRCUITPY_WIFI_PASSWORD" and _is_placeholder(merged.get(k, "your-"))]
+    missing = [k for k in REQUIRED if _is_placeholder(merged.get(k, "your-"))]
     if missing:
         plan.notes.append("still to fill in settings.toml: " + ", ".join(missing))
     free = shutil.disk_usage(drive).free

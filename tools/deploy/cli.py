@@ -226,7 +226,7 @@ def deploy(args: argparse.Namespace, aws: Aws, out: Path, emit: Callable[[str], 
     settings = provision.provision_pyportal(aws("apigateway"), outputs, out)
     emit(f"PyPortal: {settings} (add your Wi-Fi and copy it to CIRCUITPY, or run `python -m "
          f"tools.circuitpy install --api-url {outputs['WebUrl'].rstrip('/')} --api-key "
-         "<MARS_API_KEY from that file> --ssid ... --password ...`)")
+         "<MARS_API_KEY from that file> --ssid ...`, which asks for the Wi-Fi password)")
     for name in robots:
         files = provision.provision_robot(aws("iot"), name, outputs, endpoints, aws.region, out,
                                           legacy, csrs.get(name))

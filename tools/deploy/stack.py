@@ -140,13 +140,8 @@ def upload_template(s3: Any, bucket: str, prefix: str, body: str, region: str,
 
 def stack_status(cfn: Any, name: str) -> str | None:
     """The stack's status, or ``None`` when there is no such stack."""
-    try:
-        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in exc.response["Error"].get("Message", ""):
-            return None
-        raise
-    return stacks[0]["StackStatus"] if stacks else None
+    described = describe(cfn, name)
+    return described["StackStatus"] if described else None
 
 
 def outputs(cfn: Any, name: str) -> dict[str, str]:

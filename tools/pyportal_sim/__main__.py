@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--units", choices=("C", "F"), help="UNITS (default: --settings', else C)")
     p.add_argument("--view", choices=VIEWS,
                    help="VIEW, the screen shown first (default: --settings', else classic)")
+    p.add_argument("--depth", type=int, choices=(4, 8),
+                   help="DEPTH, bits per pixel of the photos (default: --settings', else the "
+                        "app's choice: 4 for the Gallery and without an SD card, else 8)")
     p.add_argument("--settings", type=Path,
                    help="a settings.toml to start from; the options above override it only "
                         "when given")
@@ -80,7 +83,7 @@ def _resolve(p: argparse.ArgumentParser, text: str) -> tuple[str, tuple[str, int
 def settings_of(args: argparse.Namespace) -> dict[str, str]:
     """The simulated settings.toml: ``--settings``' values, overridden by the options given."""
     return settings_from(args.api, args.api_key, args.refresh_minutes, args.units,
-                         args.settings, view=args.view)
+                         args.settings, view=args.view, depth=args.depth)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,11 @@ socket commands, so that the *real* ``adafruit_esp32spi_socketpool``,
 - one TLS socket at a time (``socket_open`` in adafruit_esp32spi.py: "Only one open SSL
   connection allowed");
 - ``socket_connect`` gives up after 3 s (the ``while ... < 3`` loop in adafruit_esp32spi.py);
+- a name resolved once is answered from lwIP's DNS table until its TTL runs out (nina-fw's
+  ``reqHostByName`` calls ``WiFi.hostByName``, lwIP's ``dns_gethostbyname``, whose
+  ``dns_lookup`` answers from "the cached dns_table"): the image after the JSON costs no
+  second lookup; an address in numbers (a LAN install's ``http://192.168.1.20:8080``) costs
+  none at all (``dns_gethostbyname`` returns at once when ``ipaddr_aton`` reads the name);
 - every command waits at most 10 s for the chip (``_wait_for_ready``: ``TimeoutError("ESP32
   not responding")``): a TLS handshake longer than that fails, and a chip that stopped
   answering (:attr:`Link.responds`) costs 10 s per command;
@@ -56,10 +61,13 @@ class Link:
     - ``rate``: ESP32 TCP downloads measured at 24.5 KB/s (arduino-esp32#312) to 70 kB/s
       (micropython#5543); the SPI link (8 MHz in ESP_SPIcontrol) is not the limit;
     - ``dns_s``, ``connect_s``: a round trip or two on Wi-Fi;
+    - ``dns_ttl_s``: how long lwIP keeps an answer (the record's TTL; a minute is common for
+      the AWS front doors);
     - ``join_s``: ``connect_AP`` polls for up to 10 s (its ``timeout_s``); a few seconds usually.
     """
 
     dns_s: float = 0.05
+    dns_ttl_s: float = 60.0
     connect_s: float = 0.05
     tls_s: float = 1.5
     rate: float = 40_000
@@ -94,7 +102,9 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         self._sockets: dict[int, _Sock] = {}
         self._tls_socket: int | None = None
         self._joined = False
+        self._dns: dict[str, tuple[bytes, float]] = {}  # name -> (address, expiry)
         self.resets = 0
+        self.dns_lookups = 0  # asked of the network (a cached answer is not one)
 
     # -- Wi-Fi -------------------------------------------------------------------------------
     def _command(self) -> None:
@@ -139,6 +149,7 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         self._sockets.clear()
         self._tls_socket = None
         self._joined = False
+        self._dns.clear()
         self.resets += 1
         self._clock.advance(0.76)  # adafruit_esp32spi.reset: 0.01 s low, 0.75 s to boot
 
@@ -147,12 +158,23 @@ class ESP_SPIcontrol:  # the class name connection_manager dispatches on
         if isinstance(hostname, bytes):
             hostname = hostname.decode()
         self._command()
+        cached = self._dns.get(hostname)
+        if cached is not None and self._clock.monotonic() < cached[1]:
+            return cached[0]
+        if hostname not in self.link.hosts:
+            try:
+                return _socket.inet_aton(hostname)  # numbers: no lookup on the network
+            except OSError:
+                pass
         self._clock.advance(min(self.link.dns_s, READY_WAIT_S))
+        self.dns_lookups += 1
         host = self.link.hosts.get(hostname, (hostname, 0))[0]
         try:
-            return _socket.inet_aton(_socket.gethostbyname(host))
+            address = _socket.inet_aton(_socket.gethostbyname(host))
         except OSError:
             raise ConnectionError("Failed to request hostname") from None
+        self._dns[hostname] = (address, self._clock.monotonic() + self.link.dns_ttl_s)
+        return address
 
     def get_socket(self) -> int:
         self._command()

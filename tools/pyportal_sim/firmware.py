@@ -10,7 +10,11 @@ Each stand-in follows the firmware's or library's source (named beside each rule
 - the libraries the firmware release freezes (requests, connection manager, ESP32SPI's socket
   pool over the ESP32 of :mod:`.esp32`, display_text), pinned per release in
   :mod:`.libraries`; any other Adafruit library only from the drive's ``lib`` folder;
-- ``bitmaptools.fill_region`` refuses corners outside the bitmap, as the firmware's does.
+- ``bitmaptools.fill_region`` refuses corners outside the bitmap, as the firmware's does;
+- ``displayio.OnDiskBitmap`` is Blinka's, a port of shared-module/displayio/OnDiskBitmap.c
+  that reads 1-, 2-, 4- and 8-bit rows as the firmware does (``biClrUsed`` palette entries
+  after the header, the leftmost pixel in a byte's high bits, rows bottom-up), so a 4-bit
+  photo looks as on the board (tests/pyportal/test_views.py compares every pixel).
 """
 
 from __future__ import annotations

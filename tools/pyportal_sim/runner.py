@@ -47,7 +47,7 @@ DEVICE_DIR = Path(__file__).resolve().parents[2] / "device" / "pyportal"
 # What the app reads from settings.toml: never taken from the computer's environment.
 DEVICE_SETTINGS = ("CIRCUITPY_WIFI_SSID", "CIRCUITPY_WIFI_PASSWORD", "MARS_API_URL",
                    "MARS_API_KEY", "REFRESH_MINUTES", "UNITS", "MARS_FLASH_WRITABLE", "VIEW",
-                   "GALLERY_SECONDS")
+                   "GALLERY_SECONDS", "DEPTH")
 VIEWS = ("classic", "photo", "weather", "gallery")  # VIEW's values (settings.VIEWS)
 IDLE_FRAME_S = 3600  # a frame also after this long without a refresh (e.g. a settings error)
 SETTLE_S = 15  # a refresh's frame waits this long at most for the diagnostics to go away
@@ -81,7 +81,7 @@ class Options:
 
 def settings_from(api: str, api_key: str, refresh_minutes: int | None = None,
                   units: str | None = None, file: Path | None = None,
-                  view: str | None = None) -> dict[str, str]:
+                  view: str | None = None, depth: int | None = None) -> dict[str, str]:
     """The simulated settings.toml: the defaults, then ``file`` (if given), then what the
     command line gave (``None``: not given, so the file's value stays)."""
     values: dict[str, str] = {"CIRCUITPY_WIFI_SSID": "simulator", "CIRCUITPY_WIFI_PASSWORD": "",
@@ -90,7 +90,8 @@ def settings_from(api: str, api_key: str, refresh_minutes: int | None = None,
         with open(file, "rb") as f:
             values.update({k: str(v) for k, v in tomllib.load(f).items()})
     given = {"MARS_API_URL": api, "MARS_API_KEY": api_key, "UNITS": units, "VIEW": view,
-             "REFRESH_MINUTES": None if refresh_minutes is None else str(refresh_minutes)}
+             "REFRESH_MINUTES": None if refresh_minutes is None else str(refresh_minutes),
+             "DEPTH": None if depth is None else str(depth)}
     values.update({k: v for k, v in given.items() if v is not None})
     return values
 

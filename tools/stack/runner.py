@@ -151,13 +151,14 @@ def addresses(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def install_command(base_url: str, api_key: str) -> str:
-    """The command that points a real board at this stack (the Wi-Fi is the user's to fill)."""
+    """The command that points a real board at this stack (the Wi-Fi is the user's to fill;
+    the installer asks for its password)."""
     python = Path(sys.executable)
     if python.is_relative_to(Path.cwd()):
         python = python.relative_to(Path.cwd())  # .venv/bin/python after `make run`
     return " ".join([shlex.quote(str(python)), "-m", "tools.circuitpy", "install", "--api-url",
                      shlex.quote(base_url), "--api-key", shlex.quote(api_key),
-                     "--ssid", "'YOUR WIFI NAME'", "--password", "'YOUR WIFI PASSWORD'"])
+                     "--ssid", "'YOUR WIFI NAME'"])
 
 
 def build_context(args: argparse.Namespace, environ: Mapping[str, str]) -> StackContext:

@@ -56,6 +56,19 @@ def visible_texts(layer, out, hidden=False):
     return out
 
 
+def photos_shown(layer, out, hidden=False):
+    """``[width, height, palette colours]`` of every photo shown (an ``OnDiskBitmap``)."""
+    import displayio_standin
+
+    hidden = hidden or getattr(layer, "hidden", False)
+    bitmap = getattr(layer, "bitmap", None)
+    if isinstance(bitmap, displayio_standin.OnDiskBitmap) and not hidden:
+        out.append([bitmap.width, bitmap.height, len(bitmap.pixel_shader)])
+    for child in getattr(layer, "_layers", ()):
+        photos_shown(child, out, hidden)
+    return out
+
+
 def diagnostics_shown():
     import board
 
@@ -178,6 +191,7 @@ def task_start(task, report):
     del source
     app = sys.modules.get("app")
     stats = getattr(app, "stats", None)
+    report["modules"] = sorted(name for name in sys.modules if name not in BASE)
     report["refreshes"] = getattr(stats, "refreshes", 0)
     report["failures"] = getattr(stats, "failures", None)
     report["peak_bytes"] = harness.peak[0]
@@ -188,6 +202,7 @@ def task_start(task, report):
         report["serial"] = serial
         report["after_refresh"] = seen["first"]
         report["settled"] = visible_texts(board.DISPLAY.root_group, [])
+        report["photos"] = photos_shown(board.DISPLAY.root_group, [])
         report["diagnostics_after_refresh"] = seen.get("diagnostics")
         report["diagnostics_settled"] = diagnostics_shown()
         report["view"] = getattr(board.DISPLAY.root_group, "current", None)
