@@ -130,6 +130,19 @@ def faked(offset: str) -> dict[str, str]:
     return {"LD_PRELOAD": found[0], "FAKETIME": offset}
 
 
+@pytest.fixture(scope="module")
+def processes(broker, tmp_path_factory):
+    """Every process the tests start, loaded at once: each test's first agent loads while the
+    test before it runs. Each test's agents share a state folder, as restarts of one robot."""
+    years, hour = tmp_path_factory.mktemp("years"), tmp_path_factory.mktemp("hour")
+    made = {"years": [loaded(years, broker.url, offset) for offset in ("+5y", "-5y", "+0")],
+            "hour": [loaded(hour, broker.url, "+0") for _ in range(2)],
+            # the robot API with its clock an hour ahead
+            "sender": [sender_with_clock(broker.url, "+1h", RELEARN_AFTER + 2)]}
+    yield made
+    end(*(process for group in made.values() for process in group))
+
+
 def commands_until_driven(watcher: Observer, most: int) -> int:
     """Send the operator's forward command until one moves the motors; how many it took."""
     for sent in range(1, most + 1):
@@ -143,10 +156,9 @@ def commands_until_driven(watcher: Observer, most: int) -> int:
     raise AssertionError(f"still refused after {most} commands")
 
 
-def test_a_robot_clock_years_off_costs_a_few_commands_across_restarts(broker, api, tmp_path):
+def test_a_robot_clock_years_off_costs_a_few_commands_across_restarts(broker, api, processes):
     watcher = Observer(broker.url, topics=(f"robot/{NAME}/#",))
-    # ahead; restarted behind (its floor persisted); restarted right
-    agents = [loaded(tmp_path, broker.url, offset) for offset in ("+5y", "-5y", "+0")]
+    agents = processes["years"]  # ahead; restarted behind (its floor persisted); right
     try:
         for process in agents:
             start(process, watcher)
@@ -160,11 +172,10 @@ def test_a_robot_clock_years_off_costs_a_few_commands_across_restarts(broker, ap
         watcher.close()
 
 
-def test_a_sender_clock_an_hour_ahead_once_blocks_nobody(broker, api, tmp_path):
+def test_a_sender_clock_an_hour_ahead_once_blocks_nobody(broker, api, processes):
     """It blocked the robot for that hour, across restarts: the raised floor was persisted."""
     watcher = Observer(broker.url, topics=(f"robot/{NAME}/#",))
-    sender = sender_with_clock(broker.url, "+1h", RELEARN_AFTER + 2)  # the API's clock, wrong
-    first, restarted = (loaded(tmp_path, broker.url, "+0") for _ in range(2))
+    (sender,), (first, restarted) = processes["sender"], processes["hour"]
     try:
         start(first, watcher)
         sender.communicate(b"\n", timeout=60)
