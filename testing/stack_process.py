@@ -23,6 +23,10 @@ from testing.ports import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class PortTaken(RuntimeError):
+    """The stack stopped at start: a port picked for it was taken before it bound it."""
+
+
 class StackProcess:
     """A local stack on free ports; stopped with SIGINT on exit.
 
@@ -100,7 +104,19 @@ class StackProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> StackProcess:
+    def start(self, attempts: int = 3) -> StackProcess:
+        """Start the stack and wait for it; if a port was taken meanwhile, again on new ones."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start()
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+                self._log.close()
+                self.port, self.mqtt_port = free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> StackProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.environment(),
@@ -108,7 +124,8 @@ class StackProcess:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"stack exited with {self.process.returncode}:\n{self.log()}")
+                error = PortTaken if "already in use" in self.log() else RuntimeError
+                raise error(f"stack exited with {self.process.returncode}:\n{self.log()}")
             if "Local stack is up" in self.log():
                 return self
             time.sleep(0.1)

@@ -7,7 +7,8 @@
 // most every ANALOG_MS while it changes.
 
 export const REPEAT_MS = 150;
-export const DURATION_MS = 300;
+// A repeat may be 350 ms late (a busy phone, a slow API call) before the robot stops.
+export const DURATION_MS = 500;
 export const ANALOG_MS = 50;
 
 /** @type {Record<string, string>} */

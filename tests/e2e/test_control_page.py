@@ -10,7 +10,7 @@ from testing.browser import SHOTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
-HOLD_S = 4 * 0.300  # four times the page's DURATION_MS (cloud/web/drive.js)
+HOLD_S = 3 * 0.500  # three times the page's DURATION_MS (cloud/web/drive.js)
 VIDEO = """() => { const v = document.getElementById('video');
   const q = v.getVideoPlaybackQuality();
   return {ready: v.readyState, width: v.videoWidth, height: v.videoHeight, time: v.currentTime,

@@ -156,7 +156,7 @@ def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(shared, event
         closed_ms = page.evaluate("robotPage.viewer.channel.close(); Date.now()")
         page.wait_for_function(f"() => window.__posts.some((at) => at >= {closed_ms})")
         first_post = page.evaluate(f"window.__posts.find((at) => at >= {closed_ms})")
-        # before the deadman (duration_ms 300) could end the last command sent on the channel
+        # before the deadman (duration_ms 500) could end the last command sent on the channel
         assert first_post - closed_ms < 250
         time.sleep(0.6)  # several commands' durations: only HTTP keeps it going now
         assert commands.since(closed) >= 4
@@ -169,7 +169,7 @@ def test_channel_closed_mid_drive_falls_back_to_http_without_a_gap(shared, event
         cut = time.monotonic()
         at, event = events.wait_for(lambda e: e.get("event") == "motors" and e["left"] == 0,
                                     cut, timeout=3)
-        assert event["cause"] == "deadman" and at - cut < 0.8
+        assert event["cause"] == "deadman" and at - cut < 1.0  # 500 ms duration, then delivery
         page.keyboard.up("ArrowUp")
     finally:
         page.unroute("**/cmd")
