@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
 
 from cloud import config as cloud_config
 from cloud.routes import DEFAULT_THROTTLE, ROUTES
@@ -28,6 +25,11 @@ def source():
 
 @pytest.fixture(scope="module")
 def translated(source):
+    # imported here, not at the top: every test worker collects this file, one runs it
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
     packaged = template.package(source, {"build/code": ("artifacts", "code-1.zip"),
                                          "build/layer": ("artifacts", "layer-1.zip")})
     expanded = template.expand(packaged, PARAMS)

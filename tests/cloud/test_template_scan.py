@@ -9,11 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from cfnlint.api import ManualArgs, lint
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
 
 from tools.deploy import template
 
@@ -26,6 +22,11 @@ PARAMS = {"RobotNames": "sts-pi,rover_2", "AlarmEmail": "owner@example.com",
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory):
     """``{"template": path, "transformed": path}`` as JSON files."""
+    # imported here, not at the top: every test worker collects this file, one runs it
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
     folder = tmp_path_factory.mktemp("scan")
     source = template.load()
     packaged = template.package(source, {"build/code": ("artifacts", "code-1.zip"),
@@ -42,6 +43,8 @@ def templates(tmp_path_factory):
 
 @pytest.mark.parametrize("which", ["template", "transformed"])
 def test_cfn_lint_with_informational_rules_finds_nothing(templates, which):
+    from cfnlint.api import ManualArgs, lint
+
     config = ManualArgs(regions=["us-east-1", "eu-west-1", "ap-southeast-2"],
                         include_checks=["I"])
     found = [f"{m.rule.id} line {m.linenumber}: {m.message}"
