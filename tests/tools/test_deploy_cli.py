@@ -15,7 +15,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from testing.pki import robot_csr
 from tools.deploy import cli, provision, template
@@ -265,6 +264,8 @@ def world(monkeypatch):
         return made
 
     monkeypatch.setattr(HybridSession, "client", client)
+    from moto import mock_aws  # here: only the worker running this file loads moto
+
     with mock_aws():
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
                                 aws_secret_access_key="testing")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from testing.pki import robot_csr
 from tools.deploy import provision
@@ -26,6 +25,8 @@ REGION = "eu-west-1"
 @pytest.fixture
 def aws(monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from moto import mock_aws  # here: only the worker running this file loads moto
+
     with mock_aws():
         yield boto3.Session(region_name=REGION, aws_access_key_id="testing",
                             aws_secret_access_key="testing")

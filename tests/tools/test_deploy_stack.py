@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from tools.deploy import build, stack
 from tools.deploy.errors import DeployError, StackFailed
@@ -271,6 +270,8 @@ def test_check_ours_refuses_an_untagged_stack():
 @pytest.fixture
 def s3(monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from moto import mock_aws  # here: only the worker running this file loads moto
+
     with mock_aws():
         yield _client("s3")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from testing.ports import free_port
 
@@ -22,6 +21,8 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is
 
 @pytest.fixture(scope="module")
 def moto_url():
+    from moto.server import ThreadedMotoServer  # here: only the worker running this file
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
