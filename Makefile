@@ -78,11 +78,14 @@ lock:
 # Four workers on two cores: most of the suite waits on brokers, browsers and simulated links,
 # so two per core keep both busy. Each file stays in one worker (its module fixtures are built
 # once), the browser files share one, and the longest start first (tests/conftest.py).
-# TEST_WORKERS=0 runs everything in one process.
+# TEST_WORKERS=0 runs everything in one process. Python may write bytecode here even where
+# PYTHONDONTWRITEBYTECODE is set: otherwise every worker recompiles (and pytest rewrites) each
+# test file, and every child process each module it imports, on every run.
 TEST_WORKERS ?= 4
 
 test: lint test-web $(FIRMWARE_LIBS)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile \
+	    --no-loadscope-reorder $(PYTEST_ARGS)
 
 # ruff; mypy over cloud/, tools/, the agent and testing/ (pyproject.toml), and over the
 # PyPortal code against circuitpython-stubs (stubs/pyportal/mypy.ini).
