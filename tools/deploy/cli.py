@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tools.deploy import build, nasa_key, owners, provision, stack, state, template
@@ -347,7 +346,7 @@ def _confirmer(ask: Callable[[str], str]) -> stack.Confirm:
     return lambda question: ask(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = boto3.Session,
+def main(argv: Sequence[str] | None = None, session_factory: SessionFactory | None = None,
          emit: Callable[[str], None] = print, ask: Callable[[str], str] | None = None,
          sleep: Callable[[float], None] = time.sleep) -> int:
     """:param ask: reads the answer to a question (``input`` on a terminal); tests pass one.
@@ -367,6 +366,10 @@ def main(argv: Sequence[str] | None = None, session_factory: SessionFactory = bo
         out = args.out or ROOT / "out" / "deploy" / args.stack
         if args.command == "deploy" and args.dry_run:
             return dry_run(args, out, emit)
+        if session_factory is None:
+            import boto3  # here: a usage error or a dry run answers without loading it
+
+            session_factory = boto3.Session
         aws = Aws(session_factory(profile_name=args.profile, region_name=args.region))
         if args.command == "deploy":
             return deploy(args, aws, out, emit, None if args.yes or ask is None
