@@ -199,10 +199,10 @@ def test_missing_permission_is_one_line():
 class HybridSession:
     """moto for most services; Stubber-backed clients where moto cannot follow."""
 
-    def __init__(self, stubbed: dict[str, object]) -> None:
+    def __init__(self, moto: boto3.Session, stubbed: dict[str, object]) -> None:
+        # the test's own moto session: a new one would load botocore's models again
         self.region_name = REGION
-        self._moto = boto3.Session(region_name=REGION, aws_access_key_id="testing",
-                                   aws_secret_access_key="testing")
+        self._moto = moto
         self.stubbed = stubbed
 
     def client(self, service, region_name=None):
@@ -335,7 +335,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
         cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
         cf_stub.add_response("create_invalidation", {}, {
             "DistributionId": "E123", "InvalidationBatch": ANY})
-        hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
+        hybrid = HybridSession(session, {"cloudformation": cfn, "cloudfront": cloudfront})
         code = cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append, ask=yes,
                         sleep=_no_wait)
         assert code == 0, lines
@@ -391,7 +391,7 @@ def test_a_whole_deploy_then_a_no_op_redeploy(world, tmp_path):
                                                 "changes."})
         cfn_stub.add_response("delete_change_set", {})
         cfn_stub.add_response("describe_stacks", _stack("CREATE_COMPLETE", outputs))
-        hybrid = HybridSession({"cloudformation": cfn, "cloudfront": cloudfront})
+        hybrid = HybridSession(session, {"cloudformation": cfn, "cloudfront": cloudfront})
         assert cli.main(args, session_factory=lambda **kw: hybrid, emit=lines.append,
                         ask=yes, sleep=_no_wait) == 0
         cfn_stub.assert_no_pending_responses()
@@ -431,7 +431,7 @@ def test_removing_a_robot_releases_its_certificate_before_the_update(world, tmp_
         stub.add_response("describe_stack_events", {"StackEvents": [
             _event(1, "UPDATE_COMPLETE"), _event(0, "X")]})
         stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs))
-        hybrid = HybridSession({"cloudformation": cfn, "cloudfront": boto3.client(
+        hybrid = HybridSession(session, {"cloudformation": cfn, "cloudfront": boto3.client(
             "cloudfront", region_name=REGION)})
         with Stubber(hybrid.stubbed["cloudfront"]) as cf_stub:
             cf_stub.add_response("create_invalidation", {})
@@ -462,13 +462,13 @@ def test_revoke_takes_robots_away_now_and_signs_out(world, capsys):
     def revoke(*extra):
         cfn = boto3.client("cloudformation", region_name=REGION)
         lines: list[str] = []
+        hybrid = HybridSession(session, {"cloudformation": cfn})
         with Stubber(cfn) as stub:
             stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", outputs,
                                                         "sts-pi,rover-2"))
             code = cli.main(["revoke", "--stack", "mars", "--region", REGION, "--user",
                              "bob@example.com", *extra],
-                            session_factory=lambda **kw: HybridSession({"cloudformation": cfn}),
-                            emit=lines.append)
+                            session_factory=lambda **kw: hybrid, emit=lines.append)
         return code, lines
 
     def groups():
@@ -510,7 +510,7 @@ def _destroy(session, stubbed_cfn, answer="mars", *extra):
         asked.append(question)
         return answer
 
-    hybrid = HybridSession({"cloudformation": stubbed_cfn})
+    hybrid = HybridSession(session, {"cloudformation": stubbed_cfn})
     code = cli.main(["destroy", "--stack", "mars", "--region", REGION, *extra],
                     session_factory=lambda **kw: hybrid, emit=lines.append, ask=ask,
                     sleep=_no_wait)
