@@ -30,6 +30,11 @@ $(TEST_STAMP): $(RUN_STAMP) requirements/test.txt requirements/checkov.txt
 	@test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check \
 	    --require-hashes -r requirements/checkov.txt
+	@# checkov's JSONPath parser builds its PLY parse table anew for every expression (50 ms
+	@# each, 2 s of a scan); PLY reads the same table from a module written beside the parser
+	$(VENV)/checkov/bin/python -c 'import os, ply.yacc; from bc_jsonpath_ng.ext import parser; \
+	    ply.yacc.yacc(module=parser.ExtentedJsonPathParser(), start="jsonpath", debug=False, \
+	    tabmodule="parser_jsonpath_parsetab", outputdir=os.path.dirname(parser.__file__))'
 	@# circuitpython-stubs' board module knows no pins until a board is chosen (make lint)
 	$(VENV)/bin/circuitpython_setboard pyportal >/dev/null
 	@touch $(TEST_STAMP)
