@@ -37,8 +37,10 @@ def telemetry(stack):
     watcher.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One chromium for every browser file (they run in one worker, one after another): each
+    test opens its own context, so nothing of one page is seen by another."""
     if not CHROMIUM.exists():
         pytest.skip(system.reason(["chromium"]))
     from playwright.sync_api import sync_playwright
