@@ -82,13 +82,6 @@ class Telemetry:
         self.client.loop_stop()
 
 
-def robot_stack() -> StackProcess:
-    """The browser tests' stack: the simulated robot, a configured robot that never reports
-    (``ghost-bot``) and the puppet."""
-    return StackProcess(only="broker,api,web,robot",
-                        env={"ROBOT_NAMES": f"{ROBOT},ghost-bot,{PUPPET}"}, ready_timeout=60)
-
-
 def sign_in(page: Any, stack: Any, robot: str = ROBOT, nickname: str = "") -> None:
     """Sign in on the control page of the stack's ``robot`` with the stack's token (and the
     name the page asks for, when given)."""

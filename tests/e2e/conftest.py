@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from testing import system
-from testing.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, Telemetry, robot_stack
+from testing.browser import CHROMIUM, CHROMIUM_ARGS, PUPPET, ROBOT, SHOTS, Telemetry
 from testing.stack_process import StackProcess
 
 
@@ -22,24 +22,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(skip)
 
 
-# The stack the browser files share (starting one costs seconds of CPU): it stops after the
-# last browser test, not at the end of the worker's session.
-_SHARED: list[StackProcess] = []
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack():
-    """The stack for every browser file that needs no other. Each test leaves the robot
-    stopped; a file that drives first waits for the lease an earlier page held to lapse."""
-    with robot_stack() as running:
-        _SHARED.append(running)
+    with StackProcess(only="broker,api,web,robot",
+                      env={"ROBOT_NAMES": f"{ROBOT},ghost-bot,{PUPPET}"},
+                      ready_timeout=60) as running:
         yield running
-
-
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if nextitem is None or not nextitem.nodeid.startswith("tests/e2e/"):
-        while _SHARED:
-            _SHARED.pop().stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from testing.browser import SHOTS, robot_stack, sign_in
+from testing.browser import SHOTS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -15,14 +15,6 @@ VIDEO = """() => { const v = document.getElementById('video');
   const q = v.getVideoPlaybackQuality();
   return {ready: v.readyState, width: v.videoWidth, height: v.videoHeight, time: v.currentTime,
           frames: q.totalVideoFrames}; }"""
-
-
-@pytest.fixture(scope="module")
-def stack():
-    """A stack of its own: the robot counts a closed page's viewer until its connection times
-    out, and the next file counts viewers on the shared stack."""
-    with robot_stack() as running:
-        yield running
 
 
 def moving(event) -> bool:

@@ -94,10 +94,6 @@ def driving(browser, stack):
     """One signed-in page with its drive channel open, shared by the tests in order (a new
     page costs seconds); a test that disturbs it puts it back."""
     context, page = open_page(browser, stack, GAMEPAD)
-    # the stack is shared: an earlier file's page may hold the lease for 3 s after its last
-    # command
-    page.wait_for_function("() => document.getElementById('status-driver').textContent"
-                           " === 'nobody'", timeout=10000)
     yield page
     context.close()
 

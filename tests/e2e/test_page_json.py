@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from contracts import safejson
 from testing.hostile_json import nesting
+from testing.stack_process import StackProcess
 
 scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12)
 documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
@@ -27,9 +28,15 @@ PARSE_ALL = """async (inputs) => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def web():
+    with StackProcess(only="web") as running:
+        yield running
+
+
 @pytest.fixture
-def origin(page, stack):
-    page.goto(stack.url("/config.json"))  # any page of the origin can import its modules
+def origin(page, web):
+    page.goto(web.url("/config.json"))  # any page of the origin can import its modules
     return page
 
 
