@@ -27,7 +27,7 @@ def assert_near(actual, expected, tolerance=10):
 
 @pytest.fixture(scope="module")
 def photo_png() -> bytes:
-    return samples.encode(samples.photo("astronaut"))
+    return samples.photo_png("astronaut")
 
 
 # --- parameters -------------------------------------------------------------------------------

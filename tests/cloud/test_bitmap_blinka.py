@@ -25,13 +25,18 @@ def blinka_rgb565(path) -> np.ndarray:
     """Every pixel of ``path`` through OnDiskBitmap and its pixel shader, as display codes."""
     bitmap = OnDiskBitmap(str(path))
     shader = bitmap.pixel_shader
-    codes = np.zeros((bitmap.height, bitmap.width), np.uint16)
-    for y in range(bitmap.height):
-        for x in range(bitmap.width):
-            value = bitmap._get_pixel(x, y)  # the call displayio's refresh makes
-            colour = shader[value] if isinstance(shader, Palette) else value
-            codes[y, x] = ColorConverter._compute_rgb565(colour)
-    return codes
+    get_pixel = bitmap._get_pixel  # the call displayio's refresh makes
+    # the shader and the converter are pure: each value is looked up once
+    shown: dict[int, int] = {}
+
+    def code(value: int) -> int:
+        colour = shader[value] if isinstance(shader, Palette) else value
+        shown[value] = ColorConverter._compute_rgb565(colour)
+        return shown[value]
+
+    rows = [[get_pixel(x, y) for x in range(bitmap.width)] for y in range(bitmap.height)]
+    return np.array([[shown[v] if v in shown else code(v) for v in row] for row in rows],
+                    np.uint16).reshape(bitmap.height, bitmap.width)
 
 
 SIZES = [(320, 240), (480, 320), (16, 16), (321, 17)]

@@ -51,7 +51,7 @@ def test_size_depth_and_fit_flags(tmp_path, photo):
     # rocket is 640x427, the Titano's 3:2 exactly: contain fills the screen, no bars...
     assert bmpcheck.colours(dst.read_bytes())[:, :40].any()
     square = tmp_path / "square.png"
-    square.write_bytes(samples.encode(samples.photo("astronaut")))
+    square.write_bytes(samples.photo_png("astronaut"))
     assert run(square, dst, "--size", "480x320", "--fit", "contain").returncode == 0
     # ...while a square photo gets 80-pixel black bars at the sides.
     colours = bmpcheck.colours(dst.read_bytes())

@@ -12,6 +12,8 @@ from testing import system
 from testing.browser import CHROMIUM, CHROMIUM_ARGS, PUPPET, ROBOT, SHOTS, Telemetry
 from testing.stack_process import StackProcess
 
+BROWSER_FILES = "tests/e2e/"
+
 
 def pytest_collection_modifyitems(items):
     if CHROMIUM.exists():
@@ -37,16 +39,34 @@ def telemetry(stack):
     watcher.close()
 
 
-@pytest.fixture(scope="module")
+# The running Playwright: its sync API holds an event loop in this thread, which a later
+# file's asyncio.run() must not find, so it stops after the last browser test.
+_PLAYWRIGHT: list = []
+
+
+@pytest.fixture(scope="session")
 def browser():
+    """One chromium for every browser file (they run in one worker, one after another): each
+    test opens its own context, so nothing of one page is seen by another."""
     if not CHROMIUM.exists():
         pytest.skip(system.reason(["chromium"]))
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    playwright = sync_playwright().start()
+    _PLAYWRIGHT.append(playwright)
+    yield playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    _stop_playwright()
+
+
+def _stop_playwright() -> None:
+    while _PLAYWRIGHT:
+        _PLAYWRIGHT.pop().stop()  # closes its browser
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or not nextitem.nodeid.startswith(BROWSER_FILES):
+        _stop_playwright()
 
 
 @pytest.fixture
