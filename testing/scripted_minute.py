@@ -56,8 +56,13 @@ class Script:
                                                             > 0)
 
 
-def modelled(script: Script) -> usage.Events:
-    """The model's figures for ``script``, with the local robot's heartbeat."""
+def modelled(script: Script, seconds: float | None = None) -> usage.Events:
+    """The model's figures for ``script``, with the local robot's heartbeat.
+
+    :param seconds: how long the page really stayed, when a loaded machine stretched the
+        script (the robot's idle heartbeats go on meanwhile); the script's by default.
+    """
+    seconds = script.seconds if seconds is None else seconds
     rates = dataclasses.replace(usage.Rates.shipped(), refresh_s=script.refresh_every_s,
                                 rotation_s=script.refresh_every_s,
                                 heartbeat_s=LOCAL_HEARTBEAT_S,
@@ -65,8 +70,8 @@ def modelled(script: Script) -> usage.Events:
     held = sum(script.holds)
     return usage.events(usage.Activity(
         refreshes=script.refreshes, held_s=held, releases=len(script.holds),
-        idle_robot_s=script.seconds - held - script.pause_s * len(script.holds),
-        sessions=1, session_s=script.seconds), rates)
+        idle_robot_s=seconds - held - script.pause_s * len(script.holds),
+        sessions=1, session_s=seconds), rates)
 
 
 def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
@@ -205,6 +210,9 @@ def run(script: Script = Script()) -> dict[str, Any]:
                 f"robot/{ROBOT}/status", f"robot/{ROBOT}/telemetry"))
             try:
                 return _scripted(stack, observer, warm, script)
+            except Exception as exc:  # the stack's side of it, before its directory goes
+                raise AssertionError(f"{exc!r}; the stack's log ends:\n"
+                                     f"{stack.log()[-3000:]}") from exc
             finally:
                 observer.close()
 
@@ -228,16 +236,19 @@ def _scripted(stack: StackProcess, observer: Observer, warm: PyPortal,
     if pyportal.error is not None:
         raise pyportal.error
     # the page has left once the robot says so (its connection closing takes a moment)
-    wait_until(lambda: any(json.loads(m[2]).get("camera", {}).get("viewers") == 0
-                           for m in list(observer.messages) if m[1].endswith("/status")
-                           and m[0] > channel_at), 10)
+    left_at = wait_until(lambda: next((
+        m[0] for m in list(observer.messages) if m[1].endswith("/status") and m[0] > channel_at
+        and json.loads(m[2]).get("camera", {}).get("viewers") == 0), None), 10)
     time.sleep(0.3)  # the last requests reach the log
-    with observer._lock:
-        live = [(t, topic) for t, topic, payload, retained in observer.messages if not retained]
+    with observer._lock:  # what the robot said until the page had left
+        live = [(t, topic) for t, topic, payload, retained in observer.messages
+                if not retained and t <= left_at]
     seen = _counts(stack.log(), log_from)
     seen["robot_status"] = sum(1 for _, t in live if t.endswith("/status"))
     seen["robot_telemetry"] = sum(1 for _, t in live if t.endswith("/telemetry"))
-    model = modelled(script)
+    # a loaded machine stretches the script: the model counts the time it really took
+    seconds = max(script.seconds, left_at - started)
+    model = modelled(script, seconds)
     lines = {name: {"model": round(getattr(model, name), 1), "observed": seen[name]}
              for name in ("mars", "bitmaps", "status_reads", "http_commands", "robot_status",
                           "robot_telemetry")}
@@ -260,7 +271,7 @@ def _scripted(stack: StackProcess, observer: Observer, warm: PyPortal,
     # inside each hold, away from its first change and its stop (sent at once by design)
     steady = sum(1 for t, _ in live for a, b in holds if a + 0.5 <= t <= b - 0.5)
     steady_s = sum(b - a - 1.0 for a, b in holds)
-    return {"script": dataclasses.asdict(script), "lines": lines,
+    return {"script": dataclasses.asdict(script), "seconds": round(seconds, 2), "lines": lines,
             "commands_per_s_sent": script.commands_per_s,
             "robot_mqtt_messages_per_s_while_driven": round(len(driven) / span, 2),
             "robot_mqtt_messages_per_s_steady": round(steady / steady_s, 2)}
