@@ -29,6 +29,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from robot_agent import report
+
+from contracts.command import duration_range_ms
 from testing.fake_nasa import FakeNasa
 from testing.robot_harness import Observer
 from testing.stack_process import StackProcess
@@ -39,6 +42,10 @@ ROBOT = "sts-pi"
 #: The local stack's simulated robot reports when idle this often (the agent's default; a
 #: deployed robot, every 60 s).
 LOCAL_HEARTBEAT_S = 5.0
+#: Each drive command's deadman, the longest a command may ask: a loaded machine pausing this
+#: script's sender must not let the robot stop mid-hold (a stop and a restart: messages no
+#: user caused); the page's own (500 ms) changes no count.
+DURATION_MS = duration_range_ms()[1]
 _REQUEST = re.compile(r"stack\.http\s+(GET|POST|HEAD) (\S+) (\d{3}) ")
 
 
@@ -158,7 +165,7 @@ async def _drive(stack: StackProcess, script: Script, page_started: float,
                 while time.monotonic() - started < hold:
                     left = round(0.3 + 0.05 * (n % 8), 2)  # a stick that keeps moving
                     channel.send(json.dumps({"action": "drive", "left": left, "right": left,
-                                             "duration_ms": 300}))
+                                             "duration_ms": DURATION_MS}))
                     n += 1
                     await asyncio.sleep(max(0.0, started + n * step - time.monotonic()))
                 channel.send(json.dumps({"action": "stop"}))  # let go
@@ -243,6 +250,10 @@ def _scripted(stack: StackProcess, observer: Observer, warm: PyPortal,
     with observer._lock:  # what the robot said until the page had left
         live = [(t, topic) for t, topic, payload, retained in observer.messages
                 if not retained and t <= left_at]
+        stalls = sum(1 for t, topic, payload, retained in observer.messages
+                     if topic.endswith("/telemetry") and t <= left_at
+                     for e in report.events(json.loads(payload))
+                     if e.get("event") == "motors" and e.get("cause") == "deadman")
     seen = _counts(stack.log(), log_from)
     seen["robot_status"] = sum(1 for _, t in live if t.endswith("/status"))
     seen["robot_telemetry"] = sum(1 for _, t in live if t.endswith("/telemetry"))
@@ -271,7 +282,8 @@ def _scripted(stack: StackProcess, observer: Observer, warm: PyPortal,
     # inside each hold, away from its first change and its stop (sent at once by design)
     steady = sum(1 for t, _ in live for a, b in holds if a + 0.5 <= t <= b - 0.5)
     steady_s = sum(b - a - 1.0 for a, b in holds)
-    return {"script": dataclasses.asdict(script), "seconds": round(seconds, 2), "lines": lines,
+    return {"script": dataclasses.asdict(script), "seconds": round(seconds, 2),
+            "deadman_stops": stalls, "lines": lines,
             "commands_per_s_sent": script.commands_per_s,
             "robot_mqtt_messages_per_s_while_driven": round(len(driven) / span, 2),
             "robot_mqtt_messages_per_s_steady": round(steady / steady_s, 2)}

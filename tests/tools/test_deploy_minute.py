@@ -17,7 +17,7 @@ def test_what_the_stack_sees_is_what_the_model_counts():
     result = run(Script(seconds=20, refresh_every_s=5, holds=(6.5, 6.5)))
     for name, line in result["lines"].items():
         model, observed = line["model"], line["observed"]
-        assert abs(observed - model) <= max(0.1 * model, 1.0), (name, line, result["lines"])
+        assert abs(observed - model) <= max(0.1 * model, 1.0), (name, line, result)
     assert result["lines"]["http_commands"]["observed"] == 0  # all over the data channel
     assert result["lines"]["robot_status"]["observed"] >= 10  # it really drove
     # a joystick at 20 commands a second: one status and one telemetry message a second
