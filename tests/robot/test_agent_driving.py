@@ -284,13 +284,19 @@ def test_a_driver_whose_connection_closes_stops_at_once(bot):
     assert [e["cause"] for e in bot.events()].count("driver left") == 1
 
 
+def next_seq(bot) -> int:
+    """An HTTP command's seq as the API stamps it, above all the robot applied (the data
+    channel's arrival stamps too): two in one millisecond are judged, not refused as replays."""
+    return max(now_ms() * 1000 + 999, (bot.agent.gate.last_seq or 0) + 1)
+
+
 def test_a_page_falls_back_from_its_channel_to_http_without_a_gap(bot):
     """A viewer signaling did not name (KVS names the ClientId alone) is a driver of its own:
     its page's first HTTP command can arrive before the channel's close: held back, not busy."""
     bot.channel("page-a", {"action": "forward", "speed": 0.5, "duration_ms": 300})
     wait_until(bot.moving, 1)
-    seq = now_ms() * 1000 + 998
-    bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann", seq=seq))
+    bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann",
+                                   seq=next_seq(bot)))
     bot.agent._loop.call_soon_threadsafe(bot.camera.on_drive_closed, "page-a")
     wait_until(lambda: bot.agent.lease.holder and bot.agent.lease.holder.driver.user == "ann",
                1)
@@ -302,7 +308,7 @@ def test_a_page_falls_back_from_its_channel_to_http_without_a_gap(bot):
                            "take_over": True})
     wait_until(lambda: bot.agent.lease.holder.driver.client == "page-b", 1)
     bot.link.inject(TOPIC, command("left", 0.5, 300, client="page-b", user="mallory",
-                                   seq=max(seq + 1, now_ms() * 1000)))  # not a replay
+                                   seq=next_seq(bot)))
     refused = wait_until(lambda: bot.events("rejected"), 2)[0]
     assert refused["reason"] == "busy" and bot.pins()[19] == 0
 
@@ -314,15 +320,15 @@ def test_a_named_page_is_one_driver_on_its_channel_and_over_http(bot):
     bot.channel("page-a", {"action": "forward", "speed": 0.5, "duration_ms": 300})
     wait_until(bot.moving, 1)
     # the page's HTTP command, its channel still open: the same driver, applied at once
-    seq = now_ms() * 1000 + 998  # the next, in the same millisecond, is not a replay
-    bot.link.inject(TOPIC, command("left", 0.5, 300, client="page-a", user="ann", seq=seq))
+    bot.link.inject(TOPIC, command("left", 0.5, 300, client="page-a", user="ann",
+                                   seq=next_seq(bot)))
     wait_until(lambda: bot.pins()[19] == 0.5, 1)
     assert [e["cause"] for e in bot.events("lease")] == ["granted"]  # one driver throughout
     driver = bot.agent.lease.holder.driver
     assert (driver.user, driver.client) == ("ann", "page-a")
     # another user naming that page over HTTP, another person's page: busy, at once
     bot.link.inject(TOPIC, command("right", 0.5, 300, client="page-a", user="mallory",
-                                   seq=max(seq + 1, now_ms() * 1000)))
+                                   seq=next_seq(bot)))
     bot.channel("page-b", {"action": "right", "speed": 0.5, "duration_ms": 300})
     wait_until(lambda: len(bot.events("rejected")) == 2, 1)
     assert {(e["via"], e["reason"]) for e in bot.events("rejected")} == {
@@ -369,7 +375,7 @@ def test_a_closing_channel_hands_its_last_command_over_to_http(bot):
     # the page's HTTP command takes over with the motors still running
     stops = [e for e in bot.events() if e["left"] == 0]
     bot.link.inject(TOPIC, command("forward", 0.5, 300, client="page-a", user="ann",
-                                   seq=now_ms() * 1000 + 999))
+                                   seq=next_seq(bot)))
     wait_until(lambda: bot.agent.applied == 3, 1)
     assert bot.moving() and [e for e in bot.events() if e["left"] == 0] == stops
     bot.agent._loop.call_soon_threadsafe(bot.camera.on_viewer_gone, "page-a")
