@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
 from robot_agent import report
+from robot_agent.mqtt_link import hang_up
 
 from contracts.topics import Topics
 from testing.stack_process import ROOT, StackProcess
@@ -78,8 +79,7 @@ class Telemetry:
             timeout, message=lambda: f"no matching motor event; saw {self.since(since)[-5:]}")
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        hang_up(self.client)
 
 
 def sign_in(page: Any, stack: Any, robot: str = ROBOT, nickname: str = "") -> None:

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from robot_agent.mqtt_link import hang_up
 
 from testing.mqtt_brokers import BrokerProcess
 from testing.ports import free_port
@@ -77,8 +78,7 @@ class Client:
             return None
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        hang_up(self.client)
 
     def crash(self) -> None:
         """Drop the connection without a DISCONNECT, as a killed process does: its Last Will
@@ -88,7 +88,8 @@ class Client:
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self.client.loop_stop()
+        with contextlib.suppress(AttributeError):  # see robot_agent.mqtt_link.hang_up
+            self.client.loop_stop()
         if sock is not None:
             sock.close()
 

@@ -18,7 +18,7 @@ from robot_agent.agent import Agent
 from robot_agent.camera import Camera
 from robot_agent.config import AgentConfig, parse
 from robot_agent.drive import Drive, mock_factory
-from robot_agent.mqtt_link import Link, PahoLink
+from robot_agent.mqtt_link import Link, PahoLink, hang_up
 from robot_agent.service import Notifier
 
 from contracts.topics import Topics
@@ -111,8 +111,7 @@ class Observer:
         self.client.publish(topic, data, qos=qos).wait_for_publish(5)
 
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        hang_up(self.client)
 
 
 def agent_config(url: str, name: str = "testbot", **sections: dict) -> AgentConfig:

@@ -196,7 +196,10 @@ class MqttPublisher(Publisher):
                 if publisher is self:
                     del _shared[url]
         self.client.disconnect()
-        self.client.loop_stop()
+        # paho's loop_stop() raises AttributeError when its thread ends between reading it and
+        # joining it (eclipse-paho/paho.mqtt.python#872, open): ended is what it waits for
+        with contextlib.suppress(AttributeError):
+            self.client.loop_stop()
 
 
 # The local stack's containers share one connection per broker, as Lambda containers share

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from robot_agent.mqtt_link import hang_up
 
 from testing.echo_routes import ALL_BYTES
 from testing.mqtt_brokers import BrokerProcess
@@ -426,8 +427,7 @@ def test_external_broker_from_mqtt_url_is_used_instead_of_the_embedded_one():
             client.publish("x/y", b"1", qos=1).wait_for_publish(5)
             assert got.wait(5)
         finally:
-            client.disconnect()
-            client.loop_stop()
+            hang_up(client)
 
 
 def _processes_mentioning(text: str) -> list[str]:

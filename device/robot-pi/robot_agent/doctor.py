@@ -210,7 +210,7 @@ class Doctor:
         assert self.config is not None
         import paho.mqtt.client as mqtt
 
-        from robot_agent.mqtt_link import login_fix
+        from robot_agent.mqtt_link import hang_up, login_fix
 
         m, name = self.config.mqtt, self.config.name
         topic = Topics.for_robot(name).cmd
@@ -248,8 +248,7 @@ class Doctor:
         try:
             done.wait(TIMEOUT_S * 2)
         finally:
-            client.disconnect()
-            client.loop_stop()
+            hang_up(client)
         if "connect" not in events:
             return _fail("mqtt", "the broker did not answer CONNECT",
                          login_fix(m, name, self.config_path))

@@ -15,6 +15,7 @@ Retained messages are never handed over: a command is acted on only when it is p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -57,6 +58,18 @@ def encode(payload: dict[str, Any] | bytes) -> bytes:
         return payload
     return json.dumps(payload, separators=(",", ":")).encode()
 
+
+
+def hang_up(client: mqtt.Client) -> None:
+    """``disconnect()``, then end the network thread ``loop_start()`` began.
+
+    paho's ``loop_stop()`` reads its thread twice and the thread clears it on the way out: one
+    ending in between raises ``AttributeError`` (eclipse-paho/paho.mqtt.python#872, open). The
+    thread has ended then, which is all ``loop_stop()`` waits for.
+    """
+    client.disconnect()
+    with contextlib.suppress(AttributeError):
+        client.loop_stop()
 
 class Link:
     """What the agent needs from a message link. Callbacks are set by the agent."""
@@ -281,8 +294,7 @@ class PahoLink(Link):
 
     def close(self) -> None:
         if self._started:
-            self.client.disconnect()
-            self.client.loop_stop()
+            hang_up(self.client)
             self._started = False
 
 

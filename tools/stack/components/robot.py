@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
+from robot_agent.mqtt_link import hang_up
 
 from contracts import safejson
 from contracts.topics import Topics
@@ -122,8 +123,7 @@ def wait_online(mqtt_url: str, name: str, since_ms: int, timeout_s: float) -> bo
     try:
         return seen.wait(timeout_s)
     finally:
-        client.disconnect()
-        client.loop_stop()
+        hang_up(client)
 
 
 class RobotComponent(Component):
